@@ -12,6 +12,7 @@ void log_set_level(enum log_level level) { current = level; }
 enum log_level log_get_level(void) { return current; }
 bool log_enabled(enum log_level level) { return level <= current; }
 
+__attribute__((format(printf, 3, 0)))
 static void vlog(enum log_level level, const char *prefix, const char *fmt, va_list ap,
 		 const char *suffix)
 {
@@ -40,10 +41,12 @@ LOG_FN(log_warnx, LOG_LEVEL_WARN, "warning: ", false)
 
 bool log_ratelimit_allow(struct log_ratelimit *rl, int64_t now_ms, uint64_t *suppressed)
 {
-	if (rl->last_ms == 0 && rl->tokens == 0)
+	if (!rl->started) {
+		rl->started = true;
 		rl->tokens = rl->burst;
-	else if (now_ms > rl->last_ms)
+	} else if (now_ms > rl->last_ms) {
 		rl->tokens += (double)(now_ms - rl->last_ms) * rl->per_sec / 1000.0;
+	}
 	if (rl->tokens > rl->burst)
 		rl->tokens = rl->burst;
 	rl->last_ms = now_ms;

@@ -25,6 +25,7 @@ struct log_ratelimit {
 	double tokens;
 	int64_t last_ms;
 	uint64_t suppressed;
+	bool started;
 };
 
 /* True when the event may be logged. When it returns true after some events

@@ -59,7 +59,7 @@ static inline void reader_copy(struct reader *r, void *dst, size_t n)
 /* Unsigned LEB128 with the limits of Go's binary.ReadUvarint, which the
  * original implementation uses: at most 10 bytes, non-minimal forms allowed,
  * values beyond 64 bits rejected (overflow flag). */
-static inline uint64_t reader_uvarint(struct reader *r)
+static inline uint64_t reader_uvarint_slow(struct reader *r)
 {
 	uint64_t x = 0;
 	for (unsigned i = 0, shift = 0; i < 10; i++, shift += 7) {
@@ -75,6 +75,23 @@ static inline uint64_t reader_uvarint(struct reader *r)
 	}
 	r->overflow = true;
 	return 0;
+}
+
+static inline uint64_t reader_uvarint(struct reader *r)
+{
+	/* Fast path for the one- and two-byte forms every TTL fits in. */
+	if (!r->err && r->len - r->off >= 2) {
+		const uint8_t *p = r->buf + r->off;
+		if (p[0] < 0x80) {
+			r->off += 1;
+			return p[0];
+		}
+		if (p[1] < 0x80) {
+			r->off += 2;
+			return (uint64_t)(p[0] & 0x7f) | (uint64_t)p[1] << 7;
+		}
+	}
+	return reader_uvarint_slow(r);
 }
 
 struct writer {
