@@ -1,0 +1,66 @@
+# Shared helpers for end-to-end tests in network namespaces. Source it; it
+# sets a trap that removes every namespace and process the test created,
+# whether the test passes or fails. Processes are ended by PID only.
+set -u
+
+# Skip (exit 77, as meson counts it) where namespaces cannot be made.
+if [ "$(id -u)" != 0 ] || ! command -v wireguard-go >/dev/null || ! command -v wg >/dev/null; then
+  echo "skipped: needs root, wireguard-go and wg"
+  exit 77
+fi
+
+E2E_ID=${E2E_ID:-$$}
+E2E_NS=()
+E2E_PIDS=()
+E2E_FAILS=0
+E2E_START=$(date +%s.%N)
+
+e2e_cleanup() {
+  local pid ns
+  for pid in "${E2E_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+  for pid in "${E2E_PIDS[@]}"; do
+    for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null
+  done
+  for ns in "${E2E_NS[@]}"; do ip netns del "$ns" 2>/dev/null; done
+  [ -n "${E2E_TMP:-}" ] && rm -rf "$E2E_TMP"
+}
+trap e2e_cleanup EXIT
+trap 'exit 130' INT TERM
+E2E_TMP=$(mktemp -d)
+
+# ns_add NAME: creates namespace wl<id>-NAME with loopback up; prints its name.
+ns_add() {
+  local ns="wl$E2E_ID-$1"
+  ip netns add "$ns" || return 1
+  E2E_NS+=("$ns")
+  ip -n "$ns" link set lo up
+}
+ns() { echo "wl$E2E_ID-$1"; }
+in_ns() { local n; n=$(ns "$1"); shift; ip netns exec "$n" "$@"; }
+
+# veth_pair A B ADDR_A ADDR_B: links namespaces A and B with a veth pair.
+veth_pair() {
+  local a=$1 b=$2
+  ip link add "v$E2E_ID$a" netns "$(ns "$a")" type veth peer name "v$E2E_ID$b" netns "$(ns "$b")"
+  in_ns "$a" ip addr add "$3" dev "v$E2E_ID$a"
+  in_ns "$b" ip addr add "$4" dev "v$E2E_ID$b"
+  in_ns "$a" ip link set "v$E2E_ID$a" up
+  in_ns "$b" ip link set "v$E2E_ID$b" up
+}
+
+# wg_up NS IFACE: starts wireguard-go for IFACE inside NS (tracked by PID)
+# and waits for its control socket.
+wg_up() {
+  local n; n=$(ns "$1")
+  ip netns exec "$n" wireguard-go -f "$2" >"$E2E_TMP/wg-$2.log" 2>&1 &
+  E2E_PIDS+=($!)
+  for _ in $(seq 50); do [ -S "/var/run/wireguard/$2.sock" ] && return 0; sleep 0.1; done
+  echo "wireguard-go for $2 did not start"; cat "$E2E_TMP/wg-$2.log"; return 1
+}
+
+step_time() { awk -v s="$E2E_START" -v n="$(date +%s.%N)" 'BEGIN { printf "%.2fs", n - s }'; }
+ok() { echo "ok - $* [$(step_time)]"; }
+not_ok() { echo "not ok - $* [$(step_time)]"; E2E_FAILS=$((E2E_FAILS + 1)); }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
+e2e_finish() { [ "$E2E_FAILS" = 0 ]; }
