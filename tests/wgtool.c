@@ -4,9 +4,15 @@
  *   wgtool set IFACE peer KEY [remove] [update-only] [endpoint EP]
  *          [persistent-keepalive N] [replace-allowed-ips] [allowed-ips A,B] [peer ...]
  *   wgtool bulk IFACE N M      adds N generated peers with M allowed IPs each
- *   wgtool time IFACE ROUNDS   prints the median time of a full read */
+ *   wgtool time IFACE ROUNDS   prints the median time of a full read
+ *   wgtool netif               lists interfaces: name index up|down addr/prefix...
+ *   wgtool addaddr IFACE ADDR/PREFIX   adds an IPv6 address */
 #include "util/keys.h"
+#include "wg/netif.h"
 #include "wg/wg.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,8 +156,44 @@ static int cmd_time(const char *ifname, int rounds)
 	return 0;
 }
 
+static int cmd_netif(void)
+{
+	struct netif_list *list;
+	int err = netif_list(&list);
+	if (err)
+		return fprintf(stderr, "wgtool: netif: %s\n", strerror(-err)), 1;
+	for (size_t i = 0; i < list->n; i++) {
+		const struct netif *n = &list->ifs[i];
+		printf("%s %u %s", n->name, n->index, n->up ? "up" : "down");
+		for (size_t j = 0; j < n->n_addrs; j++) {
+			char a[INET6_ADDRSTRLEN];
+			inet_ntop(n->addrs[j].family, &n->addrs[j].ip6, a, sizeof(a));
+			printf(" %s/%u", a, n->addrs[j].prefix);
+		}
+		putchar('\n');
+	}
+	netif_list_free(list);
+	return 0;
+}
+
+static int cmd_addaddr(const char *ifname, const char *cidr)
+{
+	struct wg_allowedip ip;
+	unsigned idx = if_nametoindex(ifname);
+	if (!idx || !wg_allowedip_parse(cidr, &ip) || ip.family != AF_INET6)
+		return fprintf(stderr, "wgtool: bad interface or address\n"), 2;
+	int err = netif_add_addr6(idx, &ip.ip6, ip.cidr);
+	if (err)
+		return fprintf(stderr, "wgtool: addaddr: %s\n", strerror(-err)), 1;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 2 && !strcmp(argv[1], "netif"))
+		return cmd_netif();
+	if (argc == 4 && !strcmp(argv[1], "addaddr"))
+		return cmd_addaddr(argv[2], argv[3]);
 	if (argc >= 3 && !strcmp(argv[1], "dump"))
 		return cmd_dump(argv[2]);
 	if (argc >= 3 && !strcmp(argv[1], "set"))

@@ -1,0 +1,205 @@
+/* rtnetlink through libmnl: interface and address dumps, RTM_NEWADDR. */
+#include "wg/netif.h"
+
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
+#include <linux/rtnetlink.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static bool grow(void **arr, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return true;
+	size_t ncap = *cap ? *cap * 2 : 8;
+	void *p = reallocarray(*arr, ncap, size);
+	if (!p)
+		return false;
+	*arr = p;
+	*cap = ncap;
+	return true;
+}
+
+void netif_list_free(struct netif_list *list)
+{
+	if (!list)
+		return;
+	for (size_t i = 0; i < list->n; i++)
+		free(list->ifs[i].addrs);
+	free(list->ifs);
+	free(list);
+}
+
+const struct netif *netif_find(const struct netif_list *list, const char *name)
+{
+	for (size_t i = 0; i < list->n; i++)
+		if (strcmp(list->ifs[i].name, name) == 0)
+			return &list->ifs[i];
+	return NULL;
+}
+
+static struct netif *find_index(struct netif_list *list, uint32_t index)
+{
+	for (size_t i = 0; i < list->n; i++)
+		if (list->ifs[i].index == index)
+			return &list->ifs[i];
+	return NULL;
+}
+
+int netif_parse_link(const void *buf, struct netif_list *list)
+{
+	const struct nlmsghdr *nlh = buf;
+	if (nlh->nlmsg_type != RTM_NEWLINK || mnl_nlmsg_get_payload_len(nlh) < sizeof(struct ifinfomsg))
+		return -EPROTO;
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *attr;
+	const char *name = NULL;
+	mnl_attr_for_each(attr, nlh, sizeof(*ifi)) {
+		if (mnl_attr_get_type(attr) == IFLA_IFNAME &&
+		    mnl_attr_validate(attr, MNL_TYPE_NUL_STRING) >= 0)
+			name = mnl_attr_get_str(attr);
+	}
+	if (!name || strlen(name) >= IFNAMSIZ || ifi->ifi_index <= 0)
+		return -EPROTO;
+	if (!grow((void **)&list->ifs, list->n, &list->cap, sizeof(*list->ifs)))
+		return -ENOMEM;
+	struct netif *nif = &list->ifs[list->n++];
+	memset(nif, 0, sizeof(*nif));
+	strcpy(nif->name, name);
+	nif->index = (uint32_t)ifi->ifi_index;
+	nif->up = ifi->ifi_flags & IFF_UP;
+	return 0;
+}
+
+int netif_parse_addr(const void *buf, struct netif_list *list)
+{
+	const struct nlmsghdr *nlh = buf;
+	if (nlh->nlmsg_type != RTM_NEWADDR || mnl_nlmsg_get_payload_len(nlh) < sizeof(struct ifaddrmsg))
+		return -EPROTO;
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	size_t alen = ifa->ifa_family == AF_INET ? 4 : ifa->ifa_family == AF_INET6 ? 16 : 0;
+	if (!alen)
+		return 0; /* other families are of no use to us */
+	const struct nlattr *attr, *local = NULL, *address = NULL;
+	mnl_attr_for_each(attr, nlh, sizeof(*ifa)) {
+		if (mnl_attr_get_payload_len(attr) != alen)
+			continue;
+		if (mnl_attr_get_type(attr) == IFA_LOCAL)
+			local = attr;
+		else if (mnl_attr_get_type(attr) == IFA_ADDRESS)
+			address = attr;
+	}
+	/* On point-to-point links IFA_ADDRESS is the far end: prefer IFA_LOCAL. */
+	const struct nlattr *a = local ? local : address;
+	struct netif *nif = find_index(list, ifa->ifa_index);
+	if (!a || !nif || ifa->ifa_prefixlen > alen * 8)
+		return a && nif ? -EPROTO : 0;
+	if (!grow((void **)&nif->addrs, nif->n_addrs, &nif->cap_addrs, sizeof(*nif->addrs)))
+		return -ENOMEM;
+	struct netif_addr *na = &nif->addrs[nif->n_addrs++];
+	memset(na, 0, sizeof(*na));
+	na->family = ifa->ifa_family;
+	na->prefix = ifa->ifa_prefixlen;
+	memcpy(&na->ip6, mnl_attr_get_payload(a), alen);
+	return 0;
+}
+
+struct dump_ctx {
+	struct netif_list *list;
+	int (*parse)(const void *nlh, struct netif_list *list);
+	int err;
+};
+
+static int dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct dump_ctx *c = data;
+	int err = c->parse(nlh, c->list);
+	if (err && !c->err)
+		c->err = err;
+	return MNL_CB_OK;
+}
+
+/* Runs one request on a fresh socket, feeding replies to cb. */
+static int rtnl_talk(struct nlmsghdr *req, mnl_cb_t cb, void *data)
+{
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_ROUTE);
+	if (!nl)
+		return -errno;
+	int err = 0;
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
+		err = -errno;
+	unsigned int portid = mnl_socket_get_portid(nl);
+	req->nlmsg_seq = (uint32_t)time(NULL);
+	if (!err && mnl_socket_sendto(nl, req, req->nlmsg_len) < 0)
+		err = -errno;
+	char buf[1 << 15]; /* MNL_SOCKET_DUMP_SIZE */
+	while (!err) {
+		ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n < 0) {
+			err = -errno;
+			break;
+		}
+		int r = mnl_cb_run(buf, (size_t)n, req->nlmsg_seq, portid, cb, data);
+		if (r == MNL_CB_STOP)
+			break;
+		if (r < 0)
+			err = -errno;
+	}
+	mnl_socket_close(nl);
+	return err;
+}
+
+static int dump(uint16_t type, int (*parse)(const void *, struct netif_list *),
+		struct netif_list *list)
+{
+	char buf[512]; /* requests are small */
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	struct rtgenmsg *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->rtgen_family = AF_UNSPEC;
+	struct dump_ctx c = { list, parse, 0 };
+	int err = rtnl_talk(nlh, dump_cb, &c);
+	return err ? err : c.err;
+}
+
+int netif_list(struct netif_list **out)
+{
+	*out = NULL;
+	struct netif_list *list = calloc(1, sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	int err = dump(RTM_GETLINK, netif_parse_link, list);
+	if (!err)
+		err = dump(RTM_GETADDR, netif_parse_addr, list);
+	if (err) {
+		netif_list_free(list);
+		return err;
+	}
+	*out = list;
+	return 0;
+}
+
+int netif_add_addr6(uint32_t ifindex, const struct in6_addr *addr, uint8_t prefix)
+{
+	if (prefix > 128)
+		return -EINVAL;
+	char buf[512]; /* requests are small */
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWADDR;
+	/* NLM_F_REPLACE makes a second add of the same address succeed. */
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE;
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	ifa->ifa_family = AF_INET6;
+	ifa->ifa_prefixlen = prefix;
+	ifa->ifa_flags = IFA_F_NODAD;
+	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+	ifa->ifa_index = ifindex;
+	mnl_attr_put(nlh, IFA_LOCAL, sizeof(*addr), addr);
+	mnl_attr_put(nlh, IFA_ADDRESS, sizeof(*addr), addr);
+	mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
+	return rtnl_talk(nlh, NULL, NULL);
+}

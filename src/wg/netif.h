@@ -1,0 +1,47 @@
+/* Host network interfaces over rtnetlink: list them with their addresses,
+ * and add an IPv6 address (idempotently, without duplicate address
+ * detection so it is usable at once). */
+#ifndef WIRELINK_NETIF_H
+#define WIRELINK_NETIF_H
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct netif_addr {
+	uint8_t family; /* AF_INET or AF_INET6 */
+	uint8_t prefix;
+	union {
+		struct in_addr ip4;
+		struct in6_addr ip6;
+	};
+};
+
+struct netif {
+	char name[IFNAMSIZ];
+	uint32_t index;
+	bool up;
+	struct netif_addr *addrs;
+	size_t n_addrs, cap_addrs;
+};
+
+struct netif_list {
+	struct netif *ifs;
+	size_t n, cap;
+};
+
+int netif_list(struct netif_list **out) __attribute__((warn_unused_result));
+void netif_list_free(struct netif_list *list);
+const struct netif *netif_find(const struct netif_list *list, const char *name);
+
+/* Adds addr/prefix to interface ifindex; an address already there is fine. */
+int netif_add_addr6(uint32_t ifindex, const struct in6_addr *addr, uint8_t prefix)
+	__attribute__((warn_unused_result));
+
+/* Parsing of rtnetlink dumps, apart from the socket so it can be tested. */
+int netif_parse_link(const void *nlh, struct netif_list *list);
+int netif_parse_addr(const void *nlh, struct netif_list *list);
+
+#endif
