@@ -221,17 +221,7 @@ const struct wg_backend *wg_backend_for(const char *ifname)
 	snprintf(path, sizeof(path), "/var/run/wireguard/%s.sock", ifname);
 	if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
 		return &wg_backend_userspace;
-	return NULL;
-}
-
-static const struct wg_backend *backend_or_error(const char *ifname)
-{
-	const struct wg_backend *b = wg_backend_for(ifname);
-	if (!b)
-		wg_set_error(ENODEV, "%s: no userspace WireGuard control socket at "
-				     "/var/run/wireguard/%s.sock (kernel WireGuard is not supported yet)",
-			     ifname, ifname);
-	return b;
+	return &wg_backend_kernel;
 }
 
 static bool valid_ifname(const char *ifname)
@@ -248,8 +238,7 @@ int wg_get_device(const char *ifname, struct wg_device **out)
 		wg_set_error(0, "invalid interface name '%s'", ifname);
 		return -EINVAL;
 	}
-	const struct wg_backend *b = backend_or_error(ifname);
-	return b ? b->get(ifname, out) : -ENODEV;
+	return wg_backend_for(ifname)->get(ifname, out);
 }
 
 int wg_set_device(const char *ifname, const struct wg_change *change)
@@ -258,6 +247,5 @@ int wg_set_device(const char *ifname, const struct wg_change *change)
 		wg_set_error(0, "invalid interface name '%s'", ifname);
 		return -EINVAL;
 	}
-	const struct wg_backend *b = backend_or_error(ifname);
-	return b ? b->set(ifname, change) : -ENODEV;
+	return wg_backend_for(ifname)->set(ifname, change);
 }

@@ -82,10 +82,11 @@ struct wg_backend {
 };
 
 extern const struct wg_backend wg_backend_userspace;
+extern const struct wg_backend wg_backend_kernel;
 
-/* The backend for ifname: userspace if its control socket exists (the
- * kernel netlink backend is not built yet: NULL otherwise). Errors of get and
- * set: 0 or -errno, with the message in wg_last_error(). */
+/* The backend for ifname: userspace if its control socket exists, else the
+ * kernel. Errors of get and set: 0 or -errno, with the message in
+ * wg_last_error(). */
 const struct wg_backend *wg_backend_for(const char *ifname);
 int wg_get_device(const char *ifname, struct wg_device **out) __attribute__((warn_unused_result));
 int wg_set_device(const char *ifname, const struct wg_change *change)
