@@ -432,9 +432,13 @@ static int nl_get(const char *ifname, struct wg_device **out)
 	if (!err)
 		err = c.err;
 	mnl_socket_close(nl.sock);
-	if (err) {
+	if (err == -EOPNOTSUPP) {
+		wg_set_error(0, "%s: not a WireGuard interface", ifname);
+	} else if (err) {
 		wg_set_error(err == -EPROTO ? 0 : -err, "%s: reading the WireGuard device%s", ifname,
 			     err == -EPROTO ? " failed: malformed netlink reply" : "");
+	}
+	if (err) {
 		wg_device_free(c.dev);
 		return err;
 	}
