@@ -1,6 +1,8 @@
 /* rtnetlink through libmnl: interface and address dumps, RTM_NEWADDR. */
 #include "wg/netif.h"
 
+#include "util/array.h"
+
 #include <errno.h>
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
@@ -9,19 +11,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static bool grow(void **arr, size_t n, size_t *cap, size_t size)
-{
-	if (n < *cap)
-		return true;
-	size_t ncap = *cap ? *cap * 2 : 8;
-	void *p = reallocarray(*arr, ncap, size);
-	if (!p)
-		return false;
-	*arr = p;
-	*cap = ncap;
-	return true;
-}
 
 void netif_list_free(struct netif_list *list)
 {
@@ -64,7 +53,7 @@ int netif_parse_link(const void *buf, struct netif_list *list)
 	}
 	if (!name || strlen(name) >= IFNAMSIZ || ifi->ifi_index <= 0)
 		return -EPROTO;
-	if (!grow((void **)&list->ifs, list->n, &list->cap, sizeof(*list->ifs)))
+	if (!array_grow((void **)&list->ifs, list->n, &list->cap, sizeof(*list->ifs)))
 		return -ENOMEM;
 	struct netif *nif = &list->ifs[list->n++];
 	memset(nif, 0, sizeof(*nif));
@@ -97,7 +86,7 @@ int netif_parse_addr(const void *buf, struct netif_list *list)
 	struct netif *nif = find_index(list, ifa->ifa_index);
 	if (!a || !nif || ifa->ifa_prefixlen > alen * 8)
 		return a && nif ? -EPROTO : 0;
-	if (!grow((void **)&nif->addrs, nif->n_addrs, &nif->cap_addrs, sizeof(*nif->addrs)))
+	if (!array_grow((void **)&nif->addrs, nif->n_addrs, &nif->cap_addrs, sizeof(*nif->addrs)))
 		return -ENOMEM;
 	struct netif_addr *na = &nif->addrs[nif->n_addrs++];
 	memset(na, 0, sizeof(*na));

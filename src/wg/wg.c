@@ -4,6 +4,8 @@
 #include "util/keys.h"
 
 #include <arpa/inet.h>
+#include "util/array.h"
+
 #include <errno.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -45,22 +47,9 @@ void wg_device_free(struct wg_device *dev)
 }
 
 /* Grows *arr (of *cap elements of size) to hold one more; false on ENOMEM. */
-static bool grow(void **arr, size_t n, size_t *cap, size_t size)
-{
-	if (n < *cap)
-		return true;
-	size_t ncap = *cap ? *cap * 2 : 8;
-	void *p = reallocarray(*arr, ncap, size);
-	if (!p)
-		return false;
-	*arr = p;
-	*cap = ncap;
-	return true;
-}
-
 struct wg_peer *wg_device_add_peer(struct wg_device *dev)
 {
-	if (!grow((void **)&dev->peers, dev->n_peers, &dev->cap_peers, sizeof(*dev->peers)))
+	if (!array_grow((void **)&dev->peers, dev->n_peers, &dev->cap_peers, sizeof(*dev->peers)))
 		return NULL;
 	struct wg_peer *p = &dev->peers[dev->n_peers++];
 	memset(p, 0, sizeof(*p));
@@ -69,7 +58,7 @@ struct wg_peer *wg_device_add_peer(struct wg_device *dev)
 
 int wg_peer_add_allowedip(struct wg_peer *peer, const struct wg_allowedip *ip)
 {
-	if (!grow((void **)&peer->allowedips, peer->n_allowedips, &peer->cap_allowedips,
+	if (!array_grow((void **)&peer->allowedips, peer->n_allowedips, &peer->cap_allowedips,
 		  sizeof(*peer->allowedips)))
 		return -ENOMEM;
 	peer->allowedips[peer->n_allowedips++] = *ip;
