@@ -2,12 +2,13 @@
 #include "core/facts.h"
 
 #include <errno.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uthash.h>
 #include <utlist.h>
 
-enum { KEY_MAX = 1 + WIRE_KEY_LEN + WIRE_MAX_INNER };
+enum { KEY_MAX = FACT_KEY_MAX };
 
 struct subject_entry;
 
@@ -70,8 +71,7 @@ bool facts_is_critical(uint8_t attr)
 	       attr == WIRE_MEMBER_META;
 }
 
-/* The identity bytes of f; 0 or -errno. */
-static int make_key(const struct wire_fact *f, uint8_t key[static KEY_MAX], size_t *len)
+int fact_identity(const struct wire_fact *f, uint8_t key[static KEY_MAX], size_t *len)
 {
 	size_t value = 0;
 	if (wire_fact_size(f) == 0 || f->attr == WIRE_SIGNED_GROUP)
@@ -83,6 +83,24 @@ static int make_key(const struct wire_fact *f, uint8_t key[static KEY_MAX], size
 		return -EMSGSIZE;
 	*len = 1 + WIRE_KEY_LEN + value;
 	return 0;
+}
+
+uint64_t fact_id(const struct wire_fact *f)
+{
+	static uint8_t hash_key[crypto_shorthash_KEYBYTES];
+	static bool keyed;
+	if (!keyed) {
+		randombytes_buf(hash_key, sizeof(hash_key));
+		keyed = true;
+	}
+	uint8_t key[KEY_MAX], out[crypto_shorthash_BYTES];
+	size_t len = 0;
+	if (fact_identity(f, key, &len) != 0)
+		return 0;
+	crypto_shorthash(out, key, len, hash_key);
+	uint64_t id;
+	memcpy(&id, out, sizeof(id));
+	return id ? id : 1; /* 0 means "no identity" */
 }
 
 static struct fact_entry *find(const struct facts *t, const uint8_t *key, size_t len)
@@ -133,7 +151,7 @@ int facts_merge(struct facts *t, const struct wire_fact *f, int64_t expires)
 {
 	uint8_t key[KEY_MAX];
 	size_t len = 0;
-	int err = make_key(f, key, &len);
+	int err = fact_identity(f, key, &len);
 	if (err)
 		return err;
 	struct fact_entry *e = find(t, key, len);
@@ -156,7 +174,7 @@ const struct fact *facts_find(const struct facts *t, const struct wire_fact *f)
 {
 	uint8_t key[KEY_MAX];
 	size_t len = 0;
-	const struct fact_entry *e = make_key(f, key, &len) ? NULL : find(t, key, len);
+	const struct fact_entry *e = fact_identity(f, key, &len) ? NULL : find(t, key, len);
 	return e ? &e->pub : NULL;
 }
 
@@ -164,7 +182,7 @@ bool facts_remove(struct facts *t, const struct wire_fact *f)
 {
 	uint8_t key[KEY_MAX];
 	size_t len = 0;
-	struct fact_entry *e = make_key(f, key, &len) ? NULL : find(t, key, len);
+	struct fact_entry *e = fact_identity(f, key, &len) ? NULL : find(t, key, len);
 	if (!e)
 		return false;
 	unlink_entry(t, e);

@@ -11,6 +11,19 @@
 
 #include "proto/wire.h"
 
+enum { FACT_KEY_MAX = 1 + WIRE_KEY_LEN + WIRE_MAX_INNER };
+
+/* The identity bytes of a fact: attribute | subject | canonical value (no
+ * value for Alive). 0, -EINVAL (group or unencodable), -EMSGSIZE (a value
+ * larger than a group can carry). */
+int fact_identity(const struct wire_fact *f, uint8_t key[static FACT_KEY_MAX], size_t *len)
+	__attribute__((warn_unused_result));
+
+/* A 64-bit keyed hash of the identity (SipHash, key random per process; call
+ * crypto_init() first): how knowledge refers to facts. 0 for a fact with no
+ * identity. */
+uint64_t fact_id(const struct wire_fact *f);
+
 struct fact {
 	struct wire_fact f; /* f.ttl is unused; metadata views point into the fact */
 	int64_t expires;    /* monotonic ms; valid while now < expires */
