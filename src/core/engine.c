@@ -1,0 +1,670 @@
+/* The engine: receive, send decisions and reconcile, over the fact table,
+ * knowledge, trust, peer state and local facts. */
+#include "core/engine.h"
+
+#include "core/facts.h"
+#include "core/knowledge.h"
+#include "core/trust.h"
+#include "proto/autoaddr.h"
+#include "util/array.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uthash.h>
+
+struct peer_entry {
+	uint8_t key[WIRE_KEY_LEN];
+	struct peerstate ps;
+	const struct wg_peer *wg; /* in the latest snapshot, or NULL */
+	bool alive_now;		  /* send it an Alive this round */
+	UT_hash_handle hh;
+};
+
+struct engine {
+	struct engine_config cfg;
+	uint8_t self[WIRE_KEY_LEN];
+	uint8_t boot_id[WIRE_BOOT_ID_LEN];
+	int64_t started;
+	struct facts *received;
+	struct knowledge *knows;
+	struct peer_entry *peers;
+	const struct wg_device *dev;
+	const struct netif_list *host;
+	int64_t wall_ms;
+	bool any_config_trust, membership_configured, is_router;
+	struct local_facts local;
+	struct engine_event *events;
+	size_t n_events, cap_events;
+	uint64_t alive_id;
+};
+
+static struct peer_entry *peer_get(struct engine *e, const uint8_t key[static 32], bool create)
+{
+	struct peer_entry *p = NULL;
+	HASH_FIND(hh, e->peers, key, WIRE_KEY_LEN, p);
+	if (!p && create && (p = calloc(1, sizeof(*p)))) {
+		memcpy(p->key, key, WIRE_KEY_LEN);
+		peerstate_init(&p->ps, key);
+		HASH_ADD(hh, e->peers, key, WIRE_KEY_LEN, p);
+	}
+	return p;
+}
+
+static void emit(struct engine *e, const uint8_t key[static 32], unsigned ev)
+{
+	if (!ev)
+		return;
+	for (size_t i = 0; i < e->n_events; i++)
+		if (!memcmp(e->events[i].peer, key, WIRE_KEY_LEN)) {
+			e->events[i].events |= ev;
+			return;
+		}
+	if (!array_grow((void **)&e->events, e->n_events, &e->cap_events, sizeof(*e->events)))
+		return; /* losing a log line beats failing the round */
+	memcpy(e->events[e->n_events].peer, key, WIRE_KEY_LEN);
+	e->events[e->n_events++].events = ev;
+}
+
+static struct wire_fact alive_fact(const struct engine *e)
+{
+	struct wire_fact f = { .attr = WIRE_ALIVE };
+	memcpy(f.subject, e->self, WIRE_KEY_LEN);
+	memcpy(f.v.boot_id, e->boot_id, WIRE_BOOT_ID_LEN);
+	return f;
+}
+
+struct engine *engine_new(const struct engine_config *cfg, const uint8_t self[static WIRE_KEY_LEN],
+			  int64_t now)
+{
+	struct engine *e = calloc(1, sizeof(*e));
+	if (!e)
+		return NULL;
+	e->cfg = *cfg;
+	memcpy(e->self, self, WIRE_KEY_LEN);
+	cfg->random(e->boot_id, sizeof(e->boot_id));
+	e->started = now;
+	e->received = facts_new();
+	e->knows = knowledge_new();
+	for (size_t i = 0; i < cfg->n_peers; i++) {
+		e->any_config_trust |= cfg->peers[i].has_trust;
+		e->membership_configured |=
+			cfg->peers[i].has_trust && cfg->peers[i].trust >= TRUST_MEMBERSHIP;
+	}
+	struct wire_fact a = alive_fact(e);
+	e->alive_id = fact_id(&a);
+	if (!e->received || !e->knows) {
+		engine_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+void engine_free(struct engine *e)
+{
+	if (!e)
+		return;
+	struct peer_entry *p, *tmp;
+	HASH_ITER(hh, e->peers, p, tmp) {
+		HASH_DEL(e->peers, p);
+		free(p);
+	}
+	facts_free(e->received);
+	knowledge_free(e->knows);
+	localfacts_free(&e->local);
+	free(e->events);
+	free(e);
+}
+
+static const struct peer_config *config_for(const struct engine *e, const uint8_t key[static 32])
+{
+	for (size_t i = 0; i < e->cfg.n_peers; i++)
+		if (!memcmp(e->cfg.peers[i].key, key, WIRE_KEY_LEN))
+			return &e->cfg.peers[i];
+	return NULL;
+}
+
+static enum trust_level own_trust(const struct engine *e)
+{
+	const struct peer_config *c = config_for(e, e->self);
+	return c && c->has_trust ? c->trust : TRUST_UNTRUSTED;
+}
+
+void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wall_ms)
+{
+	e->dev = dev;
+	e->wall_ms = wall_ms;
+	struct peer_entry *p, *tmp;
+	HASH_ITER(hh, e->peers, p, tmp)
+		p->wg = NULL;
+	for (size_t i = 0; i < dev->n_peers; i++) {
+		p = peer_get(e, dev->peers[i].public_key, true);
+		if (!p)
+			continue;
+		p->wg = &dev->peers[i];
+		emit(e, p->key, peerstate_observe(&p->ps, p->wg, wall_ms));
+	}
+	e->is_router = trust_device_is_router(dev, e->cfg.router);
+}
+
+void engine_set_host(struct engine *e, const struct netif_list *host) { e->host = host; }
+
+static const struct netif *device_netif(const struct engine *e)
+{
+	for (size_t i = 0; e->host && e->dev && i < e->host->n; i++)
+		if (e->host->ifs[i].index == e->dev->ifindex)
+			return &e->host->ifs[i];
+	return NULL;
+}
+
+static bool endpoint_into_tunnel(const struct engine *e, const struct wire_fact *f)
+{
+	if (f->attr != WIRE_ENDPOINT_V4 && f->attr != WIRE_ENDPOINT_V6)
+		return false;
+	return trust_routes_into_tunnel(f->attr == WIRE_ENDPOINT_V4 ? AF_INET : AF_INET6,
+					f->v.endpoint.addr, device_netif(e), e->host);
+}
+
+static enum trust_level sender_trust(const struct engine *e, const struct peer_entry *p,
+				     const uint8_t key[static 32])
+{
+	const struct peer_config *c = config_for(e, key);
+	struct trust_sender s = {
+		.has_config_trust = c && c->has_trust,
+		.config_trust = c && c->has_trust ? c->trust : TRUST_UNTRUSTED,
+		.any_config_trust = e->any_config_trust,
+		.is_router = p && p->wg && trust_peer_is_router(p->wg),
+		.is_peer = p && p->wg,
+	};
+	return trust_evaluate(&s);
+}
+
+int engine_receive(struct engine *e, const uint8_t sender[static WIRE_KEY_LEN],
+		   const struct wire_fact *facts, size_t n, int64_t now)
+{
+	struct peer_entry *from = peer_get(e, sender, true);
+	if (!from)
+		return -ENOMEM;
+	/* A new boot id first: what it knew before is gone. */
+	for (size_t i = 0; i < n; i++) {
+		const struct wire_fact *f = &facts[i];
+		if (f->attr != WIRE_ALIVE || memcmp(f->subject, sender, WIRE_KEY_LEN))
+			continue;
+		unsigned ev = peerstate_alive(&from->ps, f->v.boot_id, now + f->ttl * 1000, now);
+		if (ev & PEER_EV_REBOOTED)
+			knowledge_forget_peer(e->knows, sender);
+		emit(e, sender, ev);
+	}
+	enum trust_level level = sender_trust(e, from, sender);
+	int accepted = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct wire_fact *f = &facts[i];
+		int64_t expires = now + f->ttl * 1000;
+		if (knowledge_record(e->knows, sender, fact_id(f), expires) != 0)
+			return -ENOMEM;
+		if (f->ttl == 0 || f->attr == WIRE_ALIVE || endpoint_into_tunnel(e, f))
+			continue;
+		const struct peer_entry *subj = peer_get(e, f->subject, false);
+		if (!trust_accepts(level, f->attr, subj && subj->wg))
+			continue;
+		int r = facts_merge(e->received, f, expires);
+		if (r == -ENOMEM)
+			return r;
+		accepted += r > 0;
+	}
+	return accepted;
+}
+
+/* ---- sending ---- */
+
+struct fact_buf {
+	struct wire_fact *facts;
+	size_t n, cap;
+};
+
+static bool push(struct fact_buf *b, const struct wire_fact *f)
+{
+	if (!array_grow((void **)&b->facts, b->n, &b->cap, sizeof(*b->facts)))
+		return false;
+	b->facts[b->n++] = *f;
+	return true;
+}
+
+static bool subject_is_up(const struct engine *e, const uint8_t key[static 32])
+{
+	struct peer_entry *p = NULL;
+	HASH_FIND(hh, e->peers, key, WIRE_KEY_LEN, p);
+	return p && (p->ps.alive || p->ps.healthy);
+}
+
+/* Whether to tell `to` this fact now, and if so note that it will know it. */
+static bool worth_sending(struct engine *e, const struct peer_entry *to, const struct wire_fact *f,
+			  int64_t expires, int64_t now)
+{
+	bool about_self = !memcmp(f->subject, e->self, WIRE_KEY_LEN);
+	bool about_to = !memcmp(f->subject, to->key, WIRE_KEY_LEN);
+	if (about_to && f->attr != WIRE_MEMBER_META)
+		return false;
+	if (!about_self && !about_to && !subject_is_up(e, f->subject))
+		return false;
+	uint64_t id = fact_id(f);
+	if (!knowledge_needs(e->knows, to->key, id, now))
+		return false;
+	return knowledge_record(e->knows, to->key, id, expires) == 0;
+}
+
+static void collect_for(struct engine *e, struct peer_entry *to, int64_t now, struct fact_buf *b,
+			bool facts_too)
+{
+	for (size_t i = 0; facts_too && i < e->local.n; i++) {
+		struct wire_fact f = e->local.facts[i].f;
+		f.ttl = FACT_TTL_MS / 1000;
+		if (worth_sending(e, to, &f, now + FACT_TTL_MS, now))
+			push(b, &f);
+	}
+	for (const struct fact *f = facts_first(e->received); facts_too && f; f = facts_next(f)) {
+		struct wire_fact w;
+		fact_to_wire(f, now, &w);
+		if (w.ttl > 0 && worth_sending(e, to, &w, f->expires, now))
+			push(b, &w);
+	}
+}
+
+static bool wants_facts(const struct engine *e, const struct peer_entry *p)
+{
+	const struct peer_config *c = config_for(e, p->key);
+	if ((c && c->has_trust && c->trust >= TRUST_ALLOWED_IPS) || trust_peer_is_router(p->wg) ||
+	    (c && c->fact_exchanger))
+		return true;
+	if (!e->cfg.chatty && !e->is_router)
+		return false;
+	return p->ps.healthy;
+}
+
+/* Sends: facts to each peer with an endpoint, then the Alive. Offsets into
+ * one buffer, turned into pointers at the end (the buffer moves). */
+static int plan_sends(struct engine *e, int64_t now, struct engine_round *out)
+{
+	struct fact_buf b = { 0 };
+	size_t *start = calloc(e->dev->n_peers + 1, 3 * sizeof(size_t));
+	out->sends = calloc(e->dev->n_peers + 1, sizeof(*out->sends));
+	if (!start || !out->sends) {
+		free(start);
+		return -ENOMEM;
+	}
+	struct wire_fact alive = alive_fact(e);
+	alive.ttl = FACT_TTL_MS / 1000;
+	for (size_t i = 0; i < e->dev->n_peers; i++) {
+		struct peer_entry *p = peer_get(e, e->dev->peers[i].public_key, false);
+		if (!p || p->wg->endpoint.addr.sa_family == AF_UNSPEC)
+			continue;
+		size_t s = out->n_sends++, first = b.n;
+		memcpy(out->sends[s].peer, p->key, WIRE_KEY_LEN);
+		collect_for(e, p, now, &b, wants_facts(e, p));
+		bool alive_due = p->alive_now || knowledge_needs_alive(e->knows, p->key, e->alive_id, now);
+		p->alive_now = false;
+		if (alive_due && knowledge_record(e->knows, p->key, e->alive_id, now + FACT_TTL_MS)) {
+			free(start);
+			free(b.facts);
+			return -ENOMEM;
+		}
+		size_t mid = b.n;
+		push(&b, &alive);
+		start[3 * s] = first;
+		start[3 * s + 1] = alive_due ? b.n : mid; /* end of the must-send facts */
+		start[3 * s + 2] = b.n;
+	}
+	for (size_t s = 0; s < out->n_sends; s++) {
+		out->sends[s].facts = b.facts + start[3 * s];
+		out->sends[s].n = start[3 * s + 1] - start[3 * s];
+		out->sends[s].fill = b.facts + start[3 * s + 1];
+		out->sends[s].n_fill = start[3 * s + 2] - start[3 * s + 1];
+	}
+	out->facts = b.facts;
+	free(start);
+	return 0;
+}
+
+/* ---- reconcile ---- */
+
+struct change_buf {
+	struct wg_peer_change *peers;
+	size_t n, cap;
+	struct wg_allowedip *ips;
+	size_t n_ips, cap_ips;
+	size_t *ip_start; /* per change, an offset into ips (the buffer moves) */
+	size_t cap_start;
+};
+
+static struct wg_peer_change *change_new(struct change_buf *c, const uint8_t key[static 32],
+					 uint32_t flags)
+{
+	if (!array_grow((void **)&c->peers, c->n, &c->cap, sizeof(*c->peers)) ||
+	    !array_grow((void **)&c->ip_start, c->n, &c->cap_start, sizeof(*c->ip_start)))
+		return NULL;
+	struct wg_peer_change *pc = &c->peers[c->n];
+	memset(pc, 0, sizeof(*pc));
+	memcpy(pc->public_key, key, WIRE_KEY_LEN);
+	pc->flags = flags;
+	c->ip_start[c->n++] = c->n_ips;
+	return pc;
+}
+
+static void change_ip(struct change_buf *c, const struct wg_allowedip *ip)
+{
+	if (array_grow((void **)&c->ips, c->n_ips, &c->cap_ips, sizeof(*c->ips))) {
+		c->ips[c->n_ips++] = *ip;
+		c->peers[c->n - 1].n_allowedips++;
+	}
+}
+
+static struct wg_allowedip auto_ip(const uint8_t key[static 32])
+{
+	struct wg_allowedip ip = { .family = AF_INET6, .cidr = 128 };
+	autoaddr_from_key(key, &ip.ip6);
+	return ip;
+}
+
+static bool same_ip(const struct wg_allowedip *a, const struct wg_allowedip *b)
+{
+	return a->family == b->family && a->cidr == b->cidr &&
+	       !memcmp(&a->ip6, &b->ip6, a->family == AF_INET ? 4 : 16);
+}
+
+static bool has_ip(const struct wg_allowedip *set, size_t n, const struct wg_allowedip *ip)
+{
+	for (size_t i = 0; i < n; i++)
+		if (same_ip(&set[i], ip))
+			return true;
+	return false;
+}
+
+static struct wg_allowedip cidr_ip(const struct wire_fact *f)
+{
+	struct wg_allowedip ip = { .family = f->attr == WIRE_CIDR_V4 ? AF_INET : AF_INET6,
+				   .cidr = f->v.cidr.prefix };
+	memcpy(&ip.ip6, f->v.cidr.addr, ip.family == AF_INET ? 4 : 16);
+	return ip;
+}
+
+/* The allowed IPs a healthy, alive peer should have: its auto-address and
+ * every AllowedCidr fact about it (received or from our config). */
+static size_t wanted_ips(const struct engine *e, const struct peer_entry *p, struct wg_allowedip **out)
+{
+	size_t n = 0, cap = 0;
+	struct wg_allowedip a = auto_ip(p->key);
+	*out = NULL;
+	if (array_grow((void **)out, n, &cap, sizeof(**out)))
+		(*out)[n++] = a;
+	for (const struct fact *f = facts_subject_first(e->received, p->key); f; f = facts_subject_next(f))
+		if ((f->f.attr == WIRE_CIDR_V4 || f->f.attr == WIRE_CIDR_V6)) {
+			struct wg_allowedip ip = cidr_ip(&f->f);
+			if (!has_ip(*out, n, &ip) && array_grow((void **)out, n, &cap, sizeof(**out)))
+				(*out)[n++] = ip;
+		}
+	const struct peer_config *c = config_for(e, p->key);
+	for (size_t i = 0; c && i < c->n_allowed_ips; i++)
+		if (!has_ip(*out, n, &c->allowed_ips[i]) && array_grow((void **)out, n, &cap, sizeof(**out)))
+			(*out)[n++] = c->allowed_ips[i];
+	return n;
+}
+
+static void reconcile_healthy(struct engine *e, struct peer_entry *p, bool deconf, struct change_buf *c)
+{
+	struct wg_allowedip *want = NULL;
+	size_t n = wanted_ips(e, p, &want);
+	const struct wg_peer *w = p->wg;
+	bool missing = false, extra = false;
+	for (size_t i = 0; i < n; i++)
+		missing |= !has_ip(w->allowedips, w->n_allowedips, &want[i]);
+	for (size_t i = 0; i < w->n_allowedips; i++)
+		extra |= !has_ip(want, n, &w->allowedips[i]);
+	if (missing || (deconf && extra)) {
+		struct wg_peer_change *pc = change_new(c, p->key, WG_CHANGE_UPDATE_ONLY);
+		if (pc) {
+			if (deconf)
+				pc->flags |= WG_CHANGE_REPLACE_ALLOWEDIPS;
+			for (size_t i = 0; i < n; i++)
+				if (deconf || !has_ip(w->allowedips, w->n_allowedips, &want[i]))
+					change_ip(c, &want[i]);
+			if (missing && n > 1)
+				emit(e, p->key, ENGINE_EV_ALLOWEDIPS_MOVED);
+		}
+	}
+	free(want);
+}
+
+static void endpoint_of(const struct wire_fact *f, struct peer_endpoint *out)
+{
+	out->attr = f->attr;
+	out->ep = f->v.endpoint;
+}
+
+static void to_wg_endpoint(const struct peer_endpoint *pe, union wg_endpoint *ep)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (pe->attr == WIRE_ENDPOINT_V4) {
+		ep->addr4.sin_family = AF_INET;
+		memcpy(&ep->addr4.sin_addr, pe->ep.addr, 4);
+		ep->addr4.sin_port = htons(pe->ep.port);
+	} else {
+		ep->addr6.sin6_family = AF_INET6;
+		memcpy(&ep->addr6.sin6_addr, pe->ep.addr, 16);
+		ep->addr6.sin6_port = htons(pe->ep.port);
+	}
+}
+
+static void reconcile_unhealthy(struct engine *e, struct peer_entry *p, bool deconf, int64_t now,
+				struct change_buf *c)
+{
+	const struct wg_peer *w = p->wg;
+	struct wg_allowedip a = auto_ip(p->key);
+	bool restrict_ips = deconf && (w->n_allowedips != 1 || !same_ip(&w->allowedips[0], &a));
+	struct peer_endpoint cand[64];
+	size_t n = 0;
+	for (const struct fact *f = facts_subject_first(e->received, p->key); f && n < 64; f = facts_subject_next(f))
+		if ((f->f.attr == WIRE_ENDPOINT_V4 || f->f.attr == WIRE_ENDPOINT_V6) && !endpoint_into_tunnel(e, &f->f))
+			endpoint_of(&f->f, &cand[n++]);
+	const struct peer_config *cfg = config_for(e, p->key);
+	for (size_t i = 0; cfg && i < cfg->n_endpoints && n < 64; i++)
+		cand[n++] = cfg->endpoints[i];
+	int pick = peerstate_next_endpoint(&p->ps, cand, n, now);
+	if (!restrict_ips && pick < 0)
+		return;
+	struct wg_peer_change *pc = change_new(c, p->key, WG_CHANGE_UPDATE_ONLY);
+	if (!pc)
+		return;
+	if (restrict_ips) {
+		pc->flags |= WG_CHANGE_REPLACE_ALLOWEDIPS;
+		change_ip(c, &a);
+		emit(e, p->key, ENGINE_EV_RESTRICTED);
+	}
+	if (pick >= 0) {
+		pc->flags |= WG_CHANGE_ENDPOINT;
+		to_wg_endpoint(&cand[pick], &pc->endpoint);
+		p->alive_now = true; /* say hello through the new endpoint at once */
+		emit(e, p->key, ENGINE_EV_ENDPOINT_TRIED);
+	}
+}
+
+static bool has_membership(const struct engine *e, const uint8_t key[static 32])
+{
+	for (const struct fact *f = facts_subject_first(e->received, key); f; f = facts_subject_next(f))
+		if (f->f.attr == WIRE_MEMBER || f->f.attr == WIRE_MEMBER_META)
+			return true;
+	return false;
+}
+
+/* A Membership source (or, with none configured, a router) that has been
+ * healthy and alive long enough for its silence about a peer to mean something. */
+static bool membership_settled(const struct engine *e, int64_t now)
+{
+	const struct peer_entry *p, *tmp;
+	HASH_ITER(hh, e->peers, p, tmp) {
+		const struct peer_config *c = config_for(e, p->key);
+		bool source = e->membership_configured ? c && c->has_trust && c->trust >= TRUST_MEMBERSHIP
+						       : p->wg && trust_peer_is_router(p->wg);
+		if (source && p->ps.healthy &&
+		    peerstate_alive_since(&p->ps, now, FACT_TTL_MS + CHUNK_PERIOD_MS) &&
+		    peerstate_alive_for(&p->ps, now, CHUNK_PERIOD_MS * 3 / 2))
+			return true;
+	}
+	return false;
+}
+
+static void add_members(struct engine *e, struct change_buf *c)
+{
+	for (const struct fact *f = facts_first(e->received); f; f = facts_next(f)) {
+		if (f->f.attr != WIRE_MEMBER && f->f.attr != WIRE_MEMBER_META)
+			continue;
+		const struct peer_entry *p = peer_get(e, f->f.subject, false);
+		if ((p && p->wg) || !memcmp(f->f.subject, e->self, WIRE_KEY_LEN))
+			continue;
+		bool queued = false;
+		for (size_t i = 0; i < c->n; i++)
+			queued |= !memcmp(c->peers[i].public_key, f->f.subject, WIRE_KEY_LEN);
+		if (queued)
+			continue;
+		struct wg_allowedip a = auto_ip(f->f.subject);
+		if (change_new(c, f->f.subject, 0)) {
+			change_ip(c, &a);
+			emit(e, f->f.subject, ENGINE_EV_PEER_ADDED);
+		}
+	}
+	for (size_t i = 0; i < e->cfg.n_peers; i++) {
+		const struct peer_config *pc = &e->cfg.peers[i];
+		const struct peer_entry *p = peer_get(e, pc->key, false);
+		if ((p && p->wg) || !memcmp(pc->key, e->self, WIRE_KEY_LEN))
+			continue;
+		struct wg_allowedip a = auto_ip(pc->key);
+		if (change_new(c, pc->key, 0)) {
+			change_ip(c, &a);
+			emit(e, pc->key, ENGINE_EV_PEER_ADDED);
+		}
+	}
+}
+
+static void remove_nonmembers(struct engine *e, int64_t now, struct change_buf *c)
+{
+	if (e->is_router || own_trust(e) >= TRUST_MEMBERSHIP || now - e->started < FACT_TTL_MS ||
+	    !membership_settled(e, now))
+		return;
+	for (size_t i = 0; i < e->dev->n_peers; i++) {
+		const struct wg_peer *w = &e->dev->peers[i];
+		if (config_for(e, w->public_key) || has_membership(e, w->public_key))
+			continue;
+		if (!e->membership_configured && trust_peer_is_router(w))
+			continue;
+		if (change_new(c, w->public_key, WG_CHANGE_REMOVE))
+			emit(e, w->public_key, ENGINE_EV_PEER_REMOVED);
+	}
+}
+
+static void reconcile(struct engine *e, int64_t now, struct engine_round *out)
+{
+	struct change_buf c = { 0 };
+	bool deconf = !e->is_router && own_trust(e) < TRUST_ALLOWED_IPS && now - e->started >= FACT_TTL_MS;
+	for (size_t i = 0; i < e->dev->n_peers; i++) {
+		struct peer_entry *p = peer_get(e, e->dev->peers[i].public_key, false);
+		if (!p)
+			continue;
+		const struct peer_config *cfg = config_for(e, p->key);
+		bool basic = cfg && cfg->basic;
+		if (p->ps.healthy && (peerstate_alive_for(&p->ps, now, CHUNK_PERIOD_MS / 2) || basic)) {
+			reconcile_healthy(e, p, deconf, &c);
+		} else if (!p->ps.healthy) {
+			reconcile_unhealthy(e, p, deconf, now, &c);
+		}
+		/* Always keep the auto-address. */
+		struct wg_allowedip a = auto_ip(p->key);
+		bool queued = false;
+		for (size_t k = 0; k < c.n; k++)
+			queued |= !memcmp(c.peers[k].public_key, p->key, WIRE_KEY_LEN) &&
+				  (c.peers[k].flags & WG_CHANGE_REPLACE_ALLOWEDIPS);
+		if (!queued && !has_ip(p->wg->allowedips, p->wg->n_allowedips, &a) &&
+		    change_new(&c, p->key, WG_CHANGE_UPDATE_ONLY))
+			change_ip(&c, &a);
+	}
+	add_members(e, &c);
+	remove_nonmembers(e, now, &c);
+	for (size_t i = 0; i < c.n; i++)
+		c.peers[i].allowedips = c.ips + c.ip_start[i];
+	free(c.ip_start);
+	out->peer_changes = c.peers;
+	out->ips = c.ips;
+	out->change = (struct wg_change){ c.peers, c.n };
+}
+
+/* ---- the round ---- */
+
+static bool config_peer_up(void *arg, const uint8_t key[static WIRE_KEY_LEN])
+{
+	return subject_is_up(arg, key);
+}
+
+int engine_run(struct engine *e, int64_t now, struct engine_round *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (!e->dev)
+		return 0;
+	struct peer_entry *p, *tmp;
+	HASH_ITER(hh, e->peers, p, tmp)
+		emit(e, p->key, peerstate_tick(&p->ps, now));
+	facts_expire(e->received, now, NULL, NULL);
+	if (facts_take_changes(e->received).critical_expired) {
+		/* Critical facts ran out: tell everyone to re-send all. */
+		e->cfg.random(e->boot_id, sizeof(e->boot_id));
+		knowledge_forget_fact(e->knows, e->alive_id);
+		out->new_boot_id = true;
+	}
+	knowledge_expire(e->knows, now);
+	localfacts_free(&e->local);
+	struct local_input in = {
+		.self = e->self, .dev = e->dev, .host = e->host,
+		.report_ifaces = e->cfg.report_ifaces, .hide_ifaces = e->cfg.hide_ifaces,
+		.config = e->cfg.peers, .n_config = e->cfg.n_peers, .is_router = e->is_router,
+		.wall_ms = e->wall_ms, .peer_is_up = config_peer_up, .arg = e,
+	};
+	if (localfacts_build(&in, &e->local) != 0)
+		return -ENOMEM;
+	reconcile(e, now, out);
+	if (plan_sends(e, now, out) != 0) {
+		engine_round_free(out);
+		return -ENOMEM;
+	}
+	out->events = e->events;
+	out->n_events = e->n_events;
+	e->events = NULL;
+	e->n_events = e->cap_events = 0;
+	return 0;
+}
+
+void engine_round_free(struct engine_round *r)
+{
+	free(r->peer_changes);
+	free(r->ips);
+	free(r->sends);
+	free(r->facts);
+	free(r->events);
+	memset(r, 0, sizeof(*r));
+}
+
+int64_t engine_next_deadline(const struct engine *e, int64_t now)
+{
+	/* Alive re-sends, endpoint rotation and fact expiry all fall on this
+	 * grid; expiry may come sooner. */
+	int64_t next = now + CHUNK_PERIOD_MS;
+	int64_t exp = facts_next_expiry(e->received);
+	return exp < next ? (exp > now ? exp : now) : next;
+}
+
+bool engine_is_router(const struct engine *e) { return e->is_router; }
+const uint8_t *engine_boot_id(const struct engine *e) { return e->boot_id; }
+size_t engine_fact_count(const struct engine *e) { return facts_count(e->received); }
+
+const struct peerstate *engine_peer(const struct engine *e, const uint8_t key[static WIRE_KEY_LEN])
+{
+	struct peer_entry *p = NULL;
+	HASH_FIND(hh, e->peers, key, WIRE_KEY_LEN, p);
+	return p ? &p->ps : NULL;
+}

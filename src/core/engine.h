@@ -1,0 +1,89 @@
+/* The engine: the pure brain of the daemon. Given the device snapshot, the
+ * host's interfaces, the configuration, received facts and `now`, it decides
+ * what to remember, what to send to whom, and what to change in WireGuard.
+ * No sockets, clocks or devices: time comes in as monotonic ms, the device
+ * as a snapshot, decisions go out as data. */
+#ifndef WIRELINK_ENGINE_H
+#define WIRELINK_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/localfacts.h"
+#include "wg/netif.h"
+#include "wg/wg.h"
+
+struct engine_config {
+	const struct peer_config *peers; /* the config file's peers */
+	size_t n_peers;
+	int router; /* 1, 0, or -1 to detect */
+	bool chatty;
+	const char *const *report_ifaces, *const *hide_ifaces;
+	/* Fills buf with random bytes (new boot ids). */
+	void (*random)(void *buf, size_t len);
+};
+
+/* Facts for one peer; views point into engine memory valid until the next
+ * engine_run. `fill` rides along only where it fits (pack_facts). */
+struct engine_send {
+	uint8_t peer[WIRE_KEY_LEN];
+	struct wire_fact *facts, *fill;
+	size_t n, n_fill;
+};
+
+struct engine_event {
+	uint8_t peer[WIRE_KEY_LEN];
+	unsigned events; /* enum peer_event, plus the ENGINE_EV_* below */
+};
+
+enum {
+	ENGINE_EV_PEER_ADDED = 1 << 8,
+	ENGINE_EV_PEER_REMOVED = 1 << 9,
+	ENGINE_EV_ENDPOINT_TRIED = 1 << 10,
+	ENGINE_EV_ALLOWEDIPS_MOVED = 1 << 11, /* onto the direct link */
+	ENGINE_EV_RESTRICTED = 1 << 12,	      /* back to the auto-address only */
+};
+
+struct engine_round {
+	struct wg_change change; /* empty when nothing is to change */
+	struct engine_send *sends;
+	size_t n_sends;
+	struct engine_event *events;
+	size_t n_events;
+	bool new_boot_id; /* critical facts expired: we made a new boot id */
+	/* storage behind change and sends */
+	struct wg_peer_change *peer_changes;
+	struct wg_allowedip *ips;
+	struct wire_fact *facts;
+};
+
+struct engine;
+
+struct engine *engine_new(const struct engine_config *cfg, const uint8_t self[static WIRE_KEY_LEN],
+			  int64_t now);
+void engine_free(struct engine *e);
+
+/* The latest device snapshot and host interfaces, borrowed until replaced. */
+void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wall_ms);
+void engine_set_host(struct engine *e, const struct netif_list *host);
+
+/* The inner facts of one verified group from `sender`, received at now.
+ * Returns how many facts were accepted, or -ENOMEM. */
+int engine_receive(struct engine *e, const uint8_t sender[static WIRE_KEY_LEN],
+		   const struct wire_fact *facts, size_t n, int64_t now);
+
+/* One round of decisions at now. 0 or -ENOMEM. */
+int engine_run(struct engine *e, int64_t now, struct engine_round *out)
+	__attribute__((warn_unused_result));
+void engine_round_free(struct engine_round *r);
+
+/* When engine_run should next be called, at the latest. */
+int64_t engine_next_deadline(const struct engine *e, int64_t now);
+
+bool engine_is_router(const struct engine *e);
+const uint8_t *engine_boot_id(const struct engine *e);
+size_t engine_fact_count(const struct engine *e);
+const struct peerstate *engine_peer(const struct engine *e, const uint8_t key[static WIRE_KEY_LEN]);
+
+#endif
