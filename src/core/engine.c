@@ -237,37 +237,50 @@ static bool subject_is_up(const struct engine *e, const uint8_t key[static 32])
 	return p && (p->ps.alive || p->ps.healthy);
 }
 
-/* Whether to tell `to` this fact now, and if so note that it will know it. */
-static bool worth_sending(struct engine *e, const struct peer_entry *to, const struct wire_fact *f,
-			  int64_t expires, int64_t now)
+/* A fact we could send this round, its id and expiry computed once. */
+struct candidate {
+	struct wire_fact f;
+	uint64_t id;
+	int64_t expires;
+};
+
+static int candidates(struct engine *e, int64_t now, struct candidate **out, size_t *n)
 {
+	size_t cap = e->local.n + facts_count(e->received), k = 0;
+	struct candidate *c = calloc(cap ? cap : 1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	for (size_t i = 0; i < e->local.n; i++, k++) {
+		c[k].f = e->local.facts[i].f;
+		c[k].f.ttl = FACT_TTL_MS / 1000;
+		c[k].expires = now + FACT_TTL_MS;
+	}
+	for (const struct fact *f = facts_first(e->received); f; f = facts_next(f)) {
+		fact_to_wire(f, now, &c[k].f);
+		if (c[k].f.ttl > 0)
+			c[k++].expires = f->expires;
+	}
+	for (size_t i = 0; i < k; i++)
+		c[i].id = fact_id(&c[i].f);
+	*out = c;
+	*n = k;
+	return 0;
+}
+
+/* Whether to tell `to` this fact now, and if so note that it will know it. */
+static bool worth_sending(struct engine *e, const struct peer_entry *to, const struct candidate *c,
+			  int64_t now)
+{
+	const struct wire_fact *f = &c->f;
 	bool about_self = !memcmp(f->subject, e->self, WIRE_KEY_LEN);
 	bool about_to = !memcmp(f->subject, to->key, WIRE_KEY_LEN);
 	if (about_to && f->attr != WIRE_MEMBER_META)
 		return false;
 	if (!about_self && !about_to && !subject_is_up(e, f->subject))
 		return false;
-	uint64_t id = fact_id(f);
-	if (!knowledge_needs(e->knows, to->key, id, now))
+	if (!knowledge_needs(e->knows, to->key, c->id, now))
 		return false;
-	return knowledge_record(e->knows, to->key, id, expires) == 0;
-}
-
-static void collect_for(struct engine *e, struct peer_entry *to, int64_t now, struct fact_buf *b,
-			bool facts_too)
-{
-	for (size_t i = 0; facts_too && i < e->local.n; i++) {
-		struct wire_fact f = e->local.facts[i].f;
-		f.ttl = FACT_TTL_MS / 1000;
-		if (worth_sending(e, to, &f, now + FACT_TTL_MS, now))
-			push(b, &f);
-	}
-	for (const struct fact *f = facts_first(e->received); facts_too && f; f = facts_next(f)) {
-		struct wire_fact w;
-		fact_to_wire(f, now, &w);
-		if (w.ttl > 0 && worth_sending(e, to, &w, f->expires, now))
-			push(b, &w);
-	}
+	return knowledge_record(e->knows, to->key, c->id, c->expires) == 0;
 }
 
 static bool wants_facts(const struct engine *e, const struct peer_entry *p)
@@ -294,16 +307,25 @@ static int plan_sends(struct engine *e, int64_t now, struct engine_round *out)
 	}
 	struct wire_fact alive = alive_fact(e);
 	alive.ttl = FACT_TTL_MS / 1000;
+	struct candidate *cand = NULL;
+	size_t n_cand = 0;
+	if (candidates(e, now, &cand, &n_cand) != 0) {
+		free(start);
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < e->dev->n_peers; i++) {
 		struct peer_entry *p = peer_get(e, e->dev->peers[i].public_key, false);
 		if (!p || p->wg->endpoint.addr.sa_family == AF_UNSPEC)
 			continue;
 		size_t s = out->n_sends++, first = b.n;
 		memcpy(out->sends[s].peer, p->key, WIRE_KEY_LEN);
-		collect_for(e, p, now, &b, wants_facts(e, p));
+		for (size_t k = 0; wants_facts(e, p) && k < n_cand; k++)
+			if (worth_sending(e, p, &cand[k], now))
+				push(&b, &cand[k].f);
 		bool alive_due = p->alive_now || knowledge_needs_alive(e->knows, p->key, e->alive_id, now);
 		p->alive_now = false;
 		if (alive_due && knowledge_record(e->knows, p->key, e->alive_id, now + FACT_TTL_MS)) {
+			free(cand);
 			free(start);
 			free(b.facts);
 			return -ENOMEM;
@@ -321,6 +343,7 @@ static int plan_sends(struct engine *e, int64_t now, struct engine_round *out)
 		out->sends[s].n_fill = start[3 * s + 2] - start[3 * s + 1];
 	}
 	out->facts = b.facts;
+	free(cand);
 	free(start);
 	return 0;
 }

@@ -1,0 +1,121 @@
+/* Engine scale benchmark: a router with N leaves (each with one endpoint,
+ * one allowed IP, membership and a name) through a cold start (every fact
+ * new to every leaf) and a steady round. Each N runs in its own process so
+ * that its peak memory is its own. Prints numbers; asserts nothing.
+ * usage: bench_engine [N...]   (default 10 100 1000) */
+#include "core/engine.h"
+#include "proto/crypto.h"
+
+#include <sodium.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void bench_random(void *buf, size_t len) { randombytes_buf(buf, len); }
+
+static size_t facts_sent(const struct engine_round *r)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n_sends; i++)
+		n += r->sends[i].n;
+	return n;
+}
+
+static void leaf_key(size_t i, uint8_t key[32])
+{
+	memset(key, 0x5a, 32);
+	memcpy(key, &i, sizeof(i));
+}
+
+static int run(size_t n)
+{
+	if (crypto_init())
+		return 1;
+	const int64_t wall = 1700000000000, t0 = 1000000;
+	struct wg_device *dev = wg_device_new("wg0");
+	struct peer_config *cfg = calloc(n, sizeof(*cfg));
+	struct wg_allowedip *ips = calloc(n, sizeof(*ips));
+	dev->ifindex = 5;
+	dev->listen_port = 51820;
+	for (size_t i = 0; i < n; i++) {
+		struct wg_peer *p = wg_device_add_peer(dev);
+		leaf_key(i, p->public_key);
+		p->endpoint.addr4.sin_family = AF_INET;
+		p->endpoint.addr4.sin_addr.s_addr = htonl(0xc6120000u + (uint32_t)i); /* 198.18/15 */
+		p->endpoint.addr4.sin_port = htons(51820);
+		p->last_handshake_sec = wall / 1000;
+		ips[i] = (struct wg_allowedip){ .family = AF_INET, .cidr = 32 };
+		ips[i].ip4.s_addr = htonl(0x0a000000u + (uint32_t)i + 2);
+		if (wg_peer_add_allowedip(p, &ips[i]))
+			return 1;
+		memcpy(cfg[i].key, p->public_key, 32);
+		snprintf(cfg[i].name, sizeof(cfg[i].name), "leaf-%u", (unsigned)(i % 1000000));
+	}
+	uint8_t self[32];
+	memset(self, 0x77, sizeof(self));
+	struct engine_config ec = { .peers = cfg, .n_peers = n, .router = 1, .random = bench_random };
+	struct engine *e = engine_new(&ec, self, t0);
+	engine_set_device(e, dev, wall);
+	/* Every leaf says it is alive. */
+	for (size_t i = 0; i < n; i++) {
+		struct wire_fact alive = { .attr = WIRE_ALIVE, .ttl = 255 };
+		leaf_key(i, alive.subject);
+		alive.v.boot_id[0] = 1;
+		if (engine_receive(e, alive.subject, &alive, 1, t0) < 0)
+			return 1;
+	}
+	struct engine_round r;
+	double start = now_ms();
+	if (engine_run(e, t0, &r))
+		return 1;
+	double cold = now_ms() - start;
+	size_t cold_sent = facts_sent(&r);
+	engine_round_free(&r);
+	start = now_ms();
+	if (engine_run(e, t0 + 5000, &r))
+		return 1;
+	double steady = now_ms() - start;
+	size_t steady_sent = facts_sent(&r);
+	engine_round_free(&r);
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	printf("%8zu leaves  cold %9.1f ms (%10zu facts sent, %6.0f ns/fact)  steady %8.1f ms (%zu sent)  peak RSS %7.1f MiB\n",
+	       n, cold, cold_sent, cold * 1e6 / (double)(cold_sent ? cold_sent : 1), steady,
+	       steady_sent, (double)ru.ru_maxrss / 1024.0);
+	engine_free(e);
+	wg_device_free(dev);
+	free(cfg);
+	free(ips);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const size_t defaults[] = { 10, 100, 1000 };
+	size_t count = argc > 1 ? (size_t)argc - 1 : 3;
+	printf("engine: router with N leaves; cold start (all facts new) and a steady round\n");
+	for (size_t i = 0; i < count; i++) {
+		size_t n = argc > 1 ? (size_t)strtoul(argv[i + 1], NULL, 10) : defaults[i];
+		fflush(stdout);
+		pid_t pid = fork();
+		if (pid == 0)
+			_exit(run(n) | fflush(stdout));
+		int status = 0;
+		if (pid < 0 || waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+			fprintf(stderr, "N=%zu failed\n", n);
+	}
+	return 0;
+}
