@@ -1,0 +1,313 @@
+/* Engine rules on fake devices with a fake clock: who gets facts and who only
+ * an Alive, never facts about the recipient itself, adding members from
+ * trusted sources only, every remove safety condition, and a new boot id
+ * when critical facts expire. */
+#include "helpers.h"
+
+#include "core/engine.h"
+#include "proto/crypto.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+
+static const int64_t wall0 = 1700000000000, t0 = 1000000;
+static const uint8_t self[32] = { 0xee };
+
+static void det_random(void *buf, size_t len)
+{
+	static uint8_t x = 1;
+	for (size_t i = 0; i < len; i++)
+		((uint8_t *)buf)[i] = x++;
+}
+
+static struct netif_addr eth_addr[1];
+static struct netif ifs[1];
+static struct netif_list host = { .ifs = ifs, .n = 1 };
+
+static struct wg_peer *add_peer(struct wg_device *d, uint8_t id, const char *endpoint,
+				const char *allowed, bool handshake)
+{
+	struct wg_peer *p = wg_device_add_peer(d);
+	memset(p->public_key, id, 32);
+	if (endpoint)
+		assert_true(wg_endpoint_parse(endpoint, &p->endpoint));
+	struct wg_allowedip ip;
+	if (allowed) {
+		assert_true(wg_allowedip_parse(allowed, &ip));
+		assert_int_equal(wg_peer_add_allowedip(p, &ip), 0);
+	}
+	if (handshake)
+		p->last_handshake_sec = wall0 / 1000;
+	return p;
+}
+
+static struct engine *engine_for(const struct peer_config *cfg, size_t n, bool chatty, int router)
+{
+	struct engine_config ec = { .peers = cfg, .n_peers = n, .chatty = chatty, .router = router,
+				    .random = det_random };
+	struct engine *e = engine_new(&ec, self, t0);
+	assert_non_null(e);
+	eth_addr[0] = (struct netif_addr){ .family = AF_INET, .prefix = 24 };
+	inet_pton(AF_INET, "192.0.2.5", &eth_addr[0].ip4);
+	ifs[0] = (struct netif){ "eth0", 2, true, eth_addr, 1, 1 };
+	engine_set_host(e, &host);
+	return e;
+}
+
+static void say_alive(struct engine *e, uint8_t id, int64_t now)
+{
+	struct wire_fact a = { .attr = WIRE_ALIVE, .ttl = 255 };
+	memset(a.subject, id, 32);
+	a.v.boot_id[0] = id;
+	assert_true(engine_receive(e, a.subject, &a, 1, now) >= 0);
+}
+
+/* Facts (not counting our Alive) that a round sends to peer id; -1: none. */
+static int sent_to(const struct engine_round *r, uint8_t id)
+{
+	for (size_t i = 0; i < r->n_sends; i++)
+		if (r->sends[i].peer[0] == id) {
+			int n = 0;
+			for (size_t k = 0; k < r->sends[i].n; k++)
+				n += r->sends[i].facts[k].attr != WIRE_ALIVE;
+			return n;
+		}
+	return -1;
+}
+
+static void test_send_levels(void **state)
+{
+	(void)state;
+	struct peer_config cfg[2] = { { .has_trust = true, .trust = TRUST_ALLOWED_IPS },
+				      { .fact_exchanger = true } };
+	memset(cfg[0].key, 0x03, 32);
+	memset(cfg[1].key, 0x04, 32);
+	struct wg_device *d = wg_device_new("wg0");
+	add_peer(d, 0x01, NULL, "10.0.0.1/32", true);		      /* no endpoint */
+	add_peer(d, 0x02, "192.0.2.2:1", "10.0.0.2/32", true);	      /* plain */
+	add_peer(d, 0x03, "192.0.2.3:1", "10.0.0.3/32", false);	      /* trusted, unhealthy */
+	add_peer(d, 0x04, "192.0.2.4:1", "10.0.0.4/32", false);	      /* fact exchanger */
+	add_peer(d, 0x06, "192.0.2.6:1", "10.0.0.0/24", false);	      /* a router */
+	struct engine *e = engine_for(cfg, 2, false, -1);
+	engine_set_device(e, d, wall0);
+	struct engine_round r;
+	assert_int_equal(engine_run(e, t0, &r), 0);
+	assert_int_equal(sent_to(&r, 0x01), -1); /* no endpoint: nothing */
+	assert_int_equal(sent_to(&r, 0x02), 0);	 /* leaf, not chatty: Alive only */
+	assert_true(sent_to(&r, 0x03) > 0);	 /* trusted with AllowedIPs */
+	assert_true(sent_to(&r, 0x04) > 0);	 /* FactExchanger */
+	assert_true(sent_to(&r, 0x06) > 0);	 /* a router */
+	/* Everyone with an endpoint gets our Alive now (never sent before). */
+	for (size_t i = 0; i < r.n_sends; i++) {
+		assert_true(r.sends[i].n >= 1);
+		assert_int_equal(r.sends[i].facts[r.sends[i].n - 1].attr, WIRE_ALIVE);
+	}
+	engine_round_free(&r);
+	/* Next round: nothing new to say, and the Alive only rides along. */
+	assert_int_equal(engine_run(e, t0 + 1000, &r), 0);
+	assert_int_equal(sent_to(&r, 0x03), 0);
+	for (size_t i = 0; i < r.n_sends; i++)
+		assert_int_equal(r.sends[i].n_fill, 1);
+	engine_round_free(&r);
+	engine_free(e);
+
+	/* Chatty: facts to healthy peers, only an Alive to unhealthy ones. */
+	e = engine_for(NULL, 0, true, -1);
+	engine_set_device(e, d, wall0);
+	assert_int_equal(engine_run(e, t0, &r), 0);
+	assert_true(sent_to(&r, 0x02) > 0);
+	assert_int_equal(sent_to(&r, 0x04), 0);
+	engine_round_free(&r);
+	engine_free(e);
+	wg_device_free(d);
+}
+
+static void test_never_about_recipient(void **state)
+{
+	(void)state;
+	struct wg_device *d = wg_device_new("wg0");
+	add_peer(d, 0x0a, "192.0.2.10:1", "10.0.0.10/32", true);
+	add_peer(d, 0x0b, "192.0.2.11:1", "10.0.0.11/32", true);
+	struct engine *e = engine_for(NULL, 0, false, 1); /* a router */
+	engine_set_device(e, d, wall0);
+	say_alive(e, 0x0a, t0);
+	say_alive(e, 0x0b, t0);
+	struct engine_round r;
+	assert_int_equal(engine_run(e, t0, &r), 0);
+	int about_b = 0;
+	for (size_t i = 0; i < r.n_sends; i++) {
+		const struct engine_send *s = &r.sends[i];
+		for (size_t k = 0; k < s->n; k++) {
+			const struct wire_fact *f = &s->facts[k];
+			if (!memcmp(f->subject, s->peer, 32))
+				assert_int_equal(f->attr, WIRE_MEMBER_META);
+			about_b += s->peer[0] == 0x0a && f->subject[0] == 0x0b;
+		}
+	}
+	assert_int_equal(about_b, 3); /* endpoint, allowed IP, membership */
+	engine_round_free(&r);
+	engine_free(e);
+	wg_device_free(d);
+}
+
+static bool adds(const struct engine_round *r, uint8_t id)
+{
+	for (size_t i = 0; i < r->change.n_peers; i++)
+		if (r->change.peers[i].public_key[0] == id && !(r->change.peers[i].flags & WG_CHANGE_UPDATE_ONLY) &&
+		    !(r->change.peers[i].flags & WG_CHANGE_REMOVE))
+			return true;
+	return false;
+}
+
+static bool removes(const struct engine_round *r, uint8_t id)
+{
+	for (size_t i = 0; i < r->change.n_peers; i++)
+		if (r->change.peers[i].public_key[0] == id && (r->change.peers[i].flags & WG_CHANGE_REMOVE))
+			return true;
+	return false;
+}
+
+static void test_add_members_from_trusted_only(void **state)
+{
+	(void)state;
+	struct wg_device *d = wg_device_new("wg0");
+	add_peer(d, 0x06, "192.0.2.6:1", "10.0.0.0/24", true); /* router */
+	add_peer(d, 0x02, "192.0.2.2:1", "10.0.0.2/32", true); /* plain */
+	struct engine *e = engine_for(NULL, 0, false, -1);
+	engine_set_device(e, d, wall0);
+	struct wire_fact m = { .attr = WIRE_MEMBER_META, .ttl = 255 };
+	memset(m.subject, 0x33, 32);
+	m.v.meta = (struct wire_view){ (const uint8_t *)"", 0 };
+	assert_int_equal(engine_receive(e, d->peers[1].public_key, &m, 1, t0), 0); /* plain: refused */
+	struct engine_round r;
+	assert_int_equal(engine_run(e, t0, &r), 0);
+	assert_false(adds(&r, 0x33));
+	engine_round_free(&r);
+	assert_int_equal(engine_receive(e, d->peers[0].public_key, &m, 1, t0), 1); /* router: Membership */
+	assert_int_equal(engine_run(e, t0, &r), 0);
+	assert_true(adds(&r, 0x33));
+	engine_round_free(&r);
+	engine_free(e);
+	wg_device_free(d);
+}
+
+/* A leaf whose router has been healthy and alive since t0. */
+static struct engine_round leaf_round(struct engine *e, struct wg_device *d, int64_t now)
+{
+	for (size_t i = 0; i < d->n_peers; i++)
+		if (d->peers[i].public_key[0] == 0x06)
+			d->peers[i].last_handshake_sec = (wall0 + now - t0) / 1000;
+	engine_set_device(e, d, wall0 + now - t0);
+	struct engine_round r;
+	assert_int_equal(engine_run(e, now, &r), 0);
+	return r;
+}
+
+static void test_remove_safety(void **state)
+{
+	(void)state;
+	struct peer_config cfg[1] = { { .name = "keep" } };
+	memset(cfg[0].key, 0x0d, 32);
+	struct wg_device *d = wg_device_new("wg0");
+	add_peer(d, 0x06, "192.0.2.6:1", "10.0.0.0/24", true); /* router */
+	add_peer(d, 0x0c, "192.0.2.12:1", "10.0.0.12/32", false); /* no membership */
+	add_peer(d, 0x0d, "192.0.2.13:1", "10.0.0.13/32", false); /* in the config */
+	struct engine *e = engine_for(cfg, 1, false, -1);
+	engine_set_device(e, d, wall0);
+	int64_t now = t0;
+	struct engine_round r;
+	/* Keep the router alive every 30 s. Before FactTTL has passed: nothing. */
+	for (; now < t0 + 250000; now += 5000) {
+		if ((now - t0) % 30000 == 0)
+			say_alive(e, 0x06, now);
+		r = leaf_round(e, d, now);
+		assert_false(removes(&r, 0x0c));
+		engine_round_free(&r);
+	}
+	/* Past FactTTL + ChunkPeriod of a healthy, alive router: C goes; the
+	 * router and the config peer stay. */
+	bool removed = false;
+	for (; now < t0 + 300000 && !removed; now += 5000) {
+		if ((now - t0) % 30000 == 0)
+			say_alive(e, 0x06, now);
+		r = leaf_round(e, d, now);
+		removed = removes(&r, 0x0c);
+		assert_false(removes(&r, 0x06));
+		assert_false(removes(&r, 0x0d));
+		engine_round_free(&r);
+	}
+	assert_true(removed);
+	assert_true(now - t0 >= 255000 + 5000);
+	engine_free(e);
+
+	/* The router stops saying it is alive: its silence means nothing, so
+	 * nobody is removed. */
+	e = engine_for(cfg, 1, false, -1);
+	engine_set_device(e, d, wall0);
+	say_alive(e, 0x06, t0);
+	for (now = t0; now < t0 + 400000; now += 5000) {
+		r = leaf_round(e, d, now);
+		assert_false(removes(&r, 0x0c));
+		engine_round_free(&r);
+	}
+	engine_free(e);
+
+	/* Trusted with Membership ourselves, or a router: never remove. */
+	struct peer_config me[2] = { cfg[0], { .has_trust = true, .trust = TRUST_MEMBERSHIP } };
+	memcpy(me[1].key, self, 32);
+	for (int variant = 0; variant < 2; variant++) {
+		e = variant ? engine_for(cfg, 1, false, 1) : engine_for(me, 2, false, -1);
+		engine_set_device(e, d, wall0);
+		for (now = t0; now < t0 + 400000; now += 5000) {
+			if ((now - t0) % 30000 == 0)
+				say_alive(e, 0x06, now);
+			r = leaf_round(e, d, now);
+			assert_false(removes(&r, 0x0c));
+			engine_round_free(&r);
+		}
+		engine_free(e);
+	}
+	wg_device_free(d);
+}
+
+static void test_critical_expiry_new_boot_id(void **state)
+{
+	(void)state;
+	struct wg_device *d = wg_device_new("wg0");
+	add_peer(d, 0x06, "192.0.2.6:1", "10.0.0.0/24", true); /* router: Membership */
+	struct engine *e = engine_for(NULL, 0, false, -1);
+	engine_set_device(e, d, wall0);
+	struct wire_fact cidr = { .attr = WIRE_CIDR_V4, .ttl = 10 };
+	memset(cidr.subject, 0x06, 32);
+	cidr.v.cidr.prefix = 24;
+	assert_int_equal(engine_receive(e, cidr.subject, &cidr, 1, t0), 1);
+	uint8_t boot[16];
+	memcpy(boot, engine_boot_id(e), 16);
+	struct engine_round r;
+	assert_int_equal(engine_run(e, t0 + 9999, &r), 0);
+	assert_false(r.new_boot_id);
+	engine_round_free(&r);
+	assert_int_equal(engine_run(e, t0 + 10000, &r), 0);
+	assert_true(r.new_boot_id);
+	assert_memory_not_equal(boot, engine_boot_id(e), 16);
+	/* And the new Alive goes out at once. */
+	assert_int_equal(r.sends[0].facts[r.sends[0].n - 1].attr, WIRE_ALIVE);
+	engine_round_free(&r);
+	engine_free(e);
+	wg_device_free(d);
+}
+
+int main(int argc, char **argv)
+{
+	test_set_vector_dir(argc, argv);
+	if (crypto_init())
+		return 1;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_send_levels),
+		cmocka_unit_test(test_never_about_recipient),
+		cmocka_unit_test(test_add_members_from_trusted_only),
+		cmocka_unit_test(test_remove_safety),
+		cmocka_unit_test(test_critical_expiry_new_boot_id),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
