@@ -270,6 +270,52 @@ static void test_remove_safety(void **state)
 	wg_device_free(d);
 }
 
+static void test_peer_metadata(void **state)
+{
+	(void)state;
+	struct peer_config cfg[1] = { { .name = "hub" } };
+	memset(cfg[0].key, 0x06, 32);
+	struct wg_device *d = wg_device_new("wg0");
+	add_peer(d, 0x06, "192.0.2.6:1", "10.0.0.0/24", true); /* router */
+	add_peer(d, 0x02, "192.0.2.2:1", "10.0.0.2/32", true); /* healthy, never alive */
+	struct engine *e = engine_for(cfg, 1, false, -1);
+	engine_set_device(e, d, wall0);
+	static const uint8_t meta[] = { 'n', 6, 'p', 'r', 'i', 'n', 't', 'r', 'b', 1, 1 };
+	struct wire_fact m = { .attr = WIRE_MEMBER_META, .ttl = 255 };
+	memset(m.subject, 0x02, 32);
+	m.v.meta = (struct wire_view){ meta, sizeof(meta) };
+	struct wire_fact cidr = { .attr = WIRE_CIDR_V4, .ttl = 255 };
+	memset(cidr.subject, 0x02, 32);
+	memcpy(cidr.v.cidr.addr, (uint8_t[]){ 10, 0, 0, 2 }, 4);
+	cidr.v.cidr.prefix = 32;
+	struct wire_fact both[2] = { m, cidr };
+	uint8_t lan[4] = { 203, 0, 113, 9 };
+	memcpy(both[1].v.cidr.addr, lan, 4);
+	assert_int_equal(engine_receive(e, cfg[0].key, both, 2, t0), 2);
+	assert_string_equal(engine_peer_name(e, m.subject), "printr");
+	assert_string_equal(engine_peer_name(e, cfg[0].key), "hub"); /* config first */
+	assert_null(engine_peer_name(e, (uint8_t[32]){ 0x55 }));
+	/* Basic: a healthy peer that will never send an Alive still gets its
+	 * allowed IPs. */
+	struct engine_round r;
+	assert_int_equal(engine_run(e, t0, &r), 0);
+	bool added = false;
+	for (size_t i = 0; i < r.change.n_peers; i++)
+		for (size_t k = 0; r.change.peers[i].public_key[0] == 0x02 && k < r.change.peers[i].n_allowedips; k++)
+			added |= !memcmp(&r.change.peers[i].allowedips[k].ip4, lan, 4);
+	assert_true(added);
+	engine_round_free(&r);
+	/* Names that would garble a log line are not taken. */
+	static const uint8_t bad[] = { 'n', 3, 'a', '\n', 'b' };
+	struct peerstate ps;
+	peerstate_init(&ps, self);
+	struct wire_view v = { bad, sizeof(bad) };
+	peerstate_set_meta(&ps, &v);
+	assert_string_equal(ps.name, "");
+	engine_free(e);
+	wg_device_free(d);
+}
+
 static void test_critical_expiry_new_boot_id(void **state)
 {
 	(void)state;
@@ -307,6 +353,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_never_about_recipient),
 		cmocka_unit_test(test_add_members_from_trusted_only),
 		cmocka_unit_test(test_remove_safety),
+		cmocka_unit_test(test_peer_metadata),
 		cmocka_unit_test(test_critical_expiry_new_boot_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -211,6 +211,9 @@ int engine_receive(struct engine *e, const uint8_t sender[static WIRE_KEY_LEN],
 		if (r == -ENOMEM)
 			return r;
 		accepted += r > 0;
+		struct peer_entry *about;
+		if (r > 0 && f->attr == WIRE_MEMBER_META && (about = peer_get(e, f->subject, true)))
+			peerstate_set_meta(&about->ps, &f->v.meta);
 	}
 	return accepted;
 }
@@ -592,7 +595,7 @@ static void reconcile(struct engine *e, int64_t now, struct engine_round *out)
 		if (!p)
 			continue;
 		const struct peer_config *cfg = config_for(e, p->key);
-		bool basic = cfg && cfg->basic;
+		bool basic = (cfg && cfg->basic) || p->ps.basic;
 		if (p->ps.healthy && (peerstate_alive_for(&p->ps, now, CHUNK_PERIOD_MS / 2) || basic)) {
 			reconcile_healthy(e, p, deconf, &c);
 		} else if (!p->ps.healthy) {
@@ -682,6 +685,16 @@ int64_t engine_next_deadline(const struct engine *e, int64_t now)
 }
 
 bool engine_is_router(const struct engine *e) { return e->is_router; }
+
+const char *engine_peer_name(const struct engine *e, const uint8_t key[static WIRE_KEY_LEN])
+{
+	const struct peer_config *c = config_for(e, key);
+	if (c && c->name[0])
+		return c->name;
+	struct peer_entry *p = NULL;
+	HASH_FIND(hh, e->peers, key, WIRE_KEY_LEN, p);
+	return p && p->ps.name[0] ? p->ps.name : NULL;
+}
 const uint8_t *engine_boot_id(const struct engine *e) { return e->boot_id; }
 size_t engine_fact_count(const struct engine *e) { return facts_count(e->received); }
 

@@ -85,5 +85,8 @@ bool engine_is_router(const struct engine *e);
 const uint8_t *engine_boot_id(const struct engine *e);
 size_t engine_fact_count(const struct engine *e);
 const struct peerstate *engine_peer(const struct engine *e, const uint8_t key[static WIRE_KEY_LEN]);
+/* The peer's name for logs: from the config file, else from its metadata;
+ * NULL when it has none. */
+const char *engine_peer_name(const struct engine *e, const uint8_t key[static WIRE_KEY_LEN]);
 
 #endif

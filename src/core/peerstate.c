@@ -1,6 +1,8 @@
 /* Peer health, liveness and endpoint rotation. */
 #include "core/peerstate.h"
 
+#include "proto/meta.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -57,6 +59,28 @@ unsigned peerstate_alive(struct peerstate *ps, const uint8_t boot_id[static WIRE
 unsigned peerstate_tick(struct peerstate *ps, int64_t now)
 {
 	return transition(&ps->alive, ps->alive && now < ps->alive_until, PEER_EV_ALIVE, PEER_EV_DEAD);
+}
+
+static bool loggable(const uint8_t *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (s[i] <= 0x20 || s[i] == 0x7f || s[i] == '"' || s[i] == '\\')
+			return false;
+	return true;
+}
+
+void peerstate_set_meta(struct peerstate *ps, const struct wire_view *meta)
+{
+	struct meta_entries m;
+	if (meta_parse(meta->data, meta->len, &m) != WIRE_OK)
+		return;
+	struct wire_view name = meta_get(&m, META_NAME), basic = meta_get(&m, META_BASIC);
+	if (name.len > 0 && name.len < sizeof(ps->name) && loggable(name.data, name.len)) {
+		memcpy(ps->name, name.data, name.len);
+		ps->name[name.len] = '\0';
+	}
+	if (basic.len == 1)
+		ps->basic = basic.data[0] == 1;
 }
 
 bool peerstate_alive_for(const struct peerstate *ps, int64_t now, int64_t ms)

@@ -40,6 +40,8 @@ struct peerstate {
 	int64_t handshake_sec, handshake_nsec; /* last seen on the device */
 	int64_t alive_since, alive_until;
 	uint8_t boot_id[WIRE_BOOT_ID_LEN];
+	char name[64]; /* from its MemberMetadata; "" when unknown */
+	bool basic;    /* a plain WireGuard peer that runs no wirelink */
 	int64_t last_switch; /* when we last changed its endpoint; INT64_MIN: never */
 	struct {
 		struct peer_endpoint e;
@@ -59,6 +61,11 @@ unsigned peerstate_alive(struct peerstate *ps, const uint8_t boot_id[static WIRE
 			 int64_t expires, int64_t now);
 /* Time passes: the Alive may run out. */
 unsigned peerstate_tick(struct peerstate *ps, int64_t now);
+
+/* Takes name and basic flag from a MemberMetadata value (raw entry list).
+ * Names that are not printable without spaces, or longer than the buffer,
+ * are ignored: they end up in operators' logs. */
+void peerstate_set_meta(struct peerstate *ps, const struct wire_view *meta);
 
 /* Alive now and still for at least `ms`; alive for at least `ms` already. */
 bool peerstate_alive_for(const struct peerstate *ps, int64_t now, int64_t ms);
