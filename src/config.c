@@ -1,0 +1,646 @@
+/* Configuration loading. The file (JSON, or YAML turned into the same tree)
+ * is checked by one table-driven validator. */
+#include "config.h"
+
+#include "util/keys.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistr.h>
+#include <yaml.h>
+
+struct errbuf {
+	char *buf;
+	size_t len;
+};
+
+__attribute__((format(printf, 2, 3))) static int fail(struct errbuf *e, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(e->buf, e->len, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+static bool parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "true", "1", "yes", "on" }, *const no[] = { "false", "0", "no", "off" };
+	for (size_t i = 0; i < 4; i++) {
+		if (!strcasecmp(s, yes[i]))
+			return (*out = true), true;
+		if (!strcasecmp(s, no[i]))
+			return (*out = false), true;
+	}
+	return false;
+}
+
+static bool parse_port(const char *s, unsigned *out)
+{
+	char *end = NULL;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || !*s || *end || v > 65535)
+		return false;
+	*out = (unsigned)v;
+	return true;
+}
+
+/* ---- YAML to a jansson tree ---- */
+
+static json_t *yaml_scalar(const yaml_event_t *ev)
+{
+	const char *v = (const char *)ev->data.scalar.value;
+	bool b;
+	if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
+		if (parse_bool(v, &b) && strcmp(v, "0") && strcmp(v, "1"))
+			return json_boolean(b);
+		char *end = NULL;
+		errno = 0;
+		long long n = strtoll(v, &end, 10);
+		if (*v && !*end && !errno)
+			return json_integer(n);
+		if (!*v || !strcmp(v, "~") || !strcasecmp(v, "null"))
+			return json_null();
+	}
+	return json_string(v);
+}
+
+/* Adds a finished node to its parent (object: after a key scalar). */
+static bool attach(json_t **stack, char **keys, int depth, json_t *node)
+{
+	if (depth < 0) {
+		json_decref(node);
+		return false;
+	}
+	json_t *parent = stack[depth];
+	if (json_is_array(parent))
+		return json_array_append_new(parent, node) == 0;
+	if (!keys[depth]) {
+		if (!json_is_string(node)) {
+			json_decref(node);
+			return false; /* keys must be scalars */
+		}
+		keys[depth] = strdup(json_string_value(node));
+		json_decref(node);
+		return true;
+	}
+	int r = json_object_set_new(parent, keys[depth], node);
+	free(keys[depth]);
+	keys[depth] = NULL;
+	return r == 0;
+}
+
+static json_t *yaml_to_json(const char *text, size_t len, int *line, const char **problem)
+{
+	enum { MAX_DEPTH = 32 };
+	yaml_parser_t p;
+	yaml_event_t ev;
+	json_t *stack[MAX_DEPTH] = { 0 }, *root = NULL;
+	char *keys[MAX_DEPTH] = { 0 };
+	int depth = -1;
+	bool ok = true, done = false;
+	yaml_parser_initialize(&p);
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	while (ok && !done) {
+		if (!yaml_parser_parse(&p, &ev)) {
+			*line = (int)p.problem_mark.line + 1;
+			*problem = p.problem ? p.problem : "syntax error";
+			ok = false;
+			break;
+		}
+		*line = (int)ev.start_mark.line + 1;
+		json_t *node = NULL;
+		switch (ev.type) {
+		case YAML_MAPPING_START_EVENT:
+		case YAML_SEQUENCE_START_EVENT:
+			if (depth + 1 >= MAX_DEPTH) {
+				*problem = "nested too deeply";
+				ok = false;
+				break;
+			}
+			stack[++depth] = ev.type == YAML_MAPPING_START_EVENT ? json_object() : json_array();
+			break;
+		case YAML_MAPPING_END_EVENT:
+		case YAML_SEQUENCE_END_EVENT:
+			node = stack[depth];
+			stack[depth--] = NULL;
+			if (depth < 0)
+				root = node;
+			else if (!(ok = attach(stack, keys, depth, node)))
+				*problem = "a mapping key must be a plain value";
+			break;
+		case YAML_SCALAR_EVENT:
+			node = yaml_scalar(&ev);
+			if (depth < 0)
+				root = node;
+			else if (!(ok = attach(stack, keys, depth, node)))
+				*problem = "a mapping key must be a plain value";
+			break;
+		case YAML_ALIAS_EVENT:
+			*problem = "aliases are not supported";
+			ok = false;
+			break;
+		case YAML_STREAM_END_EVENT: done = true; break;
+		default: break;
+		}
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+	for (int i = 0; i < MAX_DEPTH; i++) {
+		free(keys[i]);
+		if (i <= depth)
+			json_decref(stack[i]);
+	}
+	if (!ok) {
+		json_decref(root);
+		return NULL;
+	}
+	return root ? root : json_object(); /* an empty file is an empty config */
+}
+
+/* ---- validation ---- */
+
+struct where {
+	const char *file;
+	char path[96];
+};
+
+static const char *type_name(const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: return "an object";
+	case JSON_ARRAY: return "a list";
+	case JSON_STRING: return "a string";
+	case JSON_INTEGER: return "a number";
+	case JSON_REAL: return "a number";
+	case JSON_TRUE:
+	case JSON_FALSE: return "true/false";
+	default: return "null";
+	}
+}
+
+static int want_type(struct errbuf *e, const struct where *w, const json_t *v, json_type t,
+		     const char *what)
+{
+	bool ok = json_typeof(v) == t || (t == JSON_TRUE && json_is_boolean(v));
+	return ok ? 0 : fail(e, "%s: %s must be %s, not %s", w->file, w->path, what, type_name(v));
+}
+
+static int string_list(struct errbuf *e, struct where *w, const json_t *v, char ***out, size_t *n,
+		       bool (*check)(const char *))
+{
+	int r = want_type(e, w, v, JSON_ARRAY, "a list of strings");
+	if (r)
+		return r;
+	size_t count = json_array_size(v);
+	char **list = calloc(count + 1, sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	for (size_t i = 0; i < count; i++) {
+		const json_t *s = json_array_get(v, i);
+		if (!json_is_string(s) || (check && !check(json_string_value(s)))) {
+			for (size_t k = 0; k < i; k++)
+				free(list[k]);
+			free(list);
+			return json_is_string(s)
+				       ? fail(e, "%s: %s[%zu]: bad value '%s'", w->file, w->path, i, json_string_value(s))
+				       : fail(e, "%s: %s[%zu] must be a string, not %s", w->file, w->path, i, type_name(s));
+		}
+		list[i] = strdup(json_string_value(s));
+	}
+	*out = list;
+	if (n)
+		*n = count;
+	return 0;
+}
+
+static bool glob_ok(const char *g)
+{
+	/* fnmatch has no compile step: refuse an unclosed bracket expression. */
+	const char *open = strchr(g, '[');
+	return *g && (!open || strchr(open + 1, ']'));
+}
+
+static bool endpoint_ok(const char *s)
+{
+	const char *colon = strrchr(s, ':');
+	unsigned port;
+	if (!colon || colon == s || !parse_port(colon + 1, &port) || port == 0)
+		return false;
+	if (*s == '[')
+		return colon[-1] == ']' && colon - s > 2;
+	return !memchr(s, ':', (size_t)(colon - s)); /* IPv6 needs brackets */
+}
+
+static bool name_ok(const char *s)
+{
+	size_t len = strlen(s);
+	if (u8_check((const uint8_t *)s, len) || u8_mbsnlen((const uint8_t *)s, len) > META_NAME_SEND_MAX)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p <= 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
+static int peer_field(struct errbuf *e, struct where *w, const char *k, const json_t *v,
+		      struct config_peer *cp, bool *has_key)
+{
+	struct peer_config *pc = &cp->pc;
+	int r;
+	if (!strcasecmp(k, "PublicKey")) {
+		if ((r = want_type(e, w, v, JSON_STRING, "a base64 key")))
+			return r;
+		const char *s = json_string_value(v);
+		*has_key = true;
+		return key_from_base64(s, strlen(s), pc->key) ? 0
+			: fail(e, "%s: %s: '%s' is not a base64 WireGuard key", w->file, w->path, s);
+	}
+	if (!strcasecmp(k, "Name")) {
+		if ((r = want_type(e, w, v, JSON_STRING, "a string")))
+			return r;
+		const char *s = json_string_value(v);
+		if (!name_ok(s))
+			return fail(e, "%s: %s: '%s' is not a name of at most %d printable characters without spaces",
+				    w->file, w->path, s, META_NAME_SEND_MAX);
+		snprintf(pc->name, sizeof(pc->name), "%s", s);
+		return 0;
+	}
+	if (!strcasecmp(k, "Trust")) {
+		if ((r = want_type(e, w, v, JSON_STRING, "a trust level")))
+			return r;
+		pc->has_trust = true;
+		return trust_parse(json_string_value(v), &pc->trust) ? 0
+			: fail(e, "%s: %s: unknown trust level '%s' (Untrusted, Endpoint, AllowedIPs, Membership, DelegateTrust)",
+			       w->file, w->path, json_string_value(v));
+	}
+	if (!strcasecmp(k, "FactExchanger") || !strcasecmp(k, "Basic")) {
+		if ((r = want_type(e, w, v, JSON_TRUE, "true or false")))
+			return r;
+		*(!strcasecmp(k, "Basic") ? &pc->basic : &pc->fact_exchanger) = json_is_true(v);
+		return 0;
+	}
+	if (!strcasecmp(k, "Endpoints"))
+		return string_list(e, w, v, &cp->endpoints, &cp->n_endpoints, endpoint_ok);
+	if (!strcasecmp(k, "AllowedIPs")) {
+		char **list = NULL;
+		size_t n = 0;
+		if ((r = string_list(e, w, v, &list, &n, NULL)))
+			return r;
+		cp->ips = calloc(n ? n : 1, sizeof(*cp->ips));
+		for (size_t i = 0; i < n && !r; i++)
+			if (!cp->ips || !wg_allowedip_parse(list[i], &cp->ips[i]))
+				r = fail(e, "%s: %s[%zu]: '%s' is not a CIDR (address/prefix)", w->file, w->path, i, list[i]);
+		for (size_t i = 0; i < n; i++)
+			free(list[i]);
+		free(list);
+		pc->allowed_ips = cp->ips;
+		pc->n_allowed_ips = r ? 0 : n;
+		return r;
+	}
+	return fail(e, "%s: %s: unknown key", w->file, w->path);
+}
+
+static int parse_peers(struct errbuf *e, struct where *w, const json_t *v, struct config *c)
+{
+	int r = want_type(e, w, v, JSON_ARRAY, "a list of peers");
+	if (r)
+		return r;
+	c->peers = calloc(json_array_size(v) + 1, sizeof(*c->peers));
+	if (!c->peers)
+		return -ENOMEM;
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		const json_t *obj = json_array_get(v, i);
+		struct config_peer *cp = &c->peers[c->n_peers++];
+		snprintf(w->path, sizeof(w->path), "Peers[%zu]", i);
+		if ((r = want_type(e, w, obj, JSON_OBJECT, "an object")))
+			return r;
+		bool has_key = false;
+		const char *k;
+		json_t *fv;
+		json_object_foreach((json_t *)obj, k, fv) {
+			snprintf(w->path, sizeof(w->path), "Peers[%zu].%s", i, k);
+			if ((r = peer_field(e, w, k, fv, cp, &has_key)))
+				return r;
+		}
+		if (!has_key) {
+			snprintf(w->path, sizeof(w->path), "Peers[%zu]", i);
+			return fail(e, "%s: %s: PublicKey is required", w->file, w->path);
+		}
+	}
+	return 0;
+}
+
+static int top_field(struct errbuf *e, struct where *w, const char *k, const json_t *v, struct config *c)
+{
+	int r;
+	snprintf(w->path, sizeof(w->path), "%s", k);
+	if (!strcasecmp(k, "Iface")) {
+		if ((r = want_type(e, w, v, JSON_STRING, "an interface name")))
+			return r;
+		return !strcmp(json_string_value(v), c->iface) ? 0
+			: fail(e, "%s: Iface: '%s' does not match the interface this file is for ('%s')",
+			       w->file, json_string_value(v), c->iface);
+	}
+	if (!strcasecmp(k, "Port")) {
+		if ((r = want_type(e, w, v, JSON_INTEGER, "a port number")))
+			return r;
+		json_int_t p = json_integer_value(v);
+		if (p < 0 || p > 65535)
+			return fail(e, "%s: Port: %lld is not a port number", w->file, (long long)p);
+		c->port = (unsigned)p;
+		return 0;
+	}
+	if (!strcasecmp(k, "Router") || !strcasecmp(k, "Chatty") || !strcasecmp(k, "Debug")) {
+		if ((r = want_type(e, w, v, JSON_TRUE, "true or false")))
+			return r;
+		if (!strcasecmp(k, "Router"))
+			c->router = json_is_true(v);
+		else
+			*(!strcasecmp(k, "Chatty") ? &c->chatty : &c->debug) = json_is_true(v);
+		return 0;
+	}
+	if (!strcasecmp(k, "ReportIfaces"))
+		return string_list(e, w, v, &c->report_ifaces, NULL, glob_ok);
+	if (!strcasecmp(k, "HideIfaces"))
+		return string_list(e, w, v, &c->hide_ifaces, NULL, glob_ok);
+	if (!strcasecmp(k, "Peers"))
+		return parse_peers(e, w, v, c);
+	return fail(e, "%s: %s: unknown key", w->file, k);
+}
+
+int config_parse_text(const char *text, size_t len, bool yaml, const char *name, struct config *c,
+		      char *err, size_t errlen)
+{
+	struct errbuf e = { err, errlen };
+	json_t *root;
+	if (yaml) {
+		int line = 0;
+		const char *problem = NULL;
+		root = yaml_to_json(text, len, &line, &problem);
+		if (!root)
+			return fail(&e, "%s:%d: %s", name, line, problem ? problem : "invalid YAML");
+	} else {
+		json_error_t je;
+		root = json_loadb(text, len, 0, &je);
+		if (!root)
+			return fail(&e, "%s:%d: %s", name, je.line, je.text);
+	}
+	struct where w = { .file = name };
+	int r = json_is_object(root) ? 0 : fail(&e, "%s: the top level must be an object of settings", name);
+	const char *k;
+	json_t *v;
+	if (!r)
+		json_object_foreach(root, k, v)
+			if ((r = top_field(&e, &w, k, v, c)))
+				break;
+	json_decref(root);
+	return r;
+}
+
+/* ---- flags, environment, file ---- */
+
+struct layer {
+	const char *iface, *port, *router, *chatty, *debug, *dump, *config_path;
+	const char *src_iface, *src_port, *src_router, *src_chatty, *src_debug, *src_dump;
+};
+
+static const struct option long_opts[] = {
+	{ "iface", required_argument, NULL, 'i' },  { "port", required_argument, NULL, 'p' },
+	{ "router", optional_argument, NULL, 'r' }, { "chatty", optional_argument, NULL, 'c' },
+	{ "debug", optional_argument, NULL, 'd' },  { "dump", no_argument, NULL, 'D' },
+	{ "version", no_argument, NULL, 'V' },	    { "help", no_argument, NULL, 'h' },
+	{ "config-path", required_argument, NULL, 'C' }, { 0 },
+};
+
+void config_usage(FILE *out)
+{
+	fputs("usage: wirelink [OPTIONS]\n"
+	      "  -i, --iface NAME         WireGuard interface (default wg0)\n"
+	      "      --port N             fact port (default 0: listen port + 1)\n"
+	      "      --router[=BOOL]      act as a router (omitted: detect)\n"
+	      "      --chatty[=BOOL]      send facts to all healthy peers, not just routers\n"
+	      "  -d, --debug[=BOOL]       log everything\n"
+	      "      --dump               print the effective configuration as JSON and exit\n"
+	      "      --config-path DIR    where wirelink.<iface>.json|yaml|yml is (default /etc/wireguard)\n"
+	      "  -V, --version            print the version\n"
+	      "  -h, --help               this help\n"
+	      "Every option is also read from WIRELINK_<OPTION> (dashes as underscores),\n"
+	      "e.g. WIRELINK_IFACE=wg1; flags win over the environment, which wins over the file.\n",
+	      out);
+}
+
+static int parse_flags(int argc, char **argv, struct config *c, struct layer *f, struct errbuf *e)
+{
+	optind = 0; /* reset: callers may parse more than once */
+	opterr = 0;
+	int opt;
+	while ((opt = getopt_long(argc, argv, ":i:d::Vh", long_opts, NULL)) != -1) {
+		const char *arg = optarg ? optarg : "true";
+		switch (opt) {
+		case 'i': f->iface = arg; break;
+		case 'p': f->port = arg; break;
+		case 'r': f->router = arg; break;
+		case 'c': f->chatty = arg; break;
+		case 'd': f->debug = arg; break;
+		case 'D': f->dump = "true"; break;
+		case 'C': f->config_path = arg; break;
+		case 'V': c->version = true; break;
+		case 'h': c->help = true; break;
+		case ':': return fail(e, "flag %s needs a value", argv[optind - 1]);
+		default: return fail(e, "unknown flag %s (see --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return fail(e, "unexpected argument '%s' (see --help)", argv[optind]);
+	f->src_iface = f->src_port = f->src_router = f->src_chatty = f->src_debug = f->src_dump = "flag --";
+	return 0;
+}
+
+static int parse_env(char **env, struct layer *l, struct errbuf *e)
+{
+	static const struct {
+		const char *name;
+		size_t off;
+	} vars[] = {
+		{ "WIRELINK_IFACE", offsetof(struct layer, iface) },
+		{ "WIRELINK_PORT", offsetof(struct layer, port) },
+		{ "WIRELINK_ROUTER", offsetof(struct layer, router) },
+		{ "WIRELINK_CHATTY", offsetof(struct layer, chatty) },
+		{ "WIRELINK_DEBUG", offsetof(struct layer, debug) },
+		{ "WIRELINK_DUMP", offsetof(struct layer, dump) },
+		{ "WIRELINK_CONFIG_PATH", offsetof(struct layer, config_path) },
+	};
+	for (char **p = env; p && *p; p++) {
+		if (strncmp(*p, "WIRELINK_", 9) != 0)
+			continue;
+		const char *eq = strchr(*p, '=');
+		size_t n = eq ? (size_t)(eq - *p) : strlen(*p), i;
+		for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+			if (strlen(vars[i].name) == n && !strncmp(*p, vars[i].name, n))
+				break;
+		if (i == sizeof(vars) / sizeof(vars[0]))
+			return fail(e, "unknown environment variable %.*s", (int)n, *p);
+		*(const char **)((char *)l + vars[i].off) = eq ? eq + 1 : "";
+	}
+	l->src_iface = l->src_port = l->src_router = l->src_chatty = l->src_debug = l->src_dump = "WIRELINK_";
+	return 0;
+}
+
+/* Applies one layer over c; `flags` says how to name the source. */
+static int apply_layer(const struct layer *l, bool flags, struct config *c, struct errbuf *e)
+{
+	struct {
+		const char *value, *name, *env;
+		bool *target;
+		int *tri;
+	} bools[] = {
+		{ l->router, "router", "ROUTER", NULL, &c->router },
+		{ l->chatty, "chatty", "CHATTY", &c->chatty, NULL },
+		{ l->debug, "debug", "DEBUG", &c->debug, NULL },
+		{ l->dump, "dump", "DUMP", &c->dump, NULL },
+	};
+	for (size_t i = 0; i < sizeof(bools) / sizeof(bools[0]); i++) {
+		bool b;
+		if (!bools[i].value)
+			continue;
+		if (!parse_bool(bools[i].value, &b))
+			return flags ? fail(e, "flag --%s: '%s' is not true or false", bools[i].name, bools[i].value)
+				     : fail(e, "WIRELINK_%s: '%s' is not true or false", bools[i].env, bools[i].value);
+		if (bools[i].target)
+			*bools[i].target = b;
+		else
+			*bools[i].tri = b;
+	}
+	if (l->port && !parse_port(l->port, &c->port))
+		return flags ? fail(e, "flag --port: '%s' is not a port number", l->port)
+			     : fail(e, "WIRELINK_PORT: '%s' is not a port number", l->port);
+	return 0;
+}
+
+static int read_file(struct config *c, struct errbuf *e)
+{
+	static const char *const exts[] = { "json", "yaml", "yml" };
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(c->source, sizeof(c->source), "%s/wirelink.%s.%s", c->config_path, c->iface, exts[i]);
+		FILE *f = fopen(c->source, "rb");
+		if (!f) {
+			if (errno == ENOENT)
+				continue;
+			return fail(e, "%s: %s", c->source, strerror(errno));
+		}
+		char *text = NULL;
+		size_t cap = 0, len = 0, got;
+		char chunk[4096];
+		while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0 && len < (1u << 20)) {
+			char *nt = realloc(text, cap = len + got + 1);
+			if (!nt)
+				break;
+			text = nt;
+			memcpy(text + len, chunk, got);
+			len += got;
+		}
+		fclose(f);
+		if (len >= (1u << 20)) {
+			free(text);
+			return fail(e, "%s: larger than 1 MiB", c->source);
+		}
+		int r = config_parse_text(text ? text : "", len, i > 0, c->source, c, e->buf, e->len);
+		free(text);
+		return r;
+	}
+	c->source[0] = '\0'; /* a missing file is fine */
+	return 0;
+}
+
+int config_load(int argc, char **argv, char **env, struct config *c, char *err, size_t errlen)
+{
+	struct errbuf e = { err, errlen };
+	struct layer flags = { 0 }, envl = { 0 };
+	memset(c, 0, sizeof(*c));
+	c->router = -1;
+	int r = parse_flags(argc, argv, c, &flags, &e);
+	if (!r)
+		r = parse_env(env, &envl, &e);
+	if (r || c->help || c->version)
+		return r;
+	const char *iface = flags.iface ? flags.iface : envl.iface ? envl.iface : "wg0";
+	const char *path = flags.config_path ? flags.config_path : envl.config_path ? envl.config_path : "/etc/wireguard";
+	if (!*iface || strlen(iface) >= IFNAMSIZ || strchr(iface, '/'))
+		return fail(&e, "%s: '%s' is not an interface name", flags.iface ? "flag --iface" : "WIRELINK_IFACE", iface);
+	snprintf(c->iface, sizeof(c->iface), "%s", iface);
+	snprintf(c->config_path, sizeof(c->config_path), "%s", path);
+	if ((r = read_file(c, &e)) || (r = apply_layer(&envl, false, c, &e)) ||
+	    (r = apply_layer(&flags, true, c, &e)))
+		return r;
+	return 0;
+}
+
+static void free_list(char **l)
+{
+	for (size_t i = 0; l && l[i]; i++)
+		free(l[i]);
+	free(l);
+}
+
+void config_free(struct config *c)
+{
+	for (size_t i = 0; i < c->n_peers; i++) {
+		free_list(c->peers[i].endpoints);
+		free(c->peers[i].ips);
+	}
+	free(c->peers);
+	free_list(c->report_ifaces);
+	free_list(c->hide_ifaces);
+	memset(c, 0, sizeof(*c));
+}
+
+static json_t *list_json(char **l)
+{
+	json_t *a = json_array();
+	for (size_t i = 0; l && l[i]; i++)
+		json_array_append_new(a, json_string(l[i]));
+	return a;
+}
+
+void config_dump(const struct config *c, FILE *out)
+{
+	json_t *root = json_object(), *peers = json_array();
+	json_object_set_new(root, "Iface", json_string(c->iface));
+	json_object_set_new(root, "Port", json_integer(c->port));
+	json_object_set_new(root, "Router", c->router < 0 ? json_null() : json_boolean(c->router));
+	json_object_set_new(root, "Chatty", json_boolean(c->chatty));
+	json_object_set_new(root, "Debug", json_boolean(c->debug));
+	json_object_set_new(root, "ConfigPath", json_string(c->config_path));
+	json_object_set_new(root, "ConfigFile", c->source[0] ? json_string(c->source) : json_null());
+	json_object_set_new(root, "ReportIfaces", list_json(c->report_ifaces));
+	json_object_set_new(root, "HideIfaces", list_json(c->hide_ifaces));
+	for (size_t i = 0; i < c->n_peers; i++) {
+		const struct peer_config *pc = &c->peers[i].pc;
+		json_t *p = json_object(), *ips = json_array();
+		char key[KEY_B64_LEN + 1], ip[64];
+		key_to_base64(pc->key, key);
+		json_object_set_new(p, "PublicKey", json_string(key));
+		json_object_set_new(p, "Name", json_string(pc->name));
+		json_object_set_new(p, "Trust", pc->has_trust ? json_string(trust_name(pc->trust)) : json_null());
+		json_object_set_new(p, "FactExchanger", json_boolean(pc->fact_exchanger));
+		json_object_set_new(p, "Basic", json_boolean(pc->basic));
+		json_object_set_new(p, "Endpoints", list_json(c->peers[i].endpoints));
+		for (size_t k = 0; k < pc->n_allowed_ips; k++) {
+			wg_allowedip_format(&pc->allowed_ips[k], ip, sizeof(ip));
+			json_array_append_new(ips, json_string(ip));
+		}
+		json_object_set_new(p, "AllowedIPs", ips);
+		json_array_append_new(peers, p);
+	}
+	json_object_set_new(root, "Peers", peers);
+	json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', out);
+	json_decref(root);
+}
