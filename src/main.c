@@ -1,7 +1,11 @@
 /* wirelink: entry point and subcommand dispatch. */
 #include "cli/cli.h"
+#include "config.h"
+#include "daemon.h"
 
 #include <string.h>
+
+extern char **environ;
 
 struct subcommand {
 	const char *name;
@@ -15,32 +19,39 @@ static const struct subcommand subcommands[] = {
 
 static void usage(FILE *out)
 {
-	fputs("usage: wirelink COMMAND [ARGS...]\n"
-	      "       wirelink --version | --help\n\nCommands:\n",
-	      out);
+	config_usage(out);
+	fputs("\nOther commands: wirelink COMMAND [ARGS...]\n", out);
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		fprintf(out, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
 	fputs("\nRun `wirelink COMMAND --help` for a command's options.\n", out);
 }
 
+/* The daemon: flags, environment and file, then the event loop. */
+static int run_daemon(int argc, char **argv)
+{
+	struct config cfg;
+	char err[1024] = "";
+	int status = 0;
+	if (config_load(argc, argv, environ, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "wirelink: %s\n", err);
+		status = EXIT_USAGE;
+	} else if (cfg.help) {
+		usage(stdout);
+	} else if (cfg.version) {
+		printf("wirelink %s\n", WIRELINK_VERSION);
+	} else if (cfg.dump) {
+		config_dump(&cfg, stdout);
+	} else {
+		status = daemon_run(&cfg);
+	}
+	config_free(&cfg);
+	return status;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc < 2) {
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
-		printf("wirelink %s\n", WIRELINK_VERSION);
-		return 0;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		usage(stdout);
-		return 0;
-	}
-	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+	for (size_t i = 0; argc > 1 && i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		if (strcmp(argv[1], subcommands[i].name) == 0)
 			return subcommands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "wirelink: unknown command '%s'\n", argv[1]);
-	usage(stderr);
-	return EXIT_USAGE;
+	return run_daemon(argc, argv);
 }

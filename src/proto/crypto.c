@@ -137,6 +137,8 @@ void crypto_random_nonce(uint8_t nonce[static WIRE_NONCE_LEN])
 	randombytes_buf(nonce, WIRE_NONCE_LEN);
 }
 
+void crypto_random(void *buf, size_t len) { randombytes_buf(buf, len); }
+
 void crypto_group_tag(const uint8_t shared[static CRYPTO_KEY_LEN],
 		      const uint8_t nonce[static WIRE_NONCE_LEN], const uint8_t *inner, size_t len,
 		      uint8_t tag[static WIRE_TAG_LEN])

@@ -43,6 +43,7 @@ void crypto_cache_forget(struct crypto_cache *c, const uint8_t peer[static CRYPT
 size_t crypto_cache_count(const struct crypto_cache *c);
 
 void crypto_random_nonce(uint8_t nonce[static WIRE_NONCE_LEN]);
+void crypto_random(void *buf, size_t len);
 
 /* XChaCha20-Poly1305 with an empty plaintext and the inner bytes as the
  * additional data; the 16-byte result is the group's tag. */

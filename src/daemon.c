@@ -1,0 +1,374 @@
+/* Event loop and fact server: one UDP socket on our auto-address, signals
+ * and a timer in one epoll set. A verified packet goes through the engine at
+ * once; rounds that follow packets are coalesced for COALESCE_MS. */
+#include "daemon.h"
+
+#include "core/engine.h"
+#include "log.h"
+#include "proto/autoaddr.h"
+#include "proto/crypto.h"
+#include "proto/pack.h"
+#include "util/keys.h"
+#include "wg/netif.h"
+#include "wg/wg.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { COALESCE_MS = 20, REFRESH_MS = 1000 };
+
+struct daemon {
+	const struct config *cfg;
+	struct peer_config *peers;
+	struct wg_device *dev;
+	struct netif_list *host;
+	struct engine *eng;
+	struct crypto_identity *id;
+	struct crypto_cache *cache;
+	int sock, sfd, tfd, ep;
+	uint16_t port;
+	int64_t next_round;
+	struct log_ratelimit bad_log;
+};
+
+static int64_t clock_ms(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *peer_label(const struct daemon *d, const uint8_t key[32], char buf[KEY_B64_LEN + 1])
+{
+	const char *name = engine_peer_name(d->eng, key);
+	if (name)
+		return name;
+	key_to_base64(key, buf);
+	buf[10] = '\0'; /* short key, as wg(8) users recognise it */
+	return buf;
+}
+
+static void log_events(const struct daemon *d, const struct engine_round *r)
+{
+	for (size_t i = 0; i < r->n_events; i++) {
+		char kb[KEY_B64_LEN + 1], text[128];
+		unsigned ev = r->events[i].events;
+		const char *who = peer_label(d, r->events[i].peer, kb);
+		if (ev & 0xff)
+			log_info("%s is now %s", who, peerstate_event_text(ev & 0xff, text, sizeof(text)));
+		if (ev & ENGINE_EV_PEER_ADDED)
+			log_info("adding peer %s", who);
+		if (ev & ENGINE_EV_PEER_REMOVED)
+			log_info("removing peer %s: no trusted source says it is a member", who);
+		if (ev & ENGINE_EV_ENDPOINT_TRIED)
+			log_info("trying another endpoint for %s", who);
+		if (ev & ENGINE_EV_ALLOWEDIPS_MOVED)
+			log_info("%s: allowed IPs moved onto the direct link", who);
+		if (ev & ENGINE_EV_RESTRICTED)
+			log_info("%s: direct link down, traffic falls back through the router", who);
+	}
+}
+
+/* Reads the device and host; false when the interface is gone. */
+static bool refresh(struct daemon *d)
+{
+	struct wg_device *dev = NULL;
+	struct netif_list *host = NULL;
+	if (wg_get_device(d->cfg->iface, &dev) != 0) {
+		log_warnx("%s", wg_last_error());
+		return false;
+	}
+	if (netif_list(&host) != 0)
+		host = NULL;
+	engine_set_device(d->eng, dev, clock_ms(CLOCK_REALTIME));
+	engine_set_host(d->eng, host);
+	wg_device_free(d->dev);
+	netif_list_free(d->host);
+	d->dev = dev;
+	d->host = host;
+	return true;
+}
+
+struct send_ctx {
+	struct daemon *d;
+	struct sockaddr_in6 to;
+};
+
+static int send_packet(void *arg, const uint8_t *pkt, size_t len)
+{
+	struct send_ctx *c = arg;
+	if (sendto(c->d->sock, pkt, len, 0, (struct sockaddr *)&c->to, sizeof(c->to)) < 0 &&
+	    errno != EHOSTUNREACH && errno != ENETUNREACH && errno != EAGAIN && errno != ENOKEY)
+		log_debug("send: %s", strerror(errno));
+	return 0; /* unreachable peers are normal: not connected yet */
+}
+
+static void send_all(struct daemon *d, const struct engine_round *r)
+{
+	for (size_t i = 0; i < r->n_sends; i++) {
+		const struct engine_send *s = &r->sends[i];
+		const uint8_t *shared = crypto_cache_get(d->cache, s->peer);
+		if (!shared)
+			continue;
+		struct send_ctx c = { d, { .sin6_family = AF_INET6, .sin6_port = htons(d->port),
+					  .sin6_scope_id = d->dev->ifindex } };
+		autoaddr_from_key(s->peer, &c.to.sin6_addr);
+		struct pack_target t = { crypto_identity_public(d->id), shared, send_packet, &c };
+		if (pack_facts(&t, s->facts, s->n, s->fill, s->n_fill) < 0)
+			log_debug("packing facts failed");
+	}
+}
+
+static bool round_now(struct daemon *d, int64_t now)
+{
+	if (!refresh(d))
+		return false;
+	struct engine_round r;
+	if (engine_run(d->eng, now, &r) != 0) {
+		log_warnx("out of memory in a round");
+		return true;
+	}
+	log_events(d, &r);
+	if (r.change.n_peers && wg_set_device(d->cfg->iface, &r.change) != 0)
+		log_warnx("%s", wg_last_error());
+	send_all(d, &r);
+	engine_round_free(&r);
+	d->next_round = engine_next_deadline(d->eng, now);
+	if (d->next_round > now + REFRESH_MS)
+		d->next_round = now + REFRESH_MS; /* handshakes change without telling us */
+	return true;
+}
+
+static void arm(struct daemon *d, int64_t now)
+{
+	int64_t wait = d->next_round > now ? d->next_round - now : 1;
+	struct itimerspec its = { .it_value = { wait / 1000, (wait % 1000) * 1000000 } };
+	timerfd_settime(d->tfd, 0, &its, NULL);
+}
+
+static const struct wg_peer *peer_by_addr(const struct daemon *d, const struct in6_addr *a)
+{
+	for (size_t i = 0; d->dev && i < d->dev->n_peers; i++)
+		if (autoaddr_matches(d->dev->peers[i].public_key, a))
+			return &d->dev->peers[i];
+	return NULL;
+}
+
+static void bad_packet(struct daemon *d, const char *why, const struct sockaddr_in6 *from)
+{
+	uint64_t suppressed = 0;
+	if (!log_ratelimit_allow(&d->bad_log, clock_ms(CLOCK_MONOTONIC), &suppressed))
+		return;
+	char a[INET6_ADDRSTRLEN];
+	inet_ntop(AF_INET6, &from->sin6_addr, a, sizeof(a));
+	log_warnx("dropped a packet from %s: %s%s", a, why, suppressed ? " (and others not logged)" : "");
+}
+
+static void receive(struct daemon *d, int64_t now)
+{
+	uint8_t buf[WIRE_RECV_BUF];
+	struct sockaddr_in6 from;
+	for (int burst = 0; burst < 64; burst++) {
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(d->sock, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		if (n < 0)
+			return;
+		/* Cheap checks before any crypto: a current peer's auto-address,
+		 * signed by that same peer. */
+		const struct wg_peer *p = peer_by_addr(d, &from.sin6_addr);
+		struct wire_fact g;
+		enum wire_err err;
+		if (!p) {
+			bad_packet(d, "not from a current peer's auto-address", &from);
+			continue;
+		}
+		if ((err = wire_decode_group_outer(buf, (size_t)n, &g)) != WIRE_OK) {
+			bad_packet(d, wire_strerror(err), &from);
+			continue;
+		}
+		if (memcmp(g.subject, p->public_key, WIRE_KEY_LEN) != 0) {
+			bad_packet(d, "signer is not the peer it came from", &from);
+			continue;
+		}
+		const uint8_t *shared = crypto_cache_get(d->cache, g.subject);
+		if (!shared || !crypto_group_verify(shared, &g.v.group)) {
+			bad_packet(d, "bad tag", &from);
+			continue;
+		}
+		struct wire_fact facts[WIRE_RECV_BUF / 34];
+		struct wire_inner_iter it;
+		size_t k = 0;
+		wire_inner_begin(&it, &g.v.group.inner);
+		while (k < sizeof(facts) / sizeof(facts[0]) && wire_inner_next(&it, &facts[k]))
+			k++;
+		if (it.err) {
+			bad_packet(d, wire_strerror(it.err), &from);
+			continue;
+		}
+		if (engine_receive(d->eng, g.subject, facts, k, now) > 0 && d->next_round > now + COALESCE_MS)
+			d->next_round = now + COALESCE_MS; /* act on news promptly */
+	}
+}
+
+static int open_socket(struct daemon *d)
+{
+	struct in6_addr self;
+	autoaddr_from_key(crypto_identity_public(d->id), &self);
+	int err = netif_add_addr6(d->dev->ifindex, &self, 64);
+	if (err) {
+		log_warnx("%s: cannot add %s/64: %s", d->cfg->iface, "auto-address", strerror(-err));
+		return err;
+	}
+	d->sock = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (d->sock < 0)
+		return -errno;
+	int one = 1;
+	/* The address was added without DAD, so it is usable at once; FREEBIND
+	 * covers kernels that still mark it tentative for a moment. */
+	setsockopt(d->sock, SOL_IPV6, IPV6_FREEBIND, &one, sizeof(one));
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(d->port),
+				   .sin6_addr = self, .sin6_scope_id = d->dev->ifindex };
+	if (bind(d->sock, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		err = -errno;
+		log_warn("%s: cannot bind the fact port %u", d->cfg->iface, d->port);
+		return err;
+	}
+	return 0;
+}
+
+static int setup(struct daemon *d)
+{
+	if (crypto_init() != 0)
+		return -EIO;
+	if (wg_get_device(d->cfg->iface, &d->dev) != 0) {
+		log_warnx("%s", wg_last_error());
+		return -ENODEV;
+	}
+	if (!d->dev->has_private_key) {
+		log_warnx("%s: the interface has no private key yet", d->cfg->iface);
+		return -ENOKEY;
+	}
+	if (crypto_identity_new(d->dev->private_key, &d->id) || !(d->cache = crypto_cache_new(d->id)))
+		return -ENOMEM;
+	d->port = d->cfg->port ? (uint16_t)d->cfg->port : (uint16_t)(d->dev->listen_port + 1);
+	d->peers = calloc(d->cfg->n_peers + 1, sizeof(*d->peers));
+	for (size_t i = 0; d->peers && i < d->cfg->n_peers; i++)
+		d->peers[i] = d->cfg->peers[i].pc; /* static endpoints: resolved in a later step */
+	struct engine_config ec = {
+		.peers = d->peers, .n_peers = d->cfg->n_peers, .router = d->cfg->router,
+		.chatty = d->cfg->chatty, .report_ifaces = (const char *const *)d->cfg->report_ifaces,
+		.hide_ifaces = (const char *const *)d->cfg->hide_ifaces, .random = crypto_random,
+	};
+	int64_t now = clock_ms(CLOCK_MONOTONIC);
+	if (!d->peers || !(d->eng = engine_new(&ec, crypto_identity_public(d->id), now)))
+		return -ENOMEM;
+	int err = open_socket(d);
+	if (err)
+		return err;
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	d->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	d->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	d->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (d->sfd < 0 || d->tfd < 0 || d->ep < 0)
+		return -errno;
+	int fds[3] = { d->sock, d->sfd, d->tfd };
+	for (int i = 0; i < 3; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fds[i] };
+		if (epoll_ctl(d->ep, EPOLL_CTL_ADD, fds[i], &ev) < 0)
+			return -errno;
+	}
+	engine_set_device(d->eng, d->dev, clock_ms(CLOCK_REALTIME));
+	bool router = engine_is_router(d->eng);
+	char addr[INET6_ADDRSTRLEN];
+	struct in6_addr self;
+	autoaddr_from_key(crypto_identity_public(d->id), &self);
+	inet_ntop(AF_INET6, &self, addr, sizeof(addr));
+	log_info("wirelink %s on %s: facts on [%s%%%s]:%u, %s (%s), %s", WIRELINK_VERSION, d->cfg->iface,
+		 addr, d->cfg->iface, d->port, router ? "router" : "leaf",
+		 d->cfg->router < 0 ? "detected" : "configured", d->cfg->chatty ? "chatty" : "quiet");
+	d->bad_log = (struct log_ratelimit){ .per_sec = 1, .burst = 5 };
+	return 0;
+}
+
+static void teardown(struct daemon *d)
+{
+	engine_free(d->eng);
+	crypto_cache_free(d->cache);
+	crypto_identity_free(d->id);
+	wg_device_free(d->dev);
+	netif_list_free(d->host);
+	free(d->peers);
+	int fds[4] = { d->sock, d->sfd, d->tfd, d->ep };
+	for (int i = 0; i < 4; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+}
+
+static void log_state(const struct daemon *d)
+{
+	for (size_t i = 0; d->dev && i < d->dev->n_peers; i++) {
+		const struct peerstate *ps = engine_peer(d->eng, d->dev->peers[i].public_key);
+		char kb[KEY_B64_LEN + 1];
+		log_info("peer %s: %s, %s", peer_label(d, d->dev->peers[i].public_key, kb),
+			 ps && ps->healthy ? "healthy" : "unhealthy", ps && ps->alive ? "alive" : "not alive");
+	}
+	log_info("%zu facts known", engine_fact_count(d->eng));
+}
+
+int daemon_run(const struct config *cfg)
+{
+	struct daemon d = { .cfg = cfg, .sock = -1, .sfd = -1, .tfd = -1, .ep = -1 };
+	log_set_level(cfg->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	int status = 1;
+	if (setup(&d) != 0)
+		goto out;
+	d.next_round = clock_ms(CLOCK_MONOTONIC);
+	for (;;) {
+		int64_t now = clock_ms(CLOCK_MONOTONIC);
+		if (now >= d.next_round && !round_now(&d, now)) {
+			log_warnx("%s: the interface is gone; exiting", cfg->iface);
+			goto out;
+		}
+		arm(&d, now);
+		struct epoll_event evs[4];
+		int n = epoll_wait(d.ep, evs, 4, -1);
+		now = clock_ms(CLOCK_MONOTONIC);
+		for (int i = 0; i < n; i++) {
+			if (evs[i].data.fd == d.sock) {
+				receive(&d, now);
+			} else if (evs[i].data.fd == d.tfd) {
+				uint64_t x;
+				if (read(d.tfd, &x, sizeof(x)) < 0)
+					continue;
+			} else if (evs[i].data.fd == d.sfd) {
+				struct signalfd_siginfo si;
+				if (read(d.sfd, &si, sizeof(si)) != sizeof(si))
+					continue;
+				if (si.ssi_signo == SIGUSR1) {
+					log_state(&d);
+					continue;
+				}
+				log_info("stopping on signal %u", si.ssi_signo);
+				status = 0;
+				goto out;
+			}
+		}
+	}
+out:
+	teardown(&d);
+	return status;
+}
