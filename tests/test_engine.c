@@ -91,6 +91,13 @@ static void test_send_levels(void **state)
 	struct engine *e = engine_for(cfg, 2, false, -1);
 	engine_set_device(e, d, wall0);
 	struct engine_round r;
+	/* Not alive yet: only our Alive, even to those who want facts. */
+	assert_int_equal(engine_run(e, t0, &r), 0);
+	assert_int_equal(sent_to(&r, 0x03), 0);
+	assert_int_equal(sent_to(&r, 0x06), 0);
+	engine_round_free(&r);
+	for (uint8_t id = 1; id <= 6; id++)
+		say_alive(e, id, t0);
 	assert_int_equal(engine_run(e, t0, &r), 0);
 	assert_int_equal(sent_to(&r, 0x01), -1); /* no endpoint: nothing */
 	assert_int_equal(sent_to(&r, 0x02), 0);	 /* leaf, not chatty: Alive only */
@@ -114,6 +121,8 @@ static void test_send_levels(void **state)
 	/* Chatty: facts to healthy peers, only an Alive to unhealthy ones. */
 	e = engine_for(NULL, 0, true, -1);
 	engine_set_device(e, d, wall0);
+	for (uint8_t id = 1; id <= 6; id++)
+		say_alive(e, id, t0);
 	assert_int_equal(engine_run(e, t0, &r), 0);
 	assert_true(sent_to(&r, 0x02) > 0);
 	assert_int_equal(sent_to(&r, 0x04), 0);

@@ -193,6 +193,9 @@ int engine_receive(struct engine *e, const uint8_t sender[static WIRE_KEY_LEN],
 		unsigned ev = peerstate_alive(&from->ps, f->v.boot_id, now + f->ttl * 1000, now);
 		if (ev & PEER_EV_REBOOTED)
 			knowledge_forget_peer(e->knows, sender);
+		/* It just came up: it may have missed our Alive while starting. */
+		if (ev & (PEER_EV_REBOOTED | PEER_EV_ALIVE))
+			from->alive_now = true;
 		emit(e, sender, ev);
 	}
 	enum trust_level level = sender_trust(e, from, sender);
@@ -288,6 +291,11 @@ static bool worth_sending(struct engine *e, const struct peer_entry *to, const s
 
 static bool wants_facts(const struct engine *e, const struct peer_entry *p)
 {
+	/* Facts go only to a peer whose Alive we have: its daemon is listening,
+	 * so what we send is not lost while it starts (knowledge would then
+	 * say it knows them for minutes). Basic peers run no daemon at all. */
+	if (!p->ps.alive)
+		return false;
 	const struct peer_config *c = config_for(e, p->key);
 	if ((c && c->has_trust && c->trust >= TRUST_ALLOWED_IPS) || trust_peer_is_router(p->wg) ||
 	    (c && c->fact_exchanger))

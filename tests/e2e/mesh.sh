@@ -72,6 +72,7 @@ for n in r "${leaves[@]}"; do
     not_ok "daemon $n log is clean"; sed 's/^/  # /' "$E2E_TMP/wl-$n.log" | head -20
   fi
 done
+if [ -n "${E2E_DEBUG:-}" ]; then for n in r "${leaves[@]}"; do echo "== $n"; in_ns "$n" wg show "wm$E2E_ID$n" | sed "s/^/#   /"; cat "$E2E_TMP/wl-$n.log"; done; fi
 echo "# router log:"; sed 's/^/#   /' "$E2E_TMP/wl-r.log" | head -12
 echo "# leaf a log:"; sed 's/^/#   /' "$E2E_TMP/wl-a.log" | head -12
 e2e_finish
