@@ -1,0 +1,65 @@
+# The demo topology, shared by run-demo and the mesh test (source after
+# lib.sh): a router and leaves on one LAN bridge, each leaf configured with
+# only the router as its WireGuard peer. Tunnel addresses 198.51.100.0/24,
+# LAN 192.0.2.0/24.
+declare -A ip key pub
+STAR_LEAVES=()
+
+star_iface() { echo "wm$E2E_ID$1"; }
+
+# star_setup LEAF...: namespaces, bridge, wireguard-go and wg configuration.
+star_setup() {
+  STAR_LEAVES=("$@")
+  local n l i=11
+  ip[r]=1
+  for l in "$@"; do ip[$l]=$i; i=$((i + 1)); done
+  ns_add lan || return 1
+  ip -n "$(ns lan)" link add br0 type bridge && ip -n "$(ns lan)" link set br0 up
+  mkdir -p "$E2E_TMP/etc"
+  for n in r "$@"; do
+    ns_add "$n" || return 1
+    ip link add "l$E2E_ID$n" netns "$(ns "$n")" type veth peer name "b$E2E_ID$n" netns "$(ns lan)"
+    ip -n "$(ns lan)" link set "b$E2E_ID$n" master br0 up
+    in_ns "$n" ip addr add "192.0.2.${ip[$n]}/24" dev "l$E2E_ID$n"
+    in_ns "$n" ip link set "l$E2E_ID$n" up
+    wg_up "$n" "$(star_iface "$n")" || return 1
+    key[$n]=$(wg genkey); pub[$n]=$(echo "${key[$n]}" | wg pubkey)
+    (umask 077; echo "${key[$n]}" >"$E2E_TMP/$n.key")
+    in_ns "$n" wg set "$(star_iface "$n")" private-key "$E2E_TMP/$n.key" listen-port 51820
+    in_ns "$n" ip addr add "198.51.100.${ip[$n]}/24" dev "$(star_iface "$n")"
+    in_ns "$n" ip link set "$(star_iface "$n")" up
+  done
+  for l in "$@"; do
+    in_ns r wg set "$(star_iface r)" peer "${pub[$l]}" endpoint "192.0.2.${ip[$l]}:51820" \
+      allowed-ips "198.51.100.${ip[$l]}/32"
+    in_ns "$l" wg set "$(star_iface "$l")" peer "${pub[r]}" endpoint 192.0.2.1:51820 \
+      allowed-ips 198.51.100.0/24 persistent-keepalive 5
+  done
+}
+
+# star_start WIRELINK [ARGS...]: starts a daemon in every namespace.
+star_start() {
+  local wl=$1 n
+  shift
+  for n in r "${STAR_LEAVES[@]}"; do
+    in_ns "$n" "$wl" -i "$(star_iface "$n")" --config-path "$E2E_TMP/etc" "$@" >"$E2E_TMP/wl-$n.log" 2>&1 &
+    E2E_PIDS+=($!)
+  done
+}
+
+# star_direct L M: L holds M directly (a recent handshake and M's /32).
+star_direct() {
+  local line
+  line=$(in_ns "$1" wg show "$(star_iface "$1")" dump | awk -F'\t' -v k="${pub[$2]}" '$1 == k')
+  [ -n "$line" ] && grep -q "198.51.100.${ip[$2]}/32" <<<"$(cut -f4 <<<"$line")" &&
+    [ $(($(date +%s) - $(cut -f5 <<<"$line"))) -lt 60 ]
+}
+
+star_converged() {
+  local l m
+  for l in "${STAR_LEAVES[@]}"; do
+    for m in "${STAR_LEAVES[@]}"; do
+      [ "$l" = "$m" ] || star_direct "$l" "$m" || return 1
+    done
+  done
+}
