@@ -8,6 +8,7 @@
 #include "proto/autoaddr.h"
 #include "proto/crypto.h"
 #include "proto/pack.h"
+#include "util/clockwatch.h"
 #include "util/keys.h"
 #include "wg/netif.h"
 #include "wg/wg.h"
@@ -38,6 +39,7 @@ struct daemon {
 	uint16_t port;
 	int64_t next_round;
 	struct log_ratelimit bad_log;
+	struct clockwatch clocks;
 };
 
 static int64_t clock_ms(clockid_t c)
@@ -128,8 +130,21 @@ static void send_all(struct daemon *d, const struct engine_round *r)
 	}
 }
 
+static void watch_clocks(struct daemon *d)
+{
+	int64_t mono = clock_ms(CLOCK_MONOTONIC);
+	enum clockwatch_event ev =
+		clockwatch_check(&d->clocks, mono, clock_ms(CLOCK_BOOTTIME), clock_ms(CLOCK_REALTIME));
+	if (ev == CLOCKWATCH_NONE)
+		return;
+	log_info("%s: taking a new boot id so peers re-send what they know",
+		 ev == CLOCKWATCH_SUSPENDED ? "the machine was suspended" : "the wall clock jumped");
+	engine_new_boot_id(d->eng);
+}
+
 static bool round_now(struct daemon *d, int64_t now)
 {
+	watch_clocks(d);
 	if (!refresh(d))
 		return false;
 	struct engine_round r;

@@ -348,6 +348,14 @@ static void test_critical_expiry_new_boot_id(void **state)
 	/* And the new Alive goes out at once. */
 	assert_int_equal(r.sends[0].facts[r.sends[0].n - 1].attr, WIRE_ALIVE);
 	engine_round_free(&r);
+	/* Forced (suspend, clock jump): the same, without a fact expiring. */
+	memcpy(boot, engine_boot_id(e), 16);
+	engine_new_boot_id(e);
+	assert_memory_not_equal(boot, engine_boot_id(e), 16);
+	assert_int_equal(engine_run(e, t0 + 11000, &r), 0);
+	assert_int_equal(r.sends[0].facts[r.sends[0].n - 1].attr, WIRE_ALIVE);
+	assert_memory_equal(r.sends[0].facts[r.sends[0].n - 1].v.boot_id, engine_boot_id(e), 16);
+	engine_round_free(&r);
 	engine_free(e);
 	wg_device_free(d);
 }

@@ -2,6 +2,7 @@
 #include "helpers.h"
 
 #include "log.h"
+#include "util/clockwatch.h"
 #include "util/hex.h"
 #include "util/keys.h"
 
@@ -61,6 +62,23 @@ static void test_ratelimit(void **state)
 	assert_true(allowed >= 2 * 59);
 }
 
+static void test_clockwatch(void **state)
+{
+	(void)state;
+	struct clockwatch w = { 0 };
+	int64_t mono = 1000, boot = 5000, real = 1700000000000;
+	assert_int_equal(clockwatch_check(&w, mono, boot, real), CLOCKWATCH_NONE);
+	/* Ordinary time passing: all three move together, with a little jitter. */
+	assert_int_equal(clockwatch_check(&w, mono + 30000, boot + 30010, real + 29990), CLOCKWATCH_NONE);
+	/* Suspended for a minute: boottime moved, monotonic did not. */
+	assert_int_equal(clockwatch_check(&w, mono + 31000, boot + 91010, real + 90990), CLOCKWATCH_SUSPENDED);
+	/* The wall clock set back an hour. */
+	assert_int_equal(clockwatch_check(&w, mono + 32000, boot + 92010, real + 91990 - 3600000),
+			 CLOCKWATCH_JUMPED);
+	assert_int_equal(clockwatch_check(&w, mono + 33000, boot + 93010, real + 92990 - 3600000),
+			 CLOCKWATCH_NONE);
+}
+
 int main(int argc, char **argv)
 {
 	test_set_vector_dir(argc, argv);
@@ -68,6 +86,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_ratelimit),
+		cmocka_unit_test(test_clockwatch),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -647,8 +647,7 @@ int engine_run(struct engine *e, int64_t now, struct engine_round *out)
 	facts_expire(e->received, now, NULL, NULL);
 	if (facts_take_changes(e->received).critical_expired) {
 		/* Critical facts ran out: tell everyone to re-send all. */
-		e->cfg.random(e->boot_id, sizeof(e->boot_id));
-		knowledge_forget_fact(e->knows, e->alive_id);
+		engine_new_boot_id(e);
 		out->new_boot_id = true;
 	}
 	knowledge_expire(e->knows, now);
@@ -671,6 +670,12 @@ int engine_run(struct engine *e, int64_t now, struct engine_round *out)
 	e->events = NULL;
 	e->n_events = e->cap_events = 0;
 	return 0;
+}
+
+void engine_new_boot_id(struct engine *e)
+{
+	e->cfg.random(e->boot_id, sizeof(e->boot_id));
+	knowledge_forget_fact(e->knows, e->alive_id);
 }
 
 void engine_round_free(struct engine_round *r)

@@ -73,6 +73,11 @@ void engine_set_host(struct engine *e, const struct netif_list *host);
 int engine_receive(struct engine *e, const uint8_t sender[static WIRE_KEY_LEN],
 		   const struct wire_fact *facts, size_t n, int64_t now);
 
+/* Takes a new boot id (after a suspend or clock jump): peers will forget
+ * what they think we know and re-send everything; our Alive goes out at
+ * the next round. */
+void engine_new_boot_id(struct engine *e);
+
 /* One round of decisions at now. 0 or -ENOMEM. */
 int engine_run(struct engine *e, int64_t now, struct engine_round *out)
 	__attribute__((warn_unused_result));
