@@ -37,6 +37,9 @@ ns_add() {
   ip -n "$ns" link set lo up
 }
 ns() { echo "wl$E2E_ID-$1"; }
+# Run in the foreground only: a backgrounded shell function's $! is a
+# subshell, not the process. Start background processes with
+# `ip netns exec "$(ns X)" CMD &` so that $! is the process itself.
 in_ns() { local n; n=$(ns "$1"); shift; ip netns exec "$n" "$@"; }
 
 # veth_pair A B ADDR_A ADDR_B: links namespaces A and B with a veth pair.

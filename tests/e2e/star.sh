@@ -42,7 +42,8 @@ star_start() {
   local wl=$1 n
   shift
   for n in r "${STAR_LEAVES[@]}"; do
-    in_ns "$n" "$wl" -i "$(star_iface "$n")" --config-path "$E2E_TMP/etc" "$@" >"$E2E_TMP/wl-$n.log" 2>&1 &
+    ip netns exec "$(ns "$n")" "$wl" -i "$(star_iface "$n")" --config-path "$E2E_TMP/etc" "$@" \
+      >"$E2E_TMP/wl-$n.log" 2>&1 &
     E2E_PIDS+=($!)
   done
 }
