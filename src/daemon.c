@@ -4,6 +4,7 @@
 #include "daemon.h"
 
 #include "core/engine.h"
+#include "core/trust.h"
 #include "log.h"
 #include "proto/autoaddr.h"
 #include "proto/crypto.h"
@@ -15,6 +16,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { COALESCE_MS = 20, REFRESH_MS = 1000 };
+enum { COALESCE_MS = 20, REFRESH_MS = 1000, RESOLVE_MS = 300000, MAX_STATIC = 16 };
 
 struct daemon {
 	const struct config *cfg;
@@ -40,6 +42,8 @@ struct daemon {
 	int64_t next_round;
 	struct log_ratelimit bad_log;
 	struct clockwatch clocks;
+	struct peer_endpoint (*resolved)[MAX_STATIC]; /* per config peer */
+	int64_t next_resolve;
 };
 
 static int64_t clock_ms(clockid_t c)
@@ -130,6 +134,68 @@ static void send_all(struct daemon *d, const struct engine_round *r)
 	}
 }
 
+/* Resolves one "host:port" (host may be [IPv6]) into global-unicast
+ * endpoints; returns how many were added. */
+static size_t resolve_one(const char *text, struct peer_endpoint *out, size_t room)
+{
+	char host[256];
+	const char *colon = strrchr(text, ':'), *start = text;
+	size_t hlen = colon ? (size_t)(colon - text) : 0;
+	if (*text == '[' && hlen >= 2) {
+		start++;
+		hlen -= 2;
+	}
+	if (!colon || hlen == 0 || hlen >= sizeof(host))
+		return 0;
+	memcpy(host, start, hlen);
+	host[hlen] = '\0';
+	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV }, *res = NULL;
+	int err = getaddrinfo(host, colon + 1, &hints, &res);
+	if (err) {
+		log_warnx("cannot resolve static endpoint %s: %s", text, gai_strerror(err));
+		return 0;
+	}
+	size_t n = 0;
+	for (struct addrinfo *a = res; a && n < room; a = a->ai_next) {
+		struct peer_endpoint *pe = &out[n];
+		memset(pe, 0, sizeof(*pe));
+		if (a->ai_family == AF_INET) {
+			const struct sockaddr_in *sin = (const void *)a->ai_addr;
+			pe->attr = WIRE_ENDPOINT_V4;
+			memcpy(pe->ep.addr, &sin->sin_addr, 4);
+			pe->ep.port = ntohs(sin->sin_port);
+		} else if (a->ai_family == AF_INET6) {
+			const struct sockaddr_in6 *sin6 = (const void *)a->ai_addr;
+			pe->attr = WIRE_ENDPOINT_V6;
+			memcpy(pe->ep.addr, &sin6->sin6_addr, 16);
+			pe->ep.port = ntohs(sin6->sin6_port);
+		} else {
+			continue;
+		}
+		if (trust_is_global_unicast(a->ai_family, pe->ep.addr))
+			n++;
+	}
+	freeaddrinfo(res);
+	return n;
+}
+
+/* Static endpoints from the config file, looked up again every few minutes.
+ * getaddrinfo blocks; it runs rarely and only for configured names. */
+static void resolve_static(struct daemon *d, int64_t now)
+{
+	if (now < d->next_resolve)
+		return;
+	d->next_resolve = now + RESOLVE_MS;
+	for (size_t i = 0; i < d->cfg->n_peers; i++) {
+		const struct config_peer *cp = &d->cfg->peers[i];
+		size_t n = 0;
+		for (size_t k = 0; k < cp->n_endpoints && n < MAX_STATIC; k++)
+			n += resolve_one(cp->endpoints[k], d->resolved[i] + n, MAX_STATIC - n);
+		d->peers[i].endpoints = d->resolved[i];
+		d->peers[i].n_endpoints = n;
+	}
+}
+
 static void watch_clocks(struct daemon *d)
 {
 	int64_t mono = clock_ms(CLOCK_MONOTONIC);
@@ -145,6 +211,7 @@ static void watch_clocks(struct daemon *d)
 static bool round_now(struct daemon *d, int64_t now)
 {
 	watch_clocks(d);
+	resolve_static(d, now);
 	if (!refresh(d))
 		return false;
 	struct engine_round r;
@@ -276,8 +343,11 @@ static int setup(struct daemon *d)
 		return -ENOMEM;
 	d->port = d->cfg->port ? (uint16_t)d->cfg->port : (uint16_t)(d->dev->listen_port + 1);
 	d->peers = calloc(d->cfg->n_peers + 1, sizeof(*d->peers));
+	d->resolved = calloc(d->cfg->n_peers + 1, sizeof(*d->resolved));
+	if (!d->resolved)
+		return -ENOMEM;
 	for (size_t i = 0; d->peers && i < d->cfg->n_peers; i++)
-		d->peers[i] = d->cfg->peers[i].pc; /* static endpoints: resolved in a later step */
+		d->peers[i] = d->cfg->peers[i].pc; /* endpoints: resolved in each round */
 	struct engine_config ec = {
 		.peers = d->peers, .n_peers = d->cfg->n_peers, .router = d->cfg->router,
 		.chatty = d->cfg->chatty, .report_ifaces = (const char *const *)d->cfg->report_ifaces,
@@ -327,6 +397,7 @@ static void teardown(struct daemon *d)
 	wg_device_free(d->dev);
 	netif_list_free(d->host);
 	free(d->peers);
+	free(d->resolved);
 	int fds[4] = { d->sock, d->sfd, d->tfd, d->ep };
 	for (int i = 0; i < 4; i++)
 		if (fds[i] >= 0)
