@@ -9,6 +9,7 @@
 #include "proto/autoaddr.h"
 #include "proto/crypto.h"
 #include "proto/pack.h"
+#include "proto/text.h"
 #include "util/clockwatch.h"
 #include "util/keys.h"
 #include "wg/netif.h"
@@ -129,8 +130,14 @@ static void send_all(struct daemon *d, const struct engine_round *r)
 					  .sin6_scope_id = d->dev->ifindex } };
 		autoaddr_from_key(s->peer, &c.to.sin6_addr);
 		struct pack_target t = { crypto_identity_public(d->id), shared, send_packet, &c };
-		if (pack_facts(&t, s->facts, s->n, s->fill, s->n_fill) < 0)
+		int packets = pack_facts(&t, s->facts, s->n, s->fill, s->n_fill);
+		if (packets < 0) {
 			log_debug("packing facts failed");
+		} else if (packets > 0 && log_enabled(LOG_LEVEL_DEBUG)) {
+			char kb[KEY_B64_LEN + 1];
+			log_debug("sent %zu facts in %d packets to %s", s->n, packets,
+				  peer_label(d, s->peer, kb));
+		}
 	}
 }
 
@@ -296,7 +303,13 @@ static void receive(struct daemon *d, int64_t now)
 			bad_packet(d, wire_strerror(it.err), &from);
 			continue;
 		}
-		if (engine_receive(d->eng, g.subject, facts, k, now) > 0 && d->next_round > now + COALESCE_MS)
+		int accepted = engine_receive(d->eng, g.subject, facts, k, now);
+		if (log_enabled(LOG_LEVEL_DEBUG)) {
+			char kb[KEY_B64_LEN + 1];
+			log_debug("received %zu facts from %s, %d new or renewed", k,
+				  peer_label(d, g.subject, kb), accepted);
+		}
+		if (accepted > 0 && d->next_round > now + COALESCE_MS)
 			d->next_round = now + COALESCE_MS; /* act on news promptly */
 	}
 }
@@ -404,8 +417,33 @@ static void teardown(struct daemon *d)
 			close(fds[i]);
 }
 
+struct fact_log {
+	const struct daemon *d;
+	int64_t now;
+};
+
+/* One fact as a log line: its canonical text with the TTL left. */
+static void log_fact(void *arg, const struct wire_fact *f, int64_t expires)
+{
+	const struct fact_log *fl = arg;
+	struct wire_fact w = *f;
+	int64_t left = (expires - fl->now) / 1000;
+	w.ttl = (uint16_t)(left < 0 ? 0 : left > 65535 ? 65535 : left);
+	char *text = NULL;
+	size_t n = 0;
+	FILE *out = open_memstream(&text, &n);
+	if (!out)
+		return;
+	text_fact(out, &w);
+	fclose(out);
+	log_info("fact %s", text);
+	free(text);
+}
+
 static void log_state(const struct daemon *d)
 {
+	struct fact_log fl = { d, clock_ms(CLOCK_MONOTONIC) };
+	engine_each_fact(d->eng, log_fact, &fl);
 	for (size_t i = 0; d->dev && i < d->dev->n_peers; i++) {
 		const struct peerstate *ps = engine_peer(d->eng, d->dev->peers[i].public_key);
 		char kb[KEY_B64_LEN + 1];

@@ -711,6 +711,13 @@ const char *engine_peer_name(const struct engine *e, const uint8_t key[static WI
 const uint8_t *engine_boot_id(const struct engine *e) { return e->boot_id; }
 size_t engine_fact_count(const struct engine *e) { return facts_count(e->received); }
 
+void engine_each_fact(const struct engine *e, void (*fn)(void *arg, const struct wire_fact *f,
+							 int64_t expires), void *arg)
+{
+	for (const struct fact *f = facts_first(e->received); f; f = facts_next(f))
+		fn(arg, &f->f, f->expires);
+}
+
 const struct peerstate *engine_peer(const struct engine *e, const uint8_t key[static WIRE_KEY_LEN])
 {
 	struct peer_entry *p = NULL;

@@ -89,6 +89,9 @@ int64_t engine_next_deadline(const struct engine *e, int64_t now);
 bool engine_is_router(const struct engine *e);
 const uint8_t *engine_boot_id(const struct engine *e);
 size_t engine_fact_count(const struct engine *e);
+/* Calls fn for every received fact (for SIGUSR1 and debugging). */
+void engine_each_fact(const struct engine *e, void (*fn)(void *arg, const struct wire_fact *f,
+							 int64_t expires), void *arg);
 const struct peerstate *engine_peer(const struct engine *e, const uint8_t key[static WIRE_KEY_LEN]);
 /* The peer's name for logs: from the config file, else from its metadata;
  * NULL when it has none. */

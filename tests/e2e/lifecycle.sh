@@ -38,6 +38,7 @@ check "its auto-address is on the interface, not tentative" \
   sh -c "ip -n $(ns a) -6 addr show dev $IF | grep -q 'fe80.*/64' && ! ip -n $(ns a) -6 addr show dev $IF | grep -q tentative"
 kill -USR1 "$DPID"; sleep 0.3
 check "SIGUSR1 logs each peer's state" grep -qE 'peer .*: (un)?healthy, (not )?alive' "$E2E_TMP/log"
+check "  ... and the facts known" grep -qE '[0-9]+ facts known' "$E2E_TMP/log"
 kill -TERM "$DPID"
 wait_exit "$DPID" 1
 check "SIGTERM: exit status 0 within a second (got $st)" test "$st" = 0

@@ -14,7 +14,7 @@ for l in "${leaves[@]}"; do
   in_ns "$l" ping -c 1 -w 10 -q 198.51.100.1 >/dev/null || not_ok "leaf $l reaches the router"
 done
 start=$(date +%s.%N)
-star_start "$wirelink"
+star_start "$wirelink" --debug
 t=""
 for _ in $(seq 300); do
   if star_converged; then t=$(awk -v s="$start" -v n="$(date +%s.%N)" 'BEGIN { printf "%.1f", n - s }'); break; fi
@@ -28,9 +28,12 @@ in_ns a ping -c 100 -i 0.01 -s 1000 -q 198.51.100.12 >/dev/null
 st=$?
 after=$(rx)
 check "100-packet ping a -> b succeeds" test $st = 0
+kill -USR1 "${E2E_PIDS[-4]}"; sleep 0.3 # the router's daemon
+check "SIGUSR1 lists the router's facts" grep -qE '^fact [eaM] ttl=[0-9]+ subject=' "$E2E_TMP/wl-r.log"
+check "--debug logs traffic" grep -qE 'debug: (received|sent) [0-9]+ facts' "$E2E_TMP/wl-a.log"
 check "  ... and goes direct (router saw $((after - before)) bytes of 200 kB)" test $((after - before)) -lt 50000
 for n in r "${leaves[@]}"; do
-  if grep -qiE 'error|sanitizer|runtime error' "$E2E_TMP/wl-$n.log"; then
+  if grep -qiE 'sanitizer|runtime error|warning' "$E2E_TMP/wl-$n.log"; then
     not_ok "daemon $n log is clean"; sed 's/^/  # /' "$E2E_TMP/wl-$n.log" | head -20
   fi
 done
