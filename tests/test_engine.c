@@ -5,6 +5,7 @@
 #include "helpers.h"
 
 #include "core/engine.h"
+#include "proto/autoaddr.h"
 #include "proto/crypto.h"
 
 #include <arpa/inet.h>
@@ -325,6 +326,38 @@ static void test_peer_metadata(void **state)
 	wg_device_free(d);
 }
 
+/* What the administrator gave a router peer is never taken away: not when
+ * healthy (no replace), not when unhealthy (no restrict). */
+static void test_router_peer_keeps_allowed_ips(void **state)
+{
+	(void)state;
+	struct wg_device *d = wg_device_new("wg0");
+	struct wg_peer *hub = add_peer(d, 0x06, "192.0.2.6:1", "0.0.0.0/0", true);
+	struct wg_allowedip extra, autoip = { .family = AF_INET6, .cidr = 128 };
+	assert_true(wg_allowedip_parse("10.0.0.0/8", &extra));
+	assert_int_equal(wg_peer_add_allowedip(hub, &extra), 0);
+	autoaddr_from_key(hub->public_key, &autoip.ip6);
+	assert_int_equal(wg_peer_add_allowedip(hub, &autoip), 0);
+	struct engine *e = engine_for(NULL, 0, false, -1);
+	int64_t now = t0;
+	struct engine_round r;
+	for (; now < t0 + 400000; now += 5000) { /* well past FactTTL */
+		if ((now - t0) % 30000 == 0)
+			say_alive(e, 0x06, now);
+		bool healthy = now < t0 + 300000;
+		hub->last_handshake_sec = healthy ? (wall0 + now - t0) / 1000 : (wall0 - 3600000) / 1000;
+		engine_set_device(e, d, wall0 + now - t0);
+		assert_int_equal(engine_run(e, now, &r), 0);
+		for (size_t i = 0; i < r.change.n_peers; i++)
+			if (r.change.peers[i].public_key[0] == 0x06)
+				assert_false(r.change.peers[i].flags &
+					     (WG_CHANGE_REPLACE_ALLOWEDIPS | WG_CHANGE_REMOVE));
+		engine_round_free(&r);
+	}
+	engine_free(e);
+	wg_device_free(d);
+}
+
 static void test_critical_expiry_new_boot_id(void **state)
 {
 	(void)state;
@@ -371,6 +404,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_add_members_from_trusted_only),
 		cmocka_unit_test(test_remove_safety),
 		cmocka_unit_test(test_peer_metadata),
+		cmocka_unit_test(test_router_peer_keeps_allowed_ips),
 		cmocka_unit_test(test_critical_expiry_new_boot_id),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -604,10 +604,13 @@ static void reconcile(struct engine *e, int64_t now, struct engine_round *out)
 			continue;
 		const struct peer_config *cfg = config_for(e, p->key);
 		bool basic = (cfg && cfg->basic) || p->ps.basic;
+		/* A router peer only ever gains allowed IPs: what the administrator
+		 * routed through it (a default route, other sites) stays. */
+		bool deconf_peer = deconf && !trust_peer_is_router(p->wg);
 		if (p->ps.healthy && (peerstate_alive_for(&p->ps, now, CHUNK_PERIOD_MS / 2) || basic)) {
-			reconcile_healthy(e, p, deconf, &c);
+			reconcile_healthy(e, p, deconf_peer, &c);
 		} else if (!p->ps.healthy) {
-			reconcile_unhealthy(e, p, deconf, now, &c);
+			reconcile_unhealthy(e, p, deconf_peer, now, &c);
 		}
 		/* Always keep the auto-address. */
 		struct wg_allowedip a = auto_ip(p->key);
