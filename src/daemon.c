@@ -43,6 +43,12 @@ struct daemon {
 	int64_t next_round;
 	struct log_ratelimit bad_log;
 	struct clockwatch clocks;
+	/* Each device peer's auto-address, sorted: built once per device read,
+	 * so a received packet costs a binary search, not a SHA-1 per peer. */
+	struct addr_entry {
+		struct in6_addr addr;
+		size_t peer; /* index into dev->peers */
+	} *addrs;
 	struct peer_endpoint (*resolved)[MAX_STATIC]; /* per config peer */
 	int64_t next_resolve;
 };
@@ -85,6 +91,11 @@ static void log_events(const struct daemon *d, const struct engine_round *r)
 	}
 }
 
+static int cmp_addr(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct in6_addr));
+}
+
 /* Reads the device and host; false when the interface is gone. */
 static bool refresh(struct daemon *d)
 {
@@ -98,8 +109,17 @@ static bool refresh(struct daemon *d)
 		host = NULL;
 	engine_set_device(d->eng, dev, clock_ms(CLOCK_REALTIME));
 	engine_set_host(d->eng, host);
+	struct addr_entry *addrs = calloc(dev->n_peers + 1, sizeof(*addrs));
+	for (size_t i = 0; addrs && i < dev->n_peers; i++) {
+		autoaddr_from_key(dev->peers[i].public_key, &addrs[i].addr);
+		addrs[i].peer = i;
+	}
+	if (addrs)
+		qsort(addrs, dev->n_peers, sizeof(*addrs), cmp_addr);
+	free(d->addrs);
 	wg_device_free(d->dev);
 	netif_list_free(d->host);
+	d->addrs = addrs; /* NULL (out of memory): packets are dropped until the next read */
 	d->dev = dev;
 	d->host = host;
 	return true;
@@ -246,10 +266,9 @@ static void arm(struct daemon *d, int64_t now)
 
 static const struct wg_peer *peer_by_addr(const struct daemon *d, const struct in6_addr *a)
 {
-	for (size_t i = 0; d->dev && i < d->dev->n_peers; i++)
-		if (autoaddr_matches(d->dev->peers[i].public_key, a))
-			return &d->dev->peers[i];
-	return NULL;
+	const struct addr_entry *e =
+		d->addrs ? bsearch(a, d->addrs, d->dev->n_peers, sizeof(*d->addrs), cmp_addr) : NULL;
+	return e ? &d->dev->peers[e->peer] : NULL;
 }
 
 static void bad_packet(struct daemon *d, const char *why, const struct sockaddr_in6 *from)
@@ -411,6 +430,7 @@ static void teardown(struct daemon *d)
 	netif_list_free(d->host);
 	free(d->peers);
 	free(d->resolved);
+	free(d->addrs);
 	int fds[4] = { d->sock, d->sfd, d->tfd, d->ep };
 	for (int i = 0; i < 4; i++)
 		if (fds[i] >= 0)
