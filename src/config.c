@@ -2,6 +2,7 @@
  * is checked by one table-driven validator. */
 #include "config.h"
 
+#include "util/file.h"
 #include "util/keys.h"
 
 #include <errno.h>
@@ -529,28 +530,15 @@ static int read_file(struct config *c, struct errbuf *e)
 	static const char *const exts[] = { "json", "yaml", "yml" };
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(c->source, sizeof(c->source), "%s/wirelink.%s.%s", c->config_path, c->iface, exts[i]);
-		FILE *f = fopen(c->source, "rb");
-		if (!f) {
-			if (errno == ENOENT)
-				continue;
-			return fail(e, "%s: %s", c->source, strerror(errno));
-		}
 		char *text = NULL;
-		size_t cap = 0, len = 0, got;
-		char chunk[4096];
-		while ((got = fread(chunk, 1, sizeof(chunk), f)) > 0 && len < (1u << 20)) {
-			char *nt = realloc(text, cap = len + got + 1);
-			if (!nt)
-				break;
-			text = nt;
-			memcpy(text + len, chunk, got);
-			len += got;
-		}
-		fclose(f);
-		if (len >= (1u << 20)) {
-			free(text);
+		size_t len = 0;
+		int err = file_read_all(c->source, 1u << 20, &text, &len);
+		if (err == -ENOENT)
+			continue;
+		if (err == -EFBIG)
 			return fail(e, "%s: larger than 1 MiB", c->source);
-		}
+		if (err)
+			return fail(e, "%s: %s", c->source, strerror(-err));
 		int r = config_parse_text(text ? text : "", len, i > 0, c->source, c, e->buf, e->len);
 		free(text);
 		return r;

@@ -4,6 +4,7 @@
 
 #include "proto/crypto.h"
 #include "proto/text.h"
+#include "util/file.h"
 #include "util/hex.h"
 #include "util/keys.h"
 
@@ -34,50 +35,12 @@ static void usage(FILE *out)
 	      out);
 }
 
-int cli_read_file(const char *path, size_t max, char **out, size_t *len)
-{
-	*out = NULL;
-	*len = 0;
-	FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	if (!f)
-		return -errno;
-	size_t cap = 4096, n = 0;
-	char *buf = malloc(cap + 1);
-	int err = buf ? 0 : -ENOMEM;
-	while (!err) {
-		if (n == cap) {
-			char *nb = cap >= max ? NULL : realloc(buf, (cap *= 2) + 1);
-			if (!nb) {
-				err = cap > max ? -EFBIG : -ENOMEM;
-				break;
-			}
-			buf = nb;
-		}
-		size_t got = fread(buf + n, 1, cap - n, f);
-		n += got;
-		if (got == 0)
-			err = ferror(f) ? -EIO : 1;
-	}
-	if (n > max)
-		err = -EFBIG;
-	if (f != stdin)
-		fclose(f);
-	if (err < 0) {
-		free(buf);
-		return err;
-	}
-	buf[n] = '\0';
-	*out = buf;
-	*len = n;
-	return 0;
-}
-
 static int load_identity(const char *path, struct crypto_identity **id)
 {
 	char *text = NULL;
 	size_t len = 0;
 	uint8_t priv[KEY_LEN];
-	int err = cli_read_file(path, 4096, &text, &len);
+	int err = file_read_all(path, 4096, &text, &len);
 	if (err) {
 		fprintf(stderr, "wirelink decode: cannot read private key %s: %s\n", path, strerror(-err));
 		return err;
@@ -182,7 +145,7 @@ int cmd_decode(int argc, char **argv)
 		goto out;
 	if (c.id && !(c.cache = crypto_cache_new(c.id)))
 		goto out;
-	int err = cli_read_file(input, raw ? UDP_MAX : INPUT_MAX, &text, &len);
+	int err = file_read_all(input, raw ? UDP_MAX : INPUT_MAX, &text, &len);
 	if (err) {
 		fprintf(stderr, "wirelink decode: %s: %s%s\n", input, strerror(-err),
 			err == -EFBIG && raw ? " (a packet is at most 65535 bytes)" : "");

@@ -118,10 +118,7 @@ void engine_free(struct engine *e)
 
 static const struct peer_config *config_for(const struct engine *e, const uint8_t key[static 32])
 {
-	for (size_t i = 0; i < e->cfg.n_peers; i++)
-		if (!memcmp(e->cfg.peers[i].key, key, WIRE_KEY_LEN))
-			return &e->cfg.peers[i];
-	return NULL;
+	return peer_config_find(e->cfg.peers, e->cfg.n_peers, key);
 }
 
 static enum trust_level own_trust(const struct engine *e)
@@ -443,7 +440,8 @@ static size_t wanted_ips(const struct engine *e, const struct peer_entry *p, str
 	return n;
 }
 
-static void reconcile_healthy(struct engine *e, struct peer_entry *p, bool deconf, struct change_buf *c)
+/* Returns whether the change replaces the peer's allowed IPs. */
+static bool reconcile_healthy(struct engine *e, struct peer_entry *p, bool deconf, struct change_buf *c)
 {
 	struct wg_allowedip *want = NULL;
 	size_t n = wanted_ips(e, p, &want);
@@ -453,11 +451,13 @@ static void reconcile_healthy(struct engine *e, struct peer_entry *p, bool decon
 		missing |= !has_ip(w->allowedips, w->n_allowedips, &want[i]);
 	for (size_t i = 0; i < w->n_allowedips; i++)
 		extra |= !has_ip(want, n, &w->allowedips[i]);
+	bool replaced = false;
 	if (missing || (deconf && extra)) {
 		struct wg_peer_change *pc = change_new(c, p->key, WG_CHANGE_UPDATE_ONLY);
 		if (pc) {
 			if (deconf)
 				pc->flags |= WG_CHANGE_REPLACE_ALLOWEDIPS;
+			replaced = deconf;
 			for (size_t i = 0; i < n; i++)
 				if (deconf || !has_ip(w->allowedips, w->n_allowedips, &want[i]))
 					change_ip(c, &want[i]);
@@ -466,6 +466,7 @@ static void reconcile_healthy(struct engine *e, struct peer_entry *p, bool decon
 		}
 	}
 	free(want);
+	return replaced;
 }
 
 static void endpoint_of(const struct wire_fact *f, struct peer_endpoint *out)
@@ -488,7 +489,8 @@ static void to_wg_endpoint(const struct peer_endpoint *pe, union wg_endpoint *ep
 	}
 }
 
-static void reconcile_unhealthy(struct engine *e, struct peer_entry *p, bool deconf, int64_t now,
+/* Returns whether the change replaces the peer's allowed IPs. */
+static bool reconcile_unhealthy(struct engine *e, struct peer_entry *p, bool deconf, int64_t now,
 				struct change_buf *c)
 {
 	const struct wg_peer *w = p->wg;
@@ -504,10 +506,10 @@ static void reconcile_unhealthy(struct engine *e, struct peer_entry *p, bool dec
 		cand[n++] = cfg->endpoints[i];
 	int pick = peerstate_next_endpoint(&p->ps, cand, n, now);
 	if (!restrict_ips && pick < 0)
-		return;
+		return false;
 	struct wg_peer_change *pc = change_new(c, p->key, WG_CHANGE_UPDATE_ONLY);
 	if (!pc)
-		return;
+		return false;
 	if (restrict_ips) {
 		pc->flags |= WG_CHANGE_REPLACE_ALLOWEDIPS;
 		change_ip(c, &a);
@@ -519,6 +521,7 @@ static void reconcile_unhealthy(struct engine *e, struct peer_entry *p, bool dec
 		p->alive_now = true; /* say hello through the new endpoint at once */
 		emit(e, p->key, ENGINE_EV_ENDPOINT_TRIED);
 	}
+	return restrict_ips;
 }
 
 static bool has_membership(const struct engine *e, const uint8_t key[static 32])
@@ -606,19 +609,14 @@ static void reconcile(struct engine *e, int64_t now, struct engine_round *out)
 		bool basic = (cfg && cfg->basic) || p->ps.basic;
 		/* A router peer only ever gains allowed IPs: what the administrator
 		 * routed through it (a default route, other sites) stays. */
-		bool deconf_peer = deconf && !trust_peer_is_router(p->wg);
-		if (p->ps.healthy && (peerstate_alive_for(&p->ps, now, CHUNK_PERIOD_MS / 2) || basic)) {
-			reconcile_healthy(e, p, deconf_peer, &c);
-		} else if (!p->ps.healthy) {
-			reconcile_unhealthy(e, p, deconf_peer, now, &c);
-		}
-		/* Always keep the auto-address. */
+		bool deconf_peer = deconf && !trust_peer_is_router(p->wg), replaced = false;
+		if (p->ps.healthy && (peerstate_alive_for(&p->ps, now, CHUNK_PERIOD_MS / 2) || basic))
+			replaced = reconcile_healthy(e, p, deconf_peer, &c);
+		else if (!p->ps.healthy)
+			replaced = reconcile_unhealthy(e, p, deconf_peer, now, &c);
+		/* Always keep the auto-address (a replacement includes it). */
 		struct wg_allowedip a = auto_ip(p->key);
-		bool queued = false;
-		for (size_t k = 0; k < c.n; k++)
-			queued |= !memcmp(c.peers[k].public_key, p->key, WIRE_KEY_LEN) &&
-				  (c.peers[k].flags & WG_CHANGE_REPLACE_ALLOWEDIPS);
-		if (!queued && !has_ip(p->wg->allowedips, p->wg->n_allowedips, &a) &&
+		if (!replaced && !has_ip(p->wg->allowedips, p->wg->n_allowedips, &a) &&
 		    change_new(&c, p->key, WG_CHANGE_UPDATE_ONLY))
 			change_ip(&c, &a);
 	}

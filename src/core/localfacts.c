@@ -149,12 +149,12 @@ static void config_facts(struct builder *b, const struct local_input *in)
 	}
 }
 
-const struct peer_config *localfacts_config(const struct local_input *in,
-					     const uint8_t key[static WIRE_KEY_LEN])
+const struct peer_config *peer_config_find(const struct peer_config *peers, size_t n,
+					   const uint8_t key[static WIRE_KEY_LEN])
 {
-	for (size_t i = 0; i < in->n_config; i++)
-		if (!memcmp(in->config[i].key, key, WIRE_KEY_LEN))
-			return &in->config[i];
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp(peers[i].key, key, WIRE_KEY_LEN))
+			return &peers[i];
 	return NULL;
 }
 
@@ -209,7 +209,7 @@ int localfacts_build(const struct local_input *in, struct local_facts *out)
 	out->facts = calloc(b.cap ? b.cap : 1, sizeof(*out->facts));
 	if (!out->facts)
 		return -ENOMEM;
-	const struct peer_config *self = localfacts_config(in, in->self);
+	const struct peer_config *self = peer_config_find(in->config, in->n_config, in->self);
 	self_facts(&b, in, self && self->n_allowed_ips > 0);
 	peer_facts(&b, in, self && self->has_trust ? self->trust : TRUST_UNTRUSTED);
 	config_facts(&b, in);

@@ -61,8 +61,8 @@ int localfacts_build(const struct local_input *in, struct local_facts *out)
 	__attribute__((warn_unused_result));
 void localfacts_free(struct local_facts *lf);
 
-/* The config entry for key, or NULL. */
-const struct peer_config *localfacts_config(const struct local_input *in,
-					     const uint8_t key[static WIRE_KEY_LEN]);
+/* The config entry for key among peers[0..n), or NULL. */
+const struct peer_config *peer_config_find(const struct peer_config *peers, size_t n,
+					   const uint8_t key[static WIRE_KEY_LEN]);
 
 #endif

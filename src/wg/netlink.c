@@ -6,6 +6,7 @@
 #include <linux/genetlink.h>
 #include <linux/time_types.h>
 #include <linux/wireguard.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -62,11 +63,7 @@ static int parse_peer_attr(const struct nlattr *a, struct wg_peer *p)
 	case WGPEER_A_PRESHARED_KEY: {
 		if (mnl_attr_get_payload_len(a) != WG_KEY_LEN)
 			return -EPROTO;
-		const uint8_t *k = mnl_attr_get_payload(a);
-		uint8_t any = 0;
-		for (int i = 0; i < WG_KEY_LEN; i++)
-			any |= k[i];
-		p->has_preshared_key = any != 0;
+		p->has_preshared_key = !sodium_is_zero(mnl_attr_get_payload(a), WG_KEY_LEN);
 		return 0;
 	}
 	case WGPEER_A_ENDPOINT: return parse_endpoint(a, p);
@@ -183,10 +180,7 @@ int nlwg_parse_device(const struct nlmsghdr *nlh, struct wg_device *dev)
 			return err;
 	}
 	/* A device whose private key is all zeros has none. */
-	uint8_t any = 0;
-	for (int i = 0; i < WG_KEY_LEN; i++)
-		any |= dev->private_key[i];
-	dev->has_private_key = dev->has_private_key && any;
+	dev->has_private_key = dev->has_private_key && !sodium_is_zero(dev->private_key, WG_KEY_LEN);
 	return 0;
 }
 
