@@ -139,13 +139,11 @@ static int send_packet(void *arg, const uint8_t *pkt, size_t len)
 	return 0; /* unreachable peers are normal: not connected yet */
 }
 
-static void send_all(struct daemon *d, const struct engine_round *r)
+static void send_one(void *arg, const struct engine_send *s)
 {
-	for (size_t i = 0; i < r->n_sends; i++) {
-		const struct engine_send *s = &r->sends[i];
-		const uint8_t *shared = crypto_cache_get(d->cache, s->peer);
-		if (!shared)
-			continue;
+	struct daemon *d = arg;
+	const uint8_t *shared = crypto_cache_get(d->cache, s->peer);
+	if (shared) {
 		struct send_ctx c = { d, { .sin6_family = AF_INET6, .sin6_port = htons(d->port),
 					  .sin6_scope_id = d->dev->ifindex } };
 		autoaddr_from_key(s->peer, &c.to.sin6_addr);
@@ -242,15 +240,16 @@ static bool round_now(struct daemon *d, int64_t now)
 	if (!refresh(d))
 		return false;
 	struct engine_round r;
-	if (engine_run(d->eng, now, &r) != 0) {
+	if (engine_decide(d->eng, now, &r) != 0) {
 		log_warnx("out of memory in a round");
 		return true;
 	}
 	log_events(d, &r);
 	if (r.change.n_peers && wg_set_device(d->cfg->iface, &r.change) != 0)
 		log_warnx("%s", wg_last_error());
-	send_all(d, &r);
 	engine_round_free(&r);
+	if (engine_send(d->eng, now, send_one, d) != 0)
+		log_warnx("out of memory while sending facts");
 	d->next_round = engine_next_deadline(d->eng, now);
 	if (d->next_round > now + REFRESH_MS)
 		d->next_round = now + REFRESH_MS; /* handshakes change without telling us */

@@ -5,6 +5,7 @@
 #include "helpers.h"
 
 #include "core/engine.h"
+#include "core/knowledge.h"
 #include "proto/autoaddr.h"
 #include "proto/crypto.h"
 
@@ -76,6 +77,24 @@ static int sent_to(const struct engine_round *r, uint8_t id)
 	return -1;
 }
 
+static void count_facts(void *arg, const struct engine_send *s)
+{
+	int *counts = arg;
+	for (size_t k = 0; k < s->n; k++)
+		counts[s->peer[0]] += s->facts[k].attr != WIRE_ALIVE;
+}
+
+/* Facts a round sends to peer `to` about peer `about`. */
+static int sent_about(const struct engine_round *r, uint8_t to, uint8_t about)
+{
+	int n = 0;
+	for (size_t i = 0; i < r->n_sends; i++)
+		for (size_t k = 0; r->sends[i].peer[0] == to && k < r->sends[i].n; k++)
+			n += r->sends[i].facts[k].subject[0] == about &&
+			     r->sends[i].facts[k].attr != WIRE_ALIVE;
+	return n;
+}
+
 static void test_send_levels(void **state)
 {
 	(void)state;
@@ -128,6 +147,72 @@ static void test_send_levels(void **state)
 	assert_true(sent_to(&r, 0x02) > 0);
 	assert_int_equal(sent_to(&r, 0x04), 0);
 	engine_round_free(&r);
+	engine_free(e);
+	wg_device_free(d);
+}
+
+/* A router skips re-scanning peers whose needs cannot have changed; these
+ * are the cases where they did change: a new fact, the re-send margin, a
+ * peer that restarted, a subject coming up. Streaming sends (the daemon's
+ * path) match the gathered ones. */
+static void test_rescan_when_needs_change(void **state)
+{
+	(void)state;
+	struct wg_device *d = wg_device_new("wg0");
+	add_peer(d, 0x0a, "192.0.2.10:1", "10.0.0.10/32", true);
+	add_peer(d, 0x0b, "192.0.2.11:1", "10.0.0.11/32", true);
+	add_peer(d, 0x0c, "192.0.2.12:1", "10.0.0.12/32", false); /* not up yet */
+	struct engine *e = engine_for(NULL, 0, false, 1);
+	engine_set_device(e, d, wall0);
+	say_alive(e, 0x0a, t0);
+	say_alive(e, 0x0b, t0);
+	struct engine_round r;
+	assert_int_equal(engine_run(e, t0, &r), 0);
+	assert_int_equal(sent_about(&r, 0x0a, 0x0b), 3); /* endpoint, allowed IP, member */
+	/* ...plus ours and its own membership: the same count for everyone. */
+	int base = sent_to(&r, 0x0a) - 3;
+	assert_true(base >= 2);
+	engine_round_free(&r);
+	assert_int_equal(engine_run(e, t0 + 1000, &r), 0);
+	assert_int_equal(sent_to(&r, 0x0a), 0);
+	engine_round_free(&r);
+	/* A new fact (b got another allowed IP) goes out at once. */
+	struct wg_allowedip ip;
+	assert_true(wg_allowedip_parse("10.9.0.0/16", &ip));
+	assert_int_equal(wg_peer_add_allowedip(&d->peers[1], &ip), 0);
+	engine_set_device(e, d, wall0);
+	assert_int_equal(engine_run(e, t0 + 2000, &r), 0);
+	assert_int_equal(sent_to(&r, 0x0a), 1);
+	engine_round_free(&r);
+	/* c comes up: a learns about c (no handshake: no live endpoint to
+	 * tell); c, unhealthy, gets nothing but our Alive. */
+	say_alive(e, 0x0c, t0 + 3000);
+	assert_int_equal(engine_run(e, t0 + 3000, &r), 0);
+	assert_int_equal(sent_to(&r, 0x0a), 2);
+	assert_int_equal(sent_about(&r, 0x0a, 0x0c), 2);
+	assert_int_equal(sent_to(&r, 0x0c), 0);
+	engine_round_free(&r);
+	/* b restarts: it forgot everything. */
+	struct wire_fact a = { .attr = WIRE_ALIVE, .ttl = 255 };
+	memset(a.subject, 0x0b, 32);
+	a.v.boot_id[0] = 0x42;
+	assert_true(engine_receive(e, a.subject, &a, 1, t0 + 4000) >= 0);
+	assert_int_equal(engine_run(e, t0 + 4000, &r), 0);
+	assert_int_equal(sent_to(&r, 0x0b), 5 + base);
+	assert_int_equal(sent_to(&r, 0x0a), 0);
+	engine_round_free(&r);
+	/* Nothing until the first facts sent near the margin; then they again. */
+	int64_t due = t0 + FACT_TTL_MS - RESEND_MARGIN_MS;
+	assert_int_equal(engine_run(e, due - 1, &r), 0);
+	assert_int_equal(sent_to(&r, 0x0a), 0);
+	engine_round_free(&r);
+	/* Streamed the same way the daemon does it. */
+	struct engine_round dr;
+	int counts[256] = { 0 };
+	assert_int_equal(engine_decide(e, due, &dr), 0);
+	engine_round_free(&dr);
+	assert_int_equal(engine_send(e, due, count_facts, counts), 0);
+	assert_int_equal(counts[0x0a], 3 + base);
 	engine_free(e);
 	wg_device_free(d);
 }
@@ -401,6 +486,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_send_levels),
 		cmocka_unit_test(test_never_about_recipient),
+		cmocka_unit_test(test_rescan_when_needs_change),
 		cmocka_unit_test(test_add_members_from_trusted_only),
 		cmocka_unit_test(test_remove_safety),
 		cmocka_unit_test(test_peer_metadata),

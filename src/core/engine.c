@@ -18,6 +18,12 @@ struct peer_entry {
 	struct peerstate ps;
 	const struct wg_peer *wg; /* in the latest snapshot, or NULL */
 	bool alive_now;		  /* send it an Alive this round */
+	struct known *kn;	  /* what it knows */
+	/* Its last scan for facts to send: the candidates' signature, whether
+	 * it wanted facts, and when something it knows next needs a re-send. */
+	uint64_t seen_sig;
+	bool seen_wants;
+	int64_t due;
 	UT_hash_handle hh;
 };
 
@@ -37,13 +43,30 @@ struct engine {
 	struct engine_event *events;
 	size_t n_events, cap_events;
 	uint64_t alive_id;
+	const struct peer_config **by_key; /* the config's peers sorted by key */
 };
+
+static int cmp_config(const void *a, const void *b)
+{
+	const struct peer_config *const *x = a, *const *y = b;
+	return memcmp((*x)->key, (*y)->key, WIRE_KEY_LEN);
+}
+
+static int cmp_key_config(const void *key, const void *b)
+{
+	const struct peer_config *const *y = b;
+	return memcmp(key, (*y)->key, WIRE_KEY_LEN);
+}
 
 static struct peer_entry *peer_get(struct engine *e, const uint8_t key[static 32], bool create)
 {
 	struct peer_entry *p = NULL;
 	HASH_FIND(hh, e->peers, key, WIRE_KEY_LEN, p);
 	if (!p && create && (p = calloc(1, sizeof(*p)))) {
+		if (!(p->kn = knowledge_peer(e->knows, key))) {
+			free(p);
+			return NULL;
+		}
 		memcpy(p->key, key, WIRE_KEY_LEN);
 		peerstate_init(&p->ps, key);
 		HASH_ADD(hh, e->peers, key, WIRE_KEY_LEN, p);
@@ -86,6 +109,11 @@ struct engine *engine_new(const struct engine_config *cfg, const uint8_t self[st
 	e->started = now;
 	e->received = facts_new();
 	e->knows = knowledge_new();
+	e->by_key = calloc(cfg->n_peers + 1, sizeof(*e->by_key));
+	for (size_t i = 0; e->by_key && i < cfg->n_peers; i++)
+		e->by_key[i] = &cfg->peers[i];
+	if (e->by_key)
+		qsort(e->by_key, cfg->n_peers, sizeof(*e->by_key), cmp_config);
 	for (size_t i = 0; i < cfg->n_peers; i++) {
 		e->any_config_trust |= cfg->peers[i].has_trust;
 		e->membership_configured |=
@@ -93,7 +121,7 @@ struct engine *engine_new(const struct engine_config *cfg, const uint8_t self[st
 	}
 	struct wire_fact a = alive_fact(e);
 	e->alive_id = fact_id(&a);
-	if (!e->received || !e->knows) {
+	if (!e->received || !e->knows || !e->by_key) {
 		engine_free(e);
 		return NULL;
 	}
@@ -111,6 +139,7 @@ void engine_free(struct engine *e)
 	}
 	facts_free(e->received);
 	knowledge_free(e->knows);
+	free(e->by_key);
 	localfacts_free(&e->local);
 	free(e->events);
 	free(e);
@@ -118,7 +147,9 @@ void engine_free(struct engine *e)
 
 static const struct peer_config *config_for(const struct engine *e, const uint8_t key[static 32])
 {
-	return peer_config_find(e->cfg.peers, e->cfg.n_peers, key);
+	const struct peer_config **c =
+		bsearch(key, e->by_key, e->cfg.n_peers, sizeof(*e->by_key), cmp_key_config);
+	return c ? *c : NULL;
 }
 
 static enum trust_level own_trust(const struct engine *e)
@@ -188,8 +219,10 @@ int engine_receive(struct engine *e, const uint8_t sender[static WIRE_KEY_LEN],
 		if (f->attr != WIRE_ALIVE || memcmp(f->subject, sender, WIRE_KEY_LEN))
 			continue;
 		unsigned ev = peerstate_alive(&from->ps, f->v.boot_id, now + f->ttl * 1000, now);
-		if (ev & PEER_EV_REBOOTED)
-			knowledge_forget_peer(e->knows, sender);
+		if (ev & PEER_EV_REBOOTED) {
+			knowledge_forget_peer(e->knows, from->kn);
+			from->due = INT64_MIN;
+		}
 		/* It just came up: it may have missed our Alive while starting. */
 		if (ev & (PEER_EV_REBOOTED | PEER_EV_ALIVE))
 			from->alive_now = true;
@@ -200,7 +233,8 @@ int engine_receive(struct engine *e, const uint8_t sender[static WIRE_KEY_LEN],
 	for (size_t i = 0; i < n; i++) {
 		const struct wire_fact *f = &facts[i];
 		int64_t expires = now + f->ttl * 1000;
-		if (knowledge_record(e->knows, sender, fact_id(f), expires) != 0)
+		uint32_t slot = knowledge_slot(e->knows, fact_id(f));
+		if (slot == KNOW_NO_SLOT || knowledge_record(e->knows, from->kn, slot, expires) != 0)
 			return -ENOMEM;
 		if (f->ttl == 0 || f->attr == WIRE_ALIVE || endpoint_into_tunnel(e, f))
 			continue;
@@ -240,14 +274,29 @@ static bool subject_is_up(const struct engine *e, const uint8_t key[static 32])
 	return p && (p->ps.alive || p->ps.healthy);
 }
 
-/* A fact we could send this round, its id and expiry computed once. */
+/* A fact we could send this round, with what every peer's decision needs
+ * computed once. */
 struct candidate {
 	struct wire_fact f;
-	uint64_t id;
 	int64_t expires;
+	uint32_t slot;
+	bool about_self, subject_up;
 };
 
-static int candidates(struct engine *e, int64_t now, struct candidate **out, size_t *n)
+static uint64_t mix64(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= UINT64_C(0xbf58476d1ce4e5b9);
+	x ^= x >> 27;
+	x *= UINT64_C(0x94d049bb133111eb);
+	return x ^ (x >> 31);
+}
+
+/* Every fact we could send this round, and a signature of the set (ids and
+ * whether their subject is up) that tells a peer's scan whether anything
+ * but time could have changed its needs. */
+static int candidates(struct engine *e, int64_t now, struct candidate **out, size_t *n,
+		      uint64_t *sig)
 {
 	size_t cap = e->local.n + facts_count(e->received), k = 0;
 	struct candidate *c = calloc(cap ? cap : 1, sizeof(*c));
@@ -263,27 +312,21 @@ static int candidates(struct engine *e, int64_t now, struct candidate **out, siz
 		if (c[k].f.ttl > 0)
 			c[k++].expires = f->expires;
 	}
-	for (size_t i = 0; i < k; i++)
-		c[i].id = fact_id(&c[i].f);
+	*sig = k;
+	for (size_t i = 0; i < k; i++) {
+		uint64_t id = fact_id(&c[i].f);
+		c[i].slot = knowledge_slot(e->knows, id);
+		if (c[i].slot == KNOW_NO_SLOT) {
+			free(c);
+			return -ENOMEM;
+		}
+		c[i].about_self = !memcmp(c[i].f.subject, e->self, WIRE_KEY_LEN);
+		c[i].subject_up = c[i].about_self || subject_is_up(e, c[i].f.subject);
+		*sig += mix64(id ^ c[i].subject_up);
+	}
 	*out = c;
 	*n = k;
 	return 0;
-}
-
-/* Whether to tell `to` this fact now, and if so note that it will know it. */
-static bool worth_sending(struct engine *e, const struct peer_entry *to, const struct candidate *c,
-			  int64_t now)
-{
-	const struct wire_fact *f = &c->f;
-	bool about_self = !memcmp(f->subject, e->self, WIRE_KEY_LEN);
-	bool about_to = !memcmp(f->subject, to->key, WIRE_KEY_LEN);
-	if (about_to && f->attr != WIRE_MEMBER_META)
-		return false;
-	if (!about_self && !about_to && !subject_is_up(e, f->subject))
-		return false;
-	if (!knowledge_needs(e->knows, to->key, c->id, now))
-		return false;
-	return knowledge_record(e->knows, to->key, c->id, c->expires) == 0;
 }
 
 static bool wants_facts(const struct engine *e, const struct peer_entry *p)
@@ -302,58 +345,76 @@ static bool wants_facts(const struct engine *e, const struct peer_entry *p)
 	return p->ps.healthy;
 }
 
-/* Sends: facts to each peer with an endpoint, then the Alive. Offsets into
- * one buffer, turned into pointers at the end (the buffer moves). */
-static int plan_sends(struct engine *e, int64_t now, struct engine_round *out)
+/* The facts `to` needs now, noting that it will know them. Also works out
+ * when it next needs anything if nothing else changes (to->due). */
+static int facts_for(struct engine *e, struct peer_entry *to, const struct candidate *cand,
+		     size_t n, int64_t now, struct fact_buf *b)
 {
-	struct fact_buf b = { 0 };
-	size_t *start = calloc(e->dev->n_peers + 1, 3 * sizeof(size_t));
-	out->sends = calloc(e->dev->n_peers + 1, sizeof(*out->sends));
-	if (!start || !out->sends) {
-		free(start);
-		return -ENOMEM;
+	int64_t due = INT64_MAX;
+	for (size_t k = 0; k < n; k++) {
+		const struct candidate *c = &cand[k];
+		bool about_to = !memcmp(c->f.subject, to->key, WIRE_KEY_LEN);
+		if (about_to ? c->f.attr != WIRE_MEMBER_META : !c->subject_up)
+			continue;
+		int64_t until = knowledge_until(e->knows, to->kn, c->slot);
+		if (until <= now + RESEND_MARGIN_MS) {
+			if (knowledge_record(e->knows, to->kn, c->slot, c->expires) || !push(b, &c->f))
+				return -ENOMEM;
+			until = c->expires;
+		}
+		if (until - RESEND_MARGIN_MS < due)
+			due = until - RESEND_MARGIN_MS;
 	}
+	to->due = due;
+	return 0;
+}
+
+/* Sends: facts to each peer with an endpoint, then our Alive (a "fill" fact
+ * riding along unless it is due). A peer whose needs cannot have changed
+ * since its last scan (same candidates, same wish for facts, nothing due
+ * yet) is not scanned again: a steady round costs O(peers), not
+ * O(peers x facts). */
+static int plan_sends(struct engine *e, int64_t now, engine_send_fn *fn, void *arg)
+{
 	struct wire_fact alive = alive_fact(e);
 	alive.ttl = FACT_TTL_MS / 1000;
+	uint32_t alive_slot = knowledge_slot(e->knows, e->alive_id);
 	struct candidate *cand = NULL;
 	size_t n_cand = 0;
-	if (candidates(e, now, &cand, &n_cand) != 0) {
-		free(start);
+	uint64_t sig = 0;
+	if (alive_slot == KNOW_NO_SLOT || candidates(e, now, &cand, &n_cand, &sig) != 0)
 		return -ENOMEM;
-	}
-	for (size_t i = 0; i < e->dev->n_peers; i++) {
+	struct fact_buf b = { 0 };
+	int err = 0;
+	for (size_t i = 0; !err && i < e->dev->n_peers; i++) {
 		struct peer_entry *p = peer_get(e, e->dev->peers[i].public_key, false);
 		if (!p || p->wg->endpoint.addr.sa_family == AF_UNSPEC)
 			continue;
-		size_t s = out->n_sends++, first = b.n;
-		memcpy(out->sends[s].peer, p->key, WIRE_KEY_LEN);
-		for (size_t k = 0; wants_facts(e, p) && k < n_cand; k++)
-			if (worth_sending(e, p, &cand[k], now))
-				push(&b, &cand[k].f);
-		bool alive_due = p->alive_now || knowledge_needs_alive(e->knows, p->key, e->alive_id, now);
+		b.n = 0;
+		bool wants = wants_facts(e, p);
+		if (wants && (sig != p->seen_sig || !p->seen_wants || now >= p->due))
+			err = facts_for(e, p, cand, n_cand, now, &b);
+		p->seen_sig = sig;
+		p->seen_wants = wants;
+		bool alive_due = p->alive_now ||
+				 knowledge_needs_alive(e->knows, p->kn, alive_slot, now);
 		p->alive_now = false;
-		if (alive_due && knowledge_record(e->knows, p->key, e->alive_id, now + FACT_TTL_MS)) {
-			free(cand);
-			free(start);
-			free(b.facts);
-			return -ENOMEM;
+		if (err || (alive_due && knowledge_record(e->knows, p->kn, alive_slot,
+							   now + FACT_TTL_MS)) || !push(&b, &alive)) {
+			err = -ENOMEM;
+			break;
 		}
-		size_t mid = b.n;
-		push(&b, &alive);
-		start[3 * s] = first;
-		start[3 * s + 1] = alive_due ? b.n : mid; /* end of the must-send facts */
-		start[3 * s + 2] = b.n;
+		struct engine_send s = { .facts = b.facts, .n = b.n - !alive_due };
+		memcpy(s.peer, p->key, WIRE_KEY_LEN);
+		if (!alive_due) {
+			s.fill = &b.facts[b.n - 1];
+			s.n_fill = 1;
+		}
+		fn(arg, &s);
 	}
-	for (size_t s = 0; s < out->n_sends; s++) {
-		out->sends[s].facts = b.facts + start[3 * s];
-		out->sends[s].n = start[3 * s + 1] - start[3 * s];
-		out->sends[s].fill = b.facts + start[3 * s + 1];
-		out->sends[s].n_fill = start[3 * s + 2] - start[3 * s + 1];
-	}
-	out->facts = b.facts;
+	free(b.facts);
 	free(cand);
-	free(start);
-	return 0;
+	return err;
 }
 
 /* ---- reconcile ---- */
@@ -637,7 +698,62 @@ static bool config_peer_up(void *arg, const uint8_t key[static WIRE_KEY_LEN])
 	return subject_is_up(arg, key);
 }
 
+/* engine_run's sink: every peer's facts gathered into the round. */
+struct collector {
+	struct fact_buf b;
+	struct engine_send *sends;
+	size_t n, cap;
+	bool failed;
+};
+
+static void collect(void *arg, const struct engine_send *s)
+{
+	struct collector *c = arg;
+	if (!array_grow((void **)&c->sends, c->n, &c->cap, sizeof(*c->sends))) {
+		c->failed = true;
+		return;
+	}
+	struct engine_send *d = &c->sends[c->n++];
+	*d = *s;
+	/* Offsets for now: the buffer moves as it grows. */
+	d->facts = (void *)(uintptr_t)c->b.n;
+	for (size_t i = 0; i < s->n; i++)
+		c->failed |= !push(&c->b, &s->facts[i]);
+	d->fill = (void *)(uintptr_t)c->b.n;
+	for (size_t i = 0; i < s->n_fill; i++)
+		c->failed |= !push(&c->b, &s->fill[i]);
+}
+
 int engine_run(struct engine *e, int64_t now, struct engine_round *out)
+{
+	struct collector c = { 0 };
+	int err = engine_decide(e, now, out);
+	if (!err)
+		err = engine_send(e, now, collect, &c);
+	if (!err && c.failed)
+		err = -ENOMEM;
+	if (err) {
+		free(c.sends);
+		free(c.b.facts);
+		engine_round_free(out);
+		return err;
+	}
+	for (size_t i = 0; i < c.n; i++) {
+		c.sends[i].facts = c.b.facts + (uintptr_t)c.sends[i].facts;
+		c.sends[i].fill = c.b.facts + (uintptr_t)c.sends[i].fill;
+	}
+	out->sends = c.sends;
+	out->n_sends = c.n;
+	out->facts = c.b.facts;
+	return 0;
+}
+
+int engine_send(struct engine *e, int64_t now, engine_send_fn *fn, void *arg)
+{
+	return e->dev ? plan_sends(e, now, fn, arg) : 0;
+}
+
+int engine_decide(struct engine *e, int64_t now, struct engine_round *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (!e->dev)
@@ -662,10 +778,6 @@ int engine_run(struct engine *e, int64_t now, struct engine_round *out)
 	if (localfacts_build(&in, &e->local) != 0)
 		return -ENOMEM;
 	reconcile(e, now, out);
-	if (plan_sends(e, now, out) != 0) {
-		engine_round_free(out);
-		return -ENOMEM;
-	}
 	out->events = e->events;
 	out->n_events = e->n_events;
 	e->events = NULL;

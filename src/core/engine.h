@@ -78,8 +78,23 @@ int engine_receive(struct engine *e, const uint8_t sender[static WIRE_KEY_LEN],
  * the next round. */
 void engine_new_boot_id(struct engine *e);
 
-/* One round of decisions at now. 0 or -ENOMEM. */
+/* One round of decisions at now: engine_decide, then engine_send with every
+ * peer's facts gathered in out->sends. 0 or -ENOMEM. */
 int engine_run(struct engine *e, int64_t now, struct engine_round *out)
+	__attribute__((warn_unused_result));
+
+/* The round in two steps, for a caller that applies out->change before
+ * sending (a new peer's auto-address must be routable before facts go to
+ * it) and streams the sends: memory for one peer's facts, however many
+ * peers. engine_decide fills everything but out->sends. */
+int engine_decide(struct engine *e, int64_t now, struct engine_round *out)
+	__attribute__((warn_unused_result));
+/* Called once per peer to send to; s and what it points to are valid only
+ * during the call. */
+typedef void engine_send_fn(void *arg, const struct engine_send *s);
+/* Works out what each peer needs now (noting that it will know it) and
+ * hands it to fn. 0, or -ENOMEM (perhaps after some sends). */
+int engine_send(struct engine *e, int64_t now, engine_send_fn *fn, void *arg)
 	__attribute__((warn_unused_result));
 void engine_round_free(struct engine_round *r);
 

@@ -1,5 +1,12 @@
-/* What each peer knows, until when: facts it sent us or we sent it, by fact
- * id. Decides what a peer needs now, with the original's re-send margins.
+/* What each peer knows, until when: facts it sent us or we sent it. Decides
+ * what a peer needs now, with the original's re-send margins.
+ *
+ * Compact by design, because a router's knowledge is N peers x N facts:
+ * every fact id is interned once as a small "slot" number, and what a peer
+ * knows is a paged array of 32-bit expiries indexed by slot (4 bytes per
+ * (peer, fact), no per-entry allocation or hashing). Expiries are stored as
+ * ms after a base that moves forward every few weeks.
+ *
  * Pure: times are monotonic milliseconds supplied by the caller. */
 #ifndef WIRELINK_KNOWLEDGE_H
 #define WIRELINK_KNOWLEDGE_H
@@ -18,34 +25,54 @@ enum {
 	ALIVE_MARGIN_MS = FACT_TTL_MS - ALIVE_PERIOD_MS,
 };
 
+#define KNOW_NO_SLOT UINT32_MAX
+
 struct knowledge;
+/* What one peer knows; owned by the knowledge, valid until knowledge_free. */
+struct known;
 
 struct knowledge *knowledge_new(void);
 void knowledge_free(struct knowledge *k);
 
-/* The peer knows fact `id` until `until` (the later of two records wins).
- * 0 or -ENOMEM. */
-int knowledge_record(struct knowledge *k, const uint8_t peer[static 32], uint64_t id,
-		     int64_t until) __attribute__((warn_unused_result));
+/* The peer's record, created empty on first use. NULL when out of memory. */
+struct known *knowledge_peer(struct knowledge *k, const uint8_t peer[static 32]);
+
+/* The slot of fact `id`, interned on first use (KNOW_NO_SLOT when out of
+ * memory). A slot stays valid until the next knowledge_expire or
+ * knowledge_forget_fact; ask again after those. */
+uint32_t knowledge_slot(struct knowledge *k, uint64_t id);
+
+/* The peer knows the fact in `slot` until `until` (the later of two records
+ * wins). 0 or -ENOMEM. */
+int knowledge_record(struct knowledge *k, struct known *p, uint32_t slot, int64_t until)
+	__attribute__((warn_unused_result));
+
+/* Until when the peer knows the fact; INT64_MIN when it does not. */
+int64_t knowledge_until(const struct knowledge *k, const struct known *p, uint32_t slot);
+
+/* Whether to send the peer the fact now: unless it knows it beyond
+ * now + RESEND_MARGIN_MS. */
+bool knowledge_needs(const struct knowledge *k, const struct known *p, uint32_t slot,
+		     int64_t now);
+/* The same for our Alive, with ALIVE_MARGIN_MS. */
+bool knowledge_needs_alive(const struct knowledge *k, const struct known *p, uint32_t slot,
+			   int64_t now);
 
 /* The peer restarted (new boot id): it knows nothing any more. */
-void knowledge_forget_peer(struct knowledge *k, const uint8_t peer[static 32]);
+void knowledge_forget_peer(struct knowledge *k, struct known *p);
 /* Nobody knows fact `id` any more (e.g. our Alive after our boot id changed). */
 void knowledge_forget_fact(struct knowledge *k, uint64_t id);
 
-/* Until when the peer knows `id`; INT64_MIN when it does not. */
-int64_t knowledge_until(const struct knowledge *k, const uint8_t peer[static 32], uint64_t id);
-
-/* Whether to send the peer fact `id` now: unless it knows it beyond
- * now + RESEND_MARGIN_MS. */
-bool knowledge_needs(const struct knowledge *k, const uint8_t peer[static 32], uint64_t id,
-		     int64_t now);
-/* The same for our Alive, with ALIVE_MARGIN_MS. */
-bool knowledge_needs_alive(const struct knowledge *k, const uint8_t peer[static 32],
-			   uint64_t alive_id, int64_t now);
-
-/* Drops what has ended by now; returns how many records went. */
+/* Frees the slots of facts nobody knows beyond now (clearing what peers
+ * knew of them); returns how many went. Call once per round, before asking
+ * for slots. */
 size_t knowledge_expire(struct knowledge *k, int64_t now);
-size_t knowledge_count(const struct knowledge *k, const uint8_t peer[static 32]);
+
+/* How many facts the peer is recorded as knowing (ended ones included until
+ * knowledge_expire frees their slot). */
+size_t knowledge_count(const struct known *p);
+/* Slots in use; bytes held by the per-peer arrays. */
+size_t knowledge_slots(const struct knowledge *k);
+size_t knowledge_bytes(const struct knowledge *k);
 
 #endif
