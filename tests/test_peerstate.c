@@ -19,6 +19,37 @@ static struct wg_peer peer_with(int64_t hs_sec, bool endpoint)
 	return p;
 }
 
+/* A link that stops answering is unhealthy after LINK_STALL_MS, long before
+ * its handshake runs out; anything received clears it. Idle links (nothing
+ * sent) are judged by the handshake alone. */
+static void test_stalled_link(void **state)
+{
+	(void)state;
+	struct peerstate ps;
+	peerstate_init(&ps, key);
+	const int64_t hs = 1700000000, t = hs * 1000;
+	struct wg_peer p = peer_with(hs, true);
+	p.rx_bytes = 1000;
+	p.tx_bytes = 1000;
+	assert_int_equal(peerstate_observe(&ps, &p, t), PEER_EV_HEALTHY);
+	/* Idle: nothing sent, nothing received. */
+	assert_int_equal(peerstate_observe(&ps, &p, t + 60000), 0);
+	/* Sent, answered within the stall time: still healthy. */
+	p.tx_bytes += 100;
+	assert_int_equal(peerstate_observe(&ps, &p, t + 61000), 0);
+	p.rx_bytes += 32;
+	assert_int_equal(peerstate_observe(&ps, &p, t + 61000 + LINK_STALL_MS), 0);
+	/* Sent, never answered (and sending again does not restart the wait). */
+	p.tx_bytes += 100;
+	assert_int_equal(peerstate_observe(&ps, &p, t + 100000), 0);
+	p.tx_bytes += 100;
+	assert_int_equal(peerstate_observe(&ps, &p, t + 100000 + LINK_STALL_MS - 1), 0);
+	assert_int_equal(peerstate_observe(&ps, &p, t + 100000 + LINK_STALL_MS), PEER_EV_UNHEALTHY);
+	/* Something comes back: healthy again (the handshake is still valid). */
+	p.rx_bytes += 92;
+	assert_int_equal(peerstate_observe(&ps, &p, t + 140000), PEER_EV_HEALTHY);
+}
+
 static void test_health_edges(void **state)
 {
 	(void)state;
@@ -143,6 +174,7 @@ int main(int argc, char **argv)
 	test_set_vector_dir(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_health_edges),
+		cmocka_unit_test(test_stalled_link),
 		cmocka_unit_test(test_alive_edges),
 		cmocka_unit_test(test_endpoint_rotation),
 		cmocka_unit_test(test_event_text),

@@ -24,6 +24,9 @@ struct peer_entry {
 	uint64_t seen_sig;
 	bool seen_wants;
 	int64_t due;
+	/* We put allowed IPs on its direct link in this run: we may take them
+	 * back when the link dies, even before FactTTL has passed. */
+	bool moved;
 	UT_hash_handle hh;
 };
 
@@ -524,6 +527,7 @@ static bool reconcile_healthy(struct engine *e, struct peer_entry *p, bool decon
 					change_ip(c, &want[i]);
 			if (missing && n > 1)
 				emit(e, p->key, ENGINE_EV_ALLOWEDIPS_MOVED);
+			p->moved |= missing;
 		}
 	}
 	free(want);
@@ -575,6 +579,7 @@ static bool reconcile_unhealthy(struct engine *e, struct peer_entry *p, bool dec
 		pc->flags |= WG_CHANGE_REPLACE_ALLOWEDIPS;
 		change_ip(c, &a);
 		emit(e, p->key, ENGINE_EV_RESTRICTED);
+		p->moved = false;
 	}
 	if (pick >= 0) {
 		pc->flags |= WG_CHANGE_ENDPOINT;
@@ -661,7 +666,8 @@ static void remove_nonmembers(struct engine *e, int64_t now, struct change_buf *
 static void reconcile(struct engine *e, int64_t now, struct engine_round *out)
 {
 	struct change_buf c = { 0 };
-	bool deconf = !e->is_router && own_trust(e) < TRUST_ALLOWED_IPS && now - e->started >= FACT_TTL_MS;
+	bool may_deconf = !e->is_router && own_trust(e) < TRUST_ALLOWED_IPS;
+	bool deconf = may_deconf && now - e->started >= FACT_TTL_MS;
 	for (size_t i = 0; i < e->dev->n_peers; i++) {
 		struct peer_entry *p = peer_get(e, e->dev->peers[i].public_key, false);
 		if (!p)
@@ -674,7 +680,11 @@ static void reconcile(struct engine *e, int64_t now, struct engine_round *out)
 		if (p->ps.healthy && (peerstate_alive_for(&p->ps, now, CHUNK_PERIOD_MS / 2) || basic))
 			replaced = reconcile_healthy(e, p, deconf_peer, &c);
 		else if (!p->ps.healthy)
-			replaced = reconcile_unhealthy(e, p, deconf_peer, now, &c);
+			/* What we moved onto a direct link ourselves falls back at
+			 * once, FactTTL or not (beyond the original). */
+			replaced = reconcile_unhealthy(
+				e, p, deconf_peer || (may_deconf && p->moved && !trust_peer_is_router(p->wg)),
+				now, &c);
 		/* Always keep the auto-address (a replacement includes it). */
 		struct wg_allowedip a = auto_ip(p->key);
 		if (!replaced && !has_ip(p->wg->allowedips, p->wg->n_allowedips, &a) &&

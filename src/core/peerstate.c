@@ -28,12 +28,19 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
 	bool advanced = ps->observed && (p->last_handshake_sec > ps->handshake_sec ||
 					 (p->last_handshake_sec == ps->handshake_sec &&
 					  p->last_handshake_nsec > ps->handshake_nsec));
+	if (!ps->observed || p->rx_bytes != ps->rx_bytes)
+		ps->unanswered_since = 0;
+	else if (p->tx_bytes != ps->tx_bytes && !ps->unanswered_since)
+		ps->unanswered_since = wall_ms;
+	bool stalled = ps->unanswered_since && wall_ms - ps->unanswered_since >= LINK_STALL_MS;
+	ps->rx_bytes = p->rx_bytes;
+	ps->tx_bytes = p->tx_bytes;
 	ps->observed = true;
 	ps->handshake_sec = p->last_handshake_sec;
 	ps->handshake_nsec = p->last_handshake_nsec;
 	int64_t hs_ms = p->last_handshake_sec * 1000 + p->last_handshake_nsec / 1000000;
 	bool recent = p->last_handshake_sec != 0 && wall_ms - hs_ms < HANDSHAKE_VALIDITY_MS;
-	bool healthy = p->endpoint.addr.sa_family != AF_UNSPEC && (recent || advanced);
+	bool healthy = p->endpoint.addr.sa_family != AF_UNSPEC && (recent || advanced) && !stalled;
 	return transition(&ps->healthy, healthy, PEER_EV_HEALTHY, PEER_EV_UNHEALTHY);
 }
 

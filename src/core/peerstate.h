@@ -18,6 +18,12 @@ enum {
 	 * jitter 0.334 s + hysteresis 30 s */
 	HANDSHAKE_VALIDITY_MS = 165334,
 	ENDPOINT_INTERVAL_MS = 15000,
+	/* We sent and heard nothing back for this long: the link is dead.
+	 * WireGuard answers any data with a keepalive within 10 s and retries
+	 * an unanswered handshake every 5 s, so a live peer is never silent
+	 * this long after we sent. (Beyond the original, which waits out the
+	 * whole HANDSHAKE_VALIDITY_MS.) */
+	LINK_STALL_MS = 30000,
 	PEERSTATE_MAX_TRIED = 32,
 };
 
@@ -38,6 +44,8 @@ struct peerstate {
 	uint8_t key[WIRE_KEY_LEN];
 	bool healthy, alive, has_boot_id, observed;
 	int64_t handshake_sec, handshake_nsec; /* last seen on the device */
+	uint64_t rx_bytes, tx_bytes;	       /* last seen on the device */
+	int64_t unanswered_since; /* wall ms we sent with nothing received since; 0: none */
 	int64_t alive_since, alive_until;
 	uint8_t boot_id[WIRE_BOOT_ID_LEN];
 	char name[64]; /* from its MemberMetadata; "" when unknown */
@@ -53,7 +61,9 @@ struct peerstate {
 void peerstate_init(struct peerstate *ps, const uint8_t key[static WIRE_KEY_LEN]);
 
 /* Healthy: it has an endpoint and its handshake is younger than
- * HANDSHAKE_VALIDITY_MS, or the handshake time advanced since we last looked. */
+ * HANDSHAKE_VALIDITY_MS, or the handshake time advanced since we last looked;
+ * and the link has not stalled (we sent, and received nothing for
+ * LINK_STALL_MS). */
 unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_t wall_ms);
 
 /* An Alive from the peer (boot id, expiring at `expires`). */

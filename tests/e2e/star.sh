@@ -7,6 +7,26 @@ STAR_LEAVES=()
 
 star_iface() { echo "wm$E2E_ID$1"; }
 
+# star_wg N ADDR: WireGuard interface for node N (key made once, kept for
+# re-creation), listening on 51820, tunnel address 198.51.100.ADDR/24.
+star_wg() {
+  local n=$1
+  wg_up "$n" "$(star_iface "$n")" || return 1
+  if [ -z "${key[$n]:-}" ]; then
+    key[$n]=$(wg genkey); pub[$n]=$(echo "${key[$n]}" | wg pubkey)
+    (umask 077; echo "${key[$n]}" >"$E2E_TMP/$n.key")
+  fi
+  in_ns "$n" wg set "$(star_iface "$n")" private-key "$E2E_TMP/$n.key" listen-port 51820
+  in_ns "$n" ip addr add "198.51.100.$2/24" dev "$(star_iface "$n")"
+  in_ns "$n" ip link set "$(star_iface "$n")" up
+}
+
+# star_leaf_peer L ROUTER_ENDPOINT: leaf L's only configured peer, the router.
+star_leaf_peer() {
+  in_ns "$1" wg set "$(star_iface "$1")" peer "${pub[r]}" endpoint "$2" \
+    allowed-ips 198.51.100.0/24 persistent-keepalive 5
+}
+
 # star_setup LEAF...: namespaces, bridge, wireguard-go and wg configuration.
 star_setup() {
   STAR_LEAVES=("$@")
@@ -22,30 +42,32 @@ star_setup() {
     ip -n "$(ns lan)" link set "b$E2E_ID$n" master br0 up
     in_ns "$n" ip addr add "192.0.2.${ip[$n]}/24" dev "l$E2E_ID$n"
     in_ns "$n" ip link set "l$E2E_ID$n" up
-    wg_up "$n" "$(star_iface "$n")" || return 1
-    key[$n]=$(wg genkey); pub[$n]=$(echo "${key[$n]}" | wg pubkey)
-    (umask 077; echo "${key[$n]}" >"$E2E_TMP/$n.key")
-    in_ns "$n" wg set "$(star_iface "$n")" private-key "$E2E_TMP/$n.key" listen-port 51820
-    in_ns "$n" ip addr add "198.51.100.${ip[$n]}/24" dev "$(star_iface "$n")"
-    in_ns "$n" ip link set "$(star_iface "$n")" up
+    star_wg "$n" "${ip[$n]}" || return 1
   done
   for l in "$@"; do
     in_ns r wg set "$(star_iface r)" peer "${pub[$l]}" endpoint "192.0.2.${ip[$l]}:51820" \
       allowed-ips "198.51.100.${ip[$l]}/32"
-    in_ns "$l" wg set "$(star_iface "$l")" peer "${pub[r]}" endpoint 192.0.2.1:51820 \
-      allowed-ips 198.51.100.0/24 persistent-keepalive 5
+    star_leaf_peer "$l" 192.0.2.1:51820
   done
 }
 
 # star_start WIRELINK [ARGS...]: starts a daemon in every namespace.
+declare -A wlpid
 star_start() {
   local wl=$1 n
   shift
-  for n in r "${STAR_LEAVES[@]}"; do
-    ip netns exec "$(ns "$n")" "$wl" -i "$(star_iface "$n")" --config-path "$E2E_TMP/etc" "$@" \
-      >"$E2E_TMP/wl-$n.log" 2>&1 &
-    E2E_PIDS+=($!)
-  done
+  for n in r "${STAR_LEAVES[@]}"; do star_start_one "$n" "$wl" "$@"; done
+}
+
+# star_start_one N WIRELINK [ARGS...]: (re)starts N's daemon, its log
+# appended to wl-N.log; its PID in wlpid[N].
+star_start_one() {
+  local n=$1 wl=$2
+  shift 2
+  ip netns exec "$(ns "$n")" "$wl" -i "$(star_iface "$n")" --config-path "$E2E_TMP/etc" "$@" \
+    >>"$E2E_TMP/wl-$n.log" 2>&1 &
+  E2E_PIDS+=($!)
+  wlpid[$n]=$!
 }
 
 # star_direct L M: L holds M directly (a recent handshake and M's /32).

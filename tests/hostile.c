@@ -1,0 +1,184 @@
+/* Test tool: sends hostile datagrams at a wirelink daemon.
+ *   hostile IFACE ADDR PORT MODE [ARGS]
+ * ADDR is the daemon's IPv6 address (link-local is scoped to IFACE). Modes:
+ *   random N                      N datagrams of random bytes, 0..1500 long
+ *   truncated KEYFILE TO          every prefix of a valid group
+ *   oversized N                   N datagrams of 1,213..65,000 bytes
+ *   badtag KEYFILE TO N           N valid groups with one tag byte flipped
+ *   signed KEYFILE TO N           N valid groups signed with KEYFILE's key
+ *                                 for peer TO (base64 public key)
+ *   flood KEYFILE TO RATE SECONDS all of the above, mixed, RATE per second
+ * Valid groups carry an Alive and a MemberMetadata about the signer.
+ * Prints how many datagrams it sent. */
+#include "proto/crypto.h"
+#include "proto/pack.h"
+#include "util/file.h"
+#include "util/keys.h"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static int sock = -1;
+static struct sockaddr_in6 dest;
+static unsigned long sent;
+
+static void send_bytes(const uint8_t *p, size_t len)
+{
+	if (sendto(sock, p, len, 0, (struct sockaddr *)&dest, sizeof(dest)) >= 0)
+		sent++;
+}
+
+/* One valid signed group, kept for the modes that bend it. */
+static uint8_t group[1400];
+static size_t group_len;
+
+static int keep(void *arg, const uint8_t *pkt, size_t len)
+{
+	(void)arg;
+	if (len <= sizeof(group)) {
+		memcpy(group, pkt, len);
+		group_len = len;
+	}
+	return 0;
+}
+
+static int make_group(const char *keyfile, const char *to_b64)
+{
+	char *text = NULL;
+	size_t n = 0;
+	uint8_t priv[32], to[32], shared[32];
+	struct crypto_identity *id = NULL;
+	bool ok = file_read_all(keyfile, 256, &text, &n) == 0 && key_from_base64(text, n, priv) &&
+		  key_from_base64(to_b64, strlen(to_b64), to) && crypto_identity_new(priv, &id) == 0 &&
+		  crypto_shared(id, to, shared) == 0;
+	free(text);
+	if (!ok) {
+		fprintf(stderr, "hostile: bad key file or peer key\n");
+		crypto_identity_free(id);
+		return -1;
+	}
+	struct wire_fact f[2] = { { .attr = WIRE_ALIVE, .ttl = 255 },
+				  { .attr = WIRE_MEMBER_META, .ttl = 255 } };
+	static const uint8_t meta[] = { 'n', 7, 'h', 'o', 's', 't', 'i', 'l', 'e' };
+	for (int i = 0; i < 2; i++)
+		memcpy(f[i].subject, crypto_identity_public(id), 32);
+	crypto_random(f[0].v.boot_id, sizeof(f[0].v.boot_id));
+	f[1].v.meta = (struct wire_view){ meta, sizeof(meta) };
+	struct pack_target t = { crypto_identity_public(id), shared, keep, NULL };
+	int r = pack_facts(&t, f, 2, NULL, 0);
+	crypto_identity_free(id);
+	return r == 1 ? 0 : -1;
+}
+
+static void send_random(void)
+{
+	uint8_t buf[1500];
+	size_t len = (size_t)(rand() % (int)sizeof(buf));
+	crypto_random(buf, len);
+	send_bytes(buf, len);
+}
+
+static void send_oversized(void)
+{
+	static uint8_t buf[65000];
+	size_t len = 1213 + (size_t)rand() % (sizeof(buf) - 1213);
+	crypto_random(buf, len);
+	if (group_len)
+		memcpy(buf, group, group_len); /* a valid start */
+	send_bytes(buf, len);
+}
+
+static void send_badtag(void)
+{
+	uint8_t copy[sizeof(group)];
+	memcpy(copy, group, group_len);
+	copy[1 + (size_t)rand() % 16] ^= 0x40; /* inside the tag, after the attribute */
+	send_bytes(copy, group_len);
+}
+
+static void send_truncated(void)
+{
+	for (size_t len = 0; len < group_len; len++)
+		send_bytes(group, len);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void flood(double rate, double seconds)
+{
+	double start = now_s();
+	unsigned long i = 0;
+	while (now_s() - start < seconds) {
+		/* Paced in batches of 1/100 s. */
+		double due = start + (double)i / rate;
+		double wait = due - now_s();
+		if (wait > 0)
+			usleep((useconds_t)(wait * 1e6));
+		switch (i % 4) {
+		case 0: send_random(); break;
+		case 1: send_bytes(group, group_len); break; /* replayed */
+		case 2: send_badtag(); break;
+		default: send_bytes(group, 1 + (size_t)rand() % (group_len - 1)); break;
+		}
+		if (i % 1000 == 999)
+			send_oversized();
+		i++;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 5 || crypto_init() != 0) {
+		fprintf(stderr, "usage: hostile IFACE ADDR PORT MODE [ARGS]\n");
+		return 2;
+	}
+	dest.sin6_family = AF_INET6;
+	dest.sin6_port = htons((uint16_t)atoi(argv[3]));
+	dest.sin6_scope_id = if_nametoindex(argv[1]);
+	if (inet_pton(AF_INET6, argv[2], &dest.sin6_addr) != 1 ||
+	    (sock = socket(AF_INET6, SOCK_DGRAM, 0)) < 0) {
+		fprintf(stderr, "hostile: bad address\n");
+		return 2;
+	}
+	srand((unsigned)getpid());
+	const char *mode = argv[4];
+	bool keyed = !strcmp(mode, "truncated") || !strcmp(mode, "badtag") ||
+		     !strcmp(mode, "signed") || !strcmp(mode, "flood");
+	if (keyed && (argc < 7 || make_group(argv[5], argv[6]) != 0))
+		return 2;
+	long n = argc > (keyed ? 7 : 5) ? atol(argv[keyed ? 7 : 5]) : 1;
+	if (!strcmp(mode, "random"))
+		while (n-- > 0)
+			send_random();
+	else if (!strcmp(mode, "oversized"))
+		while (n-- > 0)
+			send_oversized();
+	else if (!strcmp(mode, "truncated"))
+		send_truncated();
+	else if (!strcmp(mode, "badtag"))
+		while (n-- > 0)
+			send_badtag();
+	else if (!strcmp(mode, "signed"))
+		while (n-- > 0)
+			send_bytes(group, group_len);
+	else if (!strcmp(mode, "flood") && argc >= 9)
+		flood(atof(argv[7]), atof(argv[8]));
+	else {
+		fprintf(stderr, "hostile: unknown mode %s\n", mode);
+		return 2;
+	}
+	printf("%lu\n", sent);
+	return 0;
+}
