@@ -176,18 +176,26 @@ static void test_rescan_when_needs_change(void **state)
 	assert_int_equal(engine_run(e, t0 + 1000, &r), 0);
 	assert_int_equal(sent_to(&r, 0x0a), 0);
 	engine_round_free(&r);
+	/* New facts go once more REPEAT_MS later (the first may be lost)... */
+	assert_int_equal(engine_run(e, t0 + REPEAT_MS, &r), 0);
+	assert_int_equal(sent_to(&r, 0x0a), 3 + base);
+	engine_round_free(&r);
+	/* ...and then not until the re-send margin. */
+	assert_int_equal(engine_run(e, t0 + REPEAT_MS + 1, &r), 0);
+	assert_int_equal(sent_to(&r, 0x0a), 0);
+	engine_round_free(&r);
 	/* A new fact (b got another allowed IP) goes out at once. */
 	struct wg_allowedip ip;
 	assert_true(wg_allowedip_parse("10.9.0.0/16", &ip));
 	assert_int_equal(wg_peer_add_allowedip(&d->peers[1], &ip), 0);
 	engine_set_device(e, d, wall0);
-	assert_int_equal(engine_run(e, t0 + 2000, &r), 0);
+	assert_int_equal(engine_run(e, t0 + 4000, &r), 0);
 	assert_int_equal(sent_to(&r, 0x0a), 1);
 	engine_round_free(&r);
 	/* c comes up: a learns about c (no handshake: no live endpoint to
 	 * tell); c, unhealthy, gets nothing but our Alive. */
-	say_alive(e, 0x0c, t0 + 3000);
-	assert_int_equal(engine_run(e, t0 + 3000, &r), 0);
+	say_alive(e, 0x0c, t0 + 5000);
+	assert_int_equal(engine_run(e, t0 + 5000, &r), 0);
 	assert_int_equal(sent_to(&r, 0x0a), 2);
 	assert_int_equal(sent_about(&r, 0x0a, 0x0c), 2);
 	assert_int_equal(sent_to(&r, 0x0c), 0);
@@ -196,13 +204,17 @@ static void test_rescan_when_needs_change(void **state)
 	struct wire_fact a = { .attr = WIRE_ALIVE, .ttl = 255 };
 	memset(a.subject, 0x0b, 32);
 	a.v.boot_id[0] = 0x42;
-	assert_true(engine_receive(e, a.subject, &a, 1, t0 + 4000) >= 0);
-	assert_int_equal(engine_run(e, t0 + 4000, &r), 0);
+	assert_true(engine_receive(e, a.subject, &a, 1, t0 + 6000) >= 0);
+	assert_int_equal(engine_run(e, t0 + 6000, &r), 0);
 	assert_int_equal(sent_to(&r, 0x0b), 5 + base);
 	assert_int_equal(sent_to(&r, 0x0a), 0);
 	engine_round_free(&r);
+	/* The repeats of the allowed IP and of c's facts. */
+	assert_int_equal(engine_run(e, t0 + 9000, &r), 0);
+	assert_int_equal(sent_to(&r, 0x0a), 3);
+	engine_round_free(&r);
 	/* Nothing until the first facts sent near the margin; then they again. */
-	int64_t due = t0 + FACT_TTL_MS - RESEND_MARGIN_MS;
+	int64_t due = t0 + REPEAT_MS + FACT_TTL_MS - RESEND_MARGIN_MS;
 	assert_int_equal(engine_run(e, due - 1, &r), 0);
 	assert_int_equal(sent_to(&r, 0x0a), 0);
 	engine_round_free(&r);

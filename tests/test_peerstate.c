@@ -34,6 +34,11 @@ static void test_stalled_link(void **state)
 	assert_int_equal(peerstate_observe(&ps, &p, t), PEER_EV_HEALTHY);
 	/* Idle: nothing sent, nothing received. */
 	assert_int_equal(peerstate_observe(&ps, &p, t + 60000), 0);
+	/* Keepalives (32 bytes) get no answer from a live peer: not counted. */
+	for (int i = 1; i <= 20; i++) {
+		p.tx_bytes += 32;
+		assert_int_equal(peerstate_observe(&ps, &p, t + 60000 + i * 5000 / 2), 0);
+	}
 	/* Sent, answered within the stall time: still healthy. */
 	p.tx_bytes += 100;
 	assert_int_equal(peerstate_observe(&ps, &p, t + 61000), 0);

@@ -361,9 +361,15 @@ static int facts_for(struct engine *e, struct peer_entry *to, const struct candi
 			continue;
 		int64_t until = knowledge_until(e->knows, to->kn, c->slot);
 		if (until <= now + RESEND_MARGIN_MS) {
-			if (knowledge_record(e->knows, to->kn, c->slot, c->expires) || !push(b, &c->f))
+			/* The first time, it is sent once more REPEAT_MS later: a
+			 * lost packet would otherwise go unnoticed until the
+			 * re-send margin, minutes away (beyond the original). */
+			int64_t known = until == INT64_MIN ? now + REPEAT_MS + RESEND_MARGIN_MS : c->expires;
+			if (known > c->expires)
+				known = c->expires;
+			if (knowledge_record(e->knows, to->kn, c->slot, known) || !push(b, &c->f))
 				return -ENOMEM;
-			until = c->expires;
+			until = known;
 		}
 		if (until - RESEND_MARGIN_MS < due)
 			due = until - RESEND_MARGIN_MS;

@@ -23,6 +23,9 @@ enum {
 	RESEND_MARGIN_MS = FACT_TTL_MS / 2 + CHUNK_PERIOD_MS,
 	/* ...and our Alive when it ends within this. */
 	ALIVE_MARGIN_MS = FACT_TTL_MS - ALIVE_PERIOD_MS,
+	/* A fact new to a peer goes once more this much later, in case the
+	 * first packet was lost. */
+	REPEAT_MS = 3000,
 };
 
 #define KNOW_NO_SLOT UINT32_MAX

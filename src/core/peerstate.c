@@ -28,9 +28,13 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
 	bool advanced = ps->observed && (p->last_handshake_sec > ps->handshake_sec ||
 					 (p->last_handshake_sec == ps->handshake_sec &&
 					  p->last_handshake_nsec > ps->handshake_nsec));
+	/* Keepalives (32 bytes each, e.g. a persistent keepalive) get no
+	 * answer from a live peer: they do not count as sending. */
+	uint64_t sent = p->tx_bytes - ps->tx_bytes;
+	bool keepalives = sent % 32 == 0 && sent <= 3 * 32;
 	if (!ps->observed || p->rx_bytes != ps->rx_bytes)
 		ps->unanswered_since = 0;
-	else if (p->tx_bytes != ps->tx_bytes && !ps->unanswered_since)
+	else if (!keepalives && !ps->unanswered_since)
 		ps->unanswered_since = wall_ms;
 	bool stalled = ps->unanswered_since && wall_ms - ps->unanswered_since >= LINK_STALL_MS;
 	ps->rx_bytes = p->rx_bytes;
