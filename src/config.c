@@ -338,6 +338,19 @@ static int parse_peers(struct errbuf *e, struct where *w, const json_t *v, struc
 	return 0;
 }
 
+/* User and group names: what useradd accepts, and short. */
+static int set_name(struct errbuf *e, const char *src, const char *key, const char *v, char out[64])
+{
+	bool ok = *v && strlen(v) < 32 && *v != '-';
+	for (const char *p = v; ok && *p; p++)
+		ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		     *p == '_' || *p == '-' || *p == '.';
+	if (!ok)
+		return fail(e, "%s%s%s: '%s' is not a user or group name", src, *key ? ": " : "", key, v);
+	snprintf(out, 64, "%s", v);
+	return 0;
+}
+
 static int top_field(struct errbuf *e, struct where *w, const char *k, const json_t *v, struct config *c)
 {
 	int r;
@@ -366,6 +379,12 @@ static int top_field(struct errbuf *e, struct where *w, const char *k, const jso
 		else
 			*(!strcasecmp(k, "Chatty") ? &c->chatty : &c->debug) = json_is_true(v);
 		return 0;
+	}
+	if (!strcasecmp(k, "User") || !strcasecmp(k, "ControlGroup")) {
+		if ((r = want_type(e, w, v, JSON_STRING, "a user or group name")))
+			return r;
+		return set_name(e, w->file, k, json_string_value(v),
+				!strcasecmp(k, "User") ? c->user : c->control_group);
 	}
 	if (!strcasecmp(k, "ReportIfaces"))
 		return string_list(e, w, v, &c->report_ifaces, NULL, glob_ok);
@@ -408,7 +427,7 @@ int config_parse_text(const char *text, size_t len, bool yaml, const char *name,
 /* ---- flags, environment, file ---- */
 
 struct layer {
-	const char *iface, *port, *router, *chatty, *debug, *dump, *config_path;
+	const char *iface, *port, *router, *chatty, *debug, *dump, *config_path, *user, *control_group;
 	const char *src_iface, *src_port, *src_router, *src_chatty, *src_debug, *src_dump;
 };
 
@@ -417,7 +436,8 @@ static const struct option long_opts[] = {
 	{ "router", optional_argument, NULL, 'r' }, { "chatty", optional_argument, NULL, 'c' },
 	{ "debug", optional_argument, NULL, 'd' },  { "dump", no_argument, NULL, 'D' },
 	{ "version", no_argument, NULL, 'V' },	    { "help", no_argument, NULL, 'h' },
-	{ "config-path", required_argument, NULL, 'C' }, { 0 },
+	{ "config-path", required_argument, NULL, 'C' }, { "user", required_argument, NULL, 'u' },
+	{ "control-group", required_argument, NULL, 'g' }, { 0 },
 };
 
 void config_usage(FILE *out)
@@ -430,6 +450,8 @@ void config_usage(FILE *out)
 	      "  -d, --debug[=BOOL]       log everything\n"
 	      "      --dump               print the effective configuration as JSON and exit\n"
 	      "      --config-path DIR    where wirelink.<iface>.json|yaml|yml is (default /etc/wireguard)\n"
+	      "      --user NAME          after set-up, run as NAME with only CAP_NET_ADMIN\n"
+	      "      --control-group NAME let group NAME use the control socket (default: root only)\n"
 	      "  -V, --version            print the version\n"
 	      "  -h, --help               this help\n"
 	      "Every option is also read from WIRELINK_<OPTION> (dashes as underscores),\n"
@@ -452,6 +474,8 @@ static int parse_flags(int argc, char **argv, struct config *c, struct layer *f,
 		case 'd': f->debug = arg; break;
 		case 'D': f->dump = "true"; break;
 		case 'C': f->config_path = arg; break;
+		case 'u': f->user = arg; break;
+		case 'g': f->control_group = arg; break;
 		case 'V': c->version = true; break;
 		case 'h': c->help = true; break;
 		case ':': return fail(e, "flag %s needs a value", argv[optind - 1]);
@@ -477,6 +501,8 @@ static int parse_env(char **env, struct layer *l, struct errbuf *e)
 		{ "WIRELINK_DEBUG", offsetof(struct layer, debug) },
 		{ "WIRELINK_DUMP", offsetof(struct layer, dump) },
 		{ "WIRELINK_CONFIG_PATH", offsetof(struct layer, config_path) },
+		{ "WIRELINK_USER", offsetof(struct layer, user) },
+		{ "WIRELINK_CONTROL_GROUP", offsetof(struct layer, control_group) },
 	};
 	for (char **p = env; p && *p; p++) {
 		if (strncmp(*p, "WIRELINK_", 9) != 0)
@@ -519,6 +545,12 @@ static int apply_layer(const struct layer *l, bool flags, struct config *c, stru
 		else
 			*bools[i].tri = b;
 	}
+	int r;
+	if (l->user && (r = set_name(e, flags ? "flag --user" : "WIRELINK_USER", "", l->user, c->user)))
+		return r;
+	if (l->control_group && (r = set_name(e, flags ? "flag --control-group" : "WIRELINK_CONTROL_GROUP",
+					      "", l->control_group, c->control_group)))
+		return r;
 	if (l->port && !parse_port(l->port, &c->port))
 		return flags ? fail(e, "flag --port: '%s' is not a port number", l->port)
 			     : fail(e, "WIRELINK_PORT: '%s' is not a port number", l->port);
@@ -607,6 +639,8 @@ void config_dump(const struct config *c, FILE *out)
 	json_object_set_new(root, "Debug", json_boolean(c->debug));
 	json_object_set_new(root, "ConfigPath", json_string(c->config_path));
 	json_object_set_new(root, "ConfigFile", c->source[0] ? json_string(c->source) : json_null());
+	json_object_set_new(root, "User", c->user[0] ? json_string(c->user) : json_null());
+	json_object_set_new(root, "ControlGroup", c->control_group[0] ? json_string(c->control_group) : json_null());
 	json_object_set_new(root, "ReportIfaces", list_json(c->report_ifaces));
 	json_object_set_new(root, "HideIfaces", list_json(c->hide_ifaces));
 	for (size_t i = 0; i < c->n_peers; i++) {

@@ -25,6 +25,8 @@ struct config {
 	int router;    /* -1: detect */
 	bool chatty, debug, dump, help, version;
 	char config_path[PATH_MAX];
+	char user[64];		/* run as this user after set-up; "" stays root */
+	char control_group[64]; /* group allowed on the control socket; "": root only */
 	char **report_ifaces, **hide_ifaces; /* NULL-terminated */
 	struct config_peer *peers;
 	size_t n_peers;

@@ -3,6 +3,7 @@
  * once; rounds that follow packets are coalesced for COALESCE_MS. */
 #include "daemon.h"
 
+#include "control.h"
 #include "core/engine.h"
 #include "core/trust.h"
 #include "log.h"
@@ -10,6 +11,7 @@
 #include "proto/crypto.h"
 #include "proto/pack.h"
 #include "proto/text.h"
+#include "sys/service.h"
 #include "util/clockwatch.h"
 #include "util/keys.h"
 #include "wg/netif.h"
@@ -38,7 +40,10 @@ struct daemon {
 	struct engine *eng;
 	struct crypto_identity *id;
 	struct crypto_cache *cache;
-	int sock, sfd, tfd, ep;
+	int sock, sfd, tfd, ep, ctl;
+	char ctl_path[128];
+	int64_t watchdog_ms, next_watchdog;
+	char status[128]; /* the last STATUS= sent */
 	uint16_t port;
 	int64_t next_round;
 	struct log_ratelimit bad_log;
@@ -233,6 +238,25 @@ static void watch_clocks(struct daemon *d)
 	engine_new_boot_id(d->eng);
 }
 
+/* STATUS= for the service manager, when the summary changed. */
+static void report_status(struct daemon *d)
+{
+	size_t healthy = 0, direct = 0;
+	for (size_t i = 0; i < d->dev->n_peers; i++) {
+		const struct peerstate *ps = engine_peer(d->eng, d->dev->peers[i].public_key);
+		healthy += ps && ps->healthy;
+		direct += ps && ps->healthy && !trust_peer_is_router(&d->dev->peers[i]);
+	}
+	char text[sizeof(d->status)];
+	snprintf(text, sizeof(text), "%s on %s: %zu peers, %zu healthy, %zu direct, %zu facts",
+		 engine_is_router(d->eng) ? "router" : "leaf", d->cfg->iface, d->dev->n_peers, healthy,
+		 direct, engine_fact_count(d->eng));
+	if (strcmp(text, d->status)) {
+		memcpy(d->status, text, sizeof(text));
+		service_status(text);
+	}
+}
+
 static bool round_now(struct daemon *d, int64_t now)
 {
 	watch_clocks(d);
@@ -250,6 +274,7 @@ static bool round_now(struct daemon *d, int64_t now)
 	engine_round_free(&r);
 	if (engine_send(d->eng, now, send_one, d) != 0)
 		log_warnx("out of memory while sending facts");
+	report_status(d);
 	d->next_round = engine_next_deadline(d->eng, now);
 	if (d->next_round > now + REFRESH_MS)
 		d->next_round = now + REFRESH_MS; /* handshakes change without telling us */
@@ -390,6 +415,14 @@ static int setup(struct daemon *d)
 	int err = open_socket(d);
 	if (err)
 		return err;
+	d->ctl = control_open(d->cfg->iface, d->cfg->control_group, d->ctl_path, sizeof(d->ctl_path));
+	if (d->ctl < 0) {
+		log_warnx("no control socket %s: %s", d->ctl_path,
+			  d->ctl == -ESRCH ? "no such group" : strerror(-d->ctl));
+		if (d->ctl == -ESRCH)
+			return d->ctl;
+		d->ctl_path[0] = '\0';
+	}
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -401,8 +434,8 @@ static int setup(struct daemon *d)
 	d->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (d->sfd < 0 || d->tfd < 0 || d->ep < 0)
 		return -errno;
-	int fds[3] = { d->sock, d->sfd, d->tfd };
-	for (int i = 0; i < 3; i++) {
+	int fds[4] = { d->sock, d->sfd, d->tfd, d->ctl };
+	for (int i = 0; i < 4 && fds[i] >= 0; i++) {
 		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fds[i] };
 		if (epoll_ctl(d->ep, EPOLL_CTL_ADD, fds[i], &ev) < 0)
 			return -errno;
@@ -430,10 +463,12 @@ static void teardown(struct daemon *d)
 	free(d->peers);
 	free(d->resolved);
 	free(d->addrs);
-	int fds[4] = { d->sock, d->sfd, d->tfd, d->ep };
-	for (int i = 0; i < 4; i++)
+	int fds[5] = { d->sock, d->sfd, d->tfd, d->ep, d->ctl };
+	for (int i = 0; i < 5; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
+	if (d->ctl_path[0])
+		unlink(d->ctl_path); /* fails harmlessly after dropping root */
 }
 
 struct fact_log {
@@ -442,12 +477,11 @@ struct fact_log {
 };
 
 /* One fact as a log line: its canonical text with the TTL left. */
-static void log_fact(void *arg, const struct wire_fact *f, int64_t expires)
+static void log_fact(void *arg, const struct fact *f)
 {
 	const struct fact_log *fl = arg;
-	struct wire_fact w = *f;
-	int64_t left = (expires - fl->now) / 1000;
-	w.ttl = (uint16_t)(left < 0 ? 0 : left > 65535 ? 65535 : left);
+	struct wire_fact w;
+	fact_to_wire(f, fl->now, &w);
 	char *text = NULL;
 	size_t n = 0;
 	FILE *out = open_memstream(&text, &n);
@@ -474,17 +508,27 @@ static void log_state(const struct daemon *d)
 
 int daemon_run(const struct config *cfg)
 {
-	struct daemon d = { .cfg = cfg, .sock = -1, .sfd = -1, .tfd = -1, .ep = -1 };
+	struct daemon d = { .cfg = cfg, .sock = -1, .sfd = -1, .tfd = -1, .ep = -1, .ctl = -1 };
 	log_set_level(cfg->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	int status = 1;
 	if (setup(&d) != 0)
 		goto out;
+	if (cfg->user[0] &&
+	    service_drop_privileges(cfg->user, wg_backend_for(cfg->iface) == &wg_backend_userspace) != 0)
+		goto out;
 	d.next_round = clock_ms(CLOCK_MONOTONIC);
+	d.watchdog_ms = service_watchdog_ms();
+	d.next_watchdog = d.next_round;
+	service_ready();
 	for (;;) {
 		int64_t now = clock_ms(CLOCK_MONOTONIC);
 		if (now >= d.next_round && !round_now(&d, now)) {
 			log_warnx("%s: the interface is gone; exiting", cfg->iface);
 			goto out;
+		}
+		if (d.watchdog_ms && now >= d.next_watchdog) {
+			service_watchdog();
+			d.next_watchdog = now + d.watchdog_ms;
 		}
 		arm(&d, now);
 		struct epoll_event evs[4];
@@ -493,6 +537,10 @@ int daemon_run(const struct config *cfg)
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.fd == d.sock) {
 				receive(&d, now);
+			} else if (evs[i].data.fd == d.ctl) {
+				struct control_view v = { cfg, d.dev, d.eng, crypto_identity_public(d.id),
+							  d.port, now };
+				control_serve(d.ctl, &v);
 			} else if (evs[i].data.fd == d.tfd) {
 				uint64_t x;
 				if (read(d.tfd, &x, sizeof(x)) < 0)
@@ -512,6 +560,7 @@ int daemon_run(const struct config *cfg)
 		}
 	}
 out:
+	service_stopping();
 	teardown(&d);
 	return status;
 }

@@ -14,6 +14,10 @@ struct subcommand {
 };
 
 static const struct subcommand subcommands[] = {
+	{ "status", cmd_status, "show a running daemon's peers and links" },
+	{ "facts", cmd_facts, "list the facts a running daemon knows" },
+	{ "log-level", cmd_log_level, "set a running daemon's log level (debug or info)" },
+	{ "config-from-wg", cmd_config_from_wg, "print a starter config file for an interface" },
 	{ "decode", cmd_decode, "print wirelink packets (hex or raw) as canonical text" },
 };
 
@@ -22,7 +26,7 @@ static void usage(FILE *out)
 	config_usage(out);
 	fputs("\nOther commands: wirelink COMMAND [ARGS...]\n", out);
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
-		fprintf(out, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
+		fprintf(out, "  %-15s %s\n", subcommands[i].name, subcommands[i].summary);
 	fputs("\nRun `wirelink COMMAND --help` for a command's options.\n", out);
 }
 

@@ -4,8 +4,10 @@
 set -euo pipefail
 
 build_pkgs=(meson ninja-build gcc pkg-config libsodium-dev nettle-dev libmnl-dev
-            libjansson-dev libyaml-dev libunistring-dev uthash-dev)
-test_pkgs=(libcmocka-dev clang libclang-rt-14-dev xxd qemu-system-x86 cpio kmod xz-utils)
+            libjansson-dev libyaml-dev libunistring-dev uthash-dev libcap-ng-dev
+            libsystemd-dev scdoc)
+test_pkgs=(libcmocka-dev clang libclang-rt-14-dev xxd qemu-system-x86 cpio kmod xz-utils
+           socat debhelper dpkg-dev fakeroot)
 demo_pkgs=(wireguard-go wireguard-tools iproute2 nftables iputils-ping procps)
 
 want=("${build_pkgs[@]}")

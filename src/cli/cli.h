@@ -8,5 +8,11 @@
 enum { EXIT_USAGE = 2 };
 
 int cmd_decode(int argc, char **argv);
+/* Clients of a running daemon's control socket. */
+int cmd_status(int argc, char **argv);
+int cmd_facts(int argc, char **argv);
+int cmd_log_level(int argc, char **argv);
+/* A starter configuration file from a live interface. */
+int cmd_config_from_wg(int argc, char **argv);
 
 #endif

@@ -244,7 +244,7 @@ int engine_receive(struct engine *e, const uint8_t sender[static WIRE_KEY_LEN],
 		const struct peer_entry *subj = peer_get(e, f->subject, false);
 		if (!trust_accepts(level, f->attr, subj && subj->wg))
 			continue;
-		int r = facts_merge(e->received, f, expires);
+		int r = facts_merge_from(e->received, f, expires, sender);
 		if (r == -ENOMEM)
 			return r;
 		accepted += r > 0;
@@ -840,12 +840,34 @@ const char *engine_peer_name(const struct engine *e, const uint8_t key[static WI
 const uint8_t *engine_boot_id(const struct engine *e) { return e->boot_id; }
 size_t engine_fact_count(const struct engine *e) { return facts_count(e->received); }
 
-void engine_each_fact(const struct engine *e, void (*fn)(void *arg, const struct wire_fact *f,
-							 int64_t expires), void *arg)
+void engine_each_fact(const struct engine *e, void (*fn)(void *arg, const struct fact *f), void *arg)
 {
 	for (const struct fact *f = facts_first(e->received); f; f = facts_next(f))
-		fn(arg, &f->f, f->expires);
+		fn(arg, f);
 }
+
+void engine_each_local_fact(const struct engine *e, void (*fn)(void *arg, const struct wire_fact *f),
+			    void *arg)
+{
+	for (size_t i = 0; i < e->local.n; i++)
+		fn(arg, &e->local.facts[i].f);
+}
+
+void engine_each_subject_fact(const struct engine *e, const uint8_t subject[static WIRE_KEY_LEN],
+			      void (*fn)(void *arg, const struct fact *f), void *arg)
+{
+	for (const struct fact *f = facts_subject_first(e->received, subject); f; f = facts_subject_next(f))
+		fn(arg, f);
+}
+
+enum trust_level engine_peer_trust(const struct engine *e, const uint8_t key[static WIRE_KEY_LEN])
+{
+	struct peer_entry *p = NULL;
+	HASH_FIND(hh, e->peers, key, WIRE_KEY_LEN, p);
+	return sender_trust(e, p, key);
+}
+
+int64_t engine_started(const struct engine *e) { return e->started; }
 
 const struct peerstate *engine_peer(const struct engine *e, const uint8_t key[static WIRE_KEY_LEN])
 {

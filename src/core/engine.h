@@ -10,7 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/facts.h"
 #include "core/localfacts.h"
+#include "core/trust.h"
 #include "wg/netif.h"
 #include "wg/wg.h"
 
@@ -104,9 +106,18 @@ int64_t engine_next_deadline(const struct engine *e, int64_t now);
 bool engine_is_router(const struct engine *e);
 const uint8_t *engine_boot_id(const struct engine *e);
 size_t engine_fact_count(const struct engine *e);
-/* Calls fn for every received fact (for SIGUSR1 and debugging). */
-void engine_each_fact(const struct engine *e, void (*fn)(void *arg, const struct wire_fact *f,
-							 int64_t expires), void *arg);
+/* Calls fn for every received fact (for SIGUSR1, status and debugging). */
+void engine_each_fact(const struct engine *e, void (*fn)(void *arg, const struct fact *f), void *arg);
+/* ...for the received facts about one subject (its endpoints...). */
+void engine_each_subject_fact(const struct engine *e, const uint8_t subject[static WIRE_KEY_LEN],
+			      void (*fn)(void *arg, const struct fact *f), void *arg);
+/* ...for the facts we originate (as of the last round; TTL unset). */
+void engine_each_local_fact(const struct engine *e, void (*fn)(void *arg, const struct wire_fact *f),
+			    void *arg);
+/* How far we trust what the peer tells us. */
+enum trust_level engine_peer_trust(const struct engine *e, const uint8_t key[static WIRE_KEY_LEN]);
+/* The `now` the engine was made at. */
+int64_t engine_started(const struct engine *e);
 const struct peerstate *engine_peer(const struct engine *e, const uint8_t key[static WIRE_KEY_LEN]);
 /* The peer's name for logs: from the config file, else from its metadata;
  * NULL when it has none. */

@@ -147,7 +147,8 @@ static int insert(struct facts *t, const struct wire_fact *f, int64_t expires, c
 	return FACTS_NEW;
 }
 
-int facts_merge(struct facts *t, const struct wire_fact *f, int64_t expires)
+int facts_merge_from(struct facts *t, const struct wire_fact *f, int64_t expires,
+		     const uint8_t source[WIRE_KEY_LEN])
 {
 	uint8_t key[KEY_MAX];
 	size_t len = 0;
@@ -155,11 +156,17 @@ int facts_merge(struct facts *t, const struct wire_fact *f, int64_t expires)
 	if (err)
 		return err;
 	struct fact_entry *e = find(t, key, len);
-	if (!e)
-		return insert(t, f, expires, key, len);
+	if (!e) {
+		err = insert(t, f, expires, key, len);
+		if (err > 0 && source && (e = find(t, key, len)))
+			memcpy(e->pub.source, source, WIRE_KEY_LEN);
+		return err;
+	}
 	if (expires <= e->pub.expires)
 		return FACTS_UNCHANGED;
 	e->pub.expires = expires;
+	if (source)
+		memcpy(e->pub.source, source, WIRE_KEY_LEN);
 	if (f->attr == WIRE_ALIVE &&
 	    memcmp(e->pub.f.v.boot_id, f->v.boot_id, WIRE_BOOT_ID_LEN) != 0) {
 		memcpy(e->pub.f.v.boot_id, f->v.boot_id, WIRE_BOOT_ID_LEN);
@@ -168,6 +175,11 @@ int facts_merge(struct facts *t, const struct wire_fact *f, int64_t expires)
 	}
 	t->changes.extended++;
 	return FACTS_EXTENDED;
+}
+
+int facts_merge(struct facts *t, const struct wire_fact *f, int64_t expires)
+{
+	return facts_merge_from(t, f, expires, NULL);
 }
 
 const struct fact *facts_find(const struct facts *t, const struct wire_fact *f)

@@ -27,6 +27,7 @@ uint64_t fact_id(const struct wire_fact *f);
 struct fact {
 	struct wire_fact f; /* f.ttl is unused; metadata views point into the fact */
 	int64_t expires;    /* monotonic ms; valid while now < expires */
+	uint8_t source[WIRE_KEY_LEN]; /* who told us last (zeros: unknown) */
 };
 
 struct facts;
@@ -51,6 +52,10 @@ void facts_free(struct facts *t);
  * than a group can carry), -ENOMEM. */
 int facts_merge(struct facts *t, const struct wire_fact *f, int64_t expires)
 	__attribute__((warn_unused_result));
+
+/* The same, noting `source` as who told us when the fact is new or renewed. */
+int facts_merge_from(struct facts *t, const struct wire_fact *f, int64_t expires,
+		     const uint8_t source[WIRE_KEY_LEN]) __attribute__((warn_unused_result));
 
 const struct fact *facts_find(const struct facts *t, const struct wire_fact *f);
 bool facts_remove(struct facts *t, const struct wire_fact *f);

@@ -1,0 +1,248 @@
+/* Clients of the control socket: status, facts, log-level. The daemon
+ * answers in JSON; --json prints it as it came (indented), otherwise it is
+ * laid out for an 80-column terminal. */
+#include "cli/cli.h"
+#include "control.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+enum { ANSWER_MAX = 256 << 20 };
+
+/* The interface to talk to: -i, or the only daemon running. */
+static int pick_iface(const char *given, char *out, size_t len)
+{
+	if (given) {
+		snprintf(out, len, "%s", given);
+		return 0;
+	}
+	DIR *d = opendir(CONTROL_DIR);
+	size_t found = 0;
+	for (struct dirent *de; d && (de = readdir(d));) {
+		size_t n = strlen(de->d_name);
+		if (n > 5 && !strcmp(de->d_name + n - 5, ".sock") && n - 5 < len) {
+			if (!found++)
+				snprintf(out, len, "%.*s", (int)(n - 5), de->d_name);
+		}
+	}
+	if (d)
+		closedir(d);
+	if (found == 1)
+		return 0;
+	fprintf(stderr, found ? "wirelink: several daemons run here; choose one with -i IFACE\n"
+			      : "wirelink: no daemon is running (nothing in " CONTROL_DIR ")\n");
+	return -1;
+}
+
+/* Sends one request and returns the parsed answer, or NULL (message printed). */
+static json_t *ask(const char *iface, const char *request)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s.sock", CONTROL_DIR, iface);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		fprintf(stderr, "wirelink: cannot reach the daemon for %s at %s: %s\n", iface, sa.sun_path,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	size_t len = strlen(request);
+	if (write(fd, request, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
+		fprintf(stderr, "wirelink: %s: %s\n", sa.sun_path, strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	char *buf = NULL;
+	size_t n = 0, cap = 0;
+	for (;;) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 65536;
+			char *nb = cap <= ANSWER_MAX ? realloc(buf, cap) : NULL;
+			if (!nb)
+				break;
+			buf = nb;
+		}
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	json_error_t je;
+	json_t *j = buf ? json_loadb(buf, n, 0, &je) : NULL;
+	free(buf);
+	if (!j) {
+		fprintf(stderr, "wirelink: the daemon for %s gave no answer\n", iface);
+		return NULL;
+	}
+	const char *err = json_string_value(json_object_get(j, "error"));
+	if (err) {
+		fprintf(stderr, "wirelink: the daemon says: %s\n", err);
+		json_decref(j);
+		return NULL;
+	}
+	return j;
+}
+
+static const char *str(const json_t *o, const char *key, const char *dflt)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : dflt;
+}
+
+static long long num(const json_t *o, const char *key)
+{
+	return (long long)json_integer_value(json_object_get(o, key));
+}
+
+static void duration(long long s, char *out, size_t len)
+{
+	if (s < 60)
+		snprintf(out, len, "%llds", s);
+	else if (s < 3600)
+		snprintf(out, len, "%lldm%02llds", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(out, len, "%lldh%02lldm", s / 3600, s / 60 % 60);
+	else
+		snprintf(out, len, "%lldd%02lldh", s / 86400, s / 3600 % 24);
+}
+
+/* "label: a, b, c" wrapped at 80 columns under an indent. */
+static void wrapped(const char *label, const char *const *items, size_t n)
+{
+	const int indent = 14;
+	int col = printf("%*s%s:", indent, "", label);
+	for (size_t i = 0; i < n; i++) {
+		int w = (int)strlen(items[i]) + (i + 1 < n ? 1 : 0);
+		if (col + 1 + w > 80 && col > indent + (int)strlen(label) + 1)
+			col = printf("\n%*s", indent + (int)strlen(label) + 1, "") - 1;
+		col += printf(" %s%s", items[i], i + 1 < n ? "," : "");
+	}
+	putchar('\n');
+}
+
+static void print_status(const json_t *s)
+{
+	char up[32];
+	duration(num(s, "uptime_seconds"), up, sizeof(up));
+	printf("%s: %s, up %s, boot %.8s, %lld facts known\n", str(s, "interface", "?"),
+	       str(s, "role", "?"), up, str(s, "boot_id", "?"), num(s, "facts"));
+	printf("facts on [%s]:%lld\n", str(s, "address", "?"), num(s, "port"));
+	printf("%lld peers: %lld healthy, %lld direct\n", num(s, "peers_total"), num(s, "peers_healthy"),
+	       num(s, "peers_direct"));
+	const json_t *peers = json_object_get(s, "peers");
+	if (!json_array_size(peers))
+		return;
+	printf("\n%-13s %-9s%-14s%-11s%-11s%s\n", "NAME", "KEY", "STATE", "LINK", "TRUST", "ENDPOINT");
+	size_t i;
+	const json_t *p;
+	json_array_foreach(peers, i, p) {
+		char state[16];
+		bool h = json_is_true(json_object_get(p, "healthy")), a = json_is_true(json_object_get(p, "alive"));
+		snprintf(state, sizeof(state), "%s%s", h ? "healthy" : "unhealthy", a ? "+alive" : "");
+		printf("%-13.12s %-9.8s%-14s%-11s%-11.10s%s\n", str(p, "name", "-"), str(p, "public_key", "?"),
+		       state, str(p, "link", "?"), str(p, "trust", "?"), str(p, "endpoint", "(none)"));
+		const json_t *ips = json_object_get(p, "allowed_ips"), *cands = json_object_get(p, "candidates");
+		const char **items = calloc(json_array_size(ips) + json_array_size(cands) + 1, sizeof(*items));
+		char (*texts)[96] = calloc(json_array_size(cands) + 1, sizeof(*texts));
+		if (!items || !texts) {
+			free(items);
+			free(texts);
+			continue;
+		}
+		size_t k;
+		const json_t *v;
+		json_array_foreach(ips, k, v)
+			items[k] = json_string_value(v);
+		if (json_array_size(ips))
+			wrapped("allowed IPs", items, json_array_size(ips));
+		json_array_foreach(cands, k, v) {
+			const json_t *ago = json_object_get(v, "last_tried_seconds_ago");
+			char when[48] = "never tried";
+			if (json_is_integer(ago)) {
+				char d[32];
+				duration(json_integer_value(ago), d, sizeof(d));
+				snprintf(when, sizeof(when), "tried %s ago", d);
+			}
+			snprintf(texts[k], sizeof(texts[k]), "%s (%s)", str(v, "endpoint", "?"), when);
+			items[k] = texts[k];
+		}
+		if (json_array_size(cands))
+			wrapped("candidates", items, json_array_size(cands));
+		free(items);
+		free(texts);
+	}
+}
+
+static void print_facts(const json_t *f)
+{
+	const json_t *facts = json_object_get(f, "facts");
+	printf("%-16s%-14s%-30s%6s  %s\n", "ATTRIBUTE", "SUBJECT", "VALUE", "TTL", "SOURCE");
+	size_t i;
+	const json_t *x;
+	json_array_foreach(facts, i, x) {
+		const json_t *src = json_object_get(x, "source");
+		const char *subj = str(x, "subject_name", NULL), *from = str(src, "name", NULL);
+		printf("%-16s%-14.13s%-30.29s%6lld  %.12s\n", str(x, "attribute", "?"),
+		       subj ? subj : str(x, "subject", "?"), str(x, "value", "?"), num(x, "ttl_seconds"),
+		       from ? from : str(src, "public_key", "?"));
+	}
+	printf("%zu facts\n", json_array_size(facts));
+}
+
+static int client(int argc, char **argv, const char *request, void (*print)(const json_t *))
+{
+	static const struct option opts[] = { { "iface", required_argument, NULL, 'i' },
+					       { "json", no_argument, NULL, 'j' },
+					       { "help", no_argument, NULL, 'h' }, { 0 } };
+	const char *iface = NULL;
+	bool json = false;
+	int opt;
+	optind = 0;
+	while ((opt = getopt_long(argc, argv, "i:jh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'i': iface = optarg; break;
+		case 'j': json = true; break;
+		case 'h':
+			printf("usage: wirelink %s [-i IFACE] [--json]%s\n", argv[0],
+			       print ? "" : " debug|info");
+			return 0;
+		default: return EXIT_USAGE;
+		}
+	}
+	if (!print && optind != argc - 1) {
+		fprintf(stderr, "usage: wirelink log-level [-i IFACE] debug|info\n");
+		return EXIT_USAGE;
+	}
+	if (print && optind != argc) {
+		fprintf(stderr, "wirelink %s: unexpected argument '%s'\n", argv[0], argv[optind]);
+		return EXIT_USAGE;
+	}
+	char name[64], req[CONTROL_REQUEST_MAX];
+	if (pick_iface(iface, name, sizeof(name)) != 0)
+		return 1;
+	snprintf(req, sizeof(req), "%s%s%s", request, print ? "" : " ", print ? "" : argv[optind]);
+	json_t *answer = ask(name, req);
+	if (!answer)
+		return 1;
+	if (json || !print) {
+		json_dumpf(answer, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+	} else {
+		print(answer);
+	}
+	json_decref(answer);
+	return 0;
+}
+
+int cmd_status(int argc, char **argv) { return client(argc, argv, "status", print_status); }
+int cmd_facts(int argc, char **argv) { return client(argc, argv, "facts", print_facts); }
+int cmd_log_level(int argc, char **argv) { return client(argc, argv, "log-level", NULL); }

@@ -1,0 +1,317 @@
+/* Control socket: requests in, JSON out (jansson). */
+#include "control.h"
+
+#include "core/facts.h"
+#include "core/knowledge.h"
+#include "core/trust.h"
+#include "log.h"
+#include "proto/autoaddr.h"
+#include "proto/text.h"
+#include "util/keys.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <grp.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+int control_open(const char *iface, const char *group, char *path, size_t pathlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s.sock", CONTROL_DIR, iface);
+	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	snprintf(path, pathlen, "%s", sa.sun_path);
+	gid_t gid = (gid_t)-1;
+	if (group && *group) {
+		struct group *g = getgrnam(group);
+		if (!g)
+			return -ESRCH;
+		gid = g->gr_gid;
+	}
+	if (mkdir(CONTROL_DIR, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(sa.sun_path); /* a stale socket from a daemon that was killed */
+	mode_t old = umask(0177);
+	int err = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	umask(old);
+	if (!err && gid != (gid_t)-1 &&
+	    (chown(sa.sun_path, (uid_t)-1, gid) < 0 || chmod(sa.sun_path, 0660) < 0))
+		err = -errno;
+	if (!err && listen(fd, 8) < 0)
+		err = -errno;
+	if (err) {
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static json_t *key_json(const uint8_t key[static 32])
+{
+	char b64[KEY_B64_LEN + 1];
+	key_to_base64(key, b64);
+	return json_string(b64);
+}
+
+static json_t *fact_text(const struct wire_fact *f)
+{
+	char *text = NULL;
+	size_t n = 0;
+	FILE *out = open_memstream(&text, &n);
+	if (!out)
+		return json_null();
+	text_value(out, f);
+	fclose(out);
+	json_t *j = json_stringn(text, n);
+	free(text);
+	return j ? j : json_null();
+}
+
+static const char *attr_name(uint8_t attr)
+{
+	switch (attr) {
+	case WIRE_ALIVE: return "alive";
+	case WIRE_ENDPOINT_V4: case WIRE_ENDPOINT_V6: return "endpoint";
+	case WIRE_CIDR_V4: case WIRE_CIDR_V6: return "allowed-ip";
+	case WIRE_MEMBER: return "member";
+	case WIRE_MEMBER_META: return "member-metadata";
+	default: return "unknown";
+	}
+}
+
+static json_t *name_json(const struct control_view *v, const uint8_t key[static 32])
+{
+	if (!memcmp(key, v->self, 32))
+		return json_string("(self)");
+	const char *name = engine_peer_name(v->eng, key);
+	return name ? json_string(name) : json_null();
+}
+
+/* ---- status ---- */
+
+struct candidates {
+	json_t *list;
+	const struct peerstate *ps;
+	int64_t now;
+};
+
+static void add_candidate(void *arg, const struct fact *f)
+{
+	struct candidates *c = arg;
+	if (f->f.attr != WIRE_ENDPOINT_V4 && f->f.attr != WIRE_ENDPOINT_V6)
+		return;
+	json_t *o = json_object();
+	json_object_set_new(o, "endpoint", fact_text(&f->f));
+	json_t *ago = json_null();
+	for (size_t i = 0; c->ps && i < c->ps->n_tried; i++)
+		if (c->ps->tried[i].e.attr == f->f.attr &&
+		    !memcmp(&c->ps->tried[i].e.ep, &f->f.v.endpoint, sizeof(f->f.v.endpoint))) {
+			json_decref(ago);
+			ago = json_integer((c->now - c->ps->tried[i].at) / 1000);
+		}
+	json_object_set_new(o, "last_tried_seconds_ago", ago);
+	json_array_append_new(c->list, o);
+}
+
+static json_t *peer_json(const struct control_view *v, const struct wg_peer *p)
+{
+	const struct peerstate *ps = engine_peer(v->eng, p->public_key);
+	json_t *o = json_object(), *ips = json_array();
+	bool healthy = ps && ps->healthy, alive = ps && ps->alive;
+	char buf[80];
+	json_object_set_new(o, "name", name_json(v, p->public_key));
+	json_object_set_new(o, "public_key", key_json(p->public_key));
+	json_object_set_new(o, "healthy", json_boolean(healthy));
+	json_object_set_new(o, "alive", json_boolean(alive));
+	const char *link = trust_peer_is_router(p) ? "router" : healthy ? "direct" : "via-router";
+	json_object_set_new(o, "link", json_string(link));
+	if (p->endpoint.addr.sa_family != AF_UNSPEC) {
+		wg_endpoint_format(&p->endpoint, buf, sizeof(buf));
+		json_object_set_new(o, "endpoint", json_string(buf));
+	} else {
+		json_object_set_new(o, "endpoint", json_null());
+	}
+	struct candidates c = { json_array(), ps, v->now };
+	engine_each_subject_fact(v->eng, p->public_key, add_candidate, &c);
+	json_object_set_new(o, "candidates", c.list);
+	for (size_t i = 0; i < p->n_allowedips; i++) {
+		wg_allowedip_format(&p->allowedips[i], buf, sizeof(buf));
+		json_array_append_new(ips, json_string(buf));
+	}
+	json_object_set_new(o, "allowed_ips", ips);
+	json_object_set_new(o, "trust", json_string(trust_name(engine_peer_trust(v->eng, p->public_key))));
+	json_object_set_new(o, "last_handshake", json_integer(p->last_handshake_sec));
+	json_object_set_new(o, "rx_bytes", json_integer((json_int_t)p->rx_bytes));
+	json_object_set_new(o, "tx_bytes", json_integer((json_int_t)p->tx_bytes));
+	return o;
+}
+
+static json_t *status_json(const struct control_view *v)
+{
+	json_t *o = json_object(), *peers = json_array();
+	char addr[INET6_ADDRSTRLEN], boot[2 * WIRE_BOOT_ID_LEN + 1];
+	struct in6_addr self;
+	autoaddr_from_key(v->self, &self);
+	inet_ntop(AF_INET6, &self, addr, sizeof(addr));
+	const uint8_t *b = engine_boot_id(v->eng);
+	for (size_t i = 0; i < WIRE_BOOT_ID_LEN; i++)
+		snprintf(boot + 2 * i, 3, "%02x", b[i]);
+	size_t healthy = 0, direct = 0;
+	for (size_t i = 0; v->dev && i < v->dev->n_peers; i++) {
+		json_t *p = peer_json(v, &v->dev->peers[i]);
+		healthy += json_is_true(json_object_get(p, "healthy"));
+		direct += !strcmp(json_string_value(json_object_get(p, "link")), "direct");
+		json_array_append_new(peers, p);
+	}
+	json_object_set_new(o, "interface", json_string(v->cfg->iface));
+	json_object_set_new(o, "public_key", key_json(v->self));
+	json_object_set_new(o, "role", json_string(engine_is_router(v->eng) ? "router" : "leaf"));
+	json_object_set_new(o, "address", json_string(addr));
+	json_object_set_new(o, "port", json_integer(v->port));
+	json_object_set_new(o, "boot_id", json_string(boot));
+	json_object_set_new(o, "uptime_seconds", json_integer((v->now - engine_started(v->eng)) / 1000));
+	json_object_set_new(o, "facts", json_integer((json_int_t)engine_fact_count(v->eng)));
+	json_object_set_new(o, "log_level", json_string(log_get_level() == LOG_LEVEL_DEBUG ? "debug" : "info"));
+	json_object_set_new(o, "peers_total", json_integer((json_int_t)json_array_size(peers)));
+	json_object_set_new(o, "peers_healthy", json_integer((json_int_t)healthy));
+	json_object_set_new(o, "peers_direct", json_integer((json_int_t)direct));
+	json_object_set_new(o, "peers", peers);
+	return o;
+}
+
+/* ---- facts ---- */
+
+struct fact_list {
+	const struct control_view *v;
+	json_t *list;
+};
+
+static json_t *fact_json(const struct control_view *v, const struct wire_fact *f, json_int_t ttl,
+			 json_t *source)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "attribute", json_string(attr_name(f->attr)));
+	json_object_set_new(o, "subject", key_json(f->subject));
+	json_object_set_new(o, "subject_name", name_json(v, f->subject));
+	json_object_set_new(o, "value", fact_text(f));
+	json_object_set_new(o, "ttl_seconds", json_integer(ttl));
+	json_object_set_new(o, "source", source);
+	return o;
+}
+
+static void add_received(void *arg, const struct fact *f)
+{
+	struct fact_list *l = arg;
+	bool known = false;
+	for (size_t i = 0; i < sizeof(f->source); i++)
+		known |= f->source[i] != 0;
+	json_t *src = json_object();
+	json_object_set_new(src, "public_key", known ? key_json(f->source) : json_null());
+	json_object_set_new(src, "name", known ? name_json(l->v, f->source) : json_null());
+	int64_t left = (f->expires - l->v->now) / 1000;
+	json_array_append_new(l->list, fact_json(l->v, &f->f, left < 0 ? 0 : left, src));
+}
+
+static void add_local(void *arg, const struct wire_fact *f)
+{
+	struct fact_list *l = arg;
+	json_t *src = json_object();
+	json_object_set_new(src, "public_key", key_json(l->v->self));
+	json_object_set_new(src, "name", json_string("(self)"));
+	json_array_append_new(l->list, fact_json(l->v, f, FACT_TTL_MS / 1000, src));
+}
+
+static json_t *facts_json(const struct control_view *v)
+{
+	struct fact_list l = { v, json_array() };
+	engine_each_local_fact(v->eng, add_local, &l);
+	engine_each_fact(v->eng, add_received, &l);
+	json_t *o = json_object();
+	json_object_set_new(o, "facts", l.list);
+	return o;
+}
+
+static json_t *error_json(const char *why)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "error", json_string(why));
+	return o;
+}
+
+char *control_answer(const char *request, const struct control_view *v, int *log_level)
+{
+	char req[CONTROL_REQUEST_MAX + 1];
+	snprintf(req, sizeof(req), "%s", request);
+	req[strcspn(req, "\r\n")] = '\0';
+	json_t *o;
+	if (!strcmp(req, "status")) {
+		o = status_json(v);
+	} else if (!strcmp(req, "facts")) {
+		o = facts_json(v);
+	} else if (!strncmp(req, "log-level ", 10)) {
+		const char *lv = req + 10;
+		if (!strcmp(lv, "debug") || !strcmp(lv, "info")) {
+			*log_level = !strcmp(lv, "debug") ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO;
+			o = json_object();
+			json_object_set_new(o, "log_level", json_string(lv));
+		} else {
+			o = error_json("log-level takes debug or info");
+		}
+	} else {
+		o = error_json("unknown request (status, facts, log-level debug|info)");
+	}
+	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	return text;
+}
+
+void control_serve(int listen_fd, const struct control_view *v)
+{
+	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	struct timeval tv = { 1, 0 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	char req[CONTROL_REQUEST_MAX + 1];
+	size_t n = 0;
+	while (n < CONTROL_REQUEST_MAX) {
+		ssize_t r = read(fd, req + n, CONTROL_REQUEST_MAX - n);
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		if (memchr(req, '\n', n))
+			break;
+	}
+	req[n] = '\0';
+	int level = -1;
+	char *answer = memchr(req, '\n', n) ? control_answer(req, v, &level) : NULL;
+	if (!answer)
+		answer = strdup("{\"error\":\"a request is one line of at most 255 bytes\"}");
+	if (level >= 0) {
+		log_set_level((enum log_level)level);
+		log_info("log level is now %s", level == LOG_LEVEL_DEBUG ? "debug" : "info");
+	}
+	size_t len = answer ? strlen(answer) : 0, off = 0;
+	while (off < len) {
+		ssize_t w = send(fd, answer + off, len - off, MSG_NOSIGNAL);
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
+	if (off == len)
+		send(fd, "\n", 1, MSG_NOSIGNAL);
+	free(answer);
+	close(fd);
+}

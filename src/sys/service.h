@@ -1,0 +1,24 @@
+/* The service manager and privileges: sd_notify when built with libsystemd
+ * (otherwise these do nothing), and dropping to an unprivileged user with
+ * only the capabilities the daemon needs (libcap-ng). */
+#ifndef WIRELINK_SERVICE_H
+#define WIRELINK_SERVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* READY=1, STOPPING=1, STATUS=<text>, WATCHDOG=1. */
+void service_ready(void);
+void service_stopping(void);
+void service_status(const char *text);
+void service_watchdog(void);
+/* Half the watchdog period the unit set, in ms; 0 when there is none. */
+int64_t service_watchdog_ms(void);
+
+/* Becomes `user` (its uid, primary gid, no supplementary groups), keeping
+ * CAP_NET_ADMIN, plus CAP_DAC_OVERRIDE when `userspace` (wireguard-go's
+ * control socket is root's, mode 0700), with no-new-privileges and an
+ * emptied bounding set. 0, or -errno with a message logged. */
+int service_drop_privileges(const char *user, bool userspace);
+
+#endif

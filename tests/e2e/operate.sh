@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Operating wirelink: the service manager's notifications (a datagram socket
+# plays systemd), the control socket and its client commands, running
+# as an unprivileged user with only the capabilities it needs, and
+# config-from-wg. usage: operate.sh WIRELINK NOTIFYSINK   (as root)
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/star.sh"
+wl=$1 sink=$2
+command -v socat >/dev/null || { echo "skipped: needs socat"; exit 77; }
+star_setup a b || exit 1
+for l in a b; do in_ns "$l" ping -c 1 -w 10 -q 198.51.100.1 >/dev/null; done
+
+# The router's daemon under a fake service manager (notifysink), with a watchdog.
+sock=$E2E_TMP/notify.sock
+"$sink" "$sock" >"$E2E_TMP/notify.log" 2>&1 &
+E2E_PIDS+=($!)
+for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+NOTIFY_SOCKET=$sock WATCHDOG_USEC=2000000 star_start_one r "$wl"
+# Leaves as the unprivileged user nobody.
+star_start_one a "$wl" --user nobody
+star_start_one b "$wl" --user nobody
+for _ in $(seq 300); do star_converged && break; sleep 0.1; done
+check "the mesh converges with leaves running as nobody" star_converged
+
+# sd_notify: READY first, then STATUS, WATCHDOG; STOPPING at the end.
+sleep 2.5
+check "READY=1 was sent" grep -q '^READY=1' "$E2E_TMP/notify.log"
+check "a STATUS= summary of peers" grep -qE '^STATUS=router on .*: 2 peers, [0-9]+ healthy, [0-9]+ direct, [0-9]+ facts' "$E2E_TMP/notify.log"
+check "WATCHDOG=1 within the watchdog period" grep -q '^WATCHDOG=1' "$E2E_TMP/notify.log"
+first=$(grep -nE '^(READY|STATUS|WATCHDOG)' "$E2E_TMP/notify.log" | head -n 1)
+check "READY=1 came first ($first)" test "${first#*:}" = "READY=1"
+
+# Least privilege: the leaves' daemons as nobody, CAP_NET_ADMIN (+DAC_OVERRIDE
+# for wireguard-go's socket) and nothing else, no-new-privileges.
+st=/proc/${wlpid[a]}/status
+nobody=$(id -u nobody)
+check "a's daemon runs as nobody" awk -v u="$nobody" '/^Uid:/ { exit !($2 == u && $3 == u && $4 == u) }' "$st"
+capeff=$(awk '/^CapEff:/ { print $2 }' "$st")
+check "its effective capabilities are NET_ADMIN and DAC_OVERRIDE only ($capeff)" test "$capeff" = 0000000000001002
+check "its bounding set is empty" awk '/^CapBnd:/ { exit !($2 == "0000000000000000") }' "$st"
+check "no new privileges" awk '/^NoNewPrivs:/ { exit !($2 == 1) }' "$st"
+# ...and it still reconfigures peers: b's reset is repaired by b, a re-adds b.
+in_ns a wg set "$(star_iface a)" peer "${pub[b]}" remove
+for _ in $(seq 150); do star_direct a b && break; sleep 0.1; done
+check "a (as nobody) re-adds b and links up directly" star_direct a b
+
+# The control socket.
+ctl=/run/wirelink/$(star_iface r).sock
+check "the control socket is root's, mode 0600" test "$(stat -c '%U %a' "$ctl")" = "root 600"
+status=$(in_ns r "$wl" status -i "$(star_iface r)")
+echo "$status" | sed 's/^/#   /'
+check "status: a summary of this peer" eval 'grep -qE "^$(star_iface r): router, up [0-9]+s, boot [0-9a-f]{8}, [0-9]+ facts known" <<<"$status" && grep -qE "^facts on \[fe80:[0-9a-f:]+\]:51821" <<<"$status"'
+check "status: a row per peer, healthy and alive" test "$(grep -cE '^-? *[^ ]+ +[A-Za-z0-9+/]{8} +healthy\+alive +direct' <<<"$status")" = 2
+check "status: fits in 80 columns" test "$(awk '{ if (length > m) m = length } END { print m + 0 }' <<<"$status")" -le 80
+check "status: allowed IPs listed" grep -q "allowed IPs: 198.51.100.11/32" <<<"$status"
+json=$(in_ns r "$wl" status -i "$(star_iface r)" --json)
+check "status --json: the documented keys" eval 'grep -q "\"peers_total\": 2" <<<"$json" && grep -q "\"link\": \"direct\"" <<<"$json" && grep -q "\"boot_id\"" <<<"$json"'
+facts=$(in_ns a "$wl" facts -i "$(star_iface a)")
+check "facts: facts with their source and TTL" grep -qE '^endpoint +[^ ]+ +192\.0\.2\.12:51820 +[0-9]+ ' <<<"$facts"
+check "facts --json has sources" eval 'in_ns a "$wl" facts -i "$(star_iface a)" --json | grep -q "\"source\""'
+in_ns r "$wl" log-level -i "$(star_iface r)" debug >/dev/null
+sleep 0.5
+check "log-level debug takes effect at once" grep -q "log level is now debug" "$E2E_TMP/wl-r.log"
+in_ns r "$wl" log-level -i "$(star_iface r)" info >/dev/null
+check "log-level rejects other levels" eval '! "$wl" log-level -i "$(star_iface r)" loud 2>/dev/null'
+reply=$(printf 'bogus\n' | socat - "UNIX-CONNECT:$ctl")
+check "a bad request gets an error reply ($reply)" grep -q '"error"' <<<"$reply"
+head -c 5000 /dev/urandom | socat -u - "UNIX-CONNECT:$ctl" 2>/dev/null
+check "  ... and garbage does not hurt the daemon" kill -0 "${wlpid[r]}"
+check "status without -i finds the only daemon... or says there are several" \
+  eval '"$wl" status >/dev/null 2>&1 || "$wl" status 2>&1 | grep -q "several daemons"'
+
+# config-from-wg: every peer, routers with Membership; the result loads.
+mkdir -p "$E2E_TMP/gen"
+in_ns a "$wl" config-from-wg "$(star_iface a)" >"$E2E_TMP/gen/wirelink.$(star_iface a).yaml"
+sed 's/^/#   /' "$E2E_TMP/gen/wirelink.$(star_iface a).yaml" | head -12
+check "config-from-wg lists the router with Membership" \
+  eval 'grep -A2 "${pub[r]}" "$E2E_TMP/gen/wirelink.$(star_iface a).yaml" | grep -q "Trust: Membership"'
+check "config-from-wg lists every peer" test "$(grep -c PublicKey "$E2E_TMP/gen/wirelink.$(star_iface a).yaml")" = 2
+check "its output is a valid configuration" \
+  eval '"$wl" -i "$(star_iface a)" --config-path "$E2E_TMP/gen" --dump | grep -q "\"Trust\": \"Membership\""'
+
+# STOPPING=1 when the router's daemon stops.
+kill "${wlpid[r]}"
+for _ in $(seq 30); do kill -0 "${wlpid[r]}" 2>/dev/null || break; sleep 0.1; done
+sleep 0.3
+check "STOPPING=1 at the end" grep -q '^STOPPING=1' "$E2E_TMP/notify.log"
+check "the control socket is gone" test ! -e "$ctl"
+e2e_finish
