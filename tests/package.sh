@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Builds the Debian package from a copy of the source tree with
+# `dpkg-buildpackage -us -uc -b` and checks what it installs.
+# usage: package.sh SOURCE_DIR
+set -u
+src=$1
+command -v dpkg-buildpackage >/dev/null && command -v dh >/dev/null ||
+  { echo "skipped: needs dpkg-dev and debhelper"; exit 77; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+ok() { echo "ok - $*"; }
+not_ok() { echo "not ok - $*"; fails=$((fails + 1)); }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
+
+# The tracked files (and any not yet committed), without build trees.
+mkdir "$tmp/wirelink"
+(cd "$src" && { git ls-files -co --exclude-standard 2>/dev/null || find . -path ./build\* -prune -o -type f -print; }) |
+  (cd "$src" && xargs -d '\n' cp --parents -t "$tmp/wirelink" 2>/dev/null)
+start=$(date +%s)
+if (cd "$tmp/wirelink" && dpkg-buildpackage -us -uc -b >"$tmp/build.log" 2>&1); then
+  ok "dpkg-buildpackage -us -uc -b ($(($(date +%s) - start)) s)"
+else
+  not_ok "dpkg-buildpackage -us -uc -b"; tail -n 30 "$tmp/build.log" | sed 's/^/#   /'; exit 1
+fi
+deb=$(ls "$tmp"/wirelink_*.deb 2>/dev/null | head -n 1)
+check "a .deb was made ($(basename "${deb:-none}"))" test -n "$deb"
+contents=$(dpkg-deb -c "$deb" | awk '{ print $6 }')
+for f in ./usr/sbin/wirelink ./lib/systemd/system/wirelink@.service ./lib/systemd/system/wl-quick@.service \
+         ./usr/share/man/man8/wirelink.8.gz ./usr/share/man/man5/wirelink.conf.5.gz \
+         ./usr/share/doc/wirelink/examples/wirelink.wg0.yaml.example; do
+  check "it installs ${f#.}" grep -qxF "$f" <<<"$contents"
+done
+check "it depends on the libraries it links" eval 'dpkg-deb -f "$deb" Depends | grep -q libsodium'
+mkdir "$tmp/root"
+dpkg-deb -x "$deb" "$tmp/root"
+check "the packaged binary runs" eval '"$tmp/root/usr/sbin/wirelink" --version | grep -q "^wirelink "'
+check "the units start the packaged binary" grep -q "^ExecStart=/usr/sbin/wirelink --iface %i" "$tmp/root/lib/systemd/system/wirelink@.service"
+check "wl-quick@ is bound to wg-quick@" grep -q "^BindsTo=wg-quick@%i.service" "$tmp/root/lib/systemd/system/wl-quick@.service"
+[ "$fails" = 0 ]
