@@ -30,7 +30,14 @@
 #include <time.h>
 #include <unistd.h>
 
-enum { COALESCE_MS = 20, REFRESH_MS = 1000, RESOLVE_MS = 300000, MAX_STATIC = 16 };
+enum {
+	COALESCE_MS = 20,
+	REFRESH_MS = 1000, /* the device is re-read at least this often... */
+	SETTLE_MS = 3000,  /* ...and every FAST_MS for this long after we changed */
+	FAST_MS = 50,	   /* it: handshakes and the next step follow quickly */
+	RESOLVE_MS = 300000,
+	MAX_STATIC = 16,
+};
 
 struct daemon {
 	const struct config *cfg;
@@ -46,6 +53,7 @@ struct daemon {
 	char status[128]; /* the last STATUS= sent */
 	uint16_t port;
 	int64_t next_round;
+	int64_t settle_until; /* poll the device fast until then */
 	struct log_ratelimit bad_log;
 	struct clockwatch clocks;
 	/* Each device peer's auto-address, sorted: built once per device read,
@@ -271,13 +279,17 @@ static bool round_now(struct daemon *d, int64_t now)
 	log_events(d, &r);
 	if (r.change.n_peers && wg_set_device(d->cfg->iface, &r.change) != 0)
 		log_warnx("%s", wg_last_error());
+	if (r.change.n_peers)
+		d->settle_until = now + SETTLE_MS;
 	engine_round_free(&r);
 	if (engine_send(d->eng, now, send_one, d) != 0)
 		log_warnx("out of memory while sending facts");
 	report_status(d);
 	d->next_round = engine_next_deadline(d->eng, now);
-	if (d->next_round > now + REFRESH_MS)
-		d->next_round = now + REFRESH_MS; /* handshakes change without telling us */
+	/* Handshakes change without telling us: poll, fast while settling. */
+	int64_t poll = now < d->settle_until ? FAST_MS : REFRESH_MS;
+	if (d->next_round > now + poll)
+		d->next_round = now + poll;
 	return true;
 }
 

@@ -4,6 +4,7 @@
 #include "helpers.h"
 
 #include "core/engine.h"
+#include "core/knowledge.h"
 #include "proto/autoaddr.h"
 #include "proto/crypto.h"
 #include "proto/pack.h"
@@ -348,6 +349,21 @@ static void test_leaves_connect_fall_back_and_recover(void **state)
 	teardown_star();
 }
 
+/* A direct link that dies soon after start falls back too: what a leaf moved
+ * onto the link itself is taken back before FactTTL has passed (the original
+ * keeps it until then, leaving traffic black-holed for minutes). */
+static void test_early_cut_falls_back(void **state)
+{
+	(void)state;
+	build_star();
+	int t = run_until(both_direct, 60);
+	blocked[A][B] = blocked[B][A] = true;
+	int back = run_until(both_restricted, 240);
+	print_message("cut at %d s: back to the auto-address %d s later\n", t, back);
+	assert_true(t + back < FACT_TTL_MS / 1000);
+	teardown_star();
+}
+
 static void test_restarted_leaf_is_caught_up(void **state)
 {
 	(void)state;
@@ -381,6 +397,7 @@ int main(int argc, char **argv)
 	test_set_vector_dir(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_leaves_connect_fall_back_and_recover),
+		cmocka_unit_test(test_early_cut_falls_back),
 		cmocka_unit_test(test_restarted_leaf_is_caught_up),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);

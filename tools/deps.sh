@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages wirelink needs to build, test and demo,
-# running apt only when something is missing. Usage: tools/deps.sh [build|test|demo]
+# running apt only when something is missing. Usage: tools/deps.sh [build|test|demo|bench]
 set -euo pipefail
 
 build_pkgs=(meson ninja-build gcc pkg-config libsodium-dev nettle-dev libmnl-dev
@@ -8,6 +8,7 @@ build_pkgs=(meson ninja-build gcc pkg-config libsodium-dev nettle-dev libmnl-dev
             libsystemd-dev scdoc)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev xxd qemu-system-x86 cpio kmod xz-utils
            socat debhelper dpkg-dev fakeroot)
+bench_pkgs=(libcmocka-dev gnuplot-nox binutils)
 demo_pkgs=(wireguard-go wireguard-tools iproute2 nftables iputils-ping procps)
 
 want=("${build_pkgs[@]}")
@@ -15,7 +16,8 @@ case "${1:-build}" in
   build) ;;
   test)  want+=("${test_pkgs[@]}" "${demo_pkgs[@]}") ;;
   demo)  want+=("${demo_pkgs[@]}") ;;
-  *) echo "usage: $0 [build|test|demo]" >&2; exit 2 ;;
+  bench) want+=("${bench_pkgs[@]}" "${demo_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|demo|bench]" >&2; exit 2 ;;
 esac
 
 missing=()

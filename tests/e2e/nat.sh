@@ -1,0 +1,59 @@
+# The two-NAT topology (source after lib.sh and star.sh), shared by the
+# scenarios and the convergence benchmark.
+
+# wait_until SECONDS CMD...: polls CMD every 0.2 s; true once it holds.
+wait_until() {
+  local limit=$1 t0; t0=$(date +%s)
+  shift
+  while ! "$@"; do
+    [ $(($(date +%s) - t0)) -ge "$limit" ] && return 1
+    sleep 0.2
+  done
+}
+
+# Two NATs: the router on a "public" segment (203.0.113.0/24); leaves a and
+# b each behind its own NAT namespace (nft masquerade, unsolicited inbound
+# dropped: a port-restricted cone, as home routers are), on private LANs
+# 192.0.2.0/28 and 192.0.2.16/28.
+nat_setup() {
+  STAR_LEAVES=(a b)
+  ip[r]=1; ip[a]=11; ip[b]=12
+  local l pubip lan gw
+  ns_add pub || return 1
+  ip -n "$(ns pub)" link add br0 type bridge && ip -n "$(ns pub)" link set br0 up
+  mkdir -p "$E2E_TMP/etc"
+  ns_add r || return 1
+  ip link add "l${E2E_ID}r" netns "$(ns r)" type veth peer name "b${E2E_ID}r" netns "$(ns pub)"
+  ip -n "$(ns pub)" link set "b${E2E_ID}r" master br0 up
+  in_ns r ip addr add 203.0.113.1/24 dev "l${E2E_ID}r"
+  in_ns r ip link set "l${E2E_ID}r" up
+  in_ns r sysctl -qw net.ipv4.ip_forward=1
+  star_wg r 1 || return 1
+  for l in a b; do
+    if [ $l = a ]; then pubip=2 lan=0; else pubip=3 lan=16; fi
+    gw=$((lan + 1))
+    ns_add "nat$l" && ns_add "$l" || return 1
+    ip link add "p$E2E_ID$l" netns "$(ns "nat$l")" type veth peer name "b$E2E_ID$l" netns "$(ns pub)"
+    ip -n "$(ns pub)" link set "b$E2E_ID$l" master br0 up
+    in_ns "nat$l" ip addr add "203.0.113.$pubip/24" dev "p$E2E_ID$l"
+    in_ns "nat$l" ip link set "p$E2E_ID$l" up
+    veth_pair "nat$l" "$l" "192.0.2.$gw/28" "192.0.2.$((lan + 2))/28"
+    in_ns "$l" ip route add default via "192.0.2.$gw"
+    in_ns "nat$l" sysctl -qw net.ipv4.ip_forward=1
+    in_ns "nat$l" nft -f - <<NFT || return 1
+table ip nat {
+  chain post { type nat hook postrouting priority 100; oifname "p$E2E_ID$l" masquerade; }
+}
+table ip filter {
+  chain input { type filter hook input priority 0; iifname "p$E2E_ID$l" ct state new drop; }
+  chain forward { type filter hook forward priority 0; iifname "p$E2E_ID$l" ct state new drop; }
+}
+NFT
+    star_wg "$l" "${ip[$l]}" || return 1
+    in_ns r wg set "$(star_iface r)" peer "${pub[$l]}" allowed-ips "198.51.100.${ip[$l]}/32"
+    star_leaf_peer "$l" 203.0.113.1:51820
+  done
+  wait_until 20 in_ns a ping -c 1 -W 1 -q 198.51.100.1 >/dev/null &&
+    wait_until 20 in_ns b ping -c 1 -W 1 -q 198.51.100.1 >/dev/null
+}
+
