@@ -179,6 +179,10 @@ static void test_rescan_when_needs_change(void **state)
 	/* New facts go once more REPEAT_MS later (the first may be lost)... */
 	assert_int_equal(engine_run(e, t0 + REPEAT_MS, &r), 0);
 	assert_int_equal(sent_to(&r, 0x0a), 3 + base);
+	/* ...and so does a first Alive (due, not riding along). */
+	for (size_t i = 0; i < r.n_sends; i++)
+		if (r.sends[i].peer[0] == 0x0a)
+			assert_int_equal(r.sends[i].n_fill, 0);
 	engine_round_free(&r);
 	/* ...and then not until the re-send margin. */
 	assert_int_equal(engine_run(e, t0 + REPEAT_MS + 1, &r), 0);

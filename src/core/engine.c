@@ -407,9 +407,15 @@ static int plan_sends(struct engine *e, int64_t now, engine_send_fn *fn, void *a
 		p->seen_wants = wants;
 		bool alive_due = p->alive_now ||
 				 knowledge_needs_alive(e->knows, p->kn, alive_slot, now);
+		/* A first hello (a new peer, endpoint or life) goes once more
+		 * REPEAT_MS later: it often races the peer's own set-up. */
+		bool first = p->alive_now || knowledge_until(e->knows, p->kn, alive_slot) == INT64_MIN;
 		p->alive_now = false;
-		if (err || (alive_due && knowledge_record(e->knows, p->kn, alive_slot,
-							   now + FACT_TTL_MS)) || !push(&b, &alive)) {
+		int rec = !alive_due ? 0
+			  : first ? knowledge_set(e->knows, p->kn, alive_slot,
+						  now + REPEAT_MS + ALIVE_MARGIN_MS)
+				  : knowledge_record(e->knows, p->kn, alive_slot, now + FACT_TTL_MS);
+		if (err || rec || !push(&b, &alive)) {
 			err = -ENOMEM;
 			break;
 		}

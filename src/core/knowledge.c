@@ -146,7 +146,7 @@ static void set_base(struct knowledge *k, int64_t t)
 	}
 }
 
-int knowledge_record(struct knowledge *k, struct known *p, uint32_t slot, int64_t until)
+static int put(struct knowledge *k, struct known *p, uint32_t slot, int64_t until, bool overwrite)
 {
 	if (slot >= k->n_slots || !k->slots[slot])
 		return -EINVAL;
@@ -171,13 +171,23 @@ int knowledge_record(struct knowledge *k, struct known *p, uint32_t slot, int64_
 		k->bytes += PAGE_LEN * sizeof(uint32_t);
 	}
 	uint32_t *e = &p->pages[page][slot & (PAGE_LEN - 1)];
-	if (v > *e) {
+	if (v > *e || overwrite) {
 		p->count += *e == 0;
 		*e = v;
 	}
 	if (until > k->slot_max[slot])
 		k->slot_max[slot] = until;
 	return 0;
+}
+
+int knowledge_record(struct knowledge *k, struct known *p, uint32_t slot, int64_t until)
+{
+	return put(k, p, slot, until, false);
+}
+
+int knowledge_set(struct knowledge *k, struct known *p, uint32_t slot, int64_t until)
+{
+	return put(k, p, slot, until, true);
 }
 
 int64_t knowledge_until(const struct knowledge *k, const struct known *p, uint32_t slot)

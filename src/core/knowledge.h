@@ -50,6 +50,10 @@ uint32_t knowledge_slot(struct knowledge *k, uint64_t id);
 int knowledge_record(struct knowledge *k, struct known *p, uint32_t slot, int64_t until)
 	__attribute__((warn_unused_result));
 
+/* The same, but `until` replaces what was recorded even if earlier. */
+int knowledge_set(struct knowledge *k, struct known *p, uint32_t slot, int64_t until)
+	__attribute__((warn_unused_result));
+
 /* Until when the peer knows the fact; INT64_MIN when it does not. */
 int64_t knowledge_until(const struct knowledge *k, const struct known *p, uint32_t slot);
 
