@@ -13,8 +13,13 @@ nodes=(r a b c d)
 star_setup a b c d || exit 1
 for l in a b c d; do wait_until 20 in_ns "$l" ping -c 1 -W 1 -q 198.51.100.1 >/dev/null || exit 1; done
 for n in "${nodes[@]}"; do
-  in_ns "$n" nft -f - <<NFT
-table inet wlfp { chain out { type filter hook output priority 0; oifname "$(star_iface "$n")" udp dport 51821 counter; } }
+  in_ns "$n" nft -f - <<NFT || exit 1
+table inet wlfp {
+  chain out {
+    type filter hook output priority 0;
+    oifname "$(star_iface "$n")" udp dport 51821 counter
+  }
+}
 NFT
 done
 star_start "$wl"

@@ -30,11 +30,17 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The device is re-read every IDLE_MS when all is quiet (so a vanished
+ * interface is noticed within 5 s), every REFRESH_MS for ACTIVE_MS after any
+ * news or change, and every FAST_MS for SETTLE_MS after we changed it
+ * (handshakes and the next step then follow quickly). */
 enum {
 	COALESCE_MS = 20,
-	REFRESH_MS = 1000, /* the device is re-read at least this often... */
-	SETTLE_MS = 3000,  /* ...and every FAST_MS for this long after we changed */
-	FAST_MS = 50,	   /* it: handshakes and the next step follow quickly */
+	IDLE_MS = 4000,
+	REFRESH_MS = 1000,
+	ACTIVE_MS = 30000,
+	FAST_MS = 50,
+	SETTLE_MS = 3000,
 	RESOLVE_MS = 300000,
 	MAX_STATIC = 16,
 };
@@ -54,6 +60,7 @@ struct daemon {
 	uint16_t port;
 	int64_t next_round;
 	int64_t settle_until; /* poll the device fast until then */
+	int64_t active_until; /* poll it every second until then */
 	struct log_ratelimit bad_log;
 	struct clockwatch clocks;
 	/* Each device peer's auto-address, sorted: built once per device read,
@@ -281,13 +288,15 @@ static bool round_now(struct daemon *d, int64_t now)
 		log_warnx("%s", wg_last_error());
 	if (r.change.n_peers)
 		d->settle_until = now + SETTLE_MS;
+	if (r.change.n_peers || r.n_events)
+		d->active_until = now + ACTIVE_MS;
 	engine_round_free(&r);
 	if (engine_send(d->eng, now, send_one, d) != 0)
 		log_warnx("out of memory while sending facts");
 	report_status(d);
 	d->next_round = engine_next_deadline(d->eng, now);
 	/* Handshakes change without telling us: poll, fast while settling. */
-	int64_t poll = now < d->settle_until ? FAST_MS : REFRESH_MS;
+	int64_t poll = now < d->settle_until ? FAST_MS : now < d->active_until ? REFRESH_MS : IDLE_MS;
 	if (d->next_round > now + poll)
 		d->next_round = now + poll;
 	return true;
@@ -366,6 +375,8 @@ static void receive(struct daemon *d, int64_t now)
 		}
 		if (accepted > 0 && d->next_round > now + COALESCE_MS)
 			d->next_round = now + COALESCE_MS; /* act on news promptly */
+		if (accepted > 0)
+			d->active_until = now + ACTIVE_MS;
 	}
 }
 
