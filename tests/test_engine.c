@@ -233,6 +233,42 @@ static void test_rescan_when_needs_change(void **state)
 	wg_device_free(d);
 }
 
+/* Whether a round's send to peer id carries our Alive as due (not fill). */
+static bool alive_due_to(const struct engine_round *r, uint8_t id)
+{
+	for (size_t i = 0; i < r->n_sends; i++)
+		if (r->sends[i].peer[0] == id)
+			return r->sends[i].n_fill == 0;
+	return false;
+}
+
+/* When a link comes up (a handshake appears), our Alive goes through it at
+ * once, not at the next 30 s re-send: what went while the handshake was
+ * failing may have been lost. */
+static void test_alive_when_link_comes_up(void **state)
+{
+	(void)state;
+	struct wg_device *d = wg_device_new("wg0");
+	add_peer(d, 0x02, "192.0.2.2:1", "10.0.0.2/32", false);
+	struct engine *e = engine_for(NULL, 0, false, 0);
+	engine_set_device(e, d, wall0);
+	struct engine_round r;
+	int64_t times[] = { t0, t0 + REPEAT_MS, t0 + 5000 };
+	bool due[] = { true, true, false }; /* first hello, its repeat, then quiet */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(engine_run(e, times[i], &r), 0);
+		assert_int_equal(alive_due_to(&r, 0x02), due[i]);
+		engine_round_free(&r);
+	}
+	d->peers[0].last_handshake_sec = wall0 / 1000 + 6;
+	engine_set_device(e, d, wall0 + 6000);
+	assert_int_equal(engine_run(e, t0 + 6000, &r), 0);
+	assert_true(alive_due_to(&r, 0x02));
+	engine_round_free(&r);
+	engine_free(e);
+	wg_device_free(d);
+}
+
 static void test_never_about_recipient(void **state)
 {
 	(void)state;
@@ -502,6 +538,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_send_levels),
 		cmocka_unit_test(test_never_about_recipient),
+		cmocka_unit_test(test_alive_when_link_comes_up),
 		cmocka_unit_test(test_rescan_when_needs_change),
 		cmocka_unit_test(test_add_members_from_trusted_only),
 		cmocka_unit_test(test_remove_safety),

@@ -173,7 +173,12 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 		if (!p)
 			continue;
 		p->wg = &dev->peers[i];
-		emit(e, p->key, peerstate_observe(&p->ps, p->wg, wall_ms));
+		unsigned ev = peerstate_observe(&p->ps, p->wg, wall_ms);
+		/* A link just came up: say hello through it at once (what we
+		 * sent while the handshake was failing may be lost). */
+		if (ev & PEER_EV_HEALTHY)
+			p->alive_now = true;
+		emit(e, p->key, ev);
 	}
 	e->is_router = trust_device_is_router(dev, e->cfg.router);
 }
