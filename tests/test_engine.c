@@ -252,6 +252,11 @@ static void test_alive_when_link_comes_up(void **state)
 	add_peer(d, 0x02, "192.0.2.2:1", "10.0.0.2/32", false);
 	struct engine *e = engine_for(NULL, 0, false, 0);
 	engine_set_device(e, d, wall0);
+	/* Its first Alive is news (a prompt round); the same again is not. */
+	struct wire_fact a = { .attr = WIRE_ALIVE, .ttl = 255 };
+	memset(a.subject, 0x02, 32);
+	assert_int_equal(engine_receive(e, a.subject, &a, 1, t0), 1);
+	assert_int_equal(engine_receive(e, a.subject, &a, 1, t0), 0);
 	struct engine_round r;
 	int64_t times[] = { t0, t0 + REPEAT_MS, t0 + 5000 };
 	bool due[] = { true, true, false }; /* first hello, its repeat, then quiet */

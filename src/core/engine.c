@@ -221,6 +221,7 @@ int engine_receive(struct engine *e, const uint8_t sender[static WIRE_KEY_LEN],
 	struct peer_entry *from = peer_get(e, sender, true);
 	if (!from)
 		return -ENOMEM;
+	int news = 0;
 	/* A new boot id first: what it knew before is gone. */
 	for (size_t i = 0; i < n; i++) {
 		const struct wire_fact *f = &facts[i];
@@ -235,9 +236,11 @@ int engine_receive(struct engine *e, const uint8_t sender[static WIRE_KEY_LEN],
 		if (ev & (PEER_EV_REBOOTED | PEER_EV_ALIVE))
 			from->alive_now = true;
 		emit(e, sender, ev);
+		/* News worth a prompt round, like a new fact. */
+		news += (ev & (PEER_EV_REBOOTED | PEER_EV_ALIVE)) != 0;
 	}
 	enum trust_level level = sender_trust(e, from, sender);
-	int accepted = 0;
+	int accepted = news;
 	for (size_t i = 0; i < n; i++) {
 		const struct wire_fact *f = &facts[i];
 		int64_t expires = now + f->ttl * 1000;

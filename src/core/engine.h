@@ -71,7 +71,8 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 void engine_set_host(struct engine *e, const struct netif_list *host);
 
 /* The inner facts of one verified group from `sender`, received at now.
- * Returns how many facts were accepted, or -ENOMEM. */
+ * Returns how many facts were accepted (an Alive that says the peer came up
+ * or restarted counts as one: news to act on), or -ENOMEM. */
 int engine_receive(struct engine *e, const uint8_t sender[static WIRE_KEY_LEN],
 		   const struct wire_fact *facts, size_t n, int64_t now);
 
