@@ -97,6 +97,18 @@ static bool attach(json_t **stack, char **keys, int depth, json_t *node)
 	return r == 0;
 }
 
+/* The document's top node; a second document in the stream is an error. */
+static bool set_root(json_t **root, json_t *node, const char **problem)
+{
+	if (*root) {
+		json_decref(node);
+		*problem = "only one YAML document is allowed";
+		return false;
+	}
+	*root = node;
+	return true;
+}
+
 static json_t *yaml_to_json(const char *text, size_t len, int *line, const char **problem)
 {
 	enum { MAX_DEPTH = 32 };
@@ -132,14 +144,14 @@ static json_t *yaml_to_json(const char *text, size_t len, int *line, const char 
 			node = stack[depth];
 			stack[depth--] = NULL;
 			if (depth < 0)
-				root = node;
+				ok = set_root(&root, node, problem);
 			else if (!(ok = attach(stack, keys, depth, node)))
 				*problem = "a mapping key must be a plain value";
 			break;
 		case YAML_SCALAR_EVENT:
 			node = yaml_scalar(&ev);
 			if (depth < 0)
-				root = node;
+				ok = set_root(&root, node, problem);
 			else if (!(ok = attach(stack, keys, depth, node)))
 				*problem = "a mapping key must be a plain value";
 			break;

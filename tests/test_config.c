@@ -38,6 +38,9 @@ static void test_bad_files(void **state)
 		{ true, "Peers:\n  - PublicKey: " KEY "\n    Trust: [x]\n", "Peers[0].Trust must be a trust level, not a list" },
 		{ true, "Port: 1\n  bad: indent\n", "f.json:2:" },
 		{ true, "a: &x 1\nb: *x\n", "aliases are not supported" },
+		/* Found by fuzz_config: a second document leaked the first. */
+		{ true, "Port: 1\n---\nPort: 2\n", "only one YAML document is allowed" },
+		{ true, "User: 'bad name'\n", "User: 'bad name' is not a user or group name" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct config c = { .router = -1 };
