@@ -27,6 +27,7 @@ struct peer_entry {
 	/* We put allowed IPs on its direct link in this run: we may take them
 	 * back when the link dies, even before FactTTL has passed. */
 	bool moved;
+	int64_t hold_until; /* send it nothing before then (see FIRST_CONTACT_HOLD_MS) */
 	UT_hash_handle hh;
 };
 
@@ -405,7 +406,8 @@ static int plan_sends(struct engine *e, int64_t now, engine_send_fn *fn, void *a
 	int err = 0;
 	for (size_t i = 0; !err && i < e->dev->n_peers; i++) {
 		struct peer_entry *p = peer_get(e, e->dev->peers[i].public_key, false);
-		if (!p || p->wg->endpoint.addr.sa_family == AF_UNSPEC)
+		if (!p || p->wg->endpoint.addr.sa_family == AF_UNSPEC ||
+		    (now < p->hold_until && p->wg->last_handshake_sec == 0))
 			continue;
 		b.n = 0;
 		bool wants = wants_facts(e, p);
@@ -605,6 +607,13 @@ static bool reconcile_unhealthy(struct engine *e, struct peer_entry *p, bool dec
 		pc->flags |= WG_CHANGE_ENDPOINT;
 		to_wg_endpoint(&cand[pick], &pc->endpoint);
 		p->alive_now = true; /* say hello through the new endpoint at once */
+		/* A peer we never had a handshake with learns about us at the
+		 * same moment we learn about it: if both sides initiate at once
+		 * the handshakes cross, WireGuard rejects both responses, and the
+		 * retry comes 5 s later. The higher key lets the lower one
+		 * initiate, and speaks once the session is up. */
+		if (w->last_handshake_sec == 0 && memcmp(e->self, p->key, WIRE_KEY_LEN) > 0)
+			p->hold_until = now + FIRST_CONTACT_HOLD_MS;
 		emit(e, p->key, ENGINE_EV_ENDPOINT_TRIED);
 	}
 	return restrict_ips;

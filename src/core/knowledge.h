@@ -26,6 +26,9 @@ enum {
 	/* A fact new to a peer goes once more this much later, in case the
 	 * first packet was lost. */
 	REPEAT_MS = 3000,
+	/* The higher of two keys that never had a handshake waits this long
+	 * before its first packet to the other (crossing handshakes). */
+	FIRST_CONTACT_HOLD_MS = 1000,
 };
 
 #define KNOW_NO_SLOT UINT32_MAX
