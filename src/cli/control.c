@@ -16,6 +16,18 @@
 
 enum { ANSWER_MAX = 256 << 20 };
 
+/* Whether a daemon answers on the socket (a killed one leaves its socket). */
+static bool alive_socket(const char *name)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", CONTROL_DIR, name);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
+
 /* The interface to talk to: -i, or the only daemon running. */
 static int pick_iface(const char *given, char *out, size_t len)
 {
@@ -27,7 +39,8 @@ static int pick_iface(const char *given, char *out, size_t len)
 	size_t found = 0;
 	for (struct dirent *de; d && (de = readdir(d));) {
 		size_t n = strlen(de->d_name);
-		if (n > 5 && !strcmp(de->d_name + n - 5, ".sock") && n - 5 < len) {
+		if (n > 5 && !strcmp(de->d_name + n - 5, ".sock") && n - 5 < len &&
+		    alive_socket(de->d_name)) {
 			if (!found++)
 				snprintf(out, len, "%.*s", (int)(n - 5), de->d_name);
 		}

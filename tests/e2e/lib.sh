@@ -12,17 +12,20 @@ fi
 E2E_ID=${E2E_ID:-$$}
 E2E_NS=()
 E2E_PIDS=()
+E2E_IFACES=()
 E2E_FAILS=0
 E2E_START=$(date +%s.%N)
 
 e2e_cleanup() {
-  local pid ns
+  local pid ns ifc
   for pid in "${E2E_PIDS[@]}"; do kill "$pid" 2>/dev/null; done
   for pid in "${E2E_PIDS[@]}"; do
     for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null
   done
   for ns in "${E2E_NS[@]}"; do ip netns del "$ns" 2>/dev/null; done
+  # Control sockets a killed (or unprivileged) daemon could not remove.
+  for ifc in "${E2E_IFACES[@]}"; do rm -f "/run/wirelink/$ifc.sock"; done
   [ -n "${E2E_TMP:-}" ] && rm -rf "$E2E_TMP"
 }
 trap e2e_cleanup EXIT
@@ -58,6 +61,7 @@ wg_up() {
   local n; n=$(ns "$1")
   ip netns exec "$n" wireguard-go -f "$2" >"$E2E_TMP/wg-$2.log" 2>&1 &
   E2E_PIDS+=($!)
+  E2E_IFACES+=("$2")
   for _ in $(seq 50); do [ -S "/var/run/wireguard/$2.sock" ] && return 0; sleep 0.1; done
   echo "wireguard-go for $2 did not start"; cat "$E2E_TMP/wg-$2.log"; return 1
 }
