@@ -370,15 +370,10 @@ static int facts_for(struct engine *e, struct peer_entry *to, const struct candi
 			continue;
 		int64_t until = knowledge_until(e->knows, to->kn, c->slot);
 		if (until <= now + RESEND_MARGIN_MS) {
-			/* The first time, it is sent once more REPEAT_MS later: a
-			 * lost packet would otherwise go unnoticed until the
-			 * re-send margin, minutes away (beyond the original). */
-			int64_t known = until == INT64_MIN ? now + REPEAT_MS + RESEND_MARGIN_MS : c->expires;
-			if (known > c->expires)
-				known = c->expires;
-			if (knowledge_record(e->knows, to->kn, c->slot, known) || !push(b, &c->f))
+			until = knowledge_sent(e->knows, to->kn, c->slot, now, c->expires,
+					       RESEND_MARGIN_MS, false);
+			if (until == INT64_MIN || !push(b, &c->f))
 				return -ENOMEM;
-			until = known;
 		}
 		if (until - RESEND_MARGIN_MS < due)
 			due = until - RESEND_MARGIN_MS;
@@ -415,17 +410,14 @@ static int plan_sends(struct engine *e, int64_t now, engine_send_fn *fn, void *a
 			err = facts_for(e, p, cand, n_cand, now, &b);
 		p->seen_sig = sig;
 		p->seen_wants = wants;
-		bool alive_due = p->alive_now ||
-				 knowledge_needs_alive(e->knows, p->kn, alive_slot, now);
-		/* A first hello (a new peer, endpoint or life) goes once more
-		 * REPEAT_MS later: it often races the peer's own set-up. */
-		bool first = p->alive_now || knowledge_until(e->knows, p->kn, alive_slot) == INT64_MIN;
+		/* A hello (a new peer, endpoint or life) counts as a first send. */
+		bool hello = p->alive_now;
+		bool alive_due = hello || knowledge_needs_alive(e->knows, p->kn, alive_slot, now);
 		p->alive_now = false;
-		int rec = !alive_due ? 0
-			  : first ? knowledge_set(e->knows, p->kn, alive_slot,
-						  now + REPEAT_MS + ALIVE_MARGIN_MS)
-				  : knowledge_record(e->knows, p->kn, alive_slot, now + FACT_TTL_MS);
-		if (err || rec || !push(&b, &alive)) {
+		if (err || (alive_due && knowledge_sent(e->knows, p->kn, alive_slot, now,
+							now + FACT_TTL_MS, ALIVE_MARGIN_MS,
+							hello) == INT64_MIN) ||
+		    !push(&b, &alive)) {
 			err = -ENOMEM;
 			break;
 		}

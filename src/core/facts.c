@@ -111,7 +111,7 @@ static struct fact_entry *find(const struct facts *t, const uint8_t *key, size_t
 }
 
 static int insert(struct facts *t, const struct wire_fact *f, int64_t expires, const uint8_t *key,
-		  size_t len)
+		  size_t len, const uint8_t *source)
 {
 	struct fact_entry *e = calloc(1, sizeof(*e) + len);
 	if (!e)
@@ -131,6 +131,8 @@ static int insert(struct facts *t, const struct wire_fact *f, int64_t expires, c
 	e->pub.f = *f;
 	e->pub.f.ttl = 0;
 	e->pub.expires = expires;
+	if (source)
+		memcpy(e->pub.source, source, WIRE_KEY_LEN);
 	if (f->attr == WIRE_MEMBER_META) {
 		/* Point at our own canonical copy: after the length prefix. */
 		struct reader r = reader_init(e->key + 1 + WIRE_KEY_LEN, len - 1 - WIRE_KEY_LEN);
@@ -156,12 +158,8 @@ int facts_merge_from(struct facts *t, const struct wire_fact *f, int64_t expires
 	if (err)
 		return err;
 	struct fact_entry *e = find(t, key, len);
-	if (!e) {
-		err = insert(t, f, expires, key, len);
-		if (err > 0 && source && (e = find(t, key, len)))
-			memcpy(e->pub.source, source, WIRE_KEY_LEN);
-		return err;
-	}
+	if (!e)
+		return insert(t, f, expires, key, len, source);
 	if (expires <= e->pub.expires)
 		return FACTS_UNCHANGED;
 	e->pub.expires = expires;

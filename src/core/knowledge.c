@@ -185,15 +185,22 @@ int knowledge_record(struct knowledge *k, struct known *p, uint32_t slot, int64_
 	return put(k, p, slot, until, false);
 }
 
-int knowledge_set(struct knowledge *k, struct known *p, uint32_t slot, int64_t until)
-{
-	return put(k, p, slot, until, true);
-}
 
 int64_t knowledge_until(const struct knowledge *k, const struct known *p, uint32_t slot)
 {
 	const uint32_t *e = p ? entry(p, slot) : NULL;
 	return e && *e ? k->base + *e : INT64_MIN;
+}
+
+int64_t knowledge_sent(struct knowledge *k, struct known *p, uint32_t slot, int64_t now,
+		       int64_t until, int64_t margin, bool first)
+{
+	first |= knowledge_until(k, p, slot) == INT64_MIN;
+	if (first && until > now + REPEAT_MS + margin)
+		until = now + REPEAT_MS + margin;
+	if (put(k, p, slot, until, first))
+		return INT64_MIN;
+	return knowledge_until(k, p, slot);
 }
 
 bool knowledge_needs(const struct knowledge *k, const struct known *p, uint32_t slot,

@@ -53,9 +53,15 @@ uint32_t knowledge_slot(struct knowledge *k, uint64_t id);
 int knowledge_record(struct knowledge *k, struct known *p, uint32_t slot, int64_t until)
 	__attribute__((warn_unused_result));
 
-/* The same, but `until` replaces what was recorded even if earlier. */
-int knowledge_set(struct knowledge *k, struct known *p, uint32_t slot, int64_t until)
-	__attribute__((warn_unused_result));
+/* We sent the peer the fact in `slot`, good until `until`; it is due again
+ * `margin` before it ends (RESEND_MARGIN_MS, or ALIVE_MARGIN_MS for our
+ * Alive). A first send — `first`, or the peer knew nothing of it — is
+ * recorded as ending REPEAT_MS + margin from now (replacing what was
+ * recorded), so that it goes once more REPEAT_MS later: a first packet
+ * often races the peer's own set-up and is lost (beyond the original).
+ * Returns the end now recorded, or INT64_MIN when out of memory. */
+int64_t knowledge_sent(struct knowledge *k, struct known *p, uint32_t slot, int64_t now,
+		       int64_t until, int64_t margin, bool first);
 
 /* Until when the peer knows the fact; INT64_MIN when it does not. */
 int64_t knowledge_until(const struct knowledge *k, const struct known *p, uint32_t slot);
