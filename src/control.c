@@ -66,16 +66,27 @@ static json_t *key_json(const uint8_t key[static 32])
 
 static json_t *fact_text(const struct wire_fact *f)
 {
-	char *text = NULL;
-	size_t n = 0;
-	FILE *out = open_memstream(&text, &n);
-	if (!out)
-		return json_null();
-	text_value(out, f);
-	fclose(out);
-	json_t *j = json_stringn(text, n);
+	char *text = text_fact_string(f, true);
+	json_t *j = text ? json_string(text) : NULL;
 	free(text);
 	return j ? j : json_null();
+}
+
+/* How we reach a peer: it is a router, or healthy (direct), or not. */
+static const char *link_of(const struct wg_peer *p, const struct peerstate *ps)
+{
+	return trust_peer_is_router(p) ? "router" : ps && ps->healthy ? "direct" : "via-router";
+}
+
+void control_count(const struct engine *eng, const struct wg_device *dev, size_t *healthy,
+		   size_t *direct)
+{
+	*healthy = *direct = 0;
+	for (size_t i = 0; dev && i < dev->n_peers; i++) {
+		const struct peerstate *ps = engine_peer(eng, dev->peers[i].public_key);
+		*healthy += ps && ps->healthy;
+		*direct += !strcmp(link_of(&dev->peers[i], ps), "direct");
+	}
 }
 
 static const char *attr_name(uint8_t attr)
@@ -134,8 +145,7 @@ static json_t *peer_json(const struct control_view *v, const struct wg_peer *p)
 	json_object_set_new(o, "public_key", key_json(p->public_key));
 	json_object_set_new(o, "healthy", json_boolean(healthy));
 	json_object_set_new(o, "alive", json_boolean(alive));
-	const char *link = trust_peer_is_router(p) ? "router" : healthy ? "direct" : "via-router";
-	json_object_set_new(o, "link", json_string(link));
+	json_object_set_new(o, "link", json_string(link_of(p, ps)));
 	if (p->endpoint.addr.sa_family != AF_UNSPEC) {
 		wg_endpoint_format(&p->endpoint, buf, sizeof(buf));
 		json_object_set_new(o, "endpoint", json_string(buf));
@@ -167,13 +177,10 @@ static json_t *status_json(const struct control_view *v)
 	const uint8_t *b = engine_boot_id(v->eng);
 	for (size_t i = 0; i < WIRE_BOOT_ID_LEN; i++)
 		snprintf(boot + 2 * i, 3, "%02x", b[i]);
-	size_t healthy = 0, direct = 0;
-	for (size_t i = 0; v->dev && i < v->dev->n_peers; i++) {
-		json_t *p = peer_json(v, &v->dev->peers[i]);
-		healthy += json_is_true(json_object_get(p, "healthy"));
-		direct += !strcmp(json_string_value(json_object_get(p, "link")), "direct");
-		json_array_append_new(peers, p);
-	}
+	size_t healthy, direct;
+	control_count(v->eng, v->dev, &healthy, &direct);
+	for (size_t i = 0; v->dev && i < v->dev->n_peers; i++)
+		json_array_append_new(peers, peer_json(v, &v->dev->peers[i]));
 	json_object_set_new(o, "interface", json_string(v->cfg->iface));
 	json_object_set_new(o, "public_key", key_json(v->self));
 	json_object_set_new(o, "role", json_string(engine_is_router(v->eng) ? "router" : "leaf"));

@@ -31,6 +31,11 @@ struct control_view {
 	int64_t now; /* monotonic ms */
 };
 
+/* Peers that are healthy, and those reached directly (healthy and not a
+ * router): for `status` and the service manager's STATUS=. */
+void control_count(const struct engine *eng, const struct wg_device *dev, size_t *healthy,
+		   size_t *direct);
+
 /* Answers one request (text up to a newline) into a malloc'd JSON string.
  * *log_level is set to a new level for "log-level" (else left alone). */
 char *control_answer(const char *request, const struct control_view *v, int *log_level);

@@ -5,6 +5,7 @@
 #include "util/keys.h"
 
 #include <arpa/inet.h>
+#include <stdlib.h>
 
 static void put_hex(FILE *out, const uint8_t *p, size_t n)
 {
@@ -109,6 +110,21 @@ void text_fact(FILE *out, const struct wire_fact *f)
 	put_key(out, f->subject);
 	fputs(" value=", out);
 	text_value(out, f);
+}
+
+char *text_fact_string(const struct wire_fact *f, bool value_only)
+{
+	char *text = NULL;
+	size_t n = 0;
+	FILE *out = open_memstream(&text, &n);
+	if (!out)
+		return NULL;
+	(value_only ? text_value : text_fact)(out, f);
+	if (fclose(out) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
 }
 
 static void text_group(FILE *out, const struct wire_fact *g, size_t count)

@@ -3,6 +3,7 @@
 #ifndef WIRELINK_TEXT_H
 #define WIRELINK_TEXT_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "proto/wire.h"
@@ -11,6 +12,9 @@
 void text_fact(FILE *out, const struct wire_fact *f);
 /* Just the value part. */
 void text_value(FILE *out, const struct wire_fact *f);
+/* text_fact, or text_value when value_only, as a malloc'd string (NULL when
+ * out of memory). */
+char *text_fact_string(const struct wire_fact *f, bool value_only);
 
 /* A whole packet: one line, or a group header and indented inner facts, each
  * line ending in a newline; "error: <reason>" when it does not decode.
