@@ -61,6 +61,7 @@ struct daemon {
 	int64_t next_round;
 	int64_t settle_until; /* poll the device fast until then */
 	int64_t active_until; /* poll it every second until then */
+	int64_t host_read;    /* when d->host was read */
 	struct log_ratelimit bad_log;
 	struct clockwatch clocks;
 	/* Each device peer's auto-address, sorted: built once per device read,
@@ -117,31 +118,52 @@ static int cmp_addr(const void *a, const void *b)
 }
 
 /* Reads the device and host; false when the interface is gone. */
-static bool refresh(struct daemon *d)
+/* Whether two reads list the same peers in the same order. */
+static bool same_peers(const struct wg_device *a, const struct wg_device *b)
+{
+	if (!a || a->n_peers != b->n_peers)
+		return false;
+	for (size_t i = 0; i < a->n_peers; i++)
+		if (memcmp(a->peers[i].public_key, b->peers[i].public_key, WIRE_KEY_LEN))
+			return false;
+	return true;
+}
+
+/* Reads the device (every round) and the host's interfaces (at most once
+ * per REFRESH_MS: they change rarely, and rounds come every FAST_MS while
+ * settling). */
+static bool refresh(struct daemon *d, int64_t now)
 {
 	struct wg_device *dev = NULL;
-	struct netif_list *host = NULL;
 	if (wg_get_device(d->cfg->iface, &dev) != 0) {
 		log_warnx("%s", wg_last_error());
 		return false;
 	}
-	if (netif_list(&host) != 0)
-		host = NULL;
-	engine_set_device(d->eng, dev, clock_ms(CLOCK_REALTIME));
-	engine_set_host(d->eng, host);
-	struct addr_entry *addrs = calloc(dev->n_peers + 1, sizeof(*addrs));
-	for (size_t i = 0; addrs && i < dev->n_peers; i++) {
-		autoaddr_from_key(dev->peers[i].public_key, &addrs[i].addr);
-		addrs[i].peer = i;
+	if (!d->host || now - d->host_read >= REFRESH_MS) {
+		struct netif_list *host = NULL;
+		if (netif_list(&host) != 0)
+			host = NULL;
+		netif_list_free(d->host);
+		d->host = host;
+		d->host_read = now;
 	}
-	if (addrs)
-		qsort(addrs, dev->n_peers, sizeof(*addrs), cmp_addr);
-	free(d->addrs);
+	engine_set_device(d->eng, dev, clock_ms(CLOCK_REALTIME));
+	engine_set_host(d->eng, d->host);
+	/* The auto-address table: rebuilt (a SHA-1 per peer) only when the
+	 * peers changed. */
+	if (!d->addrs || !same_peers(d->dev, dev)) {
+		struct addr_entry *addrs = calloc(dev->n_peers + 1, sizeof(*addrs));
+		for (size_t i = 0; addrs && i < dev->n_peers; i++) {
+			autoaddr_from_key(dev->peers[i].public_key, &addrs[i].addr);
+			addrs[i].peer = i;
+		}
+		if (addrs)
+			qsort(addrs, dev->n_peers, sizeof(*addrs), cmp_addr);
+		free(d->addrs);
+		d->addrs = addrs; /* NULL (out of memory): packets are dropped until the next read */
+	}
 	wg_device_free(d->dev);
-	netif_list_free(d->host);
-	d->addrs = addrs; /* NULL (out of memory): packets are dropped until the next read */
 	d->dev = dev;
-	d->host = host;
 	return true;
 }
 
@@ -256,12 +278,8 @@ static void watch_clocks(struct daemon *d)
 /* STATUS= for the service manager, when the summary changed. */
 static void report_status(struct daemon *d)
 {
-	size_t healthy = 0, direct = 0;
-	for (size_t i = 0; i < d->dev->n_peers; i++) {
-		const struct peerstate *ps = engine_peer(d->eng, d->dev->peers[i].public_key);
-		healthy += ps && ps->healthy;
-		direct += ps && ps->healthy && !trust_peer_is_router(&d->dev->peers[i]);
-	}
+	size_t healthy, direct;
+	control_count(d->eng, d->dev, &healthy, &direct);
 	char text[sizeof(d->status)];
 	snprintf(text, sizeof(text), "%s on %s: %zu peers, %zu healthy, %zu direct, %zu facts",
 		 engine_is_router(d->eng) ? "router" : "leaf", d->cfg->iface, d->dev->n_peers, healthy,
@@ -276,7 +294,7 @@ static bool round_now(struct daemon *d, int64_t now)
 {
 	watch_clocks(d);
 	resolve_static(d, now);
-	if (!refresh(d))
+	if (!refresh(d, now))
 		return false;
 	struct engine_round r;
 	if (engine_decide(d->eng, now, &r) != 0) {
@@ -505,14 +523,9 @@ static void log_fact(void *arg, const struct fact *f)
 	const struct fact_log *fl = arg;
 	struct wire_fact w;
 	fact_to_wire(f, fl->now, &w);
-	char *text = NULL;
-	size_t n = 0;
-	FILE *out = open_memstream(&text, &n);
-	if (!out)
-		return;
-	text_fact(out, &w);
-	fclose(out);
-	log_info("fact %s", text);
+	char *text = text_fact_string(&w, false);
+	if (text)
+		log_info("fact %s", text);
 	free(text);
 }
 
