@@ -23,7 +23,7 @@ case $topo in
   nat) nat_setup || exit 1; leaves=(a b) ;;
   *) echo "usage: convergence.sh WIRELINK lan|nat|restart [N]" >&2; exit 2 ;;
 esac
-for l in "${leaves[@]}"; do wait_until 20 in_ns "$l" ping -c 1 -W 1 -q 198.51.100.1 >/dev/null || exit 1; done
+star_reach_router || exit 1
 
 # counts: "pairs-with-handshake pairs-with-allowed-ip" over ordered pairs.
 counts() {
@@ -46,7 +46,7 @@ watch() {
   local t0=$1 total=$(( ${#leaves[@]} * (${#leaves[@]} - 1) )) direct="" allowed="" c t
   while :; do
     c=$(counts)
-    t=$(awk -v s="$t0" -v n="$(date +%s.%N)" 'BEGIN { printf "%.2f", n - s }')
+    t=$(since "$t0" 2)
     [ -n "${TIMELINE_FILE:-}" ] && echo "$t $c" >>"$TIMELINE_FILE"
     [ -z "$direct" ] && [ "${c% *}" = "$total" ] && direct=$t
     [ -z "$allowed" ] && [ "${c#* }" = "$total" ] && allowed=$t

@@ -7,11 +7,10 @@
 # usage: footprint.sh WIRELINK [MINUTES]   (as root; MINUTES >= 5, default 10)
 . "$(dirname "$0")/../tests/e2e/lib.sh"
 . "$(dirname "$0")/../tests/e2e/star.sh"
-. "$(dirname "$0")/../tests/e2e/nat.sh"
 wl=$1 minutes=${2:-10}
 nodes=(r a b c d)
 star_setup a b c d || exit 1
-for l in a b c d; do wait_until 20 in_ns "$l" ping -c 1 -W 1 -q 198.51.100.1 >/dev/null || exit 1; done
+star_reach_router || exit 1
 for n in "${nodes[@]}"; do
   in_ns "$n" nft -f - <<NFT || exit 1
 table inet wlfp {
@@ -37,7 +36,7 @@ for n in "${nodes[@]}"; do
 done
 t0=$(date +%s.%N)
 sleep $((minutes * 60 - 60))
-secs=$(awk -v s="$t0" -v n="$(date +%s.%N)" 'BEGIN { print n - s }')
+secs=$(since "$t0" 3)
 hz=$(getconf CLK_TCK)
 rss=0 anon=0 cpu=0 pk=0 by=0
 for n in "${nodes[@]}"; do

@@ -66,7 +66,19 @@ wg_up() {
   echo "wireguard-go for $2 did not start"; cat "$E2E_TMP/wg-$2.log"; return 1
 }
 
-step_time() { awk -v s="$E2E_START" -v n="$(date +%s.%N)" 'BEGIN { printf "%.2fs", n - s }'; }
+# since T0 [DECIMALS]: seconds since a `date +%s.%N` stamp (default 1 decimal).
+since() { awk -v s="$1" -v n="$(date +%s.%N)" -v d="${2:-1}" 'BEGIN { printf "%.*f", d, n - s }'; }
+step_time() { echo "$(since "$E2E_START" 2)s"; }
+
+# wait_until SECONDS CMD...: polls CMD every 0.2 s; true once it holds.
+wait_until() {
+  local limit=$1 t0; t0=$(date +%s)
+  shift
+  while ! "$@"; do
+    [ $(($(date +%s) - t0)) -ge "$limit" ] && return 1
+    sleep 0.2
+  done
+}
 ok() { echo "ok - $* [$(step_time)]"; }
 not_ok() { echo "not ok - $* [$(step_time)]"; E2E_FAILS=$((E2E_FAILS + 1)); }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }

@@ -17,7 +17,7 @@ start=$(date +%s.%N)
 star_start "$wirelink" --debug
 t=""
 for _ in $(seq 300); do
-  if star_converged; then t=$(awk -v s="$start" -v n="$(date +%s.%N)" 'BEGIN { printf "%.1f", n - s }'); break; fi
+  if star_converged; then t=$(since "$start"); break; fi
   sleep 0.1
 done
 check "mesh converged within 30 s (measured: ${t:-never} s)" test -n "$t" -a "${t%.*}" -lt 30

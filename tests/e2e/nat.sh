@@ -1,16 +1,6 @@
 # The two-NAT topology (source after lib.sh and star.sh), shared by the
 # scenarios and the convergence benchmark.
 
-# wait_until SECONDS CMD...: polls CMD every 0.2 s; true once it holds.
-wait_until() {
-  local limit=$1 t0; t0=$(date +%s)
-  shift
-  while ! "$@"; do
-    [ $(($(date +%s) - t0)) -ge "$limit" ] && return 1
-    sleep 0.2
-  done
-}
-
 # Two NATs: the router on a "public" segment (203.0.113.0/24); leaves a and
 # b each behind its own NAT namespace (nft masquerade, unsolicited inbound
 # dropped: a port-restricted cone, as home routers are), on private LANs
@@ -53,7 +43,6 @@ NFT
     in_ns r wg set "$(star_iface r)" peer "${pub[$l]}" allowed-ips "198.51.100.${ip[$l]}/32"
     star_leaf_peer "$l" 203.0.113.1:51820
   done
-  wait_until 20 in_ns a ping -c 1 -W 1 -q 198.51.100.1 >/dev/null &&
-    wait_until 20 in_ns b ping -c 1 -W 1 -q 198.51.100.1 >/dev/null
+  star_reach_router
 }
 

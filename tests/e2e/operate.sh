@@ -8,7 +8,7 @@
 wl=$1 sink=$2
 command -v socat >/dev/null || { echo "skipped: needs socat"; exit 77; }
 star_setup a b || exit 1
-for l in a b; do in_ns "$l" ping -c 1 -w 10 -q 198.51.100.1 >/dev/null; done
+star_reach_router || exit 1
 
 # The router's daemon under a fake service manager (notifysink), with a watchdog.
 sock=$E2E_TMP/notify.sock

@@ -9,8 +9,6 @@
 . "$(dirname "$0")/nat.sh"
 wl=$1 hostile=$2 scenario=$3
 
-# since T0: seconds since a `date +%s.%N` stamp, to one decimal.
-since() { awk -v s="$1" -v n="$(date +%s.%N)" 'BEGIN { printf "%.1f", n - s }'; }
 
 # timed WHAT LIMIT CMD...: waits for CMD and reports the time it took.
 timed() {
@@ -68,9 +66,7 @@ NFT
 heal_nats() { in_ns pub nft delete table bridge wlcut; }
 
 lan_star() {
-  star_setup "$@" || return 1
-  local l
-  for l in "$@"; do wait_until 20 in_ns "$l" ping -c 1 -W 1 -q 198.51.100.1 >/dev/null || return 1; done
+  star_setup "$@" && star_reach_router
 }
 
 start_and_converge() {

@@ -51,6 +51,15 @@ star_setup() {
   done
 }
 
+# star_reach_router: waits (20 s at most) until every leaf pings the router
+# through the tunnel.
+star_reach_router() {
+  local l
+  for l in "${STAR_LEAVES[@]}"; do
+    wait_until 20 in_ns "$l" ping -c 1 -W 1 -q 198.51.100.1 >/dev/null || return 1
+  done
+}
+
 # star_start WIRELINK [ARGS...]: starts a daemon in every namespace.
 declare -A wlpid
 star_start() {
