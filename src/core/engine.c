@@ -28,6 +28,9 @@ struct peer_entry {
 	 * back when the link dies, even before FactTTL has passed. */
 	bool moved;
 	int64_t hold_until; /* send it nothing before then (see FIRST_CONTACT_HOLD_MS) */
+	int64_t forgot_at;  /* when a new boot id last cleared its knowledge */
+	int64_t budget_said, hijack_said; /* when we last logged its cap or claim */
+	size_t stored;	    /* facts in the table with it as their source */
 	UT_hash_handle hh;
 };
 
@@ -48,6 +51,17 @@ struct engine {
 	size_t n_events, cap_events;
 	uint64_t alive_id;
 	const struct peer_config **by_key; /* the config's peers sorted by key */
+	struct engine_limits lim;
+	struct engine_stats stats;
+	const struct netif *devif; /* the device among the host interfaces */
+};
+
+enum {
+	/* A new boot id from one peer clears what it knows at most this often:
+	 * a replayed or flapping Alive cannot force full re-sends. */
+	RESTART_MIN_INTERVAL_MS = 10000,
+	/* A cap or a hijack attempt is logged once a minute per peer. */
+	SAY_INTERVAL_MS = 60000,
 };
 
 static int cmp_config(const void *a, const void *b)
@@ -101,6 +115,14 @@ static struct wire_fact alive_fact(const struct engine *e)
 	return f;
 }
 
+/* A random RFC 4122 version-4 UUID, as PROTOCOL.md says boot ids are. */
+static void new_boot_id(struct engine *e)
+{
+	e->cfg.random(e->boot_id, sizeof(e->boot_id));
+	e->boot_id[6] = (uint8_t)((e->boot_id[6] & 0x0f) | 0x40);
+	e->boot_id[8] = (uint8_t)((e->boot_id[8] & 0x3f) | 0x80);
+}
+
 struct engine *engine_new(const struct engine_config *cfg, const uint8_t self[static WIRE_KEY_LEN],
 			  int64_t now)
 {
@@ -109,8 +131,21 @@ struct engine *engine_new(const struct engine_config *cfg, const uint8_t self[st
 		return NULL;
 	e->cfg = *cfg;
 	memcpy(e->self, self, WIRE_KEY_LEN);
-	cfg->random(e->boot_id, sizeof(e->boot_id));
+	new_boot_id(e);
 	e->started = now;
+	e->lim = cfg->limits;
+	if (!e->lim.max_facts)
+		e->lim.max_facts = 100000;
+	if (!e->lim.max_subjects)
+		e->lim.max_subjects = 20000;
+	if (!e->lim.endpoints_per_peer)
+		e->lim.endpoints_per_peer = 16;
+	if (!e->lim.cidrs_per_peer)
+		e->lim.cidrs_per_peer = 256;
+	if (!e->lim.facts_per_source)
+		e->lim.facts_per_source = e->lim.max_facts;
+	if (!e->lim.members_per_round)
+		e->lim.members_per_round = 64;
 	e->received = facts_new();
 	e->knows = knowledge_new();
 	e->by_key = calloc(cfg->n_peers + 1, sizeof(*e->by_key));
@@ -162,6 +197,14 @@ static enum trust_level own_trust(const struct engine *e)
 	return c && c->has_trust ? c->trust : TRUST_UNTRUSTED;
 }
 
+static const struct netif *device_netif(const struct engine *e)
+{
+	for (size_t i = 0; e->host && e->dev && i < e->host->n; i++)
+		if (e->host->ifs[i].index == e->dev->ifindex)
+			return &e->host->ifs[i];
+	return NULL;
+}
+
 void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wall_ms)
 {
 	e->dev = dev;
@@ -181,18 +224,16 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 			p->alive_now = true;
 		emit(e, p->key, ev);
 	}
-	e->is_router = trust_device_is_router(dev, e->cfg.router);
+	e->is_router = trust_device_is_router_for(dev, e->cfg.router, device_netif(e));
 }
 
-void engine_set_host(struct engine *e, const struct netif_list *host) { e->host = host; }
-
-static const struct netif *device_netif(const struct engine *e)
+void engine_set_host(struct engine *e, const struct netif_list *host)
 {
-	for (size_t i = 0; e->host && e->dev && i < e->host->n; i++)
-		if (e->host->ifs[i].index == e->dev->ifindex)
-			return &e->host->ifs[i];
-	return NULL;
+	e->host = host;
+	if (e->dev)
+		e->is_router = trust_device_is_router_for(e->dev, e->cfg.router, device_netif(e));
 }
+
 
 static bool endpoint_into_tunnel(const struct engine *e, const struct wire_fact *f)
 {
@@ -210,28 +251,168 @@ static enum trust_level sender_trust(const struct engine *e, const struct peer_e
 		.has_config_trust = c && c->has_trust,
 		.config_trust = c && c->has_trust ? c->trust : TRUST_UNTRUSTED,
 		.any_config_trust = e->any_config_trust,
-		.is_router = p && p->wg && trust_peer_is_router(p->wg),
+		.is_router = p && p->wg && engine_peer_is_router(e, p->wg),
 		.is_peer = p && p->wg,
 	};
 	return trust_evaluate(&s);
 }
 
+static void say_once(struct engine *e, struct peer_entry *p, int64_t *said, unsigned ev, int64_t now)
+{
+	if (*said && now - *said < SAY_INTERVAL_MS)
+		return;
+	*said = now ? now : 1;
+	emit(e, p->key, ev);
+}
+
+/* Masks an AllowedCidr's host bits in place (10.0.0.5/24 is 10.0.0.0/24). */
+static void mask_cidr(struct wire_fact *f)
+{
+	if (f->attr != WIRE_CIDR_V4 && f->attr != WIRE_CIDR_V6)
+		return;
+	struct wg_allowedip ip = { .family = f->attr == WIRE_CIDR_V4 ? AF_INET : AF_INET6,
+				   .cidr = f->v.cidr.prefix };
+	memcpy(&ip.ip6, f->v.cidr.addr, ip.family == AF_INET ? 4 : 16);
+	trust_mask_allowedip(&ip);
+	memcpy(f->v.cidr.addr, &ip.ip6, ip.family == AF_INET ? 4 : 16);
+}
+
+static struct wg_allowedip cidr_ip(const struct wire_fact *f);
+
+/* Whether an AllowedCidr fact about its subject would take traffic from
+ * another peer: the same prefix on another peer (WireGuard gives a prefix to
+ * exactly one), or a part of what a non-router peer holds, on the device or
+ * in the config. Moving a leaf's address off a router is what we do; taking
+ * another leaf's is a hijack. */
+static bool cidr_hijacks(const struct engine *e, const struct wire_fact *f)
+{
+	struct wg_allowedip ip = cidr_ip(f);
+	for (size_t i = 0; e->dev && i < e->dev->n_peers; i++) {
+		const struct wg_peer *w = &e->dev->peers[i];
+		if (!memcmp(w->public_key, f->subject, WIRE_KEY_LEN))
+			continue;
+		bool router = engine_peer_is_router(e, w);
+		for (size_t j = 0; j < w->n_allowedips; j++) {
+			const struct wg_allowedip *have = &w->allowedips[j];
+			if ((have->cidr == ip.cidr && trust_prefix_within(&ip, have)) ||
+			    (!router && trust_prefix_within(&ip, have)))
+				return true;
+		}
+	}
+	for (size_t i = 0; i < e->cfg.n_peers; i++) {
+		const struct peer_config *c = &e->cfg.peers[i];
+		if (!memcmp(c->key, f->subject, WIRE_KEY_LEN))
+			continue;
+		for (size_t j = 0; j < c->n_allowed_ips; j++) {
+			struct wg_allowedip have = c->allowed_ips[j];
+			trust_mask_allowedip(&have);
+			if (trust_prefix_within(&ip, &have))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* Counts one stored fact less for its source (it expired or was replaced). */
+static void unstore(void *arg, const struct fact *f)
+{
+	struct engine *e = arg;
+	struct peer_entry *p = NULL;
+	HASH_FIND(hh, e->peers, f->source, WIRE_KEY_LEN, p);
+	if (p && p->stored)
+		p->stored--;
+}
+
+/* Endpoint, AllowedCidr and membership facts, either family. */
+static int attr_class(uint8_t attr)
+{
+	switch (attr) {
+	case WIRE_ENDPOINT_V4:
+	case WIRE_ENDPOINT_V6: return 1;
+	case WIRE_CIDR_V4:
+	case WIRE_CIDR_V6: return 2;
+	default: return 3;
+	}
+}
+
+/* The caps of the per-peer budget, checked before a new fact is stored. */
+static bool within_budget(const struct engine *e, const struct peer_entry *from,
+			  const struct wire_fact *f)
+{
+	if (facts_count(e->received) >= e->lim.max_facts || from->stored >= e->lim.facts_per_source)
+		return false;
+	size_t about = facts_subject_count(e->received, f->subject);
+	if (about == 0 && facts_subjects(e->received) >= e->lim.max_subjects)
+		return false;
+	size_t cap = attr_class(f->attr) == 1 ? e->lim.endpoints_per_peer
+		     : attr_class(f->attr) == 2 ? e->lim.cidrs_per_peer
+						: 4;
+	if (about < cap)
+		return true;
+	size_t same = 0;
+	for (const struct fact *g = facts_subject_first(e->received, f->subject); g; g = facts_subject_next(g))
+		same += attr_class(g->f.attr) == attr_class(f->attr);
+	return same < cap;
+}
+
+/* Why a received fact is not stored, checked in order: trust first, so
+ * that nothing from an untrusted sender is remembered beyond a counter. */
+enum verdict { TAKE, UNTRUSTED, INVALID, HIJACK };
+
+static enum verdict judge(const struct engine *e, enum trust_level level, bool configured_membership,
+			  const struct wire_fact *f)
+{
+	const struct peer_entry *subj = peer_get((struct engine *)e, f->subject, false);
+	if (!trust_accepts(level, f->attr, subj && subj->wg))
+		return UNTRUSTED;
+	if (f->ttl == 0 || wire_fact_size(f) == 0 || wire_fact_size(f) > WIRE_MAX_INNER ||
+	    !memcmp(f->subject, e->self, WIRE_KEY_LEN))
+		return INVALID;
+	if ((f->attr == WIRE_ENDPOINT_V4 || f->attr == WIRE_ENDPOINT_V6) &&
+	    (!trust_endpoint_usable(f->attr == WIRE_ENDPOINT_V4 ? AF_INET : AF_INET6,
+				    f->v.endpoint.addr, f->v.endpoint.port) ||
+	     endpoint_into_tunnel(e, f)))
+		return INVALID;
+	if ((f->attr == WIRE_CIDR_V4 || f->attr == WIRE_CIDR_V6) && !configured_membership &&
+	    cidr_hijacks(e, f))
+		return HIJACK;
+	return TAKE;
+}
+
 int engine_receive(struct engine *e, const uint8_t sender[static WIRE_KEY_LEN],
 		   const struct wire_fact *facts, size_t n, int64_t now)
 {
-	struct peer_entry *from = peer_get(e, sender, true);
-	if (!from)
+	struct peer_entry *from = peer_get(e, sender, false);
+	enum trust_level level = sender_trust(e, from, sender);
+	if (level == TRUST_UNTRUSTED) {
+		/* Not a peer of ours, nor trusted by the config: nothing of
+		 * what it says is kept, not even a record of who it is. */
+		e->stats.untrusted += n;
+		return 0;
+	}
+	if (!from && !(from = peer_get(e, sender, true)))
 		return -ENOMEM;
+	const struct peer_config *sc = config_for(e, sender);
+	bool configured_membership = sc && sc->has_trust && sc->trust >= TRUST_MEMBERSHIP;
 	int news = 0;
 	/* A new boot id first: what it knew before is gone. */
 	for (size_t i = 0; i < n; i++) {
 		const struct wire_fact *f = &facts[i];
-		if (f->attr != WIRE_ALIVE || memcmp(f->subject, sender, WIRE_KEY_LEN))
+		if (f->attr != WIRE_ALIVE || memcmp(f->subject, sender, WIRE_KEY_LEN) || f->ttl == 0)
 			continue;
+		bool new_life = from->ps.has_boot_id &&
+				memcmp(from->ps.boot_id, f->v.boot_id, WIRE_BOOT_ID_LEN) != 0;
+		if (new_life && from->forgot_at && now - from->forgot_at < RESTART_MIN_INTERVAL_MS) {
+			/* Too soon after the last: a replay or a flapping peer.
+			 * A real restart's Alive comes again within a minute. */
+			e->stats.restarts_ignored++;
+			continue;
+		}
 		unsigned ev = peerstate_alive(&from->ps, f->v.boot_id, now + f->ttl * 1000, now);
 		if (ev & PEER_EV_REBOOTED) {
 			knowledge_forget_peer(e->knows, from->kn);
 			from->due = INT64_MIN;
+			from->forgot_at = now ? now : 1;
 		}
 		/* It just came up: it may have missed our Alive while starting. */
 		if (ev & (PEER_EV_REBOOTED | PEER_EV_ALIVE))
@@ -240,26 +421,59 @@ int engine_receive(struct engine *e, const uint8_t sender[static WIRE_KEY_LEN],
 		/* News worth a prompt round, like a new fact. */
 		news += (ev & (PEER_EV_REBOOTED | PEER_EV_ALIVE)) != 0;
 	}
-	enum trust_level level = sender_trust(e, from, sender);
 	int accepted = news;
 	for (size_t i = 0; i < n; i++) {
-		const struct wire_fact *f = &facts[i];
-		int64_t expires = now + f->ttl * 1000;
-		uint32_t slot = knowledge_slot(e->knows, fact_id(f));
+		if (facts[i].attr == WIRE_ALIVE)
+			continue;
+		struct wire_fact f = facts[i];
+		mask_cidr(&f);
+		int64_t expires = now + f.ttl * 1000;
+		enum verdict v = judge(e, level, configured_membership, &f);
+		const struct fact *have = v == TAKE ? facts_find(e->received, &f) : NULL;
+		if (v == TAKE && !have && !within_budget(e, from, &f)) {
+			e->stats.over_budget++;
+			say_once(e, from, &from->budget_said, ENGINE_EV_BUDGET, now);
+			continue;
+		}
+		if (v != TAKE) {
+			if (v == UNTRUSTED)
+				e->stats.untrusted++;
+			else if (v == INVALID)
+				e->stats.invalid++;
+			else {
+				e->stats.hijack++;
+				say_once(e, from, &from->hijack_said, ENGINE_EV_HIJACK, now);
+			}
+			continue;
+		}
+		/* It knows this fact until then: we need not tell it back. */
+		uint32_t slot = knowledge_slot(e->knows, fact_id(&f));
 		if (slot == KNOW_NO_SLOT || knowledge_record(e->knows, from->kn, slot, expires) != 0)
 			return -ENOMEM;
-		if (f->ttl == 0 || f->attr == WIRE_ALIVE || endpoint_into_tunnel(e, f))
-			continue;
-		const struct peer_entry *subj = peer_get(e, f->subject, false);
-		if (!trust_accepts(level, f->attr, subj && subj->wg))
-			continue;
-		int r = facts_merge_from(e->received, f, expires, sender);
+		uint8_t old_source[WIRE_KEY_LEN];
+		bool renew = have && expires > have->expires;
+		if (renew)
+			memcpy(old_source, have->source, WIRE_KEY_LEN);
+		int r = facts_merge_from(e->received, &f, expires, sender);
 		if (r == -ENOMEM)
 			return r;
-		accepted += r > 0;
+		if (r < 0) {
+			e->stats.invalid++;
+			continue;
+		}
+		if (r == FACTS_NEW) {
+			from->stored++;
+		} else if (renew && memcmp(old_source, sender, WIRE_KEY_LEN)) {
+			struct fact old = { .source = { 0 } };
+			memcpy(old.source, old_source, WIRE_KEY_LEN);
+			unstore(e, &old);
+			from->stored++;
+		}
+		accepted += r != FACTS_UNCHANGED;
 		struct peer_entry *about;
-		if (r > 0 && f->attr == WIRE_MEMBER_META && (about = peer_get(e, f->subject, true)))
-			peerstate_set_meta(&about->ps, &f->v.meta);
+		if (r != FACTS_UNCHANGED && f.attr == WIRE_MEMBER_META &&
+		    (about = peer_get(e, f.subject, true)))
+			peerstate_set_meta(&about->ps, &f.v.meta);
 	}
 	return accepted;
 }
@@ -349,7 +563,7 @@ static bool wants_facts(const struct engine *e, const struct peer_entry *p)
 	if (!p->ps.alive)
 		return false;
 	const struct peer_config *c = config_for(e, p->key);
-	if ((c && c->has_trust && c->trust >= TRUST_ALLOWED_IPS) || trust_peer_is_router(p->wg) ||
+	if ((c && c->has_trust && c->trust >= TRUST_ALLOWED_IPS) || engine_peer_is_router(e, p->wg) ||
 	    (c && c->fact_exchanger))
 		return true;
 	if (!e->cfg.chatty && !e->is_router)
@@ -369,14 +583,25 @@ static int facts_for(struct engine *e, struct peer_entry *to, const struct candi
 		if (about_to ? c->f.attr != WIRE_MEMBER_META : !c->subject_up)
 			continue;
 		int64_t until = knowledge_until(e->knows, to->kn, c->slot);
-		if (until <= now + RESEND_MARGIN_MS) {
+		/* It knows the fact for as long as we do (it told us, or we told
+		 * it since the last refresh): nothing new to say, however close
+		 * the end. A fact its source stopped refreshing thus goes to each
+		 * peer at most once more, and never back where it came from. */
+		bool knows_all = until >= c->expires;
+		if (!knows_all && until <= now + RESEND_MARGIN_MS) {
 			until = knowledge_sent(e->knows, to->kn, c->slot, now, c->expires,
 					       RESEND_MARGIN_MS, false);
 			if (until == INT64_MIN || !push(b, &c->f))
 				return -ENOMEM;
+			knows_all = until >= c->expires;
 		}
-		if (until - RESEND_MARGIN_MS < due)
-			due = until - RESEND_MARGIN_MS;
+		/* Look again when its knowledge nears its end, or — when it knows
+		 * all we know — a chunk period on, in case the source refreshes. */
+		int64_t next = until - RESEND_MARGIN_MS;
+		if (knows_all && next <= now)
+			next = now + CHUNK_PERIOD_MS;
+		if (next < due)
+			due = next;
 	}
 	to->due = due;
 	return 0;
@@ -627,7 +852,7 @@ static bool membership_settled(const struct engine *e, int64_t now)
 	HASH_ITER(hh, e->peers, p, tmp) {
 		const struct peer_config *c = config_for(e, p->key);
 		bool source = e->membership_configured ? c && c->has_trust && c->trust >= TRUST_MEMBERSHIP
-						       : p->wg && trust_peer_is_router(p->wg);
+						       : p->wg && engine_peer_is_router(e, p->wg);
 		if (source && p->ps.healthy &&
 		    peerstate_alive_since(&p->ps, now, FACT_TTL_MS + CHUNK_PERIOD_MS) &&
 		    peerstate_alive_for(&p->ps, now, CHUNK_PERIOD_MS * 3 / 2))
@@ -638,14 +863,16 @@ static bool membership_settled(const struct engine *e, int64_t now)
 
 static void add_members(struct engine *e, struct change_buf *c)
 {
-	for (const struct fact *f = facts_first(e->received); f; f = facts_next(f)) {
+	size_t added = 0, start = c->n;
+	for (const struct fact *f = facts_first(e->received); f && added < e->lim.members_per_round;
+	     f = facts_next(f)) {
 		if (f->f.attr != WIRE_MEMBER && f->f.attr != WIRE_MEMBER_META)
 			continue;
 		const struct peer_entry *p = peer_get(e, f->f.subject, false);
 		if ((p && p->wg) || !memcmp(f->f.subject, e->self, WIRE_KEY_LEN))
 			continue;
 		bool queued = false;
-		for (size_t i = 0; i < c->n; i++)
+		for (size_t i = start; i < c->n; i++) /* only members added here can match */
 			queued |= !memcmp(c->peers[i].public_key, f->f.subject, WIRE_KEY_LEN);
 		if (queued)
 			continue;
@@ -653,6 +880,7 @@ static void add_members(struct engine *e, struct change_buf *c)
 		if (change_new(c, f->f.subject, 0)) {
 			change_ip(c, &a);
 			emit(e, f->f.subject, ENGINE_EV_PEER_ADDED);
+			added++;
 		}
 	}
 	for (size_t i = 0; i < e->cfg.n_peers; i++) {
@@ -677,7 +905,7 @@ static void remove_nonmembers(struct engine *e, int64_t now, struct change_buf *
 		const struct wg_peer *w = &e->dev->peers[i];
 		if (config_for(e, w->public_key) || has_membership(e, w->public_key))
 			continue;
-		if (!e->membership_configured && trust_peer_is_router(w))
+		if (!e->membership_configured && engine_peer_is_router(e, w))
 			continue;
 		if (change_new(c, w->public_key, WG_CHANGE_REMOVE))
 			emit(e, w->public_key, ENGINE_EV_PEER_REMOVED);
@@ -697,14 +925,14 @@ static void reconcile(struct engine *e, int64_t now, struct engine_round *out)
 		bool basic = (cfg && cfg->basic) || p->ps.basic;
 		/* A router peer only ever gains allowed IPs: what the administrator
 		 * routed through it (a default route, other sites) stays. */
-		bool deconf_peer = deconf && !trust_peer_is_router(p->wg), replaced = false;
+		bool deconf_peer = deconf && !engine_peer_is_router(e, p->wg), replaced = false;
 		if (p->ps.healthy && (peerstate_alive_for(&p->ps, now, CHUNK_PERIOD_MS / 2) || basic))
 			replaced = reconcile_healthy(e, p, deconf_peer, &c);
 		else if (!p->ps.healthy)
 			/* What we moved onto a direct link ourselves falls back at
 			 * once, FactTTL or not (beyond the original). */
 			replaced = reconcile_unhealthy(
-				e, p, deconf_peer || (may_deconf && p->moved && !trust_peer_is_router(p->wg)),
+				e, p, deconf_peer || (may_deconf && p->moved && !engine_peer_is_router(e, p->wg)),
 				now, &c);
 		/* Always keep the auto-address (a replacement includes it). */
 		struct wg_allowedip a = auto_ip(p->key);
@@ -723,6 +951,21 @@ static void reconcile(struct engine *e, int64_t now, struct engine_round *out)
 }
 
 /* ---- the round ---- */
+
+/* Frees what we hold about keys that left: not a peer, nothing said about
+ * them, not alive, not a source of stored facts, not in the config. */
+static void forget_gone(struct engine *e)
+{
+	struct peer_entry *p, *tmp;
+	HASH_ITER(hh, e->peers, p, tmp) {
+		if (p->wg || p->ps.alive || p->stored || config_for(e, p->key) ||
+		    facts_subject_count(e->received, p->key))
+			continue;
+		HASH_DEL(e->peers, p);
+		knowledge_drop_peer(e->knows, p->kn);
+		free(p);
+	}
+}
 
 static bool config_peer_up(void *arg, const uint8_t key[static WIRE_KEY_LEN])
 {
@@ -792,7 +1035,8 @@ int engine_decide(struct engine *e, int64_t now, struct engine_round *out)
 	struct peer_entry *p, *tmp;
 	HASH_ITER(hh, e->peers, p, tmp)
 		emit(e, p->key, peerstate_tick(&p->ps, now));
-	facts_expire(e->received, now, NULL, NULL);
+	facts_expire(e->received, now, unstore, e);
+	forget_gone(e);
 	if (facts_take_changes(e->received).critical_expired) {
 		/* Critical facts ran out: tell everyone to re-send all. */
 		engine_new_boot_id(e);
@@ -818,7 +1062,7 @@ int engine_decide(struct engine *e, int64_t now, struct engine_round *out)
 
 void engine_new_boot_id(struct engine *e)
 {
-	e->cfg.random(e->boot_id, sizeof(e->boot_id));
+	new_boot_id(e);
 	knowledge_forget_fact(e->knows, e->alive_id);
 }
 
@@ -842,6 +1086,14 @@ int64_t engine_next_deadline(const struct engine *e, int64_t now)
 }
 
 bool engine_is_router(const struct engine *e) { return e->is_router; }
+
+bool engine_peer_is_router(const struct engine *e, const struct wg_peer *peer)
+{
+	return trust_peer_is_router_for(peer, device_netif(e));
+}
+
+struct engine_stats engine_stats(const struct engine *e) { return e->stats; }
+size_t engine_peer_entries(const struct engine *e) { return HASH_COUNT(e->peers); }
 
 const char *engine_peer_name(const struct engine *e, const uint8_t key[static WIRE_KEY_LEN])
 {

@@ -24,6 +24,24 @@ struct engine_config {
 	const char *const *report_ifaces, *const *hide_ifaces;
 	/* Fills buf with random bytes (new boot ids). */
 	void (*random)(void *buf, size_t len);
+	struct engine_limits {
+		/* Each 0 means the default in brackets. */
+		size_t max_facts;	     /* received facts in all [100000] */
+		size_t max_subjects;	     /* distinct subjects of facts [20000] */
+		size_t endpoints_per_peer;   /* Endpoint facts about one subject [16] */
+		size_t cidrs_per_peer;	     /* AllowedCidr facts about one subject [256] */
+		size_t facts_per_source;     /* facts stored from one sender [max_facts] */
+		size_t members_per_round;    /* peers added to the device per round [64] */
+	} limits;
+};
+
+/* What the budget and the trust checks turned away (for status and metrics). */
+struct engine_stats {
+	uint64_t untrusted;  /* facts below their trust threshold */
+	uint64_t invalid;    /* expired, unusable endpoint, oversize, into the tunnel */
+	uint64_t over_budget; /* dropped by a cap */
+	uint64_t hijack;     /* allowed IPs another peer holds */
+	uint64_t restarts_ignored; /* new boot ids too soon after the last */
 };
 
 /* Facts for one peer; views point into engine memory valid until the next
@@ -45,6 +63,8 @@ enum {
 	ENGINE_EV_ENDPOINT_TRIED = 1 << 10,
 	ENGINE_EV_ALLOWEDIPS_MOVED = 1 << 11, /* onto the direct link */
 	ENGINE_EV_RESTRICTED = 1 << 12,	      /* back to the auto-address only */
+	ENGINE_EV_BUDGET = 1 << 13,  /* facts from it hit a cap (at most once a minute) */
+	ENGINE_EV_HIJACK = 1 << 14,  /* it claimed allowed IPs another peer holds (same) */
 };
 
 struct engine_round {
@@ -105,6 +125,11 @@ void engine_round_free(struct engine_round *r);
 int64_t engine_next_deadline(const struct engine *e, int64_t now);
 
 bool engine_is_router(const struct engine *e);
+/* Whether the peer counts as a router (trust_peer_is_router_for). */
+bool engine_peer_is_router(const struct engine *e, const struct wg_peer *peer);
+struct engine_stats engine_stats(const struct engine *e);
+/* Peer entries held (current peers, subjects of facts, recent senders). */
+size_t engine_peer_entries(const struct engine *e);
 const uint8_t *engine_boot_id(const struct engine *e);
 size_t engine_fact_count(const struct engine *e);
 /* Calls fn for every received fact (for SIGUSR1, status and debugging). */

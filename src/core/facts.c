@@ -228,6 +228,7 @@ size_t facts_expire(struct facts *t, int64_t now, void (*fn)(void *arg, const st
 
 int64_t facts_next_expiry(const struct facts *t) { return t->earliest; }
 size_t facts_count(const struct facts *t) { return HASH_COUNT(t->by_key); }
+size_t facts_subjects(const struct facts *t) { return HASH_COUNT(t->by_subject); }
 
 struct facts_changes facts_take_changes(struct facts *t)
 {

@@ -78,6 +78,8 @@ const struct fact *facts_next(const struct fact *f);
 const struct fact *facts_subject_first(const struct facts *t, const uint8_t subject[static 32]);
 const struct fact *facts_subject_next(const struct fact *f);
 size_t facts_subject_count(const struct facts *t, const uint8_t subject[static 32]);
+/* How many distinct subjects the table has facts about. */
+size_t facts_subjects(const struct facts *t);
 
 /* AllowedCidr, Member and MemberMetadata: their expiry makes a new boot id. */
 bool facts_is_critical(uint8_t attr);

@@ -108,7 +108,8 @@ uint32_t knowledge_slot(struct knowledge *k, uint64_t id)
 	if (s)
 		return s->slot;
 	uint32_t slot;
-	if (k->n_free) {
+	bool reused = k->n_free > 0;
+	if (reused) {
 		slot = k->free_slots[--k->n_free];
 	} else {
 		if (k->n_slots >= KNOW_NO_SLOT ||
@@ -118,7 +119,10 @@ uint32_t knowledge_slot(struct knowledge *k, uint64_t id)
 		slot = (uint32_t)k->n_slots++;
 	}
 	if (!(s = calloc(1, sizeof(*s)))) {
-		k->free_slots[k->n_free++] = slot; /* room: it came from there or is new */
+		if (reused)
+			k->free_slots[k->n_free++] = slot; /* room: it came from there */
+		else
+			k->n_slots--;
 		return KNOW_NO_SLOT;
 	}
 	s->id = id;
@@ -216,6 +220,17 @@ bool knowledge_needs_alive(const struct knowledge *k, const struct known *p, uin
 }
 
 void knowledge_forget_peer(struct knowledge *k, struct known *p) { drop_pages(k, p); }
+
+void knowledge_drop_peer(struct knowledge *k, struct known *p)
+{
+	if (!p)
+		return;
+	drop_pages(k, p);
+	HASH_DEL(k->peers, p);
+	free(p);
+}
+
+size_t knowledge_peers(const struct knowledge *k) { return HASH_COUNT(k->peers); }
 
 /* Clears `slot` in every peer and returns it to the free list. */
 static void release_slot(struct knowledge *k, uint32_t slot)

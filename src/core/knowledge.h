@@ -76,6 +76,10 @@ bool knowledge_needs_alive(const struct knowledge *k, const struct known *p, uin
 
 /* The peer restarted (new boot id): it knows nothing any more. */
 void knowledge_forget_peer(struct knowledge *k, struct known *p);
+/* The peer is gone for good: its record is freed (p is invalid after). */
+void knowledge_drop_peer(struct knowledge *k, struct known *p);
+/* How many peers have a record. */
+size_t knowledge_peers(const struct knowledge *k);
 /* Nobody knows fact `id` any more (e.g. our Alive after our boot id changed). */
 void knowledge_forget_fact(struct knowledge *k, uint64_t id);
 

@@ -136,3 +136,70 @@ bool trust_routes_into_tunnel(int family, const void *addr, const struct netif *
 			return false;
 	return true;
 }
+
+void trust_mask_allowedip(struct wg_allowedip *ip)
+{
+	unsigned width = ip->family == AF_INET ? 32 : 128, bits = ip->cidr < width ? ip->cidr : width;
+	uint8_t *a = (uint8_t *)&ip->ip6;
+	for (unsigned i = 0; i < width / 8; i++) {
+		unsigned keep = bits > i * 8 ? bits - i * 8 : 0;
+		if (keep < 8)
+			a[i] &= (uint8_t)(0xff00 >> keep);
+	}
+}
+
+bool trust_prefix_within(const struct wg_allowedip *ip, const struct wg_allowedip *net)
+{
+	if (ip->family != net->family || ip->cidr < net->cidr)
+		return false;
+	struct netif_addr n = { .family = net->family, .prefix = net->cidr };
+	memcpy(&n.ip6, &net->ip6, net->family == AF_INET ? 4 : 16);
+	return in_prefix(ip->family, &ip->ip6, &n);
+}
+
+static bool covers_address(const struct wg_allowedip *ip, const struct netif *device)
+{
+	for (size_t i = 0; i < device->n_addrs; i++) {
+		const struct netif_addr *a = &device->addrs[i];
+		struct netif_addr n = { .family = ip->family, .prefix = ip->cidr };
+		memcpy(&n.ip6, &ip->ip6, ip->family == AF_INET ? 4 : 16);
+		if (trust_is_global_unicast(a->family, &a->ip6) && in_prefix(a->family, &a->ip6, &n))
+			return true;
+	}
+	return false;
+}
+
+static bool has_own_address(const struct netif *device)
+{
+	for (size_t i = 0; device && i < device->n_addrs; i++)
+		if (trust_is_global_unicast(device->addrs[i].family, &device->addrs[i].ip6))
+			return true;
+	return false;
+}
+
+bool trust_peer_is_router_for(const struct wg_peer *peer, const struct netif *device)
+{
+	if (!has_own_address(device))
+		return trust_peer_is_router(peer);
+	for (size_t i = 0; i < peer->n_allowedips; i++)
+		if (trust_allowedip_is_routed(&peer->allowedips[i]) &&
+		    covers_address(&peer->allowedips[i], device))
+			return true;
+	return false;
+}
+
+bool trust_device_is_router_for(const struct wg_device *dev, int configured,
+				const struct netif *device)
+{
+	if (configured >= 0)
+		return configured;
+	for (size_t i = 0; i < dev->n_peers; i++)
+		if (trust_peer_is_router_for(&dev->peers[i], device))
+			return false;
+	return true;
+}
+
+bool trust_endpoint_usable(int family, const void *addr, uint16_t port)
+{
+	return port != 0 && trust_is_global_unicast(family, addr);
+}

@@ -50,6 +50,24 @@ bool trust_allowedip_is_routed(const struct wg_allowedip *ip);
 bool trust_peer_is_router(const struct wg_peer *peer);
 bool trust_device_is_router(const struct wg_device *dev, int configured);
 
+/* Router detection for stars (beyond the original's rule above, which makes
+ * any peer with a routed subnet a router): when the device has addresses of
+ * its own (`device`, not NULL), a peer is a router only when one of its
+ * routed allowed IPs covers one of those addresses, i.e. it carries our
+ * tunnel. A leaf that merely routes a LAN behind it is not a router. Without
+ * device addresses, the original's rule applies. */
+bool trust_peer_is_router_for(const struct wg_peer *peer, const struct netif *device);
+bool trust_device_is_router_for(const struct wg_device *dev, int configured,
+				const struct netif *device);
+
+/* Whether ip (masked) lies inside net (masked). */
+bool trust_prefix_within(const struct wg_allowedip *ip, const struct wg_allowedip *net);
+/* Clears the host bits of an allowed IP (10.0.0.5/24 -> 10.0.0.0/24). */
+void trust_mask_allowedip(struct wg_allowedip *ip);
+/* Whether a received endpoint may be used as a WireGuard endpoint: a
+ * global-unicast address (private ranges included) and a port. */
+bool trust_endpoint_usable(int family, const void *addr, uint16_t port);
+
 /* An endpoint address "routes into the tunnel" when it is inside one of the
  * device's subnets and not inside any subnet of another host interface:
  * trying it would send the tunnel's packets through itself. */
