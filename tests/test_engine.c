@@ -570,6 +570,274 @@ static void test_critical_expiry_new_boot_id(void **state)
 	wg_device_free(d);
 }
 
+
+/* A fact of `attr` about subject id with value text ("a.b.c.d:port" or
+ * "cidr"), as sender would send it. */
+static struct wire_fact fact_of(uint8_t attr, uint8_t id, const char *text, uint16_t ttl)
+{
+	struct wire_fact f = { .attr = attr, .ttl = ttl };
+	memset(f.subject, id, 32);
+	if (attr == WIRE_ENDPOINT_V4 || attr == WIRE_ENDPOINT_V6) {
+		union wg_endpoint ep;
+		assert_true(wg_endpoint_parse(text, &ep));
+		if (attr == WIRE_ENDPOINT_V4) {
+			memcpy(f.v.endpoint.addr, &ep.addr4.sin_addr, 4);
+			f.v.endpoint.port = ntohs(ep.addr4.sin_port);
+		} else {
+			memcpy(f.v.endpoint.addr, &ep.addr6.sin6_addr, 16);
+			f.v.endpoint.port = ntohs(ep.addr6.sin6_port);
+		}
+	} else {
+		struct wg_allowedip ip;
+		assert_true(wg_allowedip_parse(text, &ip));
+		memcpy(f.v.cidr.addr, &ip.ip6, attr == WIRE_CIDR_V4 ? 4 : 16);
+		f.v.cidr.prefix = ip.cidr;
+	}
+	return f;
+}
+
+static int receive_from(struct engine *e, uint8_t sender, const struct wire_fact *f, size_t n,
+			int64_t now)
+{
+	uint8_t key[32];
+	memset(key, sender, 32);
+	return engine_receive(e, key, f, n, now);
+}
+
+/* Sends to peer `to` in a round of the endpoint with port 51820 (the
+ * relayed one, not the one we see ourselves). */
+static int sent_relayed(const struct engine_round *r, uint8_t to)
+{
+	int n = 0;
+	for (size_t i = 0; i < r->n_sends; i++)
+		for (size_t k = 0; r->sends[i].peer[0] == to && k < r->sends[i].n; k++)
+			n += r->sends[i].facts[k].attr == WIRE_ENDPOINT_V4 &&
+			     r->sends[i].facts[k].v.endpoint.port == 51820;
+	return n;
+}
+
+/* Issue 17: a fact whose source stopped refreshing it goes to each peer at
+ * most once more before it expires, never back to the peer it came from,
+ * and never with more life than it has. */
+static void test_stale_fact_not_bounced(void **state)
+{
+	(void)state;
+	struct wg_device *d = wg_device_new("wg0");
+	add_peer(d, 0x21, "192.0.2.21:1", "10.0.0.21/32", true);
+	add_peer(d, 0x22, "192.0.2.22:1", "10.0.0.22/32", true);
+	add_peer(d, 0x23, "192.0.2.23:1", "10.0.0.23/32", true);
+	struct engine *e = engine_for(NULL, 0, false, 1);
+	engine_set_device(e, d, wall0);
+	for (uint8_t id = 0x21; id <= 0x23; id++)
+		say_alive(e, id, t0);
+	struct engine_round r;
+	assert_int_equal(engine_run(e, t0, &r), 0);
+	engine_round_free(&r);
+	/* 0x23 relays an endpoint of 0x21 with 100 s left, then falls silent. */
+	int64_t now = t0 + 10000;
+	struct wire_fact f = fact_of(WIRE_ENDPOINT_V4, 0x21, "198.51.100.7:51820", 100);
+	assert_int_equal(receive_from(e, 0x23, &f, 1, now), 1);
+	int to_22 = 0, to_23 = 0;
+	for (int64_t t = now; t < now + 101000; t += 500) {
+		if ((t - now) % 30000 == 0)
+			for (uint8_t id = 0x21; id <= 0x23; id++)
+				say_alive(e, id, t); /* everyone stays up */
+		assert_int_equal(engine_run(e, t, &r), 0);
+		to_22 += sent_relayed(&r, 0x22);
+		to_23 += sent_relayed(&r, 0x23);
+		for (size_t i = 0; i < r.n_sends; i++)
+			for (size_t k = 0; k < r.sends[i].n; k++)
+				if (r.sends[i].facts[k].attr == WIRE_ENDPOINT_V4 &&
+				    r.sends[i].facts[k].v.endpoint.port == 51820)
+					assert_true(r.sends[i].facts[k].ttl <= 100 - (t - now) / 1000);
+		engine_round_free(&r);
+	}
+	assert_int_equal(to_22, 1);
+	assert_int_equal(to_23, 0);
+	/* A fact that is refreshed still goes out again before it runs out. */
+	now += 101000;
+	f = fact_of(WIRE_ENDPOINT_V4, 0x21, "198.51.100.8:51820", 255);
+	assert_int_equal(receive_from(e, 0x23, &f, 1, now), 1);
+	to_22 = 0;
+	for (int64_t t = now; t < now + 400000; t += 1000) {
+		if ((t - now) % 30000 == 0) {
+			for (uint8_t id = 0x21; id <= 0x23; id++)
+				say_alive(e, id, t);
+			f.ttl = 255;
+			assert_true(receive_from(e, 0x23, &f, 1, t) >= 0);
+		}
+		assert_int_equal(engine_run(e, t, &r), 0);
+		to_22 += sent_relayed(&r, 0x22);
+		assert_int_equal(sent_relayed(&r, 0x23), 0);
+		engine_round_free(&r);
+	}
+	assert_true(to_22 >= 3 && to_22 <= 5);
+	engine_free(e);
+	wg_device_free(d);
+}
+
+/* Issue 13: from a sender that is neither a peer nor trusted by the config,
+ * nothing is kept (not even a peer entry); a new boot id clears knowledge at
+ * most once per RESTART_MIN_INTERVAL; boot ids are RFC 4122 v4 UUIDs. */
+static void test_untrusted_and_restarts(void **state)
+{
+	(void)state;
+	struct wg_device *d = wg_device_new("wg0");
+	add_peer(d, 0x31, "192.0.2.31:1", "10.0.0.0/24", true); /* a router */
+	struct engine *e = engine_for(NULL, 0, false, -1);
+	engine_set_device(e, d, wall0);
+	size_t entries = engine_peer_entries(e);
+	struct wire_fact m[50];
+	for (int i = 0; i < 50; i++) {
+		m[i] = (struct wire_fact){ .attr = WIRE_MEMBER, .ttl = 255 };
+		memset(m[i].subject, 0x80 + i, 32);
+	}
+	assert_int_equal(receive_from(e, 0x77, m, 50, t0), 0);
+	assert_int_equal(engine_peer_entries(e), entries);
+	assert_int_equal(engine_fact_count(e), 0);
+	assert_int_equal(engine_stats(e).untrusted, 50);
+	const uint8_t *b = engine_boot_id(e);
+	assert_int_equal(b[6] >> 4, 4);
+	assert_int_equal(b[8] & 0xc0, 0x80);
+	/* Restarts: the first new boot id counts, one 100 ms later does not. */
+	struct wire_fact a = { .attr = WIRE_ALIVE, .ttl = 255 };
+	memset(a.subject, 0x31, 32);
+	a.v.boot_id[0] = 1;
+	assert_int_equal(receive_from(e, 0x31, &a, 1, t0), 1);
+	a.v.boot_id[0] = 2;
+	assert_int_equal(receive_from(e, 0x31, &a, 1, t0 + 1000), 1); /* restarted */
+	a.v.boot_id[0] = 3;
+	assert_int_equal(receive_from(e, 0x31, &a, 1, t0 + 1100), 0);
+	assert_int_equal(engine_stats(e).restarts_ignored, 1);
+	a.v.boot_id[0] = 4;
+	assert_int_equal(receive_from(e, 0x31, &a, 1, t0 + 12000), 1);
+	engine_free(e);
+	wg_device_free(d);
+}
+
+/* Issue 13: caps on endpoints per subject and on subjects, one event per
+ * minute when they are hit; peers added per round are capped. */
+static void test_budget(void **state)
+{
+	(void)state;
+	struct wg_device *d = wg_device_new("wg0");
+	add_peer(d, 0x41, "192.0.2.41:1", "10.0.0.0/24", true); /* a router: Membership */
+	add_peer(d, 0x42, "192.0.2.42:1", "10.0.0.42/32", true);
+	struct engine_config ec = { .router = -1, .random = det_random,
+				    .limits = { .max_subjects = 40, .members_per_round = 8 } };
+	struct engine *e = engine_new(&ec, self, t0);
+	assert_non_null(e);
+	engine_set_device(e, d, wall0);
+	say_alive(e, 0x41, t0);
+	struct wire_fact f[100];
+	char text[32];
+	for (int i = 0; i < 100; i++) {
+		snprintf(text, sizeof(text), "198.51.100.%d:%d", i + 1, 1000 + i);
+		f[i] = fact_of(WIRE_ENDPOINT_V4, 0x42, text, 255);
+	}
+	assert_int_equal(receive_from(e, 0x41, f, 100, t0), 16);
+	assert_int_equal(engine_stats(e).over_budget, 84);
+	struct engine_round r;
+	assert_int_equal(engine_decide(e, t0, &r), 0);
+	int said = 0;
+	for (size_t i = 0; i < r.n_events; i++)
+		said += r.events[i].peer[0] == 0x41 && (r.events[i].events & ENGINE_EV_BUDGET);
+	assert_int_equal(said, 1);
+	engine_round_free(&r);
+	/* A second burst soon after is not logged again. */
+	assert_int_equal(receive_from(e, 0x41, f + 50, 50, t0 + 1000), 0);
+	assert_int_equal(engine_decide(e, t0 + 1000, &r), 0);
+	for (size_t i = 0; i < r.n_events; i++)
+		assert_false(r.events[i].events & ENGINE_EV_BUDGET);
+	engine_round_free(&r);
+	/* Members about 100 random keys: 40 subjects at most (one is 0x42). */
+	struct wire_fact m[100];
+	for (int i = 0; i < 100; i++) {
+		m[i] = (struct wire_fact){ .attr = WIRE_MEMBER, .ttl = 255 };
+		memset(m[i].subject, 0x90 + i, 32);
+	}
+	assert_int_equal(receive_from(e, 0x41, m, 100, t0 + 2000), 39);
+	/* ...and they join the device 8 a round. */
+	assert_int_equal(engine_decide(e, t0 + 2000, &r), 0);
+	int added = 0;
+	for (size_t i = 0; i < r.change.n_peers; i++)
+		added += !(r.change.peers[i].flags & WG_CHANGE_UPDATE_ONLY) &&
+			 !(r.change.peers[i].flags & WG_CHANGE_REMOVE);
+	assert_int_equal(added, 8);
+	engine_round_free(&r);
+	engine_free(e);
+	wg_device_free(d);
+}
+
+/* Issue 13: host bits are masked; endpoints that cannot be a WireGuard
+ * endpoint are dropped; a leaf routing a LAN is no router when the device
+ * has its own address; a claim on allowed IPs another peer holds is refused. */
+static void test_hygiene_and_hijack(void **state)
+{
+	(void)state;
+	struct wg_device *d = wg_device_new("wg0");
+	d->ifindex = 7;
+	add_peer(d, 0x51, "192.0.2.51:1", "10.77.0.11/32", true);
+	struct wg_allowedip lan;
+	assert_true(wg_allowedip_parse("192.168.5.0/24", &lan));
+	assert_int_equal(wg_peer_add_allowedip(&d->peers[0], &lan), 0);
+	add_peer(d, 0x52, "192.0.2.52:1", "10.77.0.12/32", true);
+	struct peer_config cfg = { .has_trust = true, .trust = TRUST_ALLOWED_IPS };
+	memset(cfg.key, 0x51, 32);
+	struct engine *e = engine_for(&cfg, 1, false, -1);
+	struct netif_addr wg_addr = { .family = AF_INET, .prefix = 24 };
+	inet_pton(AF_INET, "10.77.0.1", &wg_addr.ip4);
+	struct netif two[2] = { ifs[0], { "wg0", 7, true, &wg_addr, 1, 1 } };
+	struct netif_list h = { .ifs = two, .n = 2 };
+	engine_set_host(e, &h);
+	engine_set_device(e, d, wall0);
+	/* 0x51 routes a LAN but does not carry our tunnel: we are the router. */
+	assert_false(engine_peer_is_router(e, &d->peers[0]));
+	assert_true(engine_is_router(e));
+	struct wire_fact f[5] = {
+		fact_of(WIRE_CIDR_V4, 0x51, "10.77.0.12/32", 255),  /* 0x52's address */
+		fact_of(WIRE_CIDR_V4, 0x51, "10.88.0.5/24", 255),   /* host bits */
+		fact_of(WIRE_ENDPOINT_V4, 0x51, "127.0.0.1:5", 255), /* loopback */
+		fact_of(WIRE_ENDPOINT_V4, 0x51, "192.0.2.9:0", 255), /* no port */
+		fact_of(WIRE_ENDPOINT_V6, 0x51, "[fe80::1]:5", 255), /* link-local */
+	};
+	assert_int_equal(receive_from(e, 0x51, f, 5, t0), 1);
+	assert_int_equal(engine_stats(e).hijack, 1);
+	assert_int_equal(engine_stats(e).invalid, 3);
+	struct wire_fact masked = fact_of(WIRE_CIDR_V4, 0x51, "10.88.0.0/24", 0);
+	assert_int_equal(engine_fact_count(e), 1);
+	/* The masked prefix is what goes on the device. */
+	bool found = false;
+	struct engine_round r;
+	say_alive(e, 0x51, t0);
+	assert_int_equal(engine_decide(e, t0, &r), 0);
+	for (size_t i = 0; i < r.change.n_peers; i++)
+		for (size_t j = 0; j < r.change.peers[i].n_allowedips; j++)
+			found |= r.change.peers[i].public_key[0] == 0x51 &&
+				 r.change.peers[i].allowedips[j].cidr == 24 &&
+				 !memcmp(&r.change.peers[i].allowedips[j].ip4, masked.v.cidr.addr, 4);
+	engine_round_free(&r);
+	assert_true(found);
+	engine_free(e);
+	/* As a leaf behind a hub that carries our tunnel: the hub's facts may
+	 * move another leaf's address off the hub's /24 onto that leaf. */
+	struct wg_device *l = wg_device_new("wg0");
+	l->ifindex = 7;
+	add_peer(l, 0x61, "192.0.2.61:1", "10.77.0.0/24", true);
+	add_peer(l, 0x62, "192.0.2.62:1", NULL, true);
+	e = engine_for(NULL, 0, false, -1);
+	inet_pton(AF_INET, "10.77.0.13", &wg_addr.ip4);
+	engine_set_host(e, &h);
+	engine_set_device(e, l, wall0);
+	assert_true(engine_peer_is_router(e, &l->peers[0]));
+	assert_false(engine_is_router(e));
+	struct wire_fact ok = fact_of(WIRE_CIDR_V4, 0x62, "10.77.0.12/32", 255);
+	assert_int_equal(receive_from(e, 0x61, &ok, 1, t0), 1);
+	engine_free(e);
+	wg_device_free(l);
+	wg_device_free(d);
+}
+
 int main(int argc, char **argv)
 {
 	test_set_vector_dir(argc, argv);
@@ -586,6 +854,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_peer_metadata),
 		cmocka_unit_test(test_router_peer_keeps_allowed_ips),
 		cmocka_unit_test(test_critical_expiry_new_boot_id),
+		cmocka_unit_test(test_stale_fact_not_bounced),
+		cmocka_unit_test(test_untrusted_and_restarts),
+		cmocka_unit_test(test_budget),
+		cmocka_unit_test(test_hygiene_and_hijack),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
