@@ -185,10 +185,10 @@ static void test_config_peers(void **state)
 				  .wall_ms = wall, .peer_is_up = peer_up };
 	/* Name and basic flag, static allowed IPs (the repeat of A's told once),
 	 * and the resolved static endpoint while D is not up. */
-	expect(&in, "M 0a |M 0a b=0|M 0b |M 0c |M 0d n=\"laptop\",b=1|a 0a 10.9.1.0/24|"
+	expect(&in, "M 0a b=0|M 0b |M 0c |M 0d n=\"laptop\",b=1|a 0a 10.9.1.0/24|"
 		    "a 0b 10.9.2.5/32|a 0d 10.9.3.0/24|e 0a 192.0.2.20:51821|e 0d 198.51.100.7:51820");
 	d_is_up = true;
-	expect(&in, "M 0a |M 0a b=0|M 0b |M 0c |M 0d n=\"laptop\",b=1|a 0a 10.9.1.0/24|"
+	expect(&in, "M 0a b=0|M 0b |M 0c |M 0d n=\"laptop\",b=1|a 0a 10.9.1.0/24|"
 		    "a 0b 10.9.2.5/32|a 0d 10.9.3.0/24|e 0a 192.0.2.20:51821");
 	d_is_up = false;
 	/* Static allowed IPs for ourselves: the device's subnets are not told. */

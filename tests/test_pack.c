@@ -197,7 +197,7 @@ static void test_errors(void **state)
 	struct sink *s = calloc(1, sizeof(*s));
 	struct pack_target t = { crypto_identity_public(alice), shared_ab, collect, s };
 
-	/* One fact larger than a group: refused before anything is sent. */
+	/* One fact larger than a group is skipped; the others still go. */
 	static uint8_t big[1200];
 	big[0] = META_NAME;
 	big[1] = 0xa8; /* 1192 as a uvarint */
@@ -206,18 +206,25 @@ static void test_errors(void **state)
 	struct wire_fact facts[3] = { mixed_fact(0), mixed_fact(4), mixed_fact(1) };
 	facts[1].v.meta = (struct wire_view){ big, 1195 };
 	assert_true(wire_fact_size(&facts[1]) > WIRE_MAX_INNER);
-	assert_int_equal(pack_facts(&t, facts, 3, NULL, 0), -EMSGSIZE);
-	assert_int_equal(s->n, 0);
+	struct wire_fact alive = mixed_fact(2);
+	assert_int_equal(pack_facts(&t, facts, 3, &alive, 1), 1);
+	assert_int_equal(s->n, 1);
 
+	/* So are unencodable ones and groups. */
 	facts[1].attr = 'x';
-	assert_int_equal(pack_facts(&t, facts, 3, NULL, 0), -EINVAL);
+	assert_int_equal(pack_facts(&t, facts, 3, NULL, 0), 1);
 	facts[1].attr = WIRE_SIGNED_GROUP;
-	assert_int_equal(pack_facts(&t, facts, 3, NULL, 0), -EINVAL);
+	assert_int_equal(pack_facts(&t, facts, 3, NULL, 0), 1);
+	assert_int_equal(s->n, 3);
+	/* Nothing packable: no packet, not even for the fill. */
+	assert_int_equal(pack_facts(&t, facts + 1, 1, &alive, 1), 0);
+	assert_int_equal(s->n, 3);
 
 	/* The emitter's error stops packing and is returned. */
 	struct wire_fact many[100];
 	for (int i = 0; i < 100; i++)
 		many[i] = mixed_fact((size_t)i);
+	s->n = 0;
 	s->fail_at = 2;
 	assert_int_equal(pack_facts(&t, many, 100, NULL, 0), -EIO);
 	assert_int_equal(s->n, 1);

@@ -47,7 +47,8 @@ static void add_cidr(struct builder *b, const uint8_t subject[static 32], int fa
 	size_t len = family == AF_INET ? 4 : 16;
 	memcpy(f->v.cidr.addr, addr, len);
 	f->v.cidr.prefix = prefix;
-	for (size_t i = 0; mask && i < len; i++) {
+	(void)mask; /* always: a config typo (10.0.0.5/24) must not flap on the device */
+	for (size_t i = 0; i < len; i++) {
 		int bits = (int)prefix - (int)i * 8;
 		f->v.cidr.addr[i] &= bits >= 8 ? 0xff : bits <= 0 ? 0 : (uint8_t)(0xff << (8 - bits));
 	}
@@ -125,7 +126,9 @@ static void peer_facts(struct builder *b, const struct local_input *in, enum tru
 			if (!is_link_local(ip->family, &ip->ip6))
 				add_cidr(b, p->public_key, ip->family, &ip->ip6, ip->cidr, false);
 		}
-		if (tell_members)
+		/* One MemberMetadata per peer, as the original sends: a peer in
+		 * the config file gets its named one from rule 6 instead. */
+		if (tell_members && !peer_config_find(in->config, in->n_config, p->public_key))
 			add_meta(b, p->public_key, NULL, -1);
 	}
 }

@@ -45,19 +45,23 @@ static bool append(struct group_buf *g, const struct wire_fact *f)
 	return true;
 }
 
+/* Whether a fact can travel in a group at all. */
+static bool packable(const struct wire_fact *f)
+{
+	size_t size = wire_fact_size(f);
+	return size != 0 && size <= WIRE_MAX_INNER && f->attr != WIRE_SIGNED_GROUP;
+}
+
 int pack_facts(const struct pack_target *t, const struct wire_fact *facts, size_t n,
 	       const struct wire_fact *fill, size_t nfill)
 {
-	for (size_t i = 0; i < n; i++) {
-		size_t size = wire_fact_size(&facts[i]);
-		if (size == 0 || facts[i].attr == WIRE_SIGNED_GROUP)
-			return -EINVAL;
-		if (size > WIRE_MAX_INNER)
-			return -EMSGSIZE;
-	}
 	struct group_buf g = { .len = 0 };
 	int packets = 0;
+	size_t packed = 0;
 	for (size_t i = 0; i < n; i++) {
+		if (!packable(&facts[i]))
+			continue; /* one bad fact never costs the others */
+		packed++;
 		if (append(&g, &facts[i]))
 			continue;
 		int r = flush(t, &g);
@@ -66,8 +70,9 @@ int pack_facts(const struct pack_target *t, const struct wire_fact *facts, size_
 		packets++;
 		append(&g, &facts[i]); /* fits: checked above */
 	}
-	for (size_t i = 0; i < nfill && n > 0; i++)
-		append(&g, &fill[i]);
+	for (size_t i = 0; i < nfill && packed > 0; i++)
+		if (packable(&fill[i]))
+			append(&g, &fill[i]);
 	if (g.len > 0) {
 		int r = flush(t, &g);
 		if (r < 0)

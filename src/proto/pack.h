@@ -27,9 +27,9 @@ struct pack_target {
 /* Packs facts[0..n) in order. Then each of fill[0..nfill) (e.g. an Alive
  * that is only worth sending alongside other facts) is added to the last
  * packet if it fits there; fill facts never start a packet of their own.
- * Returns the number of packets emitted, -EMSGSIZE (before emitting
- * anything) when one fact alone exceeds a group, -EINVAL for an unencodable
- * fact, or the emitter's error. */
+ * A fact that cannot travel (unencodable, or larger than a group) is
+ * skipped: it never costs the others. Returns the number of packets
+ * emitted, or the emitter's error. */
 int pack_facts(const struct pack_target *t, const struct wire_fact *facts, size_t n,
 	       const struct wire_fact *fill, size_t nfill) __attribute__((warn_unused_result));
 
