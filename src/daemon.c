@@ -110,9 +110,9 @@ static void log_events(const struct daemon *d, const struct engine_round *r)
 		if (ev & ENGINE_EV_RESTRICTED)
 			log_info("%s: direct link down, traffic falls back through the router", who);
 		if (ev & ENGINE_EV_BUDGET)
-			log_warning("%s: sent more facts than its budget allows; the rest are dropped", who);
+			log_warnx("%s: sent more facts than its budget allows; the rest are dropped", who);
 		if (ev & ENGINE_EV_HIJACK)
-			log_warning("%s: claimed allowed IPs that another peer holds; ignored", who);
+			log_warnx("%s: claimed allowed IPs that another peer holds; ignored", who);
 	}
 }
 
