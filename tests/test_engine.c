@@ -95,6 +95,39 @@ static int sent_about(const struct engine_round *r, uint8_t to, uint8_t about)
 	return n;
 }
 
+/* A fact of `attr` about subject id with value text ("a.b.c.d:port" or
+ * "cidr"), as sender would send it. */
+static struct wire_fact fact_of(uint8_t attr, uint8_t id, const char *text, uint16_t ttl)
+{
+	struct wire_fact f = { .attr = attr, .ttl = ttl };
+	memset(f.subject, id, 32);
+	if (attr == WIRE_ENDPOINT_V4 || attr == WIRE_ENDPOINT_V6) {
+		union wg_endpoint ep;
+		assert_true(wg_endpoint_parse(text, &ep));
+		if (attr == WIRE_ENDPOINT_V4) {
+			memcpy(f.v.endpoint.addr, &ep.addr4.sin_addr, 4);
+			f.v.endpoint.port = ntohs(ep.addr4.sin_port);
+		} else {
+			memcpy(f.v.endpoint.addr, &ep.addr6.sin6_addr, 16);
+			f.v.endpoint.port = ntohs(ep.addr6.sin6_port);
+		}
+	} else {
+		struct wg_allowedip ip;
+		assert_true(wg_allowedip_parse(text, &ip));
+		memcpy(f.v.cidr.addr, &ip.ip6, attr == WIRE_CIDR_V4 ? 4 : 16);
+		f.v.cidr.prefix = ip.cidr;
+	}
+	return f;
+}
+
+static int receive_from(struct engine *e, uint8_t sender, const struct wire_fact *f, size_t n,
+			int64_t now)
+{
+	uint8_t key[32];
+	memset(key, sender, 32);
+	return engine_receive(e, key, f, n, now);
+}
+
 static void test_send_levels(void **state)
 {
 	(void)state;
@@ -397,12 +430,24 @@ static void test_remove_safety(void **state)
 	memset(cfg[0].key, 0x0d, 32);
 	struct wg_device *d = wg_device_new("wg0");
 	add_peer(d, 0x06, "192.0.2.6:1", "10.0.0.0/24", true); /* router */
-	add_peer(d, 0x0c, "192.0.2.12:1", "10.0.0.12/32", false); /* no membership */
 	add_peer(d, 0x0d, "192.0.2.13:1", "10.0.0.13/32", false); /* in the config */
+	add_peer(d, 0x0e, "192.0.2.14:1", "10.0.0.14/32", false); /* the admin's */
 	struct engine *e = engine_for(cfg, 1, false, -1);
 	engine_set_device(e, d, wall0);
 	int64_t now = t0;
 	struct engine_round r;
+	/* The router says C is a member, briefly: we add C (ours to remove). */
+	say_alive(e, 0x06, now);
+	struct wire_fact m = { .attr = WIRE_MEMBER, .ttl = 20 };
+	memset(m.subject, 0x0c, 32);
+	assert_int_equal(receive_from(e, 0x06, &m, 1, now), 1);
+	assert_int_equal(engine_run(e, now, &r), 0);
+	bool added_c = false;
+	for (size_t i = 0; i < r.change.n_peers; i++)
+		added_c |= r.change.peers[i].public_key[0] == 0x0c;
+	assert_true(added_c);
+	engine_round_free(&r);
+	add_peer(d, 0x0c, "192.0.2.12:1", NULL, false);
 	/* Keep the router alive every 30 s. Before FactTTL has passed: nothing. */
 	for (; now < t0 + 250000; now += 5000) {
 		if ((now - t0) % 30000 == 0)
@@ -421,6 +466,7 @@ static void test_remove_safety(void **state)
 		removed = removes(&r, 0x0c);
 		assert_false(removes(&r, 0x06));
 		assert_false(removes(&r, 0x0d));
+		assert_false(removes(&r, 0x0e)); /* never: wirelink did not add it */
 		engine_round_free(&r);
 	}
 	assert_true(removed);
@@ -570,39 +616,6 @@ static void test_critical_expiry_new_boot_id(void **state)
 	wg_device_free(d);
 }
 
-
-/* A fact of `attr` about subject id with value text ("a.b.c.d:port" or
- * "cidr"), as sender would send it. */
-static struct wire_fact fact_of(uint8_t attr, uint8_t id, const char *text, uint16_t ttl)
-{
-	struct wire_fact f = { .attr = attr, .ttl = ttl };
-	memset(f.subject, id, 32);
-	if (attr == WIRE_ENDPOINT_V4 || attr == WIRE_ENDPOINT_V6) {
-		union wg_endpoint ep;
-		assert_true(wg_endpoint_parse(text, &ep));
-		if (attr == WIRE_ENDPOINT_V4) {
-			memcpy(f.v.endpoint.addr, &ep.addr4.sin_addr, 4);
-			f.v.endpoint.port = ntohs(ep.addr4.sin_port);
-		} else {
-			memcpy(f.v.endpoint.addr, &ep.addr6.sin6_addr, 16);
-			f.v.endpoint.port = ntohs(ep.addr6.sin6_port);
-		}
-	} else {
-		struct wg_allowedip ip;
-		assert_true(wg_allowedip_parse(text, &ip));
-		memcpy(f.v.cidr.addr, &ip.ip6, attr == WIRE_CIDR_V4 ? 4 : 16);
-		f.v.cidr.prefix = ip.cidr;
-	}
-	return f;
-}
-
-static int receive_from(struct engine *e, uint8_t sender, const struct wire_fact *f, size_t n,
-			int64_t now)
-{
-	uint8_t key[32];
-	memset(key, sender, 32);
-	return engine_receive(e, key, f, n, now);
-}
 
 /* Sends to peer `to` in a round of the endpoint with port 51820 (the
  * relayed one, not the one we see ourselves). */
@@ -838,6 +851,88 @@ static void test_hygiene_and_hijack(void **state)
 	wg_device_free(d);
 }
 
+
+/* Issue 17 and the two-hub set-up: at a leaf with hubs R1 (the tunnel /24)
+ * and R2 (its own /32, put there by the administrator), both trusted for
+ * Membership, facts never move the /24 between the hubs nor take R2's /32;
+ * a direct link keeps what we moved onto it while it works, even when no
+ * source tells it any more; when it dies only what we added goes back. */
+static void test_two_hubs_and_admin_ips(void **state)
+{
+	(void)state;
+	struct peer_config cfg[2] = { { .has_trust = true, .trust = TRUST_MEMBERSHIP },
+				      { .has_trust = true, .trust = TRUST_MEMBERSHIP } };
+	memset(cfg[0].key, 0x71, 32);
+	memset(cfg[1].key, 0x72, 32);
+	struct wg_device *d = wg_device_new("wg0");
+	d->ifindex = 7;
+	add_peer(d, 0x71, "192.0.2.71:1", "10.77.0.0/24", true); /* R1 */
+	add_peer(d, 0x72, "192.0.2.72:1", "10.77.0.2/32", true); /* R2 */
+	add_peer(d, 0x73, "192.0.2.73:1", "10.66.0.0/16", true); /* B: the admin routes a LAN to it */
+	struct engine *e = engine_for(cfg, 2, false, -1);
+	struct netif_addr wg_addr = { .family = AF_INET, .prefix = 24 };
+	inet_pton(AF_INET, "10.77.0.13", &wg_addr.ip4);
+	struct netif two[2] = { ifs[0], { "wg0", 7, true, &wg_addr, 1, 1 } };
+	struct netif_list h = { .ifs = two, .n = 2 };
+	engine_set_host(e, &h);
+	engine_set_device(e, d, wall0);
+	assert_false(engine_is_router(e));
+	int64_t now = t0;
+	for (uint8_t id = 0x71; id <= 0x73; id++)
+		say_alive(e, id, now);
+	/* Each hub says it has the /24, and both say B has 10.77.0.12/32. */
+	struct wire_fact r1[2] = { fact_of(WIRE_CIDR_V4, 0x71, "10.77.0.0/24", 60),
+				   fact_of(WIRE_CIDR_V4, 0x73, "10.77.0.12/32", 60) };
+	struct wire_fact r2[2] = { fact_of(WIRE_CIDR_V4, 0x72, "10.77.0.0/24", 60),
+				   fact_of(WIRE_CIDR_V4, 0x73, "10.77.0.12/32", 60) };
+	assert_true(receive_from(e, 0x71, r1, 2, now) > 0);
+	assert_true(receive_from(e, 0x72, r2, 2, now) > 0);
+	struct engine_round r;
+	int moves_24 = 0, moves_b = 0;
+	for (; now < t0 + 400000; now += 5000) {
+		if ((now - t0) % 30000 == 0)
+			for (uint8_t id = 0x71; id <= 0x73; id++)
+				say_alive(e, id, now);
+		engine_set_device(e, d, wall0 + (now - t0));
+		for (uint8_t id = 0x71; id <= 0x73; id++)
+			d->peers[id - 0x71].last_handshake_sec = (wall0 + (now - t0)) / 1000;
+		assert_int_equal(engine_run(e, now, &r), 0);
+		for (size_t i = 0; i < r.change.n_peers; i++) {
+			const struct wg_peer_change *pc = &r.change.peers[i];
+			assert_false(pc->flags & WG_CHANGE_REMOVE);
+			assert_false(pc->flags & WG_CHANGE_REPLACE_ALLOWEDIPS);
+			for (size_t j = 0; j < pc->n_allowedips; j++) {
+				moves_24 += pc->allowedips[j].cidr == 24;
+				if (pc->public_key[0] == 0x73 && pc->allowedips[j].cidr == 32 &&
+				    pc->allowedips[j].family == AF_INET) {
+					moves_b++;
+					assert_int_equal(wg_peer_add_allowedip(&d->peers[2], &pc->allowedips[j]), 0);
+				}
+			}
+		}
+		engine_round_free(&r);
+	}
+	assert_int_equal(moves_24, 0);
+	assert_int_equal(moves_b, 1); /* once, and kept after its facts ran out */
+	/* B's link dies: what we added goes back, the admin's LAN stays. */
+	d->peers[2].last_handshake_sec = 1;
+	engine_set_device(e, d, wall0 + (now - t0));
+	assert_int_equal(engine_run(e, now, &r), 0);
+	bool restricted = false;
+	for (size_t i = 0; i < r.change.n_peers; i++) {
+		const struct wg_peer_change *pc = &r.change.peers[i];
+		if (pc->public_key[0] != 0x73 || !(pc->flags & WG_CHANGE_REPLACE_ALLOWEDIPS))
+			continue;
+		restricted = true;
+		assert_int_equal(pc->n_allowedips, 2); /* auto-address and 10.66.0.0/16 */
+		assert_int_equal(pc->allowedips[1].cidr, 16);
+	}
+	assert_true(restricted);
+	engine_round_free(&r);
+	engine_free(e);
+	wg_device_free(d);
+}
+
 int main(int argc, char **argv)
 {
 	test_set_vector_dir(argc, argv);
@@ -858,6 +953,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_untrusted_and_restarts),
 		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_hygiene_and_hijack),
+		cmocka_unit_test(test_two_hubs_and_admin_ips),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,6 +31,12 @@ struct peer_entry {
 	int64_t forgot_at;  /* when a new boot id last cleared its knowledge */
 	int64_t budget_said, hijack_said; /* when we last logged its cap or claim */
 	size_t stored;	    /* facts in the table with it as their source */
+	/* What we put on the device ourselves, and so may take back: the peer
+	 * itself (added as a member) and allowed IPs beyond its auto-address.
+	 * Everything else there is the administrator's and stays. */
+	bool ours;
+	struct wg_allowedip *added;
+	size_t n_added, cap_added;
 	UT_hash_handle hh;
 };
 
@@ -174,6 +180,7 @@ void engine_free(struct engine *e)
 	struct peer_entry *p, *tmp;
 	HASH_ITER(hh, e->peers, p, tmp) {
 		HASH_DEL(e->peers, p);
+		free(p->added);
 		free(p);
 	}
 	facts_free(e->received);
@@ -743,34 +750,83 @@ static size_t wanted_ips(const struct engine *e, const struct peer_entry *p, str
 	return n;
 }
 
-/* Returns whether the change replaces the peer's allowed IPs. */
-static bool reconcile_healthy(struct engine *e, struct peer_entry *p, bool deconf, struct change_buf *c)
+static bool added_has(const struct peer_entry *p, const struct wg_allowedip *ip)
+{
+	return has_ip(p->added, p->n_added, ip);
+}
+
+/* WireGuard gives a prefix to exactly one peer. Another peer's prefix may
+ * move onto p only when that peer is our router and the prefix is not the
+ * one that carries our own tunnel (a leaf's address off the hub: the direct
+ * link). Never off a leaf, never between hubs: no flapping. */
+static bool taken_elsewhere(const struct engine *e, const struct peer_entry *p,
+			    const struct wg_allowedip *ip)
+{
+	for (size_t i = 0; i < e->dev->n_peers; i++) {
+		const struct wg_peer *q = &e->dev->peers[i];
+		if (q == p->wg || !has_ip(q->allowedips, q->n_allowedips, ip))
+			continue;
+		if (!engine_peer_is_router(e, q) || trust_covers_device(ip, device_netif(e)))
+			return true;
+	}
+	return false;
+}
+
+/* A healthy, alive peer gains the allowed IPs that facts give it. Nothing
+ * is taken from a working link (beyond the original, which replaces the
+ * set): what we added goes back only when the link dies. */
+static void reconcile_healthy(struct engine *e, struct peer_entry *p, struct change_buf *c)
 {
 	struct wg_allowedip *want = NULL;
 	size_t n = wanted_ips(e, p, &want);
 	const struct wg_peer *w = p->wg;
-	bool missing = false, extra = false;
-	for (size_t i = 0; i < n; i++)
-		missing |= !has_ip(w->allowedips, w->n_allowedips, &want[i]);
-	for (size_t i = 0; i < w->n_allowedips; i++)
-		extra |= !has_ip(want, n, &w->allowedips[i]);
-	bool replaced = false;
-	if (missing || (deconf && extra)) {
-		struct wg_peer_change *pc = change_new(c, p->key, WG_CHANGE_UPDATE_ONLY);
-		if (pc) {
-			if (deconf)
-				pc->flags |= WG_CHANGE_REPLACE_ALLOWEDIPS;
-			replaced = deconf;
-			for (size_t i = 0; i < n; i++)
-				if (deconf || !has_ip(w->allowedips, w->n_allowedips, &want[i]))
-					change_ip(c, &want[i]);
-			if (missing && n > 1)
-				emit(e, p->key, ENGINE_EV_ALLOWEDIPS_MOVED);
-			p->moved |= missing;
-		}
+	struct wg_allowedip a = auto_ip(p->key);
+	struct wg_peer_change *pc = NULL;
+	bool moved = false;
+	for (size_t i = 0; i < n; i++) {
+		if (has_ip(w->allowedips, w->n_allowedips, &want[i]) || taken_elsewhere(e, p, &want[i]))
+			continue;
+		if (!pc && !(pc = change_new(c, p->key, WG_CHANGE_UPDATE_ONLY)))
+			break;
+		change_ip(c, &want[i]);
+		if (same_ip(&want[i], &a))
+			continue;
+		moved = true;
+		if (!added_has(p, &want[i]) &&
+		    array_grow((void **)&p->added, p->n_added, &p->cap_added, sizeof(*p->added)))
+			p->added[p->n_added++] = want[i];
 	}
+	if (moved)
+		emit(e, p->key, ENGINE_EV_ALLOWEDIPS_MOVED);
+	p->moved |= moved;
 	free(want);
-	return replaced;
+}
+
+/* Takes back the allowed IPs we added (traffic falls back through the
+ * router); the auto-address and the administrator's stay. Returns whether
+ * there was anything to take. */
+static bool restrict_to_admin(struct engine *e, struct peer_entry *p, struct change_buf *c)
+{
+	const struct wg_peer *w = p->wg;
+	bool any = false;
+	for (size_t i = 0; i < w->n_allowedips; i++)
+		any |= added_has(p, &w->allowedips[i]);
+	if (!any) {
+		p->n_added = 0;
+		return false;
+	}
+	struct wg_peer_change *pc = change_new(c, p->key, WG_CHANGE_UPDATE_ONLY | WG_CHANGE_REPLACE_ALLOWEDIPS);
+	if (!pc)
+		return false;
+	struct wg_allowedip a = auto_ip(p->key);
+	change_ip(c, &a);
+	for (size_t i = 0; i < w->n_allowedips; i++)
+		if (!added_has(p, &w->allowedips[i]) && !same_ip(&w->allowedips[i], &a))
+			change_ip(c, &w->allowedips[i]);
+	p->n_added = 0;
+	emit(e, p->key, ENGINE_EV_RESTRICTED);
+	p->moved = false;
+	return true;
 }
 
 static void endpoint_of(const struct wire_fact *f, struct peer_endpoint *out)
@@ -798,8 +854,6 @@ static bool reconcile_unhealthy(struct engine *e, struct peer_entry *p, bool dec
 				struct change_buf *c)
 {
 	const struct wg_peer *w = p->wg;
-	struct wg_allowedip a = auto_ip(p->key);
-	bool restrict_ips = deconf && (w->n_allowedips != 1 || !same_ip(&w->allowedips[0], &a));
 	struct peer_endpoint cand[64];
 	size_t n = 0;
 	for (const struct fact *f = facts_subject_first(e->received, p->key); f && n < 64; f = facts_subject_next(f))
@@ -809,30 +863,25 @@ static bool reconcile_unhealthy(struct engine *e, struct peer_entry *p, bool dec
 	for (size_t i = 0; cfg && i < cfg->n_endpoints && n < 64; i++)
 		cand[n++] = cfg->endpoints[i];
 	int pick = peerstate_next_endpoint(&p->ps, cand, n, now);
-	if (!restrict_ips && pick < 0)
-		return false;
-	struct wg_peer_change *pc = change_new(c, p->key, WG_CHANGE_UPDATE_ONLY);
+	bool restrict_ips = deconf && restrict_to_admin(e, p, c);
+	if (pick < 0)
+		return restrict_ips;
+	/* The endpoint rides on the restricting change, if there is one. */
+	struct wg_peer_change *pc = restrict_ips ? &c->peers[c->n - 1]
+						 : change_new(c, p->key, WG_CHANGE_UPDATE_ONLY);
 	if (!pc)
 		return false;
-	if (restrict_ips) {
-		pc->flags |= WG_CHANGE_REPLACE_ALLOWEDIPS;
-		change_ip(c, &a);
-		emit(e, p->key, ENGINE_EV_RESTRICTED);
-		p->moved = false;
-	}
-	if (pick >= 0) {
-		pc->flags |= WG_CHANGE_ENDPOINT;
-		to_wg_endpoint(&cand[pick], &pc->endpoint);
-		p->alive_now = true; /* say hello through the new endpoint at once */
-		/* A peer we never had a handshake with learns about us at the
-		 * same moment we learn about it: if both sides initiate at once
-		 * the handshakes cross, WireGuard rejects both responses, and the
-		 * retry comes 5 s later. The higher key lets the lower one
-		 * initiate, and speaks once the session is up. */
-		if (w->last_handshake_sec == 0 && memcmp(e->self, p->key, WIRE_KEY_LEN) > 0)
-			p->hold_until = now + FIRST_CONTACT_HOLD_MS;
-		emit(e, p->key, ENGINE_EV_ENDPOINT_TRIED);
-	}
+	pc->flags |= WG_CHANGE_ENDPOINT;
+	to_wg_endpoint(&cand[pick], &pc->endpoint);
+	p->alive_now = true; /* say hello through the new endpoint at once */
+	/* A peer we never had a handshake with learns about us at the same
+	 * moment we learn about it: if both sides initiate at once the
+	 * handshakes cross, WireGuard rejects both responses, and the retry
+	 * comes 5 s later. The higher key lets the lower one initiate, and
+	 * speaks once the session is up. */
+	if (w->last_handshake_sec == 0 && memcmp(e->self, p->key, WIRE_KEY_LEN) > 0)
+		p->hold_until = now + FIRST_CONTACT_HOLD_MS;
+	emit(e, p->key, ENGINE_EV_ENDPOINT_TRIED);
 	return restrict_ips;
 }
 
@@ -877,9 +926,11 @@ static void add_members(struct engine *e, struct change_buf *c)
 		if (queued)
 			continue;
 		struct wg_allowedip a = auto_ip(f->f.subject);
-		if (change_new(c, f->f.subject, 0)) {
+		struct peer_entry *np = peer_get(e, f->f.subject, true);
+		if (np && change_new(c, f->f.subject, 0)) {
 			change_ip(c, &a);
 			emit(e, f->f.subject, ENGINE_EV_PEER_ADDED);
+			np->ours = true;
 			added++;
 		}
 	}
@@ -903,7 +954,9 @@ static void remove_nonmembers(struct engine *e, int64_t now, struct change_buf *
 		return;
 	for (size_t i = 0; i < e->dev->n_peers; i++) {
 		const struct wg_peer *w = &e->dev->peers[i];
-		if (config_for(e, w->public_key) || has_membership(e, w->public_key))
+		const struct peer_entry *p = peer_get(e, w->public_key, false);
+		/* Only a peer we added ourselves is ours to remove. */
+		if (!p || !p->ours || config_for(e, w->public_key) || has_membership(e, w->public_key))
 			continue;
 		if (!e->membership_configured && engine_peer_is_router(e, w))
 			continue;
@@ -927,7 +980,7 @@ static void reconcile(struct engine *e, int64_t now, struct engine_round *out)
 		 * routed through it (a default route, other sites) stays. */
 		bool deconf_peer = deconf && !engine_peer_is_router(e, p->wg), replaced = false;
 		if (p->ps.healthy && (peerstate_alive_for(&p->ps, now, CHUNK_PERIOD_MS / 2) || basic))
-			replaced = reconcile_healthy(e, p, deconf_peer, &c);
+			reconcile_healthy(e, p, &c);
 		else if (!p->ps.healthy)
 			/* What we moved onto a direct link ourselves falls back at
 			 * once, FactTTL or not (beyond the original). */
@@ -958,11 +1011,12 @@ static void forget_gone(struct engine *e)
 {
 	struct peer_entry *p, *tmp;
 	HASH_ITER(hh, e->peers, p, tmp) {
-		if (p->wg || p->ps.alive || p->stored || config_for(e, p->key) ||
+		if (p->wg || p->ps.alive || p->stored || p->ours || config_for(e, p->key) ||
 		    facts_subject_count(e->received, p->key))
 			continue;
 		HASH_DEL(e->peers, p);
 		knowledge_drop_peer(e->knows, p->kn);
+		free(p->added);
 		free(p);
 	}
 }

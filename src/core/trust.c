@@ -177,6 +177,11 @@ static bool has_own_address(const struct netif *device)
 	return false;
 }
 
+bool trust_covers_device(const struct wg_allowedip *ip, const struct netif *device)
+{
+	return device && trust_allowedip_is_routed(ip) && covers_address(ip, device);
+}
+
 bool trust_peer_is_router_for(const struct wg_peer *peer, const struct netif *device)
 {
 	if (!has_own_address(device))

@@ -60,6 +60,8 @@ bool trust_peer_is_router_for(const struct wg_peer *peer, const struct netif *de
 bool trust_device_is_router_for(const struct wg_device *dev, int configured,
 				const struct netif *device);
 
+/* Whether a routed allowed IP covers one of the device's own addresses. */
+bool trust_covers_device(const struct wg_allowedip *ip, const struct netif *device);
 /* Whether ip (masked) lies inside net (masked). */
 bool trust_prefix_within(const struct wg_allowedip *ip, const struct wg_allowedip *net);
 /* Clears the host bits of an allowed IP (10.0.0.5/24 -> 10.0.0.0/24). */
