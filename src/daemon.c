@@ -2,6 +2,7 @@
  * and a timer in one epoll set. A verified packet goes through the engine at
  * once; rounds that follow packets are coalesced for COALESCE_MS. */
 #include "daemon.h"
+#include "owned.h"
 
 #include "control.h"
 #include "core/engine.h"
@@ -72,6 +73,9 @@ struct daemon {
 	} *addrs;
 	struct peer_endpoint (*resolved)[MAX_STATIC]; /* per config peer */
 	int64_t next_resolve;
+	char owned_path[128]; /* what we added to the device (owned.h); "" when none */
+	uint64_t owned_gen;   /* the engine's owned_gen as last saved */
+	bool owned_said;      /* we logged that it cannot be saved */
 };
 
 static int64_t clock_ms(clockid_t c)
@@ -151,8 +155,10 @@ static bool refresh(struct daemon *d, int64_t now)
 		d->host = host;
 		d->host_read = now;
 	}
-	engine_set_device(d->eng, dev, clock_ms(CLOCK_REALTIME));
+	/* Host first: the old list is gone, and the device's peers are judged
+	 * against the device's own addresses. */
 	engine_set_host(d->eng, d->host);
+	engine_set_device(d->eng, dev, clock_ms(CLOCK_REALTIME));
 	/* The auto-address table: rebuilt (a SHA-1 per peer) only when the
 	 * peers changed. */
 	if (!d->addrs || !same_peers(d->dev, dev)) {
@@ -294,6 +300,22 @@ static void report_status(struct daemon *d)
 	}
 }
 
+/* Keeps the state file of what we added current (owned.h). */
+static void save_owned(struct daemon *d)
+{
+	uint64_t gen = engine_owned_gen(d->eng);
+	if (!d->owned_path[0] || gen == d->owned_gen)
+		return;
+	int err = owned_save(d->owned_path, d->dev->ifindex, d->eng);
+	if (!err)
+		d->owned_gen = gen;
+	else if (!d->owned_said) {
+		d->owned_said = true;
+		log_warnx("cannot keep %s (%s): after a restart, what this run added counts as "
+			  "configured by hand", d->owned_path, strerror(-err));
+	}
+}
+
 static bool round_now(struct daemon *d, int64_t now)
 {
 	watch_clocks(d);
@@ -310,6 +332,7 @@ static bool round_now(struct daemon *d, int64_t now)
 		log_warnx("%s", wg_last_error());
 	if (r.change.n_peers)
 		d->settle_until = now + SETTLE_MS;
+	save_owned(d);
 	if (r.change.n_peers || r.n_events)
 		d->active_until = now + ACTIVE_MS;
 	engine_round_free(&r);
@@ -460,6 +483,10 @@ static int setup(struct daemon *d)
 	int err = open_socket(d);
 	if (err)
 		return err;
+	if (snprintf(d->owned_path, sizeof(d->owned_path), "%s/%s.owned", CONTROL_DIR, d->cfg->iface) <
+		    (int)sizeof(d->owned_path) &&
+	    owned_load(d->owned_path, d->dev->ifindex, d->eng) > 0)
+		log_debug("adopted what an earlier run added, from %s", d->owned_path);
 	d->ctl = control_open(d->cfg->iface, d->cfg->control_group, d->ctl_path, sizeof(d->ctl_path));
 	if (d->ctl < 0) {
 		log_warnx("no control socket %s: %s", d->ctl_path,
@@ -485,6 +512,12 @@ static int setup(struct daemon *d)
 		if (epoll_ctl(d->ep, EPOLL_CTL_ADD, fds[i], &ev) < 0)
 			return -errno;
 	}
+	/* The host's interfaces first: our role depends on the device's
+	 * own addresses. */
+	if (netif_list(&d->host) != 0)
+		d->host = NULL;
+	d->host_read = now;
+	engine_set_host(d->eng, d->host);
 	engine_set_device(d->eng, d->dev, clock_ms(CLOCK_REALTIME));
 	bool router = engine_is_router(d->eng);
 	char addr[INET6_ADDRSTRLEN];

@@ -8,6 +8,13 @@
  *   signed KEYFILE TO N           N valid groups signed with KEYFILE's key
  *                                 for peer TO (base64 public key)
  *   flood KEYFILE TO RATE SECONDS all of the above, mixed, RATE per second
+ * A peer with a valid key that lies (each packet signed, full of facts):
+ *   members KEYFILE TO N          N packets of Member facts about random keys
+ *   endpoints KEYFILE TO N        N Endpoint facts about the signer (random
+ *                                 203.0.113.0/24 addresses and ports)
+ *   claim KEYFILE TO CIDR...      AllowedCidr facts about the signer
+ *   reboots KEYFILE TO N MS       N Alives, each with a new boot id, MS apart
+ *   bigmeta KEYFILE TO            a 1,100-byte MemberMetadata about the signer
  * Valid groups carry an Alive and a MemberMetadata about the signer.
  * Prints how many datagrams it sent. */
 #include "proto/crypto.h"
@@ -49,6 +56,115 @@ static int keep(void *arg, const uint8_t *pkt, size_t len)
 	return 0;
 }
 
+/* The signer and what it shares with the recipient, for the lying modes. */
+static struct crypto_identity *liar;
+static uint8_t liar_shared[32];
+
+static int emit_packet(void *arg, const uint8_t *pkt, size_t len)
+{
+	(void)arg;
+	send_bytes(pkt, len);
+	return 0;
+}
+
+/* Packs and sends facts as the signer (as many packets as they need). */
+static void send_facts(const struct wire_fact *f, size_t n)
+{
+	struct pack_target t = { crypto_identity_public(liar), liar_shared, emit_packet, NULL };
+	if (pack_facts(&t, f, n, NULL, 0) < 0)
+		fprintf(stderr, "hostile: packing failed\n");
+}
+
+static struct wire_fact about_signer(uint8_t attr)
+{
+	struct wire_fact f = { .attr = attr, .ttl = 255 };
+	memcpy(f.subject, crypto_identity_public(liar), 32);
+	return f;
+}
+
+static void lie_members(long packets)
+{
+	enum { PER = 30 };
+	struct wire_fact f[PER];
+	while (packets-- > 0) {
+		for (int i = 0; i < PER; i++) {
+			f[i] = (struct wire_fact){ .attr = WIRE_MEMBER, .ttl = 65535 };
+			crypto_random(f[i].subject, 32);
+		}
+		send_facts(f, PER);
+	}
+}
+
+static void lie_endpoints(long n)
+{
+	enum { PER = 30 };
+	struct wire_fact f[PER];
+	while (n > 0) {
+		int k = n < PER ? (int)n : PER;
+		for (int i = 0; i < k; i++) {
+			f[i] = about_signer(WIRE_ENDPOINT_V4);
+			uint8_t a[4] = { 203, 0, 113, (uint8_t)(1 + rand() % 254) };
+			memcpy(f[i].v.endpoint.addr, a, 4);
+			f[i].v.endpoint.port = (uint16_t)(1024 + rand() % 60000);
+		}
+		send_facts(f, (size_t)k);
+		n -= k;
+	}
+}
+
+static int lie_claims(int n, char **cidrs)
+{
+	struct wire_fact f[64];
+	int k = 0;
+	for (int i = 0; i < n && k < 64; i++) {
+		char text[64];
+		snprintf(text, sizeof(text), "%s", cidrs[i]);
+		char *slash = strchr(text, '/');
+		if (!slash)
+			return -1;
+		*slash = '\0';
+		bool v6 = strchr(text, ':') != NULL;
+		f[k] = about_signer(v6 ? WIRE_CIDR_V6 : WIRE_CIDR_V4);
+		if (inet_pton(v6 ? AF_INET6 : AF_INET, text, f[k].v.cidr.addr) != 1)
+			return -1;
+		f[k++].v.cidr.prefix = (uint8_t)atoi(slash + 1);
+	}
+	send_facts(f, (size_t)k);
+	return 0;
+}
+
+static void lie_reboots(long n, long ms)
+{
+	while (n-- > 0) {
+		struct wire_fact a = about_signer(WIRE_ALIVE);
+		crypto_random(a.v.boot_id, sizeof(a.v.boot_id));
+		send_facts(&a, 1);
+		usleep((useconds_t)ms * 1000);
+	}
+}
+
+static void lie_bigmeta(void)
+{
+	static uint8_t meta[1100];
+	meta[0] = 'n';
+	meta[1] = 0xca; /* 1,098 as a uvarint */
+	meta[2] = 0x08;
+	memset(meta + 3, 'x', sizeof(meta) - 3);
+	struct wire_fact f = about_signer(WIRE_MEMBER_META);
+	f.v.meta = (struct wire_view){ meta, sizeof(meta) };
+	/* Larger than a group may be: sealed by hand, past pack_facts' check. */
+	uint8_t inner[1400], nonce[WIRE_NONCE_LEN], pkt[1500];
+	size_t len = 0;
+	crypto_random_nonce(nonce);
+	if (!wire_encode_fact(&f, inner, sizeof(inner), &len)) {
+		fprintf(stderr, "hostile: cannot encode the metadata\n");
+		return;
+	}
+	size_t n = pack_seal(crypto_identity_public(liar), liar_shared, nonce, inner, len, pkt, sizeof(pkt));
+	if (n)
+		send_bytes(pkt, n);
+}
+
 static int make_group(const char *keyfile, const char *to_b64)
 {
 	char *text = NULL;
@@ -73,7 +189,8 @@ static int make_group(const char *keyfile, const char *to_b64)
 	f[1].v.meta = (struct wire_view){ meta, sizeof(meta) };
 	struct pack_target t = { crypto_identity_public(id), shared, keep, NULL };
 	int r = pack_facts(&t, f, 2, NULL, 0);
-	crypto_identity_free(id);
+	liar = id;
+	memcpy(liar_shared, shared, sizeof(shared));
 	return r == 1 ? 0 : -1;
 }
 
@@ -155,7 +272,9 @@ int main(int argc, char **argv)
 	srand((unsigned)getpid());
 	const char *mode = argv[4];
 	bool keyed = !strcmp(mode, "truncated") || !strcmp(mode, "badtag") ||
-		     !strcmp(mode, "signed") || !strcmp(mode, "flood");
+		     !strcmp(mode, "signed") || !strcmp(mode, "flood") || !strcmp(mode, "members") ||
+		     !strcmp(mode, "endpoints") || !strcmp(mode, "claim") || !strcmp(mode, "reboots") ||
+		     !strcmp(mode, "bigmeta");
 	if (keyed && (argc < 7 || make_group(argv[5], argv[6]) != 0))
 		return 2;
 	long n = argc > (keyed ? 7 : 5) ? atol(argv[keyed ? 7 : 5]) : 1;
@@ -175,10 +294,24 @@ int main(int argc, char **argv)
 			send_bytes(group, group_len);
 	else if (!strcmp(mode, "flood") && argc >= 9)
 		flood(atof(argv[7]), atof(argv[8]));
+	else if (!strcmp(mode, "members"))
+		lie_members(n);
+	else if (!strcmp(mode, "endpoints"))
+		lie_endpoints(n);
+	else if (!strcmp(mode, "claim") && argc >= 8) {
+		if (lie_claims(argc - 7, argv + 7) != 0) {
+			fprintf(stderr, "hostile: bad CIDR\n");
+			return 2;
+		}
+	} else if (!strcmp(mode, "reboots") && argc >= 9)
+		lie_reboots(n, atol(argv[8]));
+	else if (!strcmp(mode, "bigmeta"))
+		lie_bigmeta();
 	else {
 		fprintf(stderr, "hostile: unknown mode %s\n", mode);
 		return 2;
 	}
+	crypto_identity_free(liar);
 	printf("%lu\n", sent);
 	return 0;
 }

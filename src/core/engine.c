@@ -59,6 +59,7 @@ struct engine {
 	const struct peer_config **by_key; /* the config's peers sorted by key */
 	struct engine_limits lim;
 	struct engine_stats stats;
+	uint64_t owned_gen; /* changes whenever what we own on the device does */
 	const struct netif *devif; /* the device among the host interfaces */
 };
 
@@ -219,6 +220,16 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 	struct peer_entry *p, *tmp;
 	HASH_ITER(hh, e->peers, p, tmp)
 		p->wg = NULL;
+	for (size_t i = 0; i < dev->n_peers; i++)
+		if ((p = peer_get(e, dev->peers[i].public_key, false)))
+			p->wg = &dev->peers[i];
+	/* Gone from the device: what we had there went with it. */
+	HASH_ITER(hh, e->peers, p, tmp)
+		if (!p->wg && (p->ours || p->n_added)) {
+			p->ours = false;
+			p->n_added = 0;
+			e->owned_gen++;
+		}
 	for (size_t i = 0; i < dev->n_peers; i++) {
 		p = peer_get(e, dev->peers[i].public_key, true);
 		if (!p)
@@ -793,8 +804,10 @@ static void reconcile_healthy(struct engine *e, struct peer_entry *p, struct cha
 			continue;
 		moved = true;
 		if (!added_has(p, &want[i]) &&
-		    array_grow((void **)&p->added, p->n_added, &p->cap_added, sizeof(*p->added)))
+		    array_grow((void **)&p->added, p->n_added, &p->cap_added, sizeof(*p->added))) {
 			p->added[p->n_added++] = want[i];
+			e->owned_gen++;
+		}
 	}
 	if (moved)
 		emit(e, p->key, ENGINE_EV_ALLOWEDIPS_MOVED);
@@ -812,6 +825,7 @@ static bool restrict_to_admin(struct engine *e, struct peer_entry *p, struct cha
 	for (size_t i = 0; i < w->n_allowedips; i++)
 		any |= added_has(p, &w->allowedips[i]);
 	if (!any) {
+		e->owned_gen += p->n_added > 0;
 		p->n_added = 0;
 		return false;
 	}
@@ -824,6 +838,7 @@ static bool restrict_to_admin(struct engine *e, struct peer_entry *p, struct cha
 		if (!added_has(p, &w->allowedips[i]) && !same_ip(&w->allowedips[i], &a))
 			change_ip(c, &w->allowedips[i]);
 	p->n_added = 0;
+	e->owned_gen++;
 	emit(e, p->key, ENGINE_EV_RESTRICTED);
 	p->moved = false;
 	return true;
@@ -931,6 +946,7 @@ static void add_members(struct engine *e, struct change_buf *c)
 			change_ip(c, &a);
 			emit(e, f->f.subject, ENGINE_EV_PEER_ADDED);
 			np->ours = true;
+			e->owned_gen++;
 			added++;
 		}
 	}
@@ -1147,6 +1163,34 @@ bool engine_peer_is_router(const struct engine *e, const struct wg_peer *peer)
 }
 
 struct engine_stats engine_stats(const struct engine *e) { return e->stats; }
+
+void engine_adopt(struct engine *e, const uint8_t key[static WIRE_KEY_LEN], bool peer,
+		  const struct wg_allowedip *ip)
+{
+	struct peer_entry *p = peer_get(e, key, true);
+	if (!p)
+		return;
+	p->ours |= peer;
+	if (ip && !added_has(p, ip) &&
+	    array_grow((void **)&p->added, p->n_added, &p->cap_added, sizeof(*p->added))) {
+		p->added[p->n_added++] = *ip;
+		p->moved = true;
+	}
+	e->owned_gen++;
+}
+
+uint64_t engine_owned_gen(const struct engine *e) { return e->owned_gen; }
+
+void engine_each_owned(const struct engine *e,
+		       void (*fn)(void *arg, const uint8_t key[static WIRE_KEY_LEN], bool peer,
+				  const struct wg_allowedip *ips, size_t n),
+		       void *arg)
+{
+	const struct peer_entry *p, *tmp;
+	HASH_ITER(hh, e->peers, p, tmp)
+		if (p->ours || p->n_added)
+			fn(arg, p->key, p->ours, p->added, p->n_added);
+}
 size_t engine_peer_entries(const struct engine *e) { return HASH_COUNT(e->peers); }
 
 const char *engine_peer_name(const struct engine *e, const uint8_t key[static WIRE_KEY_LEN])

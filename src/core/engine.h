@@ -128,6 +128,17 @@ bool engine_is_router(const struct engine *e);
 /* Whether the peer counts as a router (trust_peer_is_router_for). */
 bool engine_peer_is_router(const struct engine *e, const struct wg_peer *peer);
 struct engine_stats engine_stats(const struct engine *e);
+/* What wirelink itself put on the device (and so may take back), kept by
+ * the daemon across its restarts: engine_adopt at start says what an
+ * earlier run added; engine_owned_gen changes whenever the set does;
+ * engine_each_owned lists it. */
+void engine_adopt(struct engine *e, const uint8_t key[static WIRE_KEY_LEN], bool peer,
+		  const struct wg_allowedip *ip);
+uint64_t engine_owned_gen(const struct engine *e);
+void engine_each_owned(const struct engine *e,
+		       void (*fn)(void *arg, const uint8_t key[static WIRE_KEY_LEN], bool peer,
+				  const struct wg_allowedip *ips, size_t n),
+		       void *arg);
 /* Peer entries held (current peers, subjects of facts, recent senders). */
 size_t engine_peer_entries(const struct engine *e);
 const uint8_t *engine_boot_id(const struct engine *e);

@@ -2,7 +2,7 @@
 # Real-world scenarios with real wireguard-go in network namespaces, one per
 # run, each printing how long its steps took:
 #   two-nats direct-path-dies leaf-restart router-restart membership-revoked
-#   lossy hostile-input interface-vanishes nothing-lost
+#   lossy hostile-input hostile-peer two-hubs interface-vanishes nothing-lost
 # usage: scenario.sh WIRELINK HOSTILE NAME   (as root)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/star.sh"
@@ -207,6 +207,116 @@ hostile-input)
   in_ns b wg set "$(star_iface b)" peer "${pub[a]}" remove
   star_start_one b "$wl"
   timed "after the barrage, a reset b converges again" 30 star_converged
+  ;;
+hostile-peer)
+  # A peer with a valid key lies: a's own key signs everything below.
+  lan_star a b c || { not_ok "set-up"; exit 1; }
+  start_and_converge || exit 1
+  raddr=$(grep -oE 'facts on \[[^%]+' "$E2E_TMP/wl-r.log" | head -n 1 | cut -c11-)
+  check "the router's fact address is known ($raddr)" test -n "$raddr"
+  lie() { in_ns a "$hostile" "$(star_iface a)" "$raddr" 51821 "$1" "$E2E_TMP/a.key" "${pub[r]}" "${@:2}"; }
+  others() { in_ns r wg show "$(star_iface r)" allowed-ips | grep -vF "${pub[a]}" | sort; }
+  others >"$E2E_TMP/others-before"
+  rss0=$(rss_kib r)
+  lines0=$(wc -l <"$E2E_TMP/wl-r.log")
+  t0=$(date +%s.%N)
+  n=$(lie members 30000) && ok "sent $n packets of Member facts about random keys ($(since "$t0") s)"
+  n=$(lie endpoints 10000) && ok "sent 10,000 Endpoint facts about a in $n packets"
+  lie claim 198.51.100.12/32 0.0.0.0/0 203.0.113.77/24 >/dev/null && ok "claimed b's /32, 0.0.0.0/0 and a host-bit CIDR"
+  lie bigmeta >/dev/null && ok "sent an oversize MemberMetadata"
+  n=$(lie reboots 50 100) && ok "sent $n Alives with a new boot id every 100 ms"
+  sleep 2
+  check "the router's daemon still runs" kill -0 "${wlpid[r]}"
+  rss1=$(rss_kib r)
+  check "its memory stayed within budget (VmRSS ${rss0} -> ${rss1} KiB)" test $((rss1 - rss0)) -lt 4096
+  others >"$E2E_TMP/others-after"
+  check "no other peer's allowed IPs changed at the router" cmp -s "$E2E_TMP/others-before" "$E2E_TMP/others-after"
+  lines1=$(wc -l <"$E2E_TMP/wl-r.log")
+  check "its log stayed bounded ($((lines1 - lines0)) lines)" test $((lines1 - lines0)) -lt 30
+  check "the mesh is still converged" star_converged
+  kill -USR1 "${wlpid[b]}"
+  sleep 0.5
+  facts=$(grep -oE '[0-9]+ facts known' "$E2E_TMP/wl-b.log" | tail -n 1 | cut -d' ' -f1)
+  check "b holds a bounded number of facts (${facts:-?})" test "${facts:-99999}" -lt 60
+  check "a -> b goes direct" goes_direct a b
+  ;;
+two-hubs)
+  # Two hubs on one LAN: R1 (r) carries the tunnel /24 at each leaf, R2
+  # only its own /32, both trusted for Membership in the leaves' files
+  # (the README's redundant set-up). c has a second address it reports as
+  # an endpoint; its daemon stops later, so that fact ages out unrefreshed.
+  lan_star a b c || { not_ok "set-up"; exit 1; }
+  ip[r2]=2
+  ns_add r2 && ip link add "l${E2E_ID}r2" netns "$(ns r2)" type veth peer name "b${E2E_ID}r2" netns "$(ns lan)" &&
+    ip -n "$(ns lan)" link set "b${E2E_ID}r2" master br0 up &&
+    in_ns r2 ip addr add 192.0.2.2/24 dev "l${E2E_ID}r2" && in_ns r2 ip link set "l${E2E_ID}r2" up &&
+    star_wg r2 2 || { not_ok "set-up of R2"; exit 1; }
+  for l in a b c; do
+    in_ns r2 wg set "$(star_iface r2)" peer "${pub[$l]}" endpoint "192.0.2.${ip[$l]}:51820" \
+      allowed-ips "198.51.100.${ip[$l]}/32"
+    in_ns "$l" wg set "$(star_iface "$l")" peer "${pub[r2]}" endpoint 192.0.2.2:51820 \
+      allowed-ips 198.51.100.2/32 persistent-keepalive 5
+  done
+  for l in a b c; do
+    cat >"$E2E_TMP/etc/wirelink.$(star_iface "$l").yaml" <<YAML
+Peers:
+  - PublicKey: "${pub[r]}"
+    Name: hub1
+    Trust: Membership
+  - PublicKey: "${pub[r2]}"
+    Name: hub2
+    Trust: Membership
+YAML
+  done
+  in_ns c ip link add "d${E2E_ID}c" type dummy && in_ns c ip addr add 203.0.113.50/24 dev "d${E2E_ID}c" &&
+    in_ns c ip link set "d${E2E_ID}c" up
+  ok "R2 set up beside R1; the leaves trust both; c has a second address"
+  star_start_one r2 "$wl"
+  start_and_converge || exit 1
+  # Fact-port packets each hub sends, counted by nft in its namespace.
+  for h in r r2; do
+    in_ns "$h" nft -f - <<NFT
+table inet wlcount { chain out { type filter hook output priority 0; udp dport 51821 counter; } }
+NFT
+  done
+  sent() { in_ns "$1" nft list table inet wlcount | grep -oE 'packets [0-9]+' | awk '{ n += $2 } END { print n + 0 }'; }
+  moves() { grep -cE 'moved onto the direct link|falls back through the router' "$E2E_TMP/wl-$1.log"; }
+  r2_kept() { in_ns "$1" wg show "$(star_iface "$1")" allowed-ips | grep -F "${pub[r2]}" | grep -q 198.51.100.2/32; }
+  # L holds M's /32 on M's own entry, and the session is alive (a quiet
+  # session re-keys only every two minutes).
+  holds() {
+    in_ns "$1" wg show "$(star_iface "$1")" dump | awk -F'\t' -v k="${pub[$2]}" -v ip="198.51.100.${ip[$2]}/32" \
+      -v now="$(date +%s)" '$1 == k { ok = index($4, ip) > 0 && now - $5 < 200 } END { exit !ok }'
+  }
+  sleep 60
+  quiet=$(sent r)
+  ok "quiet mesh: R1 sent $quiet fact-port packets in 60 s"
+  kill "${wlpid[c]}"
+  wait_until 5 daemon_gone c
+  ok "stopped c's daemon (its WireGuard stays up): its second address ages out"
+  m0a=$(moves a) m0b=$(moves b) r0=$(sent r) stable=1 kept=1
+  t0=$(date +%s)
+  while [ $(($(date +%s) - t0)) -lt 270 ]; do
+    { holds a b && holds b a; } || stable=0
+    { r2_kept a && r2_kept b; } || kept=0
+    sleep 10
+  done
+  storm=$(( $(sent r) - r0 ))
+  check "for 270 s (past FactTTL) a and b stayed direct" test $stable = 1
+  check "  ... and kept R2 with its hand-configured /32" test $kept = 1
+  check "  ... with no allowed-IP flapping (a: $(( $(moves a) - m0a )), b: $(( $(moves b) - m0b )) changes)" \
+    test $(( $(moves a) - m0a + $(moves b) - m0b )) -le 2
+  check "R1's fact-port traffic while c's facts aged: $storm packets in 270 s (quiet: $quiet in 60 s)" \
+    test "$storm" -le $(( quiet * 2 * 270 / 60 + 20 ))
+  check "no leaf removed a peer" eval '! grep -q "removing peer" "$E2E_TMP"/wl-[ab].log'
+  kill "${wlpid[r]}"
+  in_ns r ip link del "$(star_iface r)"
+  ok "R1 died (daemon and interface)"
+  stable=1
+  for _ in $(seq 6); do { holds a b && holds b a; } || stable=0; sleep 5; done
+  check "for 30 s after, a and b stayed direct" test $stable = 1
+  check "a reaches R2" in_ns a ping -c 3 -W 2 -q 198.51.100.2
+  check "  ... and b" in_ns a ping -c 3 -W 2 -q 198.51.100.12
   ;;
 interface-vanishes)
   lan_star a b || { not_ok "set-up"; exit 1; }
