@@ -330,6 +330,8 @@ static bool round_now(struct daemon *d, int64_t now)
 	log_events(d, &r);
 	if (r.change.n_peers && wg_set_device(d->cfg->iface, &r.change) != 0)
 		log_warnx("%s", wg_last_error());
+	else if (r.change.n_peers && !refresh(d, now))
+		return false; /* read back now: a just-added peer's packets must be taken */
 	if (r.change.n_peers)
 		d->settle_until = now + SETTLE_MS;
 	save_owned(d);
