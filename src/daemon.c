@@ -149,10 +149,11 @@ static bool refresh(struct daemon *d, int64_t now)
 	}
 	if (!d->host || now - d->host_read >= REFRESH_MS) {
 		struct netif_list *host = NULL;
-		if (netif_list(&host) != 0)
-			host = NULL;
-		netif_list_free(d->host);
-		d->host = host;
+		/* On failure keep the last list: our role depends on it. */
+		if (netif_list(&host) == 0) {
+			netif_list_free(d->host);
+			d->host = host;
+		}
 		d->host_read = now;
 	}
 	/* Host first: the old list is gone, and the device's peers are judged

@@ -590,6 +590,7 @@ static void test_critical_expiry_new_boot_id(void **state)
 	engine_set_device(e, d, wall0);
 	struct wire_fact cidr = { .attr = WIRE_CIDR_V4, .ttl = 10 };
 	memset(cidr.subject, 0x06, 32);
+	cidr.v.cidr.addr[0] = 10;
 	cidr.v.cidr.prefix = 24;
 	assert_int_equal(engine_receive(e, cidr.subject, &cidr, 1, t0), 1);
 	uint8_t boot[16];
@@ -807,15 +808,17 @@ static void test_hygiene_and_hijack(void **state)
 	/* 0x51 routes a LAN but does not carry our tunnel: we are the router. */
 	assert_false(engine_peer_is_router(e, &d->peers[0]));
 	assert_true(engine_is_router(e));
-	struct wire_fact f[5] = {
+	struct wire_fact f[7] = {
+		fact_of(WIRE_CIDR_V4, 0x51, "0.0.0.0/0", 255),	    /* everything */
+		fact_of(WIRE_CIDR_V4, 0x51, "10.77.0.0/16", 255),   /* around 0x52's */
 		fact_of(WIRE_CIDR_V4, 0x51, "10.77.0.12/32", 255),  /* 0x52's address */
 		fact_of(WIRE_CIDR_V4, 0x51, "10.88.0.5/24", 255),   /* host bits */
 		fact_of(WIRE_ENDPOINT_V4, 0x51, "127.0.0.1:5", 255), /* loopback */
 		fact_of(WIRE_ENDPOINT_V4, 0x51, "192.0.2.9:0", 255), /* no port */
 		fact_of(WIRE_ENDPOINT_V6, 0x51, "[fe80::1]:5", 255), /* link-local */
 	};
-	assert_int_equal(receive_from(e, 0x51, f, 5, t0), 1);
-	assert_int_equal(engine_stats(e).hijack, 1);
+	assert_int_equal(receive_from(e, 0x51, f, 7, t0), 1);
+	assert_int_equal(engine_stats(e).hijack, 3);
 	assert_int_equal(engine_stats(e).invalid, 3);
 	struct wire_fact masked = fact_of(WIRE_CIDR_V4, 0x51, "10.88.0.0/24", 0);
 	assert_int_equal(engine_fact_count(e), 1);
@@ -933,6 +936,147 @@ static void test_two_hubs_and_admin_ips(void **state)
 	wg_device_free(d);
 }
 
+
+/* REVIEW 1: the per-subject endpoint cap is shared by all sources: any
+ * current peer (Endpoint trust by default) fills a subject's 16 slots with
+ * junk, and the subject's own endpoints are then dropped at the hub. */
+static void test_review_endpoint_cap_crowding(void **state)
+{
+	(void)state;
+	struct wg_device *d = wg_device_new("wg0");
+	add_peer(d, 0xa1, "192.0.2.41:1", "10.0.0.41/32", true); /* hostile leaf H */
+	add_peer(d, 0xa2, "192.0.2.42:1", "10.0.0.42/32", true); /* leaf B */
+	struct engine *e = engine_for(NULL, 0, false, -1);
+	engine_set_device(e, d, wall0);
+	assert_true(engine_is_router(e));
+	struct wire_fact junk[16];
+	char text[40];
+	for (int i = 0; i < 16; i++) {
+		snprintf(text, sizeof(text), "198.51.100.%d:%d", i + 1, 1000 + i);
+		junk[i] = fact_of(WIRE_ENDPOINT_V4, 0xa2, text, 255);
+	}
+	assert_int_equal(receive_from(e, 0xa1, junk, 16, t0), 16);
+	/* B reports its own (new) address: it must be kept. */
+	struct wire_fact own = fact_of(WIRE_ENDPOINT_V4, 0xa2, "203.0.113.7:51820", 255);
+	assert_int_equal(receive_from(e, 0xa2, &own, 1, t0 + 1000), 1);
+	engine_free(e);
+	wg_device_free(d);
+}
+
+/* REVIEW 2: a hub listed in the config with its AllowedIPs (a static
+ * endpoint, no Trust) is still a router with Membership by route, but its
+ * configured /24 makes every "leaf B has 10.0.0.12/32" a hijack: leaves
+ * never move each other's /32 onto direct links. */
+static void test_review_config_hub_blocks_direct_links(void **state)
+{
+	(void)state;
+	struct wg_allowedip hub_ips;
+	assert_true(wg_allowedip_parse("10.77.0.0/24", &hub_ips));
+	struct peer_config cfg = { .allowed_ips = &hub_ips, .n_allowed_ips = 1 };
+	memset(cfg.key, 0x61, 32);
+	struct wg_device *l = wg_device_new("wg0");
+	l->ifindex = 7;
+	add_peer(l, 0x61, "192.0.2.61:1", "10.77.0.0/24", true);
+	add_peer(l, 0x62, "192.0.2.62:1", NULL, true);
+	struct engine *e = engine_for(&cfg, 1, false, -1);
+	struct netif_addr wg_addr = { .family = AF_INET, .prefix = 24 };
+	inet_pton(AF_INET, "10.77.0.13", &wg_addr.ip4);
+	struct netif two[2] = { ifs[0], { "wg0", 7, true, &wg_addr, 1, 1 } };
+	struct netif_list h = { .ifs = two, .n = 2 };
+	engine_set_host(e, &h);
+	engine_set_device(e, l, wall0);
+	assert_true(engine_peer_is_router(e, &l->peers[0]));
+	assert_int_equal(engine_peer_trust(e, l->peers[0].public_key), TRUST_MEMBERSHIP);
+	struct wire_fact ok = fact_of(WIRE_CIDR_V4, 0x62, "10.77.0.12/32", 255);
+	assert_int_equal(receive_from(e, 0x61, &ok, 1, t0), 1);
+	assert_int_equal(engine_stats(e).hijack, 0);
+	engine_free(e);
+	wg_device_free(l);
+}
+
+/* REVIEW 3: issue 13 asks for configured endpoints first; they come after
+ * up to 16 received ones, so a static endpoint waits 16 x 15 s. */
+static void test_review_configured_endpoint_first(void **state)
+{
+	(void)state;
+	struct peer_endpoint st = { .attr = WIRE_ENDPOINT_V4 };
+	inet_pton(AF_INET, "203.0.113.99", st.ep.addr);
+	st.ep.port = 51820;
+	struct peer_config cfg = { .endpoints = &st, .n_endpoints = 1 };
+	memset(cfg.key, 0xb2, 32);
+	struct wg_device *d = wg_device_new("wg0");
+	add_peer(d, 0xb1, "192.0.2.61:1", "10.0.0.0/24", true); /* router */
+	add_peer(d, 0xb2, "192.0.2.62:1", NULL, false);	 /* B: unhealthy */
+	struct engine *e = engine_for(&cfg, 1, false, -1);
+	engine_set_device(e, d, wall0);
+	say_alive(e, 0xb1, t0);
+	say_alive(e, 0xb2, t0);
+	struct wire_fact f = fact_of(WIRE_ENDPOINT_V4, 0xb2, "198.51.100.1:1000", 255);
+	assert_int_equal(receive_from(e, 0xb1, &f, 1, t0), 1);
+	struct engine_round r;
+	assert_int_equal(engine_decide(e, t0, &r), 0);
+	bool tried_static = false, tried_any = false;
+	for (size_t i = 0; i < r.change.n_peers; i++)
+		if (r.change.peers[i].public_key[0] == 0xb2 &&
+		    (r.change.peers[i].flags & WG_CHANGE_ENDPOINT)) {
+			tried_any = true;
+			tried_static = !memcmp(&r.change.peers[i].endpoint.addr4.sin_addr, st.ep.addr, 4);
+		}
+	engine_round_free(&r);
+	assert_true(tried_any);
+	assert_true(tried_static);
+	engine_free(e);
+	wg_device_free(d);
+}
+
+/* REVIEW 4: the same fact re-sent 20 ms later (its expiry moves 20 ms) is
+ * counted as news; the daemon then runs a full round within COALESCE_MS:
+ * one tiny packet every 20 ms keeps a hub at 50 rounds/s (netlink dump,
+ * O(facts) candidates), though nothing changed. */
+static void test_review_extension_not_news(void **state)
+{
+	(void)state;
+	struct wg_device *d = wg_device_new("wg0");
+	add_peer(d, 0xc1, "192.0.2.41:1", "10.0.0.41/32", true);
+	struct engine *e = engine_for(NULL, 0, false, -1);
+	engine_set_device(e, d, wall0);
+	struct wire_fact f = fact_of(WIRE_ENDPOINT_V4, 0xc1, "198.51.100.1:1000", 255);
+	assert_int_equal(receive_from(e, 0xc1, &f, 1, t0), 1);
+	assert_int_equal(receive_from(e, 0xc1, &f, 1, t0 + 20), 0);
+	engine_free(e);
+	wg_device_free(d);
+}
+
+/* REVIEW 5: a LAN behind leaf B that the hub's AllowedIPs route (the usual
+ * star: hub = 10.77.0.0/24, 192.168.5.0/24) never moves onto the direct link
+ * under default trust: the exact prefix on the router counts as a hijack,
+ * although taken_elsewhere() would allow the move and the original does it. */
+static void test_review_lan_moves_off_router(void **state)
+{
+	(void)state;
+	struct wg_device *l = wg_device_new("wg0");
+	l->ifindex = 7;
+	add_peer(l, 0x61, "192.0.2.61:1", "10.77.0.0/24", true);
+	struct wg_allowedip lan;
+	assert_true(wg_allowedip_parse("192.168.5.0/24", &lan));
+	assert_int_equal(wg_peer_add_allowedip(&l->peers[0], &lan), 0);
+	add_peer(l, 0x62, "192.0.2.62:1", NULL, true);
+	struct engine *e = engine_for(NULL, 0, false, -1);
+	struct netif_addr wg_addr = { .family = AF_INET, .prefix = 24 };
+	inet_pton(AF_INET, "10.77.0.13", &wg_addr.ip4);
+	struct netif two[2] = { ifs[0], { "wg0", 7, true, &wg_addr, 1, 1 } };
+	struct netif_list h = { .ifs = two, .n = 2 };
+	engine_set_host(e, &h);
+	engine_set_device(e, l, wall0);
+	struct wire_fact f = fact_of(WIRE_CIDR_V4, 0x62, "192.168.5.0/24", 255);
+	assert_int_equal(receive_from(e, 0x61, &f, 1, t0), 1);
+	/* ...but the /24 carrying our tunnel is still refused. */
+	struct wire_fact g = fact_of(WIRE_CIDR_V4, 0x62, "10.77.0.0/24", 255);
+	assert_int_equal(receive_from(e, 0x61, &g, 1, t0), 0);
+	engine_free(e);
+	wg_device_free(l);
+}
+
 int main(int argc, char **argv)
 {
 	test_set_vector_dir(argc, argv);
@@ -954,6 +1098,11 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_hygiene_and_hijack),
 		cmocka_unit_test(test_two_hubs_and_admin_ips),
+		cmocka_unit_test(test_review_endpoint_cap_crowding),
+		cmocka_unit_test(test_review_config_hub_blocks_direct_links),
+		cmocka_unit_test(test_review_configured_endpoint_first),
+		cmocka_unit_test(test_review_extension_not_news),
+		cmocka_unit_test(test_review_lan_moves_off_router),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -296,24 +296,31 @@ static void mask_cidr(struct wire_fact *f)
 }
 
 static struct wg_allowedip cidr_ip(const struct wire_fact *f);
+static bool has_ip(const struct wg_allowedip *set, size_t n, const struct wg_allowedip *ip);
 
 /* Whether an AllowedCidr fact about its subject would take traffic from
- * another peer: the same prefix on another peer (WireGuard gives a prefix to
- * exactly one), or a part of what a non-router peer holds, on the device or
- * in the config. Moving a leaf's address off a router is what we do; taking
- * another leaf's is a hijack. */
+ * another peer (WireGuard gives a prefix to exactly one peer): one that
+ * would carry our own tunnel (the hub's /24 at a leaf, 0.0.0.0/0), or one
+ * that lies inside or around what a leaf holds, on the device or in the
+ * config. Moving a leaf's address or LAN off a router is what we do; taking
+ * another leaf's is a hijack. A prefix the subject already holds is fine. */
 static bool cidr_hijacks(const struct engine *e, const struct wire_fact *f)
 {
 	struct wg_allowedip ip = cidr_ip(f);
+	const struct peer_entry *subj = peer_get((struct engine *)e, f->subject, false);
+	if (subj && subj->wg && has_ip(subj->wg->allowedips, subj->wg->n_allowedips, &ip))
+		return false;
+	const struct netif *own = device_netif(e);
+	if (trust_covers_device(&ip, own) || (ip.cidr == 0 && own))
+		return true;
 	for (size_t i = 0; e->dev && i < e->dev->n_peers; i++) {
 		const struct wg_peer *w = &e->dev->peers[i];
-		if (!memcmp(w->public_key, f->subject, WIRE_KEY_LEN))
+		if (!memcmp(w->public_key, f->subject, WIRE_KEY_LEN) || engine_peer_is_router(e, w))
 			continue;
-		bool router = engine_peer_is_router(e, w);
 		for (size_t j = 0; j < w->n_allowedips; j++) {
 			const struct wg_allowedip *have = &w->allowedips[j];
-			if ((have->cidr == ip.cidr && trust_prefix_within(&ip, have)) ||
-			    (!router && trust_prefix_within(&ip, have)))
+			if (trust_is_global_unicast(have->family, &have->ip6) &&
+			    (trust_prefix_within(&ip, have) || trust_prefix_within(have, &ip)))
 				return true;
 		}
 	}
@@ -321,10 +328,13 @@ static bool cidr_hijacks(const struct engine *e, const struct wire_fact *f)
 		const struct peer_config *c = &e->cfg.peers[i];
 		if (!memcmp(c->key, f->subject, WIRE_KEY_LEN))
 			continue;
+		const struct peer_entry *cp = peer_get((struct engine *)e, c->key, false);
+		bool router = cp && cp->wg && engine_peer_is_router(e, cp->wg);
 		for (size_t j = 0; j < c->n_allowed_ips; j++) {
 			struct wg_allowedip have = c->allowed_ips[j];
 			trust_mask_allowedip(&have);
-			if (trust_prefix_within(&ip, &have))
+			bool routes = router || trust_covers_device(&have, own);
+			if (trust_prefix_within(&ip, &have) && (!routes || have.cidr == ip.cidr))
 				return true;
 		}
 	}
@@ -367,9 +377,12 @@ static bool within_budget(const struct engine *e, const struct peer_entry *from,
 						: 4;
 	if (about < cap)
 		return true;
+	/* The cap is per sender: one peer filling a subject's slots must not
+	 * crowd out what the subject (or the hub) says about it. */
 	size_t same = 0;
 	for (const struct fact *g = facts_subject_first(e->received, f->subject); g; g = facts_subject_next(g))
-		same += attr_class(g->f.attr) == attr_class(f->attr);
+		same += attr_class(g->f.attr) == attr_class(f->attr) &&
+			!memcmp(g->source, from->key, WIRE_KEY_LEN);
 	return same < cap;
 }
 
@@ -391,9 +404,14 @@ static enum verdict judge(const struct engine *e, enum trust_level level, bool c
 				    f->v.endpoint.addr, f->v.endpoint.port) ||
 	     endpoint_into_tunnel(e, f)))
 		return INVALID;
-	if ((f->attr == WIRE_CIDR_V4 || f->attr == WIRE_CIDR_V6) && !configured_membership &&
-	    cidr_hijacks(e, f))
-		return HIJACK;
+	if (f->attr == WIRE_CIDR_V4 || f->attr == WIRE_CIDR_V6) {
+		if ((f->attr == WIRE_CIDR_V4 && f->v.cidr.prefix > 32) || f->v.cidr.prefix > 128 ||
+		    (f->v.cidr.prefix > 0 &&
+		     !trust_is_global_unicast(f->attr == WIRE_CIDR_V4 ? AF_INET : AF_INET6, f->v.cidr.addr)))
+			return INVALID; /* link-local, loopback, multicast: not for a peer */
+		if (!configured_membership && cidr_hijacks(e, f))
+			return HIJACK;
+	}
 	return TAKE;
 }
 
@@ -487,7 +505,10 @@ int engine_receive(struct engine *e, const uint8_t sender[static WIRE_KEY_LEN],
 			unstore(e, &old);
 			from->stored++;
 		}
-		accepted += r != FACTS_UNCHANGED;
+		/* Only a new fact is news worth a prompt round: a refresh is
+		 * relayed when due, and counting it lets one peer force 50
+		 * rounds a second by re-sending the same fact. */
+		accepted += r == FACTS_NEW || r == FACTS_REPLACED;
 		struct peer_entry *about;
 		if (r != FACTS_UNCHANGED && f.attr == WIRE_MEMBER_META &&
 		    (about = peer_get(e, f.subject, true)))
@@ -871,12 +892,13 @@ static bool reconcile_unhealthy(struct engine *e, struct peer_entry *p, bool dec
 	const struct wg_peer *w = p->wg;
 	struct peer_endpoint cand[64];
 	size_t n = 0;
-	for (const struct fact *f = facts_subject_first(e->received, p->key); f && n < 64; f = facts_subject_next(f))
-		if ((f->f.attr == WIRE_ENDPOINT_V4 || f->f.attr == WIRE_ENDPOINT_V6) && !endpoint_into_tunnel(e, &f->f))
-			endpoint_of(&f->f, &cand[n++]);
+	/* Configured endpoints first (issue 13): received ones cannot delay them. */
 	const struct peer_config *cfg = config_for(e, p->key);
 	for (size_t i = 0; cfg && i < cfg->n_endpoints && n < 64; i++)
 		cand[n++] = cfg->endpoints[i];
+	for (const struct fact *f = facts_subject_first(e->received, p->key); f && n < 64; f = facts_subject_next(f))
+		if ((f->f.attr == WIRE_ENDPOINT_V4 || f->f.attr == WIRE_ENDPOINT_V6) && !endpoint_into_tunnel(e, &f->f))
+			endpoint_of(&f->f, &cand[n++]);
 	int pick = peerstate_next_endpoint(&p->ps, cand, n, now);
 	bool restrict_ips = deconf && restrict_to_admin(e, p, c);
 	if (pick < 0)
