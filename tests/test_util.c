@@ -1,10 +1,11 @@
-/* Hex and key text parsing, and the log rate limiter. */
+/* Hex and key text parsing, UTF-8 validation, and the log rate limiter. */
 #include "helpers.h"
 
 #include "log.h"
 #include "util/clockwatch.h"
 #include "util/hex.h"
 #include "util/keys.h"
+#include "util/utf8.h"
 
 #include <string.h>
 
@@ -79,12 +80,99 @@ static void test_clockwatch(void **state)
 			 CLOCKWATCH_NONE);
 }
 
+static bool valid(const char *s, size_t *chars)
+{
+	return utf8_valid((const uint8_t *)s, strlen(s), chars);
+}
+
+/* Encodes code point cp (any value up to 0x1fffff, surrogates included) the
+ * shortest way; returns the length. */
+static size_t encode(uint32_t cp, uint8_t *o)
+{
+	if (cp < 0x80) {
+		o[0] = (uint8_t)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (uint8_t)(0xc0 | cp >> 6);
+		o[1] = (uint8_t)(0x80 | (cp & 0x3f));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (uint8_t)(0xe0 | cp >> 12);
+		o[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+		o[2] = (uint8_t)(0x80 | (cp & 0x3f));
+		return 3;
+	}
+	o[0] = (uint8_t)(0xf0 | cp >> 18);
+	o[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3f));
+	o[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+	o[3] = (uint8_t)(0x80 | (cp & 0x3f));
+	return 4;
+}
+
+static void test_utf8(void **state)
+{
+	(void)state;
+	size_t n = 99;
+	assert_true(valid("", &n));
+	assert_int_equal(n, 0);
+	assert_true(valid("router-1", &n));
+	assert_int_equal(n, 8);
+	assert_true(valid("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", &n)); /* café € 😀 */
+	assert_int_equal(n, 8);
+	assert_true(valid("\xed\x9f\xbf\xee\x80\x80\xf4\x8f\xbf\xbf", &n)); /* U+D7FF U+E000 U+10FFFF */
+	assert_int_equal(n, 3);
+	assert_true(utf8_valid((const uint8_t *)"a\0b", 3, NULL)); /* NUL is a character */
+
+	const char *bad[] = {
+		"\x80", "a\xbf", "\xc0\x80", "\xc1\xbf",     /* lone continuation, overlong 2 */
+		"\xe0\x80\x80", "\xe0\x9f\xbf",             /* overlong 3 */
+		"\xf0\x80\x80\x80", "\xf0\x8f\xbf\xbf",     /* overlong 4 */
+		"\xed\xa0\x80", "\xed\xbf\xbf",             /* surrogates */
+		"\xf4\x90\x80\x80", "\xf5\x80\x80\x80", "\xff", "\xfe",
+		"\xe2\x82", "x\xf0\x9f\x98", "\xc3",        /* truncated */
+		"\xe2\x28\xa1", "\xc3\xc3\xa9", "\xf0\x9f\x28\x80", /* bad continuation */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		n = 99;
+		assert_false(valid(bad[i], &n));
+		assert_int_equal(n, 99);
+	}
+
+	/* Every code point, shortest form: valid except the surrogates. */
+	uint8_t b[8];
+	for (uint32_t cp = 0; cp <= 0x10ffff; cp++) {
+		size_t len = encode(cp, b);
+		bool ok = utf8_valid(b, len, &n);
+		assert_int_equal(ok, cp < 0xd800 || cp > 0xdfff);
+		if (ok)
+			assert_int_equal(n, 1);
+		/* Every proper prefix of a multi-byte sequence is truncated. */
+		for (size_t k = 1; k < len; k++)
+			assert_false(utf8_valid(b, k, NULL));
+	}
+	/* Above U+10FFFF, and longer forms of small code points, are invalid. */
+	assert_false(utf8_valid(b, encode(0x110000, b), NULL));
+	assert_false(utf8_valid(b, encode(0x1fffff, b), NULL));
+	/* Every two-byte input: valid exactly when two ASCII bytes or one
+	 * two-byte sequence C2..DF 80..BF. */
+	for (unsigned x = 0; x < 0x10000; x++) {
+		b[0] = (uint8_t)(x >> 8);
+		b[1] = (uint8_t)x;
+		bool expect = (b[0] < 0x80 && b[1] < 0x80) ||
+			      (b[0] >= 0xc2 && b[0] <= 0xdf && b[1] >= 0x80 && b[1] <= 0xbf);
+		assert_int_equal(utf8_valid(b, 2, NULL), expect);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	test_set_vector_dir(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_ratelimit),
 		cmocka_unit_test(test_clockwatch),
 	};

@@ -1,8 +1,9 @@
 /* Member metadata parsing, validation and canonical re-encoding. */
 #include "proto/meta.h"
 
+#include "util/utf8.h"
+
 #include <string.h>
-#include <unistr.h>
 
 static void set_present(struct meta_entries *m, uint8_t key)
 {
@@ -16,7 +17,7 @@ bool meta_has(const struct meta_entries *m, uint8_t key)
 
 static enum wire_err check_value(uint8_t key, const uint8_t *v, size_t len)
 {
-	if (key == META_NAME && u8_check(v, len) != NULL)
+	if (key == META_NAME && !utf8_valid(v, len, NULL))
 		return WIRE_E_META_NAME_UTF8;
 	if (key == META_BASIC && (len != 1 || v[0] > 1))
 		return WIRE_E_META_BASIC;
