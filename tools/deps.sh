@@ -14,7 +14,10 @@ test_pkgs=(libcmocka-dev clang libclang-rt-14-dev xxd qemu-system-x86 cpio kmod 
            socat debhelper dpkg-dev fakeroot build-essential)
 bench_pkgs=(libcmocka-dev gnuplot-nox binutils)
 cross_archs=(armhf s390x)
-cross_pkgs=(qemu-user gcc-arm-linux-gnueabihf gcc-s390x-linux-gnu)
+# The toolchains' own C libraries (-cross, architecture all) rather than
+# libc6-dev:ARCH, whose linux-libc-dev must match the host's version exactly.
+cross_pkgs=(qemu-user gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
+            gcc-s390x-linux-gnu libc6-dev-s390x-cross)
 for a in "${cross_archs[@]}"; do
   cross_pkgs+=("libsodium-dev:$a" "nettle-dev:$a" "libmnl-dev:$a" "libjansson-dev:$a"
                "libyaml-dev:$a" "libcap-ng-dev:$a" "libcmocka-dev:$a")
