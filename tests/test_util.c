@@ -1,10 +1,11 @@
-/* Hex and key text parsing, UTF-8 validation, and the log rate limiter. */
+/* Hex and key text parsing, UTF-8 validation, SHA-1, and the log rate limiter. */
 #include "helpers.h"
 
 #include "log.h"
 #include "util/clockwatch.h"
 #include "util/hex.h"
 #include "util/keys.h"
+#include "util/sha1.h"
 #include "util/utf8.h"
 
 #include <string.h>
@@ -78,6 +79,58 @@ static void test_clockwatch(void **state)
 			 CLOCKWATCH_JUMPED);
 	assert_int_equal(clockwatch_check(&w, mono + 33000, boot + 93010, real + 92990 - 3600000),
 			 CLOCKWATCH_NONE);
+}
+
+/* SHA-1 against digests from an independent implementation (Python's
+ * hashlib): the FIPS 180 examples, every padding boundary, a million 'a'. */
+static void hex20(const char *hex, uint8_t out[20])
+{
+	size_t n = 0;
+	assert_true(hex_parse(hex, strlen(hex), out, 20, &n));
+	assert_int_equal(n, 20);
+}
+
+static void test_sha1(void **state)
+{
+	(void)state;
+	uint8_t want[20], got[20];
+	const struct { const char *msg; size_t len; const char *hex; } fips[] = {
+		{ "", 0, "da39a3ee5e6b4b0d3255bfef95601890afd80709" },
+		{ "abc", 3, "a9993e364706816aba3e25717850c26c9cd0d89d" },
+		{ "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, "84983e441c3bd26ebaae4aa1f95129e5e54670f1" },
+	};
+	for (size_t i = 0; i < sizeof(fips) / sizeof(fips[0]); i++) {
+		hex20(fips[i].hex, want);
+		sha1((const uint8_t *)fips[i].msg, fips[i].len, got);
+		assert_memory_equal(got, want, 20);
+	}
+	/* bytes (i * 7 + 3) mod 256 for i < len */
+	const struct { size_t len; const char *hex; } lens[] = {
+		{ 1, "9842926af7ca0a8cca12604f945414f07b01e13d" },
+		{ 55, "ddf57317ef34bfee3b6df83d359098930eb278bc" },
+		{ 56, "a0d492bb0fc889d0eca3bc137066ab6f4f74f369" },
+		{ 57, "11a02dcf95859677a62e75024067c22b165d890f" },
+		{ 63, "c55856749bef509bdfe6bfebfc7bf4e793e82132" },
+		{ 64, "bede92be29c3874e1b54ddc77988d606fc857a8e" },
+		{ 65, "b05a80522b053d6dc7e0a517d0e70212c7dad11f" },
+		{ 119, "504e27376a6e0f0dba8295b85cb25dc4dfa17d23" },
+		{ 120, "82134b02fb3f702491be9bed581eeab59334acb2" },
+		{ 127, "34d5e582029e9b9b85b2febe31da3db7cdabaaea" },
+		{ 128, "a09133e6730ffe899efb70204cb5646cd5dc24ee" },
+		{ 1000, "4231a8a50a10fa9758db8ec71fdef855b751048a" },
+	};
+	static uint8_t buf[1000000];
+	for (size_t i = 0; i < 1000; i++)
+		buf[i] = (uint8_t)(i * 7 + 3);
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		hex20(lens[i].hex, want);
+		sha1(buf, lens[i].len, got);
+		assert_memory_equal(got, want, 20);
+	}
+	memset(buf, 'a', sizeof(buf));
+	hex20("34aa973cd4c4daa4f61eeb2bdbad27316534016f", want);
+	sha1(buf, sizeof(buf), got);
+	assert_memory_equal(got, want, 20);
 }
 
 static bool valid(const char *s, size_t *chars)
@@ -173,6 +226,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_keys),
 		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_sha1),
 		cmocka_unit_test(test_ratelimit),
 		cmocka_unit_test(test_clockwatch),
 	};

@@ -7,9 +7,9 @@
 # and qemu-user, for tests/cross.sh.
 set -euo pipefail
 
-build_pkgs=(meson ninja-build gcc pkg-config libsodium-dev nettle-dev libmnl-dev
+build_pkgs=(meson ninja-build gcc pkg-config libsodium-dev libmnl-dev
             libjansson-dev libyaml-dev uthash-dev libcap-ng-dev
-            libsystemd-dev scdoc)
+            scdoc)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev xxd qemu-system-x86 cpio kmod xz-utils
            socat debhelper dpkg-dev fakeroot build-essential)
 bench_pkgs=(libcmocka-dev gnuplot-nox binutils)
@@ -19,7 +19,7 @@ cross_archs=(armhf s390x)
 cross_pkgs=(qemu-user gcc-arm-linux-gnueabihf libc6-dev-armhf-cross
             gcc-s390x-linux-gnu libc6-dev-s390x-cross)
 for a in "${cross_archs[@]}"; do
-  cross_pkgs+=("libsodium-dev:$a" "nettle-dev:$a" "libmnl-dev:$a" "libjansson-dev:$a"
+  cross_pkgs+=("libsodium-dev:$a" "libmnl-dev:$a" "libjansson-dev:$a"
                "libyaml-dev:$a" "libcap-ng-dev:$a" "libcmocka-dev:$a")
 done
 demo_pkgs=(wireguard-go wireguard-tools iproute2 nftables iputils-ping procps)
