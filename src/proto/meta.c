@@ -28,6 +28,7 @@ enum wire_err meta_parse(const uint8_t *p, size_t len, struct meta_entries *m)
 {
 	memset(m->present, 0, sizeof(m->present));
 	m->count = 0;
+	m->canonical_size = 0;
 	m->base = p;
 	struct reader r = reader_init(p, len);
 	while (reader_left(&r) > 0) {
@@ -48,6 +49,7 @@ enum wire_err meta_parse(const uint8_t *p, size_t len, struct meta_entries *m)
 		m->off[key] = off;
 		m->len[key] = (uint32_t)vlen;
 		m->count++;
+		m->canonical_size += (uint32_t)(1 + uvarint_size(vlen) + vlen);
 	}
 	return WIRE_OK;
 }
@@ -75,13 +77,7 @@ struct wire_view meta_get(const struct meta_entries *m, uint8_t key)
 	return (struct wire_view){ m->base + m->off[key], m->len[key] };
 }
 
-size_t meta_canonical_size(const struct meta_entries *m)
-{
-	size_t n = 0;
-	for (int k = meta_next_key(m, -1); k >= 0; k = meta_next_key(m, k))
-		n += 1 + uvarint_size(m->len[k]) + m->len[k];
-	return n;
-}
+size_t meta_canonical_size(const struct meta_entries *m) { return m->canonical_size; }
 
 void meta_write_canonical(const struct meta_entries *m, struct writer *w)
 {
