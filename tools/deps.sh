@@ -30,7 +30,7 @@ case "${1:-build}" in
   test)  want+=("${test_pkgs[@]}" "${demo_pkgs[@]}") ;;
   demo)  want+=("${demo_pkgs[@]}") ;;
   bench) want+=("${bench_pkgs[@]}" "${demo_pkgs[@]}") ;;
-  cross) want=("${cross_pkgs[@]}") ;;
+  cross) want+=("${cross_pkgs[@]}") ;;
   *) echo "usage: $0 [build|test|demo|bench|cross]" >&2; exit 2 ;;
 esac
 
