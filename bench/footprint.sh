@@ -2,8 +2,10 @@
 # Footprint in the 4-leaf mesh at steady state: each daemon's RSS (and
 # private RssAnon) 60 s after start and at the end, CPU seconds per hour
 # between the two, and packets and bytes each daemon sends per peer per
-# minute on the fact port (nft counters) over the same span. Prints
-# "result KEY VALUE" lines (averages over the 5 daemons; max for RSS).
+# minute on the fact port (nft counters) over the same span, and where the
+# router daemon's resident pages are at the end (per mapped file, KiB:
+# what each shared library costs). Prints "result KEY VALUE" lines
+# (averages over the 5 daemons; max for RSS).
 # usage: footprint.sh WIRELINK [MINUTES]   (as root; MINUTES >= 5, default 10)
 . "$(dirname "$0")/../tests/e2e/lib.sh"
 . "$(dirname "$0")/../tests/e2e/star.sh"
@@ -46,6 +48,15 @@ for n in "${nodes[@]}"; do
   read -r p b <<<"$(sent "$n")"
   pk=$((pk + p - pk0[$n])); by=$((by + b - by0[$n]))
 done
+# Resident KiB per mapped file of the router's daemon ([anon] and the like
+# grouped under their bracketed names), largest first.
+smaps_by_file() {
+  awk '/^[0-9a-f]+-[0-9a-f]+ / { f = (NF >= 6 ? $6 : "[anon]"); sub(/.*\//, "", f) }
+       /^Rss:/ { kib[f] += $2 }
+       END { for (f in kib) if (kib[f]) printf "%s=%d\n", f, kib[f] }' "/proc/$1/smaps" |
+    sort -t= -k2 -rn | paste -sd' '
+}
+echo "result rss_by_file_kib $(smaps_by_file "${wlpid[r]}")"
 # Each daemon talks to 4 peers (the router) or 1..4 (leaves): per peer means
 # per (daemon, peer it sends to); 4 leaves x 4 peers + router x 4 = 20 pairs.
 pairs=20

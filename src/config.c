@@ -4,6 +4,7 @@
 
 #include "util/file.h"
 #include "util/keys.h"
+#include "util/utf8.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -12,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistr.h>
 #include <yaml.h>
 
 struct errbuf {
@@ -253,8 +253,8 @@ static bool endpoint_ok(const char *s)
 
 static bool name_ok(const char *s)
 {
-	size_t len = strlen(s);
-	if (u8_check((const uint8_t *)s, len) || u8_mbsnlen((const uint8_t *)s, len) > META_NAME_SEND_MAX)
+	size_t chars;
+	if (!utf8_valid((const uint8_t *)s, strlen(s), &chars) || chars > META_NAME_SEND_MAX)
 		return false;
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
 		if (*p <= 0x20 || *p == 0x7f)

@@ -131,6 +131,36 @@ static void test_attributes(void **state)
 	round_trip(&f, "");
 }
 
+/* meta_next_key against a plain scan, for many key sets: the name first,
+ * then every other present key ascending, each once. */
+static void test_meta_key_order(void **state)
+{
+	(void)state;
+	uint32_t seed = 12345;
+	for (int round = 0; round < 2000; round++) {
+		struct meta_entries m;
+		memset(&m, 0, sizeof(m));
+		int nkeys = round % 40;
+		for (int i = 0; i < nkeys; i++) {
+			seed = seed * 1103515245u + 12345u;
+			int k = round < 256 ? (i == 0 ? round : (int)(seed >> 16) % 256) : (int)(seed >> 16) % 256;
+			m.present[k >> 3] |= (uint8_t)(1u << (k & 7));
+		}
+		int want[257], n = 0;
+		if (meta_has(&m, META_NAME))
+			want[n++] = META_NAME;
+		for (int k = 0; k < 256; k++)
+			if (k != META_NAME && meta_has(&m, (uint8_t)k))
+				want[n++] = k;
+		int got = -1;
+		for (int i = 0; i < n; i++) {
+			got = meta_next_key(&m, i ? got : -1);
+			assert_int_equal(got, want[i]);
+		}
+		assert_int_equal(meta_next_key(&m, n ? got : -1), -1);
+	}
+}
+
 static void test_meta_canonical(void **state)
 {
 	(void)state;
@@ -264,6 +294,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_cursor_bounds),
 		cmocka_unit_test(test_attributes),
 		cmocka_unit_test(test_meta_canonical),
+		cmocka_unit_test(test_meta_key_order),
 		cmocka_unit_test(test_meta_rules),
 		cmocka_unit_test(test_text_escapes),
 		cmocka_unit_test(test_packet_level),

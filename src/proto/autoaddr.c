@@ -1,16 +1,14 @@
-/* Auto-address derivation (SHA-1 from nettle). */
+/* Auto-address derivation. */
 #include "proto/autoaddr.h"
 
-#include <nettle/sha1.h>
+#include "util/sha1.h"
+
 #include <string.h>
 
 void autoaddr_from_key(const uint8_t key[static 32], struct in6_addr *out)
 {
-	struct sha1_ctx ctx;
-	uint8_t digest[SHA1_DIGEST_SIZE];
-	sha1_init(&ctx);
-	sha1_update(&ctx, 32, key);
-	sha1_digest(&ctx, sizeof(digest), digest);
+	uint8_t digest[SHA1_LEN];
+	sha1(key, 32, digest);
 	memset(out, 0, sizeof(*out));
 	out->s6_addr[0] = 0xfe;
 	out->s6_addr[1] = 0x80;

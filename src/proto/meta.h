@@ -13,6 +13,7 @@ struct meta_entries {
 	uint32_t off[256], len[256];
 	uint8_t present[32]; /* bitmap by key */
 	uint16_t count;
+	uint32_t canonical_size; /* of the canonical entry list */
 };
 
 /* Validates a raw entry list (the part after the length prefix) and indexes it. */
