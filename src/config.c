@@ -7,7 +7,9 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <jansson.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -351,7 +353,8 @@ static int parse_peers(struct errbuf *e, struct where *w, const json_t *v, struc
 }
 
 /* User and group names: what useradd accepts, and short. */
-static int set_name(struct errbuf *e, const char *src, const char *key, const char *v, char out[64])
+static int set_name(struct errbuf *e, const char *src, const char *key, const char *v, char out[64],
+		    char from[CONFIG_FROM_LEN])
 {
 	bool ok = *v && strlen(v) < 32 && *v != '-';
 	for (const char *p = v; ok && *p; p++)
@@ -360,6 +363,7 @@ static int set_name(struct errbuf *e, const char *src, const char *key, const ch
 	if (!ok)
 		return fail(e, "%s%s%s: '%s' is not a user or group name", src, *key ? ": " : "", key, v);
 	snprintf(out, 64, "%s", v);
+	snprintf(from, CONFIG_FROM_LEN, "%s%s%s", src, *key ? ": " : "", key);
 	return 0;
 }
 
@@ -395,8 +399,9 @@ static int top_field(struct errbuf *e, struct where *w, const char *k, const jso
 	if (!strcasecmp(k, "User") || !strcasecmp(k, "ControlGroup")) {
 		if ((r = want_type(e, w, v, JSON_STRING, "a user or group name")))
 			return r;
-		return set_name(e, w->file, k, json_string_value(v),
-				!strcasecmp(k, "User") ? c->user : c->control_group);
+		bool user = !strcasecmp(k, "User");
+		return set_name(e, w->file, k, json_string_value(v), user ? c->user : c->control_group,
+				user ? c->user_from : c->group_from);
 	}
 	if (!strcasecmp(k, "ReportIfaces"))
 		return string_list(e, w, v, &c->report_ifaces, NULL, glob_ok);
@@ -558,10 +563,11 @@ static int apply_layer(const struct layer *l, bool flags, struct config *c, stru
 			*bools[i].tri = b;
 	}
 	int r;
-	if (l->user && (r = set_name(e, flags ? "flag --user" : "WIRELINK_USER", "", l->user, c->user)))
+	if (l->user && (r = set_name(e, flags ? "flag --user" : "WIRELINK_USER", "", l->user, c->user,
+				     c->user_from)))
 		return r;
 	if (l->control_group && (r = set_name(e, flags ? "flag --control-group" : "WIRELINK_CONTROL_GROUP",
-					      "", l->control_group, c->control_group)))
+					      "", l->control_group, c->control_group, c->group_from)))
 		return r;
 	if (l->port && !parse_port(l->port, &c->port))
 		return flags ? fail(e, "flag --port: '%s' is not a port number", l->port)
@@ -591,6 +597,16 @@ static int read_file(struct config *c, struct errbuf *e)
 	return 0;
 }
 
+/* The user and group must exist now, not after set-up as root. */
+static int check_accounts(const struct config *c, struct errbuf *e)
+{
+	if (c->user[0] && !getpwnam(c->user))
+		return fail(e, "%s: no user '%s' on this system", c->user_from, c->user);
+	if (c->control_group[0] && !getgrnam(c->control_group))
+		return fail(e, "%s: no group '%s' on this system", c->group_from, c->control_group);
+	return 0;
+}
+
 int config_load(int argc, char **argv, char **env, struct config *c, char *err, size_t errlen)
 {
 	struct errbuf e = { err, errlen };
@@ -611,7 +627,7 @@ int config_load(int argc, char **argv, char **env, struct config *c, char *err, 
 	if ((r = read_file(c, &e)) || (r = apply_layer(&envl, false, c, &e)) ||
 	    (r = apply_layer(&flags, true, c, &e)))
 		return r;
-	return 0;
+	return check_accounts(c, &e);
 }
 
 static void free_list(char **l)

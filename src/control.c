@@ -89,7 +89,7 @@ void control_count(const struct engine *eng, const struct wg_device *dev, size_t
 	}
 }
 
-static const char *attr_name(uint8_t attr)
+const char *control_attr_name(uint8_t attr)
 {
 	switch (attr) {
 	case WIRE_ALIVE: return "alive";
@@ -107,6 +107,19 @@ static json_t *name_json(const struct control_view *v, const uint8_t key[static 
 		return json_string("(self)");
 	const char *name = engine_peer_name(v->eng, key);
 	return name ? json_string(name) : json_null();
+}
+
+static void count_local(void *arg, const struct wire_fact *f)
+{
+	(void)f;
+	++*(size_t *)arg;
+}
+
+size_t control_local_facts(const struct engine *eng)
+{
+	size_t n = 0;
+	engine_each_local_fact(eng, count_local, &n);
+	return n;
 }
 
 /* ---- status ---- */
@@ -188,7 +201,10 @@ static json_t *status_json(const struct control_view *v)
 	json_object_set_new(o, "port", json_integer(v->port));
 	json_object_set_new(o, "boot_id", json_string(boot));
 	json_object_set_new(o, "uptime_seconds", json_integer((v->now - engine_started(v->eng)) / 1000));
-	json_object_set_new(o, "facts", json_integer((json_int_t)engine_fact_count(v->eng)));
+	size_t local = control_local_facts(v->eng), received = engine_fact_count(v->eng);
+	json_object_set_new(o, "facts", json_integer((json_int_t)(local + received)));
+	json_object_set_new(o, "facts_received", json_integer((json_int_t)received));
+	json_object_set_new(o, "facts_own", json_integer((json_int_t)local));
 	json_object_set_new(o, "log_level", json_string(log_get_level() == LOG_LEVEL_DEBUG ? "debug" : "info"));
 	json_object_set_new(o, "peers_total", json_integer((json_int_t)json_array_size(peers)));
 	json_object_set_new(o, "peers_healthy", json_integer((json_int_t)healthy));
@@ -208,7 +224,7 @@ static json_t *fact_json(const struct control_view *v, const struct wire_fact *f
 			 json_t *source)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "attribute", json_string(attr_name(f->attr)));
+	json_object_set_new(o, "attribute", json_string(control_attr_name(f->attr)));
 	json_object_set_new(o, "subject", key_json(f->subject));
 	json_object_set_new(o, "subject_name", name_json(v, f->subject));
 	json_object_set_new(o, "value", fact_text(f));

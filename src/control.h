@@ -36,6 +36,13 @@ struct control_view {
 void control_count(const struct engine *eng, const struct wg_device *dev, size_t *healthy,
 		   size_t *direct);
 
+/* How many facts we originate (what `facts` lists besides those received). */
+size_t control_local_facts(const struct engine *eng);
+
+/* A fact attribute's name as status, facts and logs show it ("endpoint",
+ * "allowed-ip", "member", ...). */
+const char *control_attr_name(uint8_t attr);
+
 /* Answers one request (text up to a newline) into a malloc'd JSON string.
  * *log_level is set to a new level for "log-level" (else left alone). */
 char *control_answer(const char *request, const struct control_view *v, int *log_level);

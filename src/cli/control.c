@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -28,30 +29,46 @@ static bool alive_socket(const char *name)
 	return ok;
 }
 
-/* The interface to talk to: -i, or the only daemon running. */
-static int pick_iface(const char *given, char *out, size_t len)
+/* The interfaces with a daemon answering, sorted; returns how many (at
+ * most max). */
+static size_t running(char names[][IFNAMSIZ], size_t max)
 {
-	if (given) {
-		snprintf(out, len, "%s", given);
-		return 0;
-	}
 	DIR *d = opendir(CONTROL_DIR);
 	size_t found = 0;
 	for (struct dirent *de; d && (de = readdir(d));) {
 		size_t n = strlen(de->d_name);
-		if (n > 5 && !strcmp(de->d_name + n - 5, ".sock") && n - 5 < len &&
-		    alive_socket(de->d_name)) {
-			if (!found++)
-				snprintf(out, len, "%.*s", (int)(n - 5), de->d_name);
-		}
+		if (n > 5 && n - 5 < IFNAMSIZ && !strcmp(de->d_name + n - 5, ".sock") && found < max &&
+		    alive_socket(de->d_name))
+			snprintf(names[found++], IFNAMSIZ, "%.*s", (int)(n - 5), de->d_name);
 	}
 	if (d)
 		closedir(d);
-	if (found == 1)
+	qsort(names, found, IFNAMSIZ, (int (*)(const void *, const void *))strcmp);
+	return found;
+}
+
+enum { MAX_DAEMONS = 64 };
+
+/* The interfaces to talk to: -i, or every daemon running when `all`,
+ * else the only one. Returns how many, 0 with a message printed. */
+static size_t pick_ifaces(const char *given, bool all, char names[][IFNAMSIZ])
+{
+	if (given) {
+		snprintf(names[0], IFNAMSIZ, "%s", given);
+		return 1;
+	}
+	size_t found = running(names, MAX_DAEMONS);
+	if (found == 1 || (found && all))
+		return found;
+	if (!found) {
+		fprintf(stderr, "wirelink: error: no daemon is running (no socket answers in " CONTROL_DIR ")\n");
 		return 0;
-	fprintf(stderr, found ? "wirelink: several daemons run here; choose one with -i IFACE\n"
-			      : "wirelink: no daemon is running (nothing in " CONTROL_DIR ")\n");
-	return -1;
+	}
+	fprintf(stderr, "wirelink: error: daemons run for");
+	for (size_t i = 0; i < found; i++)
+		fprintf(stderr, " %s", names[i]);
+	fprintf(stderr, "; choose one with -i IFACE\n");
+	return 0;
 }
 
 /* Sends one request and returns the parsed answer, or NULL (message printed). */
@@ -61,15 +78,19 @@ static json_t *ask(const char *iface, const char *request)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s.sock", CONTROL_DIR, iface);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		fprintf(stderr, "wirelink: cannot reach the daemon for %s at %s: %s\n", iface, sa.sun_path,
-			strerror(errno));
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			fprintf(stderr, "wirelink: error: no daemon is running for %s (nothing answers at %s)\n",
+				iface, sa.sun_path);
+		else
+			fprintf(stderr, "wirelink: error: cannot reach the daemon for %s at %s: %s\n", iface,
+				sa.sun_path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return NULL;
 	}
 	size_t len = strlen(request);
 	if (write(fd, request, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
-		fprintf(stderr, "wirelink: %s: %s\n", sa.sun_path, strerror(errno));
+		fprintf(stderr, "wirelink: error: %s: %s\n", sa.sun_path, strerror(errno));
 		close(fd);
 		return NULL;
 	}
@@ -93,12 +114,12 @@ static json_t *ask(const char *iface, const char *request)
 	json_t *j = buf ? json_loadb(buf, n, 0, &je) : NULL;
 	free(buf);
 	if (!j) {
-		fprintf(stderr, "wirelink: the daemon for %s gave no answer\n", iface);
+		fprintf(stderr, "wirelink: error: the daemon for %s gave no answer\n", iface);
 		return NULL;
 	}
 	const char *err = json_string_value(json_object_get(j, "error"));
 	if (err) {
-		fprintf(stderr, "wirelink: the daemon says: %s\n", err);
+		fprintf(stderr, "wirelink: error: the daemon for %s says: %s\n", iface, err);
 		json_decref(j);
 		return NULL;
 	}
@@ -225,35 +246,47 @@ static int client(int argc, char **argv, const char *request, void (*print)(cons
 		case 'i': iface = optarg; break;
 		case 'j': json = true; break;
 		case 'h':
-			printf("usage: wirelink %s [-i IFACE] [--json]%s\n", argv[0],
-			       print ? "" : " debug|info");
+			printf("usage: wirelink %s [-i IFACE] [--json]%s\n%s", argv[0],
+			       print ? "" : " debug|info",
+			       print == print_status ? "Without -i, every interface with a daemon.\n" : "");
 			return 0;
 		default: return EXIT_USAGE;
 		}
 	}
-	if (!print && optind != argc - 1) {
-		fprintf(stderr, "usage: wirelink log-level [-i IFACE] debug|info\n");
+	if (!print && (optind != argc - 1 || (strcmp(argv[optind], "debug") && strcmp(argv[optind], "info")))) {
+		fprintf(stderr, "wirelink: error: usage: wirelink log-level [-i IFACE] [--json] debug|info\n");
 		return EXIT_USAGE;
 	}
 	if (print && optind != argc) {
-		fprintf(stderr, "wirelink %s: unexpected argument '%s'\n", argv[0], argv[optind]);
+		fprintf(stderr, "wirelink: error: %s: unexpected argument '%s' (see --help)\n", argv[0],
+			argv[optind]);
 		return EXIT_USAGE;
 	}
-	char name[64], req[CONTROL_REQUEST_MAX];
-	if (pick_iface(iface, name, sizeof(name)) != 0)
+	char names[MAX_DAEMONS][IFNAMSIZ], req[CONTROL_REQUEST_MAX];
+	size_t n = pick_ifaces(iface, print == print_status, names);
+	if (!n)
 		return 1;
 	snprintf(req, sizeof(req), "%s%s%s", request, print ? "" : " ", print ? "" : argv[optind]);
-	json_t *answer = ask(name, req);
-	if (!answer)
-		return 1;
-	if (json || !print) {
-		json_dumpf(answer, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		putchar('\n');
-	} else {
-		print(answer);
+	int status = 0;
+	for (size_t i = 0; i < n; i++) {
+		json_t *answer = ask(names[i], req);
+		if (!answer) {
+			status = 1;
+			continue;
+		}
+		if (json) {
+			json_dumpf(answer, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			putchar('\n');
+		} else if (print) {
+			if (i)
+				putchar('\n');
+			print(answer);
+		} else {
+			printf("%s: log level is now %s\n", names[i], str(answer, "log_level", "?"));
+		}
+		json_decref(answer);
 	}
-	json_decref(answer);
-	return 0;
+	return status;
 }
 
 int cmd_status(int argc, char **argv) { return client(argc, argv, "status", print_status); }

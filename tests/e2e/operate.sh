@@ -67,8 +67,9 @@ reply=$(printf 'bogus\n' | socat - "UNIX-CONNECT:$ctl")
 check "a bad request gets an error reply ($reply)" grep -q '"error"' <<<"$reply"
 head -c 5000 /dev/urandom | socat -u - "UNIX-CONNECT:$ctl" 2>/dev/null
 check "  ... and garbage does not hurt the daemon" kill -0 "${wlpid[r]}"
-check "status without -i finds the only daemon... or says there are several" \
-  eval '"$wl" status >/dev/null 2>&1 || "$wl" status 2>&1 | grep -q "several daemons"'
+check "status without -i shows every daemon" eval '"$wl" status | grep -q "^$(star_iface r): router"'
+check "facts without -i finds the only daemon... or lists them" \
+  eval '"$wl" facts >/dev/null 2>&1 || "$wl" facts 2>&1 | grep -q "choose one with -i"'
 
 # config-from-wg: every peer, routers with Membership; the result loads.
 mkdir -p "$E2E_TMP/gen"
