@@ -148,6 +148,57 @@ static void add_candidate(void *arg, const struct fact *f)
 	json_array_append_new(c->list, o);
 }
 
+/* The healthy router peer traffic falls back through, or NULL. */
+static const struct wg_peer *healthy_router(const struct control_view *v)
+{
+	for (size_t i = 0; v->dev && i < v->dev->n_peers; i++) {
+		const struct wg_peer *p = &v->dev->peers[i];
+		const struct peerstate *ps = engine_peer(v->eng, p->public_key);
+		if (trust_peer_is_router(p) && ps && ps->healthy)
+			return p;
+	}
+	return NULL;
+}
+
+static void peer_label(const struct control_view *v, const uint8_t key[static 32], char *out, size_t len)
+{
+	const char *name = engine_peer_name(v->eng, key);
+	char b64[KEY_B64_LEN + 1];
+	key_to_base64(key, b64);
+	snprintf(out, len, "%.*s", name ? 64 : 10, name ? name : b64);
+}
+
+/* Path and, when it is not direct, why: what an operator asks first. */
+static void path_json(const struct control_view *v, const struct wg_peer *p, const struct peerstate *ps,
+		      json_t *o, size_t n_candidates, size_t n_tried)
+{
+	const struct wg_peer *router = healthy_router(v);
+	char via[96], why[160] = "";
+	const char *path = "down";
+	if (ps && ps->healthy) {
+		path = "direct";
+	} else if (!trust_peer_is_router(p) && router && router != p) {
+		peer_label(v, router->public_key, via + 4, sizeof(via) - 4);
+		memcpy(via, "via ", 4);
+		path = via;
+	}
+	if (ps && ps->healthy)
+		why[0] = '\0';
+	else if (ps && ps->basic)
+		snprintf(why, sizeof(why), "a basic peer: only its configured endpoint is used");
+	else if (!n_candidates)
+		snprintf(why, sizeof(why), "no endpoint known for it");
+	else if (!n_tried)
+		snprintf(why, sizeof(why), "%zu endpoint%s known, not tried yet", n_candidates,
+			 n_candidates == 1 ? "" : "s");
+	else
+		snprintf(why, sizeof(why), "no answer from %zu endpoint%s tried%s", n_tried,
+			 n_tried == 1 ? "" : "s",
+			 engine_is_router(v->eng) ? "" : " (NAT on both sides?)");
+	json_object_set_new(o, "path", json_string(path));
+	json_object_set_new(o, "why_not_direct", *why ? json_string(why) : json_null());
+}
+
 static json_t *peer_json(const struct control_view *v, const struct wg_peer *p)
 {
 	const struct peerstate *ps = engine_peer(v->eng, p->public_key);
@@ -167,6 +218,11 @@ static json_t *peer_json(const struct control_view *v, const struct wg_peer *p)
 	}
 	struct candidates c = { json_array(), ps, v->now };
 	engine_each_subject_fact(v->eng, p->public_key, add_candidate, &c);
+	size_t tried = 0, k;
+	json_t *cand;
+	json_array_foreach(c.list, k, cand)
+		tried += json_is_integer(json_object_get(cand, "last_tried_seconds_ago"));
+	path_json(v, p, ps, o, json_array_size(c.list), tried);
 	json_object_set_new(o, "candidates", c.list);
 	for (size_t i = 0; i < p->n_allowedips; i++) {
 		wg_allowedip_format(&p->allowedips[i], buf, sizeof(buf));
@@ -175,6 +231,8 @@ static json_t *peer_json(const struct control_view *v, const struct wg_peer *p)
 	json_object_set_new(o, "allowed_ips", ips);
 	json_object_set_new(o, "trust", json_string(trust_name(engine_peer_trust(v->eng, p->public_key))));
 	json_object_set_new(o, "last_handshake", json_integer(p->last_handshake_sec));
+	json_object_set_new(o, "handshake_seconds_ago",
+			    p->last_handshake_sec ? json_integer(v->wall_sec - p->last_handshake_sec) : json_null());
 	json_object_set_new(o, "rx_bytes", json_integer((json_int_t)p->rx_bytes));
 	json_object_set_new(o, "tx_bytes", json_integer((json_int_t)p->tx_bytes));
 	return o;

@@ -28,7 +28,8 @@ struct control_view {
 	const struct engine *eng;
 	const uint8_t *self; /* our public key */
 	uint16_t port;
-	int64_t now; /* monotonic ms */
+	int64_t now;	  /* monotonic ms */
+	int64_t wall_sec; /* the wall clock, for handshake ages */
 };
 
 /* Peers that are healthy, and those reached directly (healthy and not a

@@ -691,7 +691,7 @@ int daemon_run(struct config *cfg, int argc, char **argv, char **env)
 				receive(&d, now);
 			} else if (evs[i].data.fd == d.ctl) {
 				struct control_view v = { cfg, d.dev, d.eng, crypto_identity_public(d.id),
-							  d.port, now };
+							  d.port, now, clock_ms(CLOCK_REALTIME) / 1000 };
 				control_serve(d.ctl, &v);
 			} else if (evs[i].data.fd == d.tfd) {
 				uint64_t x;
