@@ -16,9 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -357,42 +357,174 @@ char *control_answer(const char *request, const struct control_view *v, int *log
 	return text;
 }
 
-void control_serve(int listen_fd, const struct control_view *v)
+/* ---- the server: non-blocking clients, each with its own buffers and a
+ * deadline, so a slow or silent client never holds up the daemon. ---- */
+
+struct control_client {
+	int fd;
+	int64_t deadline;
+	char in[CONTROL_REQUEST_MAX + 1];
+	size_t n_in;
+	char *out; /* the answer, once the request is complete */
+	size_t out_len, out_off;
+};
+
+struct control_server {
+	int listen_fd, epfd;
+	struct control_client clients[CONTROL_CLIENTS];
+};
+
+struct control_server *control_server_new(int listen_fd, int epfd)
 {
-	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
+	struct control_server *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->listen_fd = listen_fd;
+	s->epfd = epfd;
+	for (size_t i = 0; i < CONTROL_CLIENTS; i++)
+		s->clients[i].fd = -1;
+	return s;
+}
+
+static void drop(struct control_server *s, struct control_client *c)
+{
+	if (c->fd < 0)
 		return;
-	struct timeval tv = { 1, 0 };
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	char req[CONTROL_REQUEST_MAX + 1];
-	size_t n = 0;
-	while (n < CONTROL_REQUEST_MAX) {
-		ssize_t r = read(fd, req + n, CONTROL_REQUEST_MAX - n);
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-		if (memchr(req, '\n', n))
-			break;
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c->out);
+	*c = (struct control_client){ .fd = -1 };
+}
+
+void control_server_free(struct control_server *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < CONTROL_CLIENTS; i++)
+		drop(s, &s->clients[i]);
+	free(s);
+}
+
+/* A free slot, else the one with the nearest deadline (dropped): a new
+ * client always gets in, so `status` answers even when others hang. */
+static struct control_client *free_slot(struct control_server *s)
+{
+	struct control_client *pick = &s->clients[0];
+	for (size_t i = 0; i < CONTROL_CLIENTS; i++) {
+		if (s->clients[i].fd < 0)
+			return &s->clients[i];
+		if (s->clients[i].deadline < pick->deadline)
+			pick = &s->clients[i];
 	}
-	req[n] = '\0';
+	drop(s, pick);
+	return pick;
+}
+
+static void accept_clients(struct control_server *s, int64_t now)
+{
+	for (int burst = 0; burst < CONTROL_CLIENTS; burst++) {
+		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0)
+			return;
+		struct control_client *c = free_slot(s);
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			close(fd);
+			continue;
+		}
+		*c = (struct control_client){ .fd = fd, .deadline = now + CONTROL_DEADLINE_MS };
+	}
+}
+
+/* Writes what the socket takes; true when the client is finished with. */
+static bool flush_out(struct control_server *s, struct control_client *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+			struct epoll_event ev = { .events = EPOLLOUT, .data.fd = c->fd };
+			epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+			return false;
+		}
+		if (w <= 0)
+			return true;
+		c->out_off += (size_t)w;
+	}
+	return true;
+}
+
+/* The request is complete (a newline), or can no longer be: answer it. */
+static void answer(struct control_client *c, const struct control_view *v)
+{
+	c->in[c->n_in] = '\0';
 	int level = -1;
-	char *answer = memchr(req, '\n', n) ? control_answer(req, v, &level) : NULL;
-	if (!answer)
-		answer = strdup("{\"error\":\"a request is one line of at most 255 bytes\"}");
+	char *text = memchr(c->in, '\n', c->n_in) ? control_answer(c->in, v, &level) : NULL;
+	if (!text)
+		text = strdup("{\"error\":\"a request is one line of at most 255 bytes\"}");
 	if (level >= 0) {
 		log_set_level((enum log_level)level);
 		log_info("log level is now %s", level == LOG_LEVEL_DEBUG ? "debug" : "info");
 	}
-	size_t len = answer ? strlen(answer) : 0, off = 0;
-	while (off < len) {
-		ssize_t w = send(fd, answer + off, len - off, MSG_NOSIGNAL);
-		if (w <= 0)
-			break;
-		off += (size_t)w;
+	size_t len = text ? strlen(text) : 0;
+	char *out = text ? realloc(text, len + 2) : NULL;
+	if (!out) {
+		free(text);
+		return;
 	}
-	if (off == len)
-		send(fd, "\n", 1, MSG_NOSIGNAL);
-	free(answer);
-	close(fd);
+	out[len] = '\n';
+	c->out = out;
+	c->out_len = len + 1;
+}
+
+/* Reads what has arrived; answers once a line is complete. */
+static bool read_request(struct control_client *c, const struct control_view *v)
+{
+	for (;;) {
+		ssize_t r = read(c->fd, c->in + c->n_in, CONTROL_REQUEST_MAX - c->n_in);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			return false;
+		if (r > 0)
+			c->n_in += (size_t)r;
+		if (r <= 0 || memchr(c->in, '\n', c->n_in) || c->n_in == CONTROL_REQUEST_MAX) {
+			answer(c, v);
+			return true;
+		}
+	}
+}
+
+bool control_server_event(struct control_server *s, int fd, const struct control_view *v, int64_t now)
+{
+	if (!s)
+		return false;
+	if (fd == s->listen_fd) {
+		accept_clients(s, now);
+		return true;
+	}
+	for (size_t i = 0; i < CONTROL_CLIENTS; i++) {
+		struct control_client *c = &s->clients[i];
+		if (c->fd != fd)
+			continue;
+		if (!c->out && !read_request(c, v))
+			return true;
+		if (!c->out || flush_out(s, c))
+			drop(s, c);
+		return true;
+	}
+	return false;
+}
+
+int64_t control_server_deadline(const struct control_server *s)
+{
+	int64_t next = INT64_MAX;
+	for (size_t i = 0; s && i < CONTROL_CLIENTS; i++)
+		if (s->clients[i].fd >= 0 && s->clients[i].deadline < next)
+			next = s->clients[i].deadline;
+	return next;
+}
+
+void control_server_expire(struct control_server *s, int64_t now)
+{
+	for (size_t i = 0; s && i < CONTROL_CLIENTS; i++)
+		if (s->clients[i].fd >= 0 && now >= s->clients[i].deadline)
+			drop(s, &s->clients[i]);
 }

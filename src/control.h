@@ -1,11 +1,13 @@
 /* The control socket: one stream socket per interface under
- * CONTROL_DIR, one request line per connection, one JSON document back.
+ * CONTROL_DIR, one request line per connection, one JSON document (and a
+ * newline) back.
  * Requests: "status", "facts", "log-level debug|info". Replies are objects;
  * a bad request gets {"error": "..."}. The JSON is documented in
  * wirelink(8). */
 #ifndef WIRELINK_CONTROL_H
 #define WIRELINK_CONTROL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -48,8 +50,20 @@ const char *control_attr_name(uint8_t attr);
  * *log_level is set to a new level for "log-level" (else left alone). */
 char *control_answer(const char *request, const struct control_view *v, int *log_level);
 
-/* Accepts one client on the listening socket and answers it (1 s time
- * limits on reading and writing). */
-void control_serve(int listen_fd, const struct control_view *v);
+/* The server side: clients are non-blocking, each with its own request
+ * and answer buffers and CONTROL_DEADLINE_MS from connecting to the end of
+ * the answer; at most CONTROL_CLIENTS at once (a new one displaces the
+ * one nearest its deadline). Client sockets are added to epfd with their
+ * fd as the event data. */
+enum { CONTROL_CLIENTS = 16, CONTROL_DEADLINE_MS = 10000 };
+struct control_server;
+struct control_server *control_server_new(int listen_fd, int epfd);
+void control_server_free(struct control_server *s);
+/* Handles readiness of fd; false when fd is not the server's. */
+bool control_server_event(struct control_server *s, int fd, const struct control_view *v, int64_t now);
+/* The nearest client deadline (INT64_MAX: none); clients past theirs are
+ * dropped by control_server_expire. */
+int64_t control_server_deadline(const struct control_server *s);
+void control_server_expire(struct control_server *s, int64_t now);
 
 #endif

@@ -57,6 +57,7 @@ struct daemon {
 	struct crypto_identity *id;
 	struct crypto_cache *cache;
 	int sock, sfd, tfd, ep, ctl;
+	struct control_server *ctl_server;
 	char ctl_path[128];
 	int64_t watchdog_ms, next_watchdog;
 	char status[128]; /* the last STATUS= sent */
@@ -367,7 +368,10 @@ static bool round_now(struct daemon *d, int64_t now)
 
 static void arm(struct daemon *d, int64_t now)
 {
-	int64_t wait = d->next_round > now ? d->next_round - now : 1;
+	int64_t next = d->next_round, ctl = control_server_deadline(d->ctl_server);
+	if (ctl < next)
+		next = ctl;
+	int64_t wait = next > now ? next - now : 1;
 	struct itimerspec its = { .it_value = { wait / 1000, (wait % 1000) * 1000000 } };
 	timerfd_settime(d->tfd, 0, &its, NULL);
 }
@@ -546,6 +550,8 @@ static int setup(struct daemon *d)
 		if (epoll_ctl(d->ep, EPOLL_CTL_ADD, fds[i], &ev) < 0)
 			return -errno;
 	}
+	if (d->ctl >= 0 && !(d->ctl_server = control_server_new(d->ctl, d->ep)))
+		return -ENOMEM;
 	engine_set_device(d->eng, d->dev, clock_ms(CLOCK_REALTIME));
 	bool router = engine_is_router(d->eng);
 	char addr[INET6_ADDRSTRLEN];
@@ -561,6 +567,7 @@ static int setup(struct daemon *d)
 
 static void teardown(struct daemon *d)
 {
+	control_server_free(d->ctl_server);
 	engine_free(d->eng);
 	crypto_cache_free(d->cache);
 	crypto_identity_free(d->id);
@@ -683,16 +690,12 @@ int daemon_run(struct config *cfg, int argc, char **argv, char **env)
 			d.next_watchdog = now + d.watchdog_ms;
 		}
 		arm(&d, now);
-		struct epoll_event evs[4];
-		int n = epoll_wait(d.ep, evs, 4, -1);
+		struct epoll_event evs[16];
+		int n = epoll_wait(d.ep, evs, 16, -1);
 		now = clock_ms(CLOCK_MONOTONIC);
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.fd == d.sock) {
 				receive(&d, now);
-			} else if (evs[i].data.fd == d.ctl) {
-				struct control_view v = { cfg, d.dev, d.eng, crypto_identity_public(d.id),
-							  d.port, now, clock_ms(CLOCK_REALTIME) / 1000 };
-				control_serve(d.ctl, &v);
 			} else if (evs[i].data.fd == d.tfd) {
 				uint64_t x;
 				if (read(d.tfd, &x, sizeof(x)) < 0)
@@ -712,8 +715,13 @@ int daemon_run(struct config *cfg, int argc, char **argv, char **env)
 				log_info("stopping on signal %u", si.ssi_signo);
 				status = 0;
 				goto out;
+			} else {
+				struct control_view v = { cfg, d.dev, d.eng, crypto_identity_public(d.id),
+							  d.port, now, clock_ms(CLOCK_REALTIME) / 1000 };
+				control_server_event(d.ctl_server, evs[i].data.fd, &v, now);
 			}
 		}
+		control_server_expire(d.ctl_server, clock_ms(CLOCK_MONOTONIC));
 	}
 out:
 	service_stopping();
