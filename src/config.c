@@ -8,11 +8,14 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
 #include <jansson.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <yaml.h>
 
 struct errbuf {
@@ -66,6 +69,9 @@ static json_t *yaml_scalar(const yaml_event_t *ev)
 		long long n = strtoll(v, &end, 10);
 		if (*v && !*end && !errno)
 			return json_integer(n);
+		double d = strtod(v, &end);
+		if (*v && !*end && strpbrk(v, "0123456789") && !strpbrk(v, "xXnN"))
+			return json_real(d); /* so "Port: 1.5" is called a number */
 		if (!*v || !strcmp(v, "~") || !strcasecmp(v, "null"))
 			return json_null();
 	}
@@ -177,12 +183,107 @@ static json_t *yaml_to_json(const char *text, size_t len, int *line, const char 
 	return root ? root : json_object(); /* an empty file is an empty config */
 }
 
+/* ---- where each setting is: "Peers[0].Name" -> line ---- */
+
+struct line_entry {
+	char path[96];
+	int line;
+};
+
+struct line_map {
+	struct line_entry *e;
+	size_t n, cap;
+};
+
+static void line_add(struct line_map *m, const char *path, int line)
+{
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? 2 * m->cap : 32;
+		struct line_entry *e = realloc(m->e, cap * sizeof(*e));
+		if (!e)
+			return; /* lines are a courtesy: go without */
+		m->e = e;
+		m->cap = cap;
+	}
+	snprintf(m->e[m->n].path, sizeof(m->e[m->n].path), "%s", path);
+	m->e[m->n++].line = line;
+}
+
+/* One level of the walk: a mapping (the next scalar is a key, then its
+ * value) or a sequence (items counted); path_len is the level's own path. */
+struct line_level {
+	bool mapping, want_key;
+	size_t index, path_len;
+};
+
+/* A node starts at level l: sets path to its path; false for a key. */
+static bool line_node(struct line_level *l, char *path, size_t cap, const char *key)
+{
+	size_t base = l->path_len;
+	if (l->mapping && l->want_key) {
+		path[base] = '\0';
+		if (key)
+			snprintf(path + base, cap - base, "%s%s", base ? "." : "", key);
+		l->want_key = false;
+		return false;
+	}
+	if (l->mapping) {
+		l->want_key = true;
+		return true;
+	}
+	path[base] = '\0';
+	snprintf(path + base, cap - base, "[%zu]", l->index++);
+	return true;
+}
+
+/* Records the line of every value in text (YAML, or JSON which libyaml
+ * reads too); the values themselves come from the real parser. */
+static void line_map_build(const char *text, size_t len, struct line_map *m)
+{
+	enum { MAX_DEPTH = 32 };
+	struct line_level lv[MAX_DEPTH];
+	char path[96] = "";
+	int depth = -1;
+	yaml_parser_t p;
+	yaml_event_t ev;
+	yaml_parser_initialize(&p);
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	for (bool done = false; !done && yaml_parser_parse(&p, &ev);) {
+		bool start = ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT;
+		if ((start || ev.type == YAML_SCALAR_EVENT) && depth >= 0 &&
+		    line_node(&lv[depth], path, sizeof(path),
+			      ev.type == YAML_SCALAR_EVENT ? (const char *)ev.data.scalar.value : NULL))
+			line_add(m, path, (int)ev.start_mark.line + 1);
+		if (start && depth + 1 < MAX_DEPTH)
+			lv[++depth] = (struct line_level){ .mapping = ev.type == YAML_MAPPING_START_EVENT,
+							   .want_key = true, .path_len = strlen(path) };
+		else if (ev.type == YAML_MAPPING_END_EVENT || ev.type == YAML_SEQUENCE_END_EVENT)
+			depth--;
+		done = ev.type == YAML_STREAM_END_EVENT || (start && depth + 1 >= MAX_DEPTH);
+		yaml_event_delete(&ev);
+	}
+	yaml_parser_delete(&p);
+}
+
 /* ---- validation ---- */
 
 struct where {
 	const char *file;
 	char path[96];
+	const struct line_map *lines;
+	char loc[PATH_MAX + 32];
 };
+
+/* "file:line" for the current path, or "file" when the line is unknown. */
+static const char *loc(struct where *w)
+{
+	for (size_t i = 0; w->lines && i < w->lines->n; i++)
+		if (!strcmp(w->lines->e[i].path, w->path)) {
+			snprintf(w->loc, sizeof(w->loc), "%s:%d", w->file, w->lines->e[i].line);
+			return w->loc;
+		}
+	return w->file;
+}
 
 static const char *type_name(const json_t *v)
 {
@@ -198,15 +299,19 @@ static const char *type_name(const json_t *v)
 	}
 }
 
-static int want_type(struct errbuf *e, const struct where *w, const json_t *v, json_type t,
-		     const char *what)
+static int want_type(struct errbuf *e, struct where *w, const json_t *v, json_type t, const char *what)
 {
 	bool ok = json_typeof(v) == t || (t == JSON_TRUE && json_is_boolean(v));
-	return ok ? 0 : fail(e, "%s: %s must be %s, not %s", w->file, w->path, what, type_name(v));
+	if (ok)
+		return 0;
+	if (json_is_real(v))
+		return fail(e, "%s: %s must be %s, not %g", loc(w), w->path, what, json_real_value(v));
+	return fail(e, "%s: %s must be %s, not %s", loc(w), w->path, what, type_name(v));
 }
 
+/* A list of strings, each passing check (what says what one must be). */
 static int string_list(struct errbuf *e, struct where *w, const json_t *v, char ***out, size_t *n,
-		       bool (*check)(const char *))
+		       bool (*check)(const char *), const char *what)
 {
 	int r = want_type(e, w, v, JSON_ARRAY, "a list of strings");
 	if (r)
@@ -221,9 +326,11 @@ static int string_list(struct errbuf *e, struct where *w, const json_t *v, char 
 			for (size_t k = 0; k < i; k++)
 				free(list[k]);
 			free(list);
+			size_t at = strlen(w->path);
+			snprintf(w->path + at, sizeof(w->path) - at, "[%zu]", i);
 			return json_is_string(s)
-				       ? fail(e, "%s: %s[%zu]: bad value '%s'", w->file, w->path, i, json_string_value(s))
-				       : fail(e, "%s: %s[%zu] must be a string, not %s", w->file, w->path, i, type_name(s));
+				       ? fail(e, "%s: %s: '%s' is not %s", loc(w), w->path, json_string_value(s), what)
+				       : fail(e, "%s: %s must be a string, not %s", loc(w), w->path, type_name(s));
 		}
 		list[i] = strdup(json_string_value(s));
 	}
@@ -273,7 +380,7 @@ static int peer_field(struct errbuf *e, struct where *w, const char *k, const js
 		const char *s = json_string_value(v);
 		*has_key = true;
 		return key_from_base64(s, strlen(s), pc->key) ? 0
-			: fail(e, "%s: %s: '%s' is not a base64 WireGuard key", w->file, w->path, s);
+			: fail(e, "%s: %s: '%s' is not a base64 WireGuard key", loc(w), w->path, s);
 	}
 	if (!strcasecmp(k, "Name")) {
 		if ((r = want_type(e, w, v, JSON_STRING, "a string")))
@@ -281,7 +388,7 @@ static int peer_field(struct errbuf *e, struct where *w, const char *k, const js
 		const char *s = json_string_value(v);
 		if (!name_ok(s))
 			return fail(e, "%s: %s: '%s' is not a name of at most %d printable characters without spaces",
-				    w->file, w->path, s, META_NAME_SEND_MAX);
+				    loc(w), w->path, s, META_NAME_SEND_MAX);
 		snprintf(pc->name, sizeof(pc->name), "%s", s);
 		return 0;
 	}
@@ -291,7 +398,7 @@ static int peer_field(struct errbuf *e, struct where *w, const char *k, const js
 		pc->has_trust = true;
 		return trust_parse(json_string_value(v), &pc->trust) ? 0
 			: fail(e, "%s: %s: unknown trust level '%s' (Untrusted, Endpoint, AllowedIPs, Membership, DelegateTrust)",
-			       w->file, w->path, json_string_value(v));
+			       loc(w), w->path, json_string_value(v));
 	}
 	if (!strcasecmp(k, "FactExchanger") || !strcasecmp(k, "Basic")) {
 		if ((r = want_type(e, w, v, JSON_TRUE, "true or false")))
@@ -300,16 +407,17 @@ static int peer_field(struct errbuf *e, struct where *w, const char *k, const js
 		return 0;
 	}
 	if (!strcasecmp(k, "Endpoints"))
-		return string_list(e, w, v, &cp->endpoints, &cp->n_endpoints, endpoint_ok);
+		return string_list(e, w, v, &cp->endpoints, &cp->n_endpoints, endpoint_ok,
+				   "host:port (a port from 1 to 65535; an IPv6 address in brackets: [2001:db8::1]:51820)");
 	if (!strcasecmp(k, "AllowedIPs")) {
 		char **list = NULL;
 		size_t n = 0;
-		if ((r = string_list(e, w, v, &list, &n, NULL)))
+		if ((r = string_list(e, w, v, &list, &n, NULL, "")))
 			return r;
 		cp->ips = calloc(n ? n : 1, sizeof(*cp->ips));
 		for (size_t i = 0; i < n && !r; i++)
 			if (!cp->ips || !wg_allowedip_parse(list[i], &cp->ips[i]))
-				r = fail(e, "%s: %s[%zu]: '%s' is not a CIDR (address/prefix)", w->file, w->path, i, list[i]);
+				r = fail(e, "%s: %s[%zu]: '%s' is not a CIDR (address/prefix)", loc(w), w->path, i, list[i]);
 		for (size_t i = 0; i < n; i++)
 			free(list[i]);
 		free(list);
@@ -317,7 +425,7 @@ static int peer_field(struct errbuf *e, struct where *w, const char *k, const js
 		pc->n_allowed_ips = r ? 0 : n;
 		return r;
 	}
-	return fail(e, "%s: %s: unknown key", w->file, w->path);
+	return fail(e, "%s: %s: unknown key", loc(w), w->path);
 }
 
 static int parse_peers(struct errbuf *e, struct where *w, const json_t *v, struct config *c)
@@ -342,16 +450,19 @@ static int parse_peers(struct errbuf *e, struct where *w, const json_t *v, struc
 			if ((r = peer_field(e, w, k, fv, cp, &has_key)))
 				return r;
 		}
-		if (!has_key) {
-			snprintf(w->path, sizeof(w->path), "Peers[%zu]", i);
-			return fail(e, "%s: %s: PublicKey is required", w->file, w->path);
-		}
+		snprintf(w->path, sizeof(w->path), "Peers[%zu]", i);
+		if (!has_key)
+			return fail(e, "%s: %s: PublicKey is required", loc(w), w->path);
+		for (size_t j = 0; j < i; j++)
+			if (!memcmp(c->peers[j].pc.key, cp->pc.key, sizeof(cp->pc.key)))
+				return fail(e, "%s: %s: the same PublicKey as Peers[%zu]", loc(w), w->path, j);
 	}
 	return 0;
 }
 
 /* User and group names: what useradd accepts, and short. */
-static int set_name(struct errbuf *e, const char *src, const char *key, const char *v, char out[64])
+static int set_name(struct errbuf *e, const char *src, const char *key, const char *v, char out[64],
+		    char from[CONFIG_FROM_LEN])
 {
 	bool ok = *v && strlen(v) < 32 && *v != '-';
 	for (const char *p = v; ok && *p; p++)
@@ -360,6 +471,7 @@ static int set_name(struct errbuf *e, const char *src, const char *key, const ch
 	if (!ok)
 		return fail(e, "%s%s%s: '%s' is not a user or group name", src, *key ? ": " : "", key, v);
 	snprintf(out, 64, "%s", v);
+	snprintf(from, CONFIG_FROM_LEN, "%s%s%s", src, *key ? ": " : "", key);
 	return 0;
 }
 
@@ -372,14 +484,14 @@ static int top_field(struct errbuf *e, struct where *w, const char *k, const jso
 			return r;
 		return !strcmp(json_string_value(v), c->iface) ? 0
 			: fail(e, "%s: Iface: '%s' does not match the interface this file is for ('%s')",
-			       w->file, json_string_value(v), c->iface);
+			       loc(w), json_string_value(v), c->iface);
 	}
 	if (!strcasecmp(k, "Port")) {
-		if ((r = want_type(e, w, v, JSON_INTEGER, "a port number")))
+		if ((r = want_type(e, w, v, JSON_INTEGER, "a port number (0-65535)")))
 			return r;
 		json_int_t p = json_integer_value(v);
 		if (p < 0 || p > 65535)
-			return fail(e, "%s: Port: %lld is not a port number", w->file, (long long)p);
+			return fail(e, "%s: Port: %lld is not a port number (0-65535)", loc(w), (long long)p);
 		c->port = (unsigned)p;
 		return 0;
 	}
@@ -395,16 +507,17 @@ static int top_field(struct errbuf *e, struct where *w, const char *k, const jso
 	if (!strcasecmp(k, "User") || !strcasecmp(k, "ControlGroup")) {
 		if ((r = want_type(e, w, v, JSON_STRING, "a user or group name")))
 			return r;
-		return set_name(e, w->file, k, json_string_value(v),
-				!strcasecmp(k, "User") ? c->user : c->control_group);
+		bool user = !strcasecmp(k, "User");
+		return set_name(e, loc(w), k, json_string_value(v), user ? c->user : c->control_group,
+				user ? c->user_from : c->group_from);
 	}
 	if (!strcasecmp(k, "ReportIfaces"))
-		return string_list(e, w, v, &c->report_ifaces, NULL, glob_ok);
+		return string_list(e, w, v, &c->report_ifaces, NULL, glob_ok, "an interface glob (a [ needs its ])");
 	if (!strcasecmp(k, "HideIfaces"))
-		return string_list(e, w, v, &c->hide_ifaces, NULL, glob_ok);
+		return string_list(e, w, v, &c->hide_ifaces, NULL, glob_ok, "an interface glob (a [ needs its ])");
 	if (!strcasecmp(k, "Peers"))
 		return parse_peers(e, w, v, c);
-	return fail(e, "%s: %s: unknown key", w->file, k);
+	return fail(e, "%s: %s: unknown key", loc(w), k);
 }
 
 int config_parse_text(const char *text, size_t len, bool yaml, const char *name, struct config *c,
@@ -424,7 +537,9 @@ int config_parse_text(const char *text, size_t len, bool yaml, const char *name,
 		if (!root)
 			return fail(&e, "%s:%d: %s", name, je.line, je.text);
 	}
-	struct where w = { .file = name };
+	struct line_map lines = { 0 };
+	line_map_build(text, len, &lines);
+	struct where w = { .file = name, .lines = &lines };
 	int r = json_is_object(root) ? 0 : fail(&e, "%s: the top level must be an object of settings", name);
 	const char *k;
 	json_t *v;
@@ -433,6 +548,7 @@ int config_parse_text(const char *text, size_t len, bool yaml, const char *name,
 			if ((r = top_field(&e, &w, k, v, c)))
 				break;
 	json_decref(root);
+	free(lines.e);
 	return r;
 }
 
@@ -558,10 +674,11 @@ static int apply_layer(const struct layer *l, bool flags, struct config *c, stru
 			*bools[i].tri = b;
 	}
 	int r;
-	if (l->user && (r = set_name(e, flags ? "flag --user" : "WIRELINK_USER", "", l->user, c->user)))
+	if (l->user && (r = set_name(e, flags ? "flag --user" : "WIRELINK_USER", "", l->user, c->user,
+				     c->user_from)))
 		return r;
 	if (l->control_group && (r = set_name(e, flags ? "flag --control-group" : "WIRELINK_CONTROL_GROUP",
-					      "", l->control_group, c->control_group)))
+					      "", l->control_group, c->control_group, c->group_from)))
 		return r;
 	if (l->port && !parse_port(l->port, &c->port))
 		return flags ? fail(e, "flag --port: '%s' is not a port number", l->port)
@@ -569,10 +686,33 @@ static int apply_layer(const struct layer *l, bool flags, struct config *c, stru
 	return 0;
 }
 
+/* The one file there is: two (say .json and .yaml) are an error, not a
+ * silent choice. Returns its index in exts, -1 for none. */
+static int pick_file(const struct config *c, const char *const *exts, size_t n, struct errbuf *e)
+{
+	int found = -1;
+	char a[sizeof(c->source)], b[sizeof(c->source)];
+	for (size_t i = 0; i < n; i++) {
+		snprintf(b, sizeof(b), "%s/wirelink.%s.%s", c->config_path, c->iface, exts[i]);
+		if (access(b, F_OK) != 0)
+			continue;
+		if (found >= 0)
+			return fail(e, "both %s and %s exist: keep one", a, b), -2;
+		found = (int)i;
+		memcpy(a, b, sizeof(a));
+	}
+	return found;
+}
+
 static int read_file(struct config *c, struct errbuf *e)
 {
 	static const char *const exts[] = { "json", "yaml", "yml" };
+	int only = pick_file(c, exts, 3, e);
+	if (only == -2)
+		return -EINVAL;
 	for (size_t i = 0; i < 3; i++) {
+		if ((int)i != only)
+			continue;
 		snprintf(c->source, sizeof(c->source), "%s/wirelink.%s.%s", c->config_path, c->iface, exts[i]);
 		char *text = NULL;
 		size_t len = 0;
@@ -588,6 +728,16 @@ static int read_file(struct config *c, struct errbuf *e)
 		return r;
 	}
 	c->source[0] = '\0'; /* a missing file is fine */
+	return 0;
+}
+
+/* The user and group must exist now, not after set-up as root. */
+static int check_accounts(const struct config *c, struct errbuf *e)
+{
+	if (c->user[0] && !getpwnam(c->user))
+		return fail(e, "%s: no user '%s' on this system", c->user_from, c->user);
+	if (c->control_group[0] && !getgrnam(c->control_group))
+		return fail(e, "%s: no group '%s' on this system", c->group_from, c->control_group);
 	return 0;
 }
 
@@ -611,7 +761,7 @@ int config_load(int argc, char **argv, char **env, struct config *c, char *err, 
 	if ((r = read_file(c, &e)) || (r = apply_layer(&envl, false, c, &e)) ||
 	    (r = apply_layer(&flags, true, c, &e)))
 		return r;
-	return 0;
+	return check_accounts(c, &e);
 }
 
 static void free_list(char **l)

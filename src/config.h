@@ -19,6 +19,8 @@ struct config_peer {
 	struct wg_allowedip *ips;
 };
 
+enum { CONFIG_FROM_LEN = PATH_MAX + 64 };
+
 struct config {
 	char iface[IFNAMSIZ];
 	unsigned port; /* 0: listen port + 1 */
@@ -27,6 +29,7 @@ struct config {
 	char config_path[PATH_MAX];
 	char user[64];		/* run as this user after set-up; "" stays root */
 	char control_group[64]; /* group allowed on the control socket; "": root only */
+	char user_from[CONFIG_FROM_LEN], group_from[CONFIG_FROM_LEN]; /* where they were set */
 	char **report_ifaces, **hide_ifaces; /* NULL-terminated */
 	struct config_peer *peers;
 	size_t n_peers;

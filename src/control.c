@@ -16,9 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -89,7 +89,7 @@ void control_count(const struct engine *eng, const struct wg_device *dev, size_t
 	}
 }
 
-static const char *attr_name(uint8_t attr)
+const char *control_attr_name(uint8_t attr)
 {
 	switch (attr) {
 	case WIRE_ALIVE: return "alive";
@@ -107,6 +107,19 @@ static json_t *name_json(const struct control_view *v, const uint8_t key[static 
 		return json_string("(self)");
 	const char *name = engine_peer_name(v->eng, key);
 	return name ? json_string(name) : json_null();
+}
+
+static void count_local(void *arg, const struct wire_fact *f)
+{
+	(void)f;
+	++*(size_t *)arg;
+}
+
+size_t control_local_facts(const struct engine *eng)
+{
+	size_t n = 0;
+	engine_each_local_fact(eng, count_local, &n);
+	return n;
 }
 
 /* ---- status ---- */
@@ -135,6 +148,57 @@ static void add_candidate(void *arg, const struct fact *f)
 	json_array_append_new(c->list, o);
 }
 
+/* The healthy router peer traffic falls back through, or NULL. */
+static const struct wg_peer *healthy_router(const struct control_view *v)
+{
+	for (size_t i = 0; v->dev && i < v->dev->n_peers; i++) {
+		const struct wg_peer *p = &v->dev->peers[i];
+		const struct peerstate *ps = engine_peer(v->eng, p->public_key);
+		if (trust_peer_is_router(p) && ps && ps->healthy)
+			return p;
+	}
+	return NULL;
+}
+
+static void peer_label(const struct control_view *v, const uint8_t key[static 32], char *out, size_t len)
+{
+	const char *name = engine_peer_name(v->eng, key);
+	char b64[KEY_B64_LEN + 1];
+	key_to_base64(key, b64);
+	snprintf(out, len, "%.*s", name ? 64 : 10, name ? name : b64);
+}
+
+/* Path and, when it is not direct, why: what an operator asks first. */
+static void path_json(const struct control_view *v, const struct wg_peer *p, const struct peerstate *ps,
+		      json_t *o, size_t n_candidates, size_t n_tried)
+{
+	const struct wg_peer *router = healthy_router(v);
+	char via[96], why[160] = "";
+	const char *path = "down";
+	if (ps && ps->healthy) {
+		path = "direct";
+	} else if (!trust_peer_is_router(p) && router && router != p) {
+		peer_label(v, router->public_key, via + 4, sizeof(via) - 4);
+		memcpy(via, "via ", 4);
+		path = via;
+	}
+	if (ps && ps->healthy)
+		why[0] = '\0';
+	else if (ps && ps->basic)
+		snprintf(why, sizeof(why), "a basic peer: only its configured endpoint is used");
+	else if (!n_candidates)
+		snprintf(why, sizeof(why), "no endpoint known for it");
+	else if (!n_tried)
+		snprintf(why, sizeof(why), "%zu endpoint%s known, not tried yet", n_candidates,
+			 n_candidates == 1 ? "" : "s");
+	else
+		snprintf(why, sizeof(why), "no answer from %zu endpoint%s tried%s", n_tried,
+			 n_tried == 1 ? "" : "s",
+			 engine_is_router(v->eng) ? "" : " (NAT on both sides?)");
+	json_object_set_new(o, "path", json_string(path));
+	json_object_set_new(o, "why_not_direct", *why ? json_string(why) : json_null());
+}
+
 static json_t *peer_json(const struct control_view *v, const struct wg_peer *p)
 {
 	const struct peerstate *ps = engine_peer(v->eng, p->public_key);
@@ -154,6 +218,11 @@ static json_t *peer_json(const struct control_view *v, const struct wg_peer *p)
 	}
 	struct candidates c = { json_array(), ps, v->now };
 	engine_each_subject_fact(v->eng, p->public_key, add_candidate, &c);
+	size_t tried = 0, k;
+	json_t *cand;
+	json_array_foreach(c.list, k, cand)
+		tried += json_is_integer(json_object_get(cand, "last_tried_seconds_ago"));
+	path_json(v, p, ps, o, json_array_size(c.list), tried);
 	json_object_set_new(o, "candidates", c.list);
 	for (size_t i = 0; i < p->n_allowedips; i++) {
 		wg_allowedip_format(&p->allowedips[i], buf, sizeof(buf));
@@ -162,6 +231,8 @@ static json_t *peer_json(const struct control_view *v, const struct wg_peer *p)
 	json_object_set_new(o, "allowed_ips", ips);
 	json_object_set_new(o, "trust", json_string(trust_name(engine_peer_trust(v->eng, p->public_key))));
 	json_object_set_new(o, "last_handshake", json_integer(p->last_handshake_sec));
+	json_object_set_new(o, "handshake_seconds_ago",
+			    p->last_handshake_sec ? json_integer(v->wall_sec - p->last_handshake_sec) : json_null());
 	json_object_set_new(o, "rx_bytes", json_integer((json_int_t)p->rx_bytes));
 	json_object_set_new(o, "tx_bytes", json_integer((json_int_t)p->tx_bytes));
 	return o;
@@ -188,7 +259,10 @@ static json_t *status_json(const struct control_view *v)
 	json_object_set_new(o, "port", json_integer(v->port));
 	json_object_set_new(o, "boot_id", json_string(boot));
 	json_object_set_new(o, "uptime_seconds", json_integer((v->now - engine_started(v->eng)) / 1000));
-	json_object_set_new(o, "facts", json_integer((json_int_t)engine_fact_count(v->eng)));
+	size_t local = control_local_facts(v->eng), received = engine_fact_count(v->eng);
+	json_object_set_new(o, "facts", json_integer((json_int_t)(local + received)));
+	json_object_set_new(o, "facts_received", json_integer((json_int_t)received));
+	json_object_set_new(o, "facts_own", json_integer((json_int_t)local));
 	json_object_set_new(o, "log_level", json_string(log_get_level() == LOG_LEVEL_DEBUG ? "debug" : "info"));
 	json_object_set_new(o, "peers_total", json_integer((json_int_t)json_array_size(peers)));
 	json_object_set_new(o, "peers_healthy", json_integer((json_int_t)healthy));
@@ -208,7 +282,7 @@ static json_t *fact_json(const struct control_view *v, const struct wire_fact *f
 			 json_t *source)
 {
 	json_t *o = json_object();
-	json_object_set_new(o, "attribute", json_string(attr_name(f->attr)));
+	json_object_set_new(o, "attribute", json_string(control_attr_name(f->attr)));
 	json_object_set_new(o, "subject", key_json(f->subject));
 	json_object_set_new(o, "subject_name", name_json(v, f->subject));
 	json_object_set_new(o, "value", fact_text(f));
@@ -283,42 +357,174 @@ char *control_answer(const char *request, const struct control_view *v, int *log
 	return text;
 }
 
-void control_serve(int listen_fd, const struct control_view *v)
+/* ---- the server: non-blocking clients, each with its own buffers and a
+ * deadline, so a slow or silent client never holds up the daemon. ---- */
+
+struct control_client {
+	int fd;
+	int64_t deadline;
+	char in[CONTROL_REQUEST_MAX + 1];
+	size_t n_in;
+	char *out; /* the answer, once the request is complete */
+	size_t out_len, out_off;
+};
+
+struct control_server {
+	int listen_fd, epfd;
+	struct control_client clients[CONTROL_CLIENTS];
+};
+
+struct control_server *control_server_new(int listen_fd, int epfd)
 {
-	int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
+	struct control_server *s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->listen_fd = listen_fd;
+	s->epfd = epfd;
+	for (size_t i = 0; i < CONTROL_CLIENTS; i++)
+		s->clients[i].fd = -1;
+	return s;
+}
+
+static void drop(struct control_server *s, struct control_client *c)
+{
+	if (c->fd < 0)
 		return;
-	struct timeval tv = { 1, 0 };
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	char req[CONTROL_REQUEST_MAX + 1];
-	size_t n = 0;
-	while (n < CONTROL_REQUEST_MAX) {
-		ssize_t r = read(fd, req + n, CONTROL_REQUEST_MAX - n);
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-		if (memchr(req, '\n', n))
-			break;
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c->out);
+	*c = (struct control_client){ .fd = -1 };
+}
+
+void control_server_free(struct control_server *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < CONTROL_CLIENTS; i++)
+		drop(s, &s->clients[i]);
+	free(s);
+}
+
+/* A free slot, else the one with the nearest deadline (dropped): a new
+ * client always gets in, so `status` answers even when others hang. */
+static struct control_client *free_slot(struct control_server *s)
+{
+	struct control_client *pick = &s->clients[0];
+	for (size_t i = 0; i < CONTROL_CLIENTS; i++) {
+		if (s->clients[i].fd < 0)
+			return &s->clients[i];
+		if (s->clients[i].deadline < pick->deadline)
+			pick = &s->clients[i];
 	}
-	req[n] = '\0';
+	drop(s, pick);
+	return pick;
+}
+
+static void accept_clients(struct control_server *s, int64_t now)
+{
+	for (int burst = 0; burst < CONTROL_CLIENTS; burst++) {
+		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (fd < 0)
+			return;
+		struct control_client *c = free_slot(s);
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			close(fd);
+			continue;
+		}
+		*c = (struct control_client){ .fd = fd, .deadline = now + CONTROL_DEADLINE_MS };
+	}
+}
+
+/* Writes what the socket takes; true when the client is finished with. */
+static bool flush_out(struct control_server *s, struct control_client *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t w = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && (errno == EAGAIN || errno == EINTR)) {
+			struct epoll_event ev = { .events = EPOLLOUT, .data.fd = c->fd };
+			epoll_ctl(s->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+			return false;
+		}
+		if (w <= 0)
+			return true;
+		c->out_off += (size_t)w;
+	}
+	return true;
+}
+
+/* The request is complete (a newline), or can no longer be: answer it. */
+static void answer(struct control_client *c, const struct control_view *v)
+{
+	c->in[c->n_in] = '\0';
 	int level = -1;
-	char *answer = memchr(req, '\n', n) ? control_answer(req, v, &level) : NULL;
-	if (!answer)
-		answer = strdup("{\"error\":\"a request is one line of at most 255 bytes\"}");
+	char *text = memchr(c->in, '\n', c->n_in) ? control_answer(c->in, v, &level) : NULL;
+	if (!text)
+		text = strdup("{\"error\":\"a request is one line of at most 255 bytes\"}");
 	if (level >= 0) {
 		log_set_level((enum log_level)level);
 		log_info("log level is now %s", level == LOG_LEVEL_DEBUG ? "debug" : "info");
 	}
-	size_t len = answer ? strlen(answer) : 0, off = 0;
-	while (off < len) {
-		ssize_t w = send(fd, answer + off, len - off, MSG_NOSIGNAL);
-		if (w <= 0)
-			break;
-		off += (size_t)w;
+	size_t len = text ? strlen(text) : 0;
+	char *out = text ? realloc(text, len + 2) : NULL;
+	if (!out) {
+		free(text);
+		return;
 	}
-	if (off == len)
-		send(fd, "\n", 1, MSG_NOSIGNAL);
-	free(answer);
-	close(fd);
+	out[len] = '\n';
+	c->out = out;
+	c->out_len = len + 1;
+}
+
+/* Reads what has arrived; answers once a line is complete. */
+static bool read_request(struct control_client *c, const struct control_view *v)
+{
+	for (;;) {
+		ssize_t r = read(c->fd, c->in + c->n_in, CONTROL_REQUEST_MAX - c->n_in);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			return false;
+		if (r > 0)
+			c->n_in += (size_t)r;
+		if (r <= 0 || memchr(c->in, '\n', c->n_in) || c->n_in == CONTROL_REQUEST_MAX) {
+			answer(c, v);
+			return true;
+		}
+	}
+}
+
+bool control_server_event(struct control_server *s, int fd, const struct control_view *v, int64_t now)
+{
+	if (!s)
+		return false;
+	if (fd == s->listen_fd) {
+		accept_clients(s, now);
+		return true;
+	}
+	for (size_t i = 0; i < CONTROL_CLIENTS; i++) {
+		struct control_client *c = &s->clients[i];
+		if (c->fd != fd)
+			continue;
+		if (!c->out && !read_request(c, v))
+			return true;
+		if (!c->out || flush_out(s, c))
+			drop(s, c);
+		return true;
+	}
+	return false;
+}
+
+int64_t control_server_deadline(const struct control_server *s)
+{
+	int64_t next = INT64_MAX;
+	for (size_t i = 0; s && i < CONTROL_CLIENTS; i++)
+		if (s->clients[i].fd >= 0 && s->clients[i].deadline < next)
+			next = s->clients[i].deadline;
+	return next;
+}
+
+void control_server_expire(struct control_server *s, int64_t now)
+{
+	for (size_t i = 0; s && i < CONTROL_CLIENTS; i++)
+		if (s->clients[i].fd >= 0 && now >= s->clients[i].deadline)
+			drop(s, &s->clients[i]);
 }

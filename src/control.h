@@ -1,11 +1,13 @@
 /* The control socket: one stream socket per interface under
- * CONTROL_DIR, one request line per connection, one JSON document back.
+ * CONTROL_DIR, one request line per connection, one JSON document (and a
+ * newline) back.
  * Requests: "status", "facts", "log-level debug|info". Replies are objects;
  * a bad request gets {"error": "..."}. The JSON is documented in
  * wirelink(8). */
 #ifndef WIRELINK_CONTROL_H
 #define WIRELINK_CONTROL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -28,7 +30,8 @@ struct control_view {
 	const struct engine *eng;
 	const uint8_t *self; /* our public key */
 	uint16_t port;
-	int64_t now; /* monotonic ms */
+	int64_t now;	  /* monotonic ms */
+	int64_t wall_sec; /* the wall clock, for handshake ages */
 };
 
 /* Peers that are healthy, and those reached directly (healthy and not a
@@ -36,12 +39,31 @@ struct control_view {
 void control_count(const struct engine *eng, const struct wg_device *dev, size_t *healthy,
 		   size_t *direct);
 
+/* How many facts we originate (what `facts` lists besides those received). */
+size_t control_local_facts(const struct engine *eng);
+
+/* A fact attribute's name as status, facts and logs show it ("endpoint",
+ * "allowed-ip", "member", ...). */
+const char *control_attr_name(uint8_t attr);
+
 /* Answers one request (text up to a newline) into a malloc'd JSON string.
  * *log_level is set to a new level for "log-level" (else left alone). */
 char *control_answer(const char *request, const struct control_view *v, int *log_level);
 
-/* Accepts one client on the listening socket and answers it (1 s time
- * limits on reading and writing). */
-void control_serve(int listen_fd, const struct control_view *v);
+/* The server side: clients are non-blocking, each with its own request
+ * and answer buffers and CONTROL_DEADLINE_MS from connecting to the end of
+ * the answer; at most CONTROL_CLIENTS at once (a new one displaces the
+ * one nearest its deadline). Client sockets are added to epfd with their
+ * fd as the event data. */
+enum { CONTROL_CLIENTS = 16, CONTROL_DEADLINE_MS = 10000 };
+struct control_server;
+struct control_server *control_server_new(int listen_fd, int epfd);
+void control_server_free(struct control_server *s);
+/* Handles readiness of fd; false when fd is not the server's. */
+bool control_server_event(struct control_server *s, int fd, const struct control_view *v, int64_t now);
+/* The nearest client deadline (INT64_MAX: none); clients past theirs are
+ * dropped by control_server_expire. */
+int64_t control_server_deadline(const struct control_server *s);
+void control_server_expire(struct control_server *s, int64_t now);
 
 #endif

@@ -20,6 +20,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -47,7 +48,9 @@ enum {
 };
 
 struct daemon {
-	const struct config *cfg;
+	struct config *cfg;
+	int argc;
+	char **argv, **env; /* to load the configuration again on SIGHUP */
 	struct peer_config *peers;
 	struct wg_device *dev;
 	struct netif_list *host;
@@ -55,6 +58,7 @@ struct daemon {
 	struct crypto_identity *id;
 	struct crypto_cache *cache;
 	int sock, sfd, tfd, ep, ctl;
+	struct control_server *ctl_server;
 	char ctl_path[128];
 	int64_t watchdog_ms, next_watchdog;
 	char status[128]; /* the last STATUS= sent */
@@ -95,10 +99,21 @@ static const char *peer_label(const struct daemon *d, const uint8_t key[32], cha
 	return buf;
 }
 
-static void log_events(const struct daemon *d, const struct engine_round *r)
+/* The endpoint a round sets on a peer, as text ("" when none). */
+static void change_endpoint(const struct engine_round *r, const uint8_t key[32], char *out, size_t len)
+{
+	*out = '\0';
+	for (size_t i = 0; i < r->change.n_peers; i++) {
+		const struct wg_peer_change *c = &r->change.peers[i];
+		if ((c->flags & WG_CHANGE_ENDPOINT) && !memcmp(c->public_key, key, WIRE_KEY_LEN))
+			wg_endpoint_format(&c->endpoint, out, len);
+	}
+}
+
+static void log_events(const struct daemon *d, const struct engine_round *r, int64_t now)
 {
 	for (size_t i = 0; i < r->n_events; i++) {
-		char kb[KEY_B64_LEN + 1], text[128];
+		char kb[KEY_B64_LEN + 1], text[128], ep[80], key[96];
 		unsigned ev = r->events[i].events;
 		const char *who = peer_label(d, r->events[i].peer, kb);
 		if (ev & 0xff)
@@ -107,8 +122,11 @@ static void log_events(const struct daemon *d, const struct engine_round *r)
 			log_info("adding peer %s", who);
 		if (ev & ENGINE_EV_PEER_REMOVED)
 			log_info("removing peer %s: no trusted source says it is a member", who);
-		if (ev & ENGINE_EV_ENDPOINT_TRIED)
-			log_info("trying another endpoint for %s", who);
+		if (ev & ENGINE_EV_ENDPOINT_TRIED) {
+			change_endpoint(r, r->events[i].peer, ep, sizeof(ep));
+			snprintf(key, sizeof(key), "try %s", who);
+			log_repeated(key, now, "%s: trying endpoint %s", who, *ep ? ep : "(none)");
+		}
 		if (ev & ENGINE_EV_ALLOWEDIPS_MOVED)
 			log_info("%s: allowed IPs moved onto the direct link", who);
 		if (ev & ENGINE_EV_RESTRICTED)
@@ -125,7 +143,31 @@ static int cmp_addr(const void *a, const void *b)
 	return memcmp(a, b, sizeof(struct in6_addr));
 }
 
-/* Reads the device and host; false when the interface is gone. */
+/* Why the interface cannot be read, naming the real cause: it does not
+ * exist, or it is not a WireGuard interface (neither wireguard-go's
+ * socket nor the kernel's "wireguard" device type), else the backend's
+ * reason. */
+static void device_problem(const char *iface, char *out, size_t len)
+{
+	char path[96], line[128];
+	if (if_nametoindex(iface) == 0) {
+		snprintf(out, len, "%s: no such interface", iface);
+		return;
+	}
+	bool wireguard = wg_backend_for(iface) == &wg_backend_userspace;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/uevent", iface);
+	FILE *f = wireguard ? NULL : fopen(path, "re");
+	bool known = f != NULL;
+	while (f && fgets(line, sizeof(line), f))
+		wireguard |= !strcmp(line, "DEVTYPE=wireguard\n");
+	if (f)
+		fclose(f);
+	if (known && !wireguard)
+		snprintf(out, len, "%s: not a WireGuard interface", iface);
+	else
+		snprintf(out, len, "%s", wg_last_error());
+}
+
 /* Whether two reads list the same peers in the same order. */
 static bool same_peers(const struct wg_device *a, const struct wg_device *b)
 {
@@ -144,7 +186,11 @@ static bool refresh(struct daemon *d, int64_t now)
 {
 	struct wg_device *dev = NULL;
 	if (wg_get_device(d->cfg->iface, &dev) != 0) {
-		log_warnx("%s", wg_last_error());
+		char why[600];
+		device_problem(d->cfg->iface, why, sizeof(why));
+		if (if_nametoindex(d->cfg->iface) == 0)
+			snprintf(why, sizeof(why), "%s: the interface is gone", d->cfg->iface);
+		log_errorx("%s; exiting", why);
 		return false;
 	}
 	if (!d->host || now - d->host_read >= REFRESH_MS) {
@@ -294,7 +340,7 @@ static void report_status(struct daemon *d)
 	char text[sizeof(d->status)];
 	snprintf(text, sizeof(text), "%s on %s: %zu peers, %zu healthy, %zu direct, %zu facts",
 		 engine_is_router(d->eng) ? "router" : "leaf", d->cfg->iface, d->dev->n_peers, healthy,
-		 direct, engine_fact_count(d->eng));
+		 direct, engine_fact_count(d->eng) + control_local_facts(d->eng));
 	if (strcmp(text, d->status)) {
 		memcpy(d->status, text, sizeof(text));
 		service_status(text);
@@ -328,7 +374,7 @@ static bool round_now(struct daemon *d, int64_t now)
 		log_warnx("out of memory in a round");
 		return true;
 	}
-	log_events(d, &r);
+	log_events(d, &r, now);
 	if (r.change.n_peers && wg_set_device(d->cfg->iface, &r.change) != 0)
 		log_warnx("%s", wg_last_error());
 	else if (r.change.n_peers && !refresh(d, now))
@@ -352,7 +398,10 @@ static bool round_now(struct daemon *d, int64_t now)
 
 static void arm(struct daemon *d, int64_t now)
 {
-	int64_t wait = d->next_round > now ? d->next_round - now : 1;
+	int64_t next = d->next_round, ctl = control_server_deadline(d->ctl_server);
+	if (ctl < next)
+		next = ctl;
+	int64_t wait = next > now ? next - now : 1;
 	struct itimerspec its = { .it_value = { wait / 1000, (wait % 1000) * 1000000 } };
 	timerfd_settime(d->tfd, 0, &its, NULL);
 }
@@ -434,7 +483,9 @@ static int open_socket(struct daemon *d)
 	autoaddr_from_key(crypto_identity_public(d->id), &self);
 	int err = netif_add_addr6(d->dev->ifindex, &self, 64);
 	if (err) {
-		log_warnx("%s: cannot add %s/64: %s", d->cfg->iface, "auto-address", strerror(-err));
+		char a[INET6_ADDRSTRLEN];
+		inet_ntop(AF_INET6, &self, a, sizeof(a));
+		log_errorx("%s: cannot add the auto-address %s/64: %s", d->cfg->iface, a, strerror(-err));
 		return err;
 	}
 	d->sock = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -448,9 +499,31 @@ static int open_socket(struct daemon *d)
 				   .sin6_addr = self, .sin6_scope_id = d->dev->ifindex };
 	if (bind(d->sock, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		err = -errno;
-		log_warn("%s: cannot bind the fact port %u", d->cfg->iface, d->port);
+		log_errorx("%s: cannot bind the fact port %u: %s", d->cfg->iface, d->port, strerror(-err));
 		return err;
 	}
+	return 0;
+}
+
+/* The engine's view of a configuration; the peers' endpoints are filled in
+ * as static endpoints resolve. */
+static int engine_config_from(const struct config *cfg, struct engine_config *ec,
+			      struct peer_config **peers, struct peer_endpoint (**resolved)[MAX_STATIC])
+{
+	*peers = calloc(cfg->n_peers + 1, sizeof(**peers));
+	*resolved = calloc(cfg->n_peers + 1, sizeof(**resolved));
+	if (!*peers || !*resolved) {
+		free(*peers);
+		free(*resolved);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < cfg->n_peers; i++)
+		(*peers)[i] = cfg->peers[i].pc;
+	*ec = (struct engine_config){
+		.peers = *peers, .n_peers = cfg->n_peers, .router = cfg->router,
+		.chatty = cfg->chatty, .report_ifaces = (const char *const *)cfg->report_ifaces,
+		.hide_ifaces = (const char *const *)cfg->hide_ifaces, .random = crypto_random,
+	};
 	return 0;
 }
 
@@ -459,29 +532,23 @@ static int setup(struct daemon *d)
 	if (crypto_init() != 0)
 		return -EIO;
 	if (wg_get_device(d->cfg->iface, &d->dev) != 0) {
-		log_warnx("%s", wg_last_error());
+		char why[600];
+		device_problem(d->cfg->iface, why, sizeof(why));
+		log_errorx("%s", why);
 		return -ENODEV;
 	}
 	if (!d->dev->has_private_key) {
-		log_warnx("%s: the interface has no private key yet", d->cfg->iface);
+		log_errorx("%s: the interface has no private key yet", d->cfg->iface);
 		return -ENOKEY;
 	}
 	if (crypto_identity_new(d->dev->private_key, &d->id) || !(d->cache = crypto_cache_new(d->id)))
 		return -ENOMEM;
 	d->port = d->cfg->port ? (uint16_t)d->cfg->port : (uint16_t)(d->dev->listen_port + 1);
-	d->peers = calloc(d->cfg->n_peers + 1, sizeof(*d->peers));
-	d->resolved = calloc(d->cfg->n_peers + 1, sizeof(*d->resolved));
-	if (!d->resolved)
+	struct engine_config ec;
+	if (engine_config_from(d->cfg, &ec, &d->peers, &d->resolved) != 0)
 		return -ENOMEM;
-	for (size_t i = 0; d->peers && i < d->cfg->n_peers; i++)
-		d->peers[i] = d->cfg->peers[i].pc; /* endpoints: resolved in each round */
-	struct engine_config ec = {
-		.peers = d->peers, .n_peers = d->cfg->n_peers, .router = d->cfg->router,
-		.chatty = d->cfg->chatty, .report_ifaces = (const char *const *)d->cfg->report_ifaces,
-		.hide_ifaces = (const char *const *)d->cfg->hide_ifaces, .random = crypto_random,
-	};
 	int64_t now = clock_ms(CLOCK_MONOTONIC);
-	if (!d->peers || !(d->eng = engine_new(&ec, crypto_identity_public(d->id), now)))
+	if (!(d->eng = engine_new(&ec, crypto_identity_public(d->id), now)))
 		return -ENOMEM;
 	int err = open_socket(d);
 	if (err)
@@ -492,10 +559,11 @@ static int setup(struct daemon *d)
 		log_debug("adopted what an earlier run added, from %s", d->owned_path);
 	d->ctl = control_open(d->cfg->iface, d->cfg->control_group, d->ctl_path, sizeof(d->ctl_path));
 	if (d->ctl < 0) {
-		log_warnx("no control socket %s: %s", d->ctl_path,
-			  d->ctl == -ESRCH ? "no such group" : strerror(-d->ctl));
-		if (d->ctl == -ESRCH)
+		if (d->ctl == -ESRCH) {
+			log_errorx("no control socket %s: no group %s", d->ctl_path, d->cfg->control_group);
 			return d->ctl;
+		}
+		log_warnx("no control socket %s: %s", d->ctl_path, strerror(-d->ctl));
 		d->ctl_path[0] = '\0';
 	}
 	sigset_t mask;
@@ -503,6 +571,7 @@ static int setup(struct daemon *d)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	d->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	d->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -515,6 +584,8 @@ static int setup(struct daemon *d)
 		if (epoll_ctl(d->ep, EPOLL_CTL_ADD, fds[i], &ev) < 0)
 			return -errno;
 	}
+	if (d->ctl >= 0 && !(d->ctl_server = control_server_new(d->ctl, d->ep)))
+		return -ENOMEM;
 	/* The host's interfaces first: our role depends on the device's
 	 * own addresses. */
 	if (netif_list(&d->host) != 0)
@@ -536,6 +607,7 @@ static int setup(struct daemon *d)
 
 static void teardown(struct daemon *d)
 {
+	control_server_free(d->ctl_server);
 	engine_free(d->eng);
 	crypto_cache_free(d->cache);
 	crypto_identity_free(d->id);
@@ -552,39 +624,92 @@ static void teardown(struct daemon *d)
 		unlink(d->ctl_path); /* fails harmlessly after dropping root */
 }
 
-struct fact_log {
-	const struct daemon *d;
-	int64_t now;
-};
-
-/* One fact as a log line: its canonical text with the TTL left. */
+/* One fact as a log line: attribute, subject and source by name, value,
+ * TTL left. */
 static void log_fact(void *arg, const struct fact *f)
 {
-	const struct fact_log *fl = arg;
-	struct wire_fact w;
-	fact_to_wire(f, fl->now, &w);
-	char *text = text_fact_string(&w, false);
-	if (text)
-		log_info("fact %s", text);
-	free(text);
+	const struct daemon *d = arg;
+	char *value = text_fact_string(&f->f, true);
+	char kb[KEY_B64_LEN + 1], sb[KEY_B64_LEN + 1];
+	bool known = false;
+	for (size_t i = 0; i < sizeof(f->source); i++)
+		known |= f->source[i] != 0;
+	int64_t left = (f->expires - clock_ms(CLOCK_MONOTONIC)) / 1000;
+	log_info("fact: %s of %s is %s, %llds left, from %s", control_attr_name(f->f.attr),
+		 peer_label(d, f->f.subject, kb), value ? value : "?", (long long)(left < 0 ? 0 : left),
+		 known ? peer_label(d, f->source, sb) : "?");
+	free(value);
 }
 
 static void log_state(const struct daemon *d)
 {
-	struct fact_log fl = { d, clock_ms(CLOCK_MONOTONIC) };
-	engine_each_fact(d->eng, log_fact, &fl);
+	engine_each_fact(d->eng, log_fact, (void *)d);
 	for (size_t i = 0; d->dev && i < d->dev->n_peers; i++) {
-		const struct peerstate *ps = engine_peer(d->eng, d->dev->peers[i].public_key);
-		char kb[KEY_B64_LEN + 1];
-		log_info("peer %s: %s, %s", peer_label(d, d->dev->peers[i].public_key, kb),
-			 ps && ps->healthy ? "healthy" : "unhealthy", ps && ps->alive ? "alive" : "not alive");
+		const struct wg_peer *p = &d->dev->peers[i];
+		const struct peerstate *ps = engine_peer(d->eng, p->public_key);
+		char kb[KEY_B64_LEN + 1], ep[80] = "no endpoint";
+		if (p->endpoint.addr.sa_family != AF_UNSPEC)
+			wg_endpoint_format(&p->endpoint, ep, sizeof(ep));
+		log_info("peer %s: %s, %s, %s, trust %s", peer_label(d, p->public_key, kb),
+			 ps && ps->healthy ? "healthy" : "unhealthy", ps && ps->alive ? "alive" : "not alive",
+			 ep, trust_name(engine_peer_trust(d->eng, p->public_key)));
 	}
-	log_info("%zu facts known", engine_fact_count(d->eng));
+	size_t received = engine_fact_count(d->eng), own = control_local_facts(d->eng);
+	log_info("%zu facts known (%zu received, %zu our own)", received + own, received, own);
 }
 
-int daemon_run(const struct config *cfg)
+/* What a reload cannot change without a restart: kept as it is. */
+static void keep_fixed(const struct config *old, struct config *next)
 {
-	struct daemon d = { .cfg = cfg, .sock = -1, .sfd = -1, .tfd = -1, .ep = -1, .ctl = -1 };
+	if (next->port != old->port || strcmp(next->user, old->user) ||
+	    strcmp(next->control_group, old->control_group))
+		log_warnx("reload: Port, User and ControlGroup take effect only on a restart");
+	next->port = old->port;
+	memcpy(next->user, old->user, sizeof(next->user));
+	memcpy(next->control_group, old->control_group, sizeof(next->control_group));
+}
+
+/* SIGHUP: the configuration loaded again exactly as at start, applied
+ * without touching links (peers, names, trust, endpoints, router, chatty,
+ * the interface globs, the log level). A bad file keeps the old one. */
+static void reload(struct daemon *d)
+{
+	struct config *next = calloc(1, sizeof(*next));
+	char err[1024] = "out of memory";
+	struct engine_config ec;
+	struct peer_config *peers = NULL;
+	struct peer_endpoint (*resolved)[MAX_STATIC] = NULL;
+	if (!next || config_load(d->argc, d->argv, d->env, next, err, sizeof(err)) != 0 ||
+	    engine_config_from(next, &ec, &peers, &resolved) != 0 || engine_set_config(d->eng, &ec) != 0) {
+		log_warnx("reload failed, keeping the configuration in use: %s", err);
+		if (next)
+			config_free(next);
+		free(next);
+		free(peers);
+		free(resolved);
+		return;
+	}
+	keep_fixed(d->cfg, next);
+	free(d->peers);
+	free(d->resolved);
+	d->peers = peers;
+	d->resolved = resolved;
+	config_free(d->cfg);
+	*d->cfg = *next; /* the heap parts the engine points to move along */
+	free(next);
+	d->next_resolve = 0;
+	d->next_round = 0;
+	log_set_level(d->cfg->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+	log_info("reloaded %s: %zu peers configured, log level %s",
+		 d->cfg->source[0] ? d->cfg->source : "the configuration (no file)", d->cfg->n_peers,
+		 d->cfg->debug ? "debug" : "info");
+}
+
+int daemon_run(struct config *cfg, int argc, char **argv, char **env)
+{
+	struct daemon d = { .cfg = cfg, .argc = argc, .argv = argv, .env = env,
+			    .sock = -1, .sfd = -1, .tfd = -1, .ep = -1, .ctl = -1 };
+	log_init();
 	log_set_level(cfg->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	int status = 1;
 	if (setup(&d) != 0)
@@ -598,25 +723,19 @@ int daemon_run(const struct config *cfg)
 	service_ready();
 	for (;;) {
 		int64_t now = clock_ms(CLOCK_MONOTONIC);
-		if (now >= d.next_round && !round_now(&d, now)) {
-			log_warnx("%s: the interface is gone; exiting", cfg->iface);
+		if (now >= d.next_round && !round_now(&d, now))
 			goto out;
-		}
 		if (d.watchdog_ms && now >= d.next_watchdog) {
 			service_watchdog();
 			d.next_watchdog = now + d.watchdog_ms;
 		}
 		arm(&d, now);
-		struct epoll_event evs[4];
-		int n = epoll_wait(d.ep, evs, 4, -1);
+		struct epoll_event evs[16];
+		int n = epoll_wait(d.ep, evs, 16, -1);
 		now = clock_ms(CLOCK_MONOTONIC);
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.fd == d.sock) {
 				receive(&d, now);
-			} else if (evs[i].data.fd == d.ctl) {
-				struct control_view v = { cfg, d.dev, d.eng, crypto_identity_public(d.id),
-							  d.port, now };
-				control_serve(d.ctl, &v);
 			} else if (evs[i].data.fd == d.tfd) {
 				uint64_t x;
 				if (read(d.tfd, &x, sizeof(x)) < 0)
@@ -629,11 +748,20 @@ int daemon_run(const struct config *cfg)
 					log_state(&d);
 					continue;
 				}
+				if (si.ssi_signo == SIGHUP) {
+					reload(&d);
+					continue;
+				}
 				log_info("stopping on signal %u", si.ssi_signo);
 				status = 0;
 				goto out;
+			} else {
+				struct control_view v = { cfg, d.dev, d.eng, crypto_identity_public(d.id),
+							  d.port, now, clock_ms(CLOCK_REALTIME) / 1000 };
+				control_server_event(d.ctl_server, evs[i].data.fd, &v, now);
 			}
 		}
+		control_server_expire(d.ctl_server, clock_ms(CLOCK_MONOTONIC));
 	}
 out:
 	service_stopping();

@@ -5,7 +5,9 @@
 #include "config.h"
 
 /* Runs until SIGINT/SIGTERM (returns 0) or a fatal error such as the
- * interface disappearing (returns 1, having said why). */
-int daemon_run(const struct config *cfg);
+ * interface disappearing (returns 1, having said why). SIGHUP loads the
+ * configuration again from argv and env (as at start) and applies it; *cfg
+ * then holds the new one. */
+int daemon_run(struct config *cfg, int argc, char **argv, char **env);
 
 #endif

@@ -25,17 +25,21 @@ expect "unknown trust level" "unknown trust level 'Everything'" run
 file json "{\"Peers\": [{\"PublicKey\": \"$key\", \"AllowedIPs\": [\"10.0.0.0/40\"]}]}"
 expect "bad CIDR" "'10.0.0.0/40' is not a CIDR" run
 file json "{\"Peers\": [{\"PublicKey\": \"$key\", \"Endpoints\": [\"nohostport\"]}]}"
-expect "bad host:port" "bad value 'nohostport'" run
+expect "bad host:port" "Endpoints[0]: 'nohostport' is not host:port" run
 file json '{"ReportIfaces": ["eth[0"]}'
-expect "bad glob" "ReportIfaces[0]: bad value 'eth[0'" run
+expect "bad glob" "wirelink.wgx.json:1: ReportIfaces[0]: 'eth[0' is not an interface glob" run
 file json '{"Router": "sometimes"}'
 expect "wrong type" "Router must be true or false, not a string" run
 file json '{"Router": true,'
 expect "syntax error names file and line" "$dir/wirelink.wgx.json:1:" run
 rm -f "$dir"/wirelink.wgx.json
 file yaml $'Peers:\n  - PublicKey: [1]\n'
-expect "YAML: wrong type" "wirelink.wgx.yaml: Peers[0].PublicKey must be a base64 key, not a list" run
-rm -f "$dir"/wirelink.wgx.yaml
+expect "YAML: wrong type" "wirelink.wgx.yaml:2: Peers[0].PublicKey must be a base64 key, not a list" run
+file yaml $'Port: 1\nChaty: true\n'
+expect "YAML: the line of an unknown key" "wirelink.wgx.yaml:2: Chaty: unknown key" run
+file json '{}'
+expect "both .json and .yaml: an error" "both $dir/wirelink.wgx.json and $dir/wirelink.wgx.yaml exist" run
+rm -f "$dir"/wirelink.wgx.yaml "$dir"/wirelink.wgx.json
 expect "bad variable value" "WIRELINK_PORT: 'many' is not a port number" run WIRELINK_PORT=many
 expect "unknown variable" "unknown environment variable WIRELINK_FOO" run WIRELINK_FOO=1
 expect "bad flag value" "flag --router: 'perhaps' is not true or false" "$wl" --router=perhaps --config-path "$dir"

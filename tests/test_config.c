@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #define KEY "wFMQhZK5wQM3v/mMThQfB64UgsUpOTobQBJQYkAby1c="
+#define KEY2 "6rxPhfwiMXp40mit6bdCytVlTCubK/qYxdo6K+liS2o="
 
 static void test_bad_files(void **state)
 {
@@ -21,10 +22,10 @@ static void test_bad_files(void **state)
 		{ false, "{\"Peers\": [ {\"PublicKey\": \"nope\"} ]}", "Peers[0].PublicKey: 'nope' is not a base64" },
 		{ false, "{\"Peers\": [ {\"PublicKey\": \"" KEY "\", \"Trust\": \"Total\"} ]}", "Peers[0].Trust: unknown trust level 'Total'" },
 		{ false, "{\"Peers\": [ {\"PublicKey\": \"" KEY "\", \"AllowedIPs\": [\"10.0.0.0/33\"]} ]}", "Peers[0].AllowedIPs[0]: '10.0.0.0/33' is not a CIDR" },
-		{ false, "{\"Peers\": [ {\"PublicKey\": \"" KEY "\", \"Endpoints\": [\"host\"]} ]}", "Peers[0].Endpoints[0]: bad value 'host'" },
-		{ false, "{\"Peers\": [ {\"PublicKey\": \"" KEY "\", \"Endpoints\": [\"fd00::1:5\"]} ]}", "bad value 'fd00::1:5'" },
-		{ false, "{\"HideIfaces\": [\"eth[0\"]}", "HideIfaces[0]: bad value 'eth[0'" },
-		{ false, "{\"Port\": \"x\"}", "Port must be a port number, not a string" },
+		{ false, "{\"Peers\": [ {\"PublicKey\": \"" KEY "\", \"Endpoints\": [\"host\"]} ]}", "Peers[0].Endpoints[0]: 'host' is not host:port" },
+		{ false, "{\"Peers\": [ {\"PublicKey\": \"" KEY "\", \"Endpoints\": [\"fd00::1:5\"]} ]}", "'fd00::1:5' is not host:port (a port from 1 to 65535; an IPv6 address in brackets" },
+		{ false, "{\"HideIfaces\": [\"eth[0\"]}", "HideIfaces[0]: 'eth[0' is not an interface glob" },
+		{ false, "{\"Port\": \"x\"}", "Port must be a port number (0-65535), not a string" },
 		{ false, "{\"Port\": 70000}", "Port: 70000 is not a port number" },
 		{ false, "{\"Chatty\": \"yes\"}", "Chatty must be true or false, not a string" },
 		{ false, "{\"Colour\": 1}", "Colour: unknown key" },
@@ -41,6 +42,17 @@ static void test_bad_files(void **state)
 		/* Found by fuzz_config: a second document leaked the first. */
 		{ true, "Port: 1\n---\nPort: 2\n", "only one YAML document is allowed" },
 		{ true, "User: 'bad name'\n", "User: 'bad name' is not a user or group name" },
+		/* Value errors carry the line, in YAML and in JSON. */
+		{ true, "Port: 1\nChaty: true\n", "f.json:2: Chaty: unknown key" },
+		{ true, "Peers:\n  - PublicKey: " KEY "\n    Name: \"a b\"\n", "f.json:3: Peers[0].Name: 'a b'" },
+		{ true, "Peers:\n  - PublicKey: " KEY "\n    Endpoints:\n      - a:1\n      - host\n",
+		  "f.json:5: Peers[0].Endpoints[1]: 'host' is not host:port" },
+		{ false, "{\n  \"Port\": 1,\n  \"Peers\": [\n    {\"PublicKey\": \"" KEY "\", \"Trust\": \"All\"}\n  ]\n}",
+		  "f.json:4: Peers[0].Trust: unknown trust level 'All'" },
+		{ true, "Port: 1.5\n", "f.json:1: Port must be a port number (0-65535), not 1.5" },
+		{ false, "{\"Port\": 1.5}", "Port must be a port number (0-65535), not 1.5" },
+		{ true, "Peers:\n  - PublicKey: " KEY "\n  - PublicKey: " KEY "\n",
+		  "f.json:3: Peers[1]: the same PublicKey as Peers[0]" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct config c = { .router = -1 };
@@ -76,11 +88,11 @@ static void test_json_and_yaml_agree(void **state)
 	char *j = dump_of("{\"iface\": \"wg0\", \"PORT\": 4000, \"router\": true, \"hideifaces\": [\"docker*\"],"
 			  " \"peers\": [{\"publickey\": \"" KEY "\", \"name\": \"hub\", \"trust\": \"membership\","
 			  " \"allowedips\": [\"100.64.2.0/24\"], \"endpoints\": [\"hub.example.net:51820\"]},"
-			  " {\"PublicKey\": \"" KEY "\", \"Basic\": true}]}", false);
+			  " {\"PublicKey\": \"" KEY2 "\", \"Basic\": true}]}", false);
 	char *y = dump_of("Iface: wg0\nPort: 4000\nRouter: yes\nHideIfaces: [\"docker*\"]\nPeers:\n"
 			  "  - PublicKey: " KEY "\n    Name: hub\n    Trust: Membership\n"
 			  "    AllowedIPs: [100.64.2.0/24]\n    Endpoints: [\"hub.example.net:51820\"]\n"
-			  "  - PublicKey: \"" KEY "\"\n    Basic: true\n", true);
+			  "  - PublicKey: \"" KEY2 "\"\n    Basic: true\n", true);
 	assert_string_equal(j, y);
 	assert_non_null(strstr(j, "\"Trust\": \"Membership\""));
 	assert_non_null(strstr(j, "\"Port\": 4000"));
@@ -136,6 +148,18 @@ static void test_precedence(void **state)
 	assert_int_equal(config_load(3, argv5, NULL, &c, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "flag --iface: 'a/b' is not an interface name"));
 	config_free(&c);
+	/* Two files for one interface: an error naming both. */
+	char other[160];
+	snprintf(other, sizeof(other), "%s/wirelink.wgt.json", dir);
+	f = fopen(other, "w");
+	fputs("{}", f);
+	fclose(f);
+	assert_int_equal(config_load(1, argv, env, &c, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "both "));
+	assert_non_null(strstr(err, other));
+	assert_non_null(strstr(err, path));
+	config_free(&c);
+	unlink(other);
 	/* A broken file names itself and the line. */
 	f = fopen(path, "w");
 	fputs("Port: 1\nPeers: [\n", f);

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -28,30 +29,46 @@ static bool alive_socket(const char *name)
 	return ok;
 }
 
-/* The interface to talk to: -i, or the only daemon running. */
-static int pick_iface(const char *given, char *out, size_t len)
+/* The interfaces with a daemon answering, sorted; returns how many (at
+ * most max). */
+static size_t running(char names[][IFNAMSIZ], size_t max)
 {
-	if (given) {
-		snprintf(out, len, "%s", given);
-		return 0;
-	}
 	DIR *d = opendir(CONTROL_DIR);
 	size_t found = 0;
 	for (struct dirent *de; d && (de = readdir(d));) {
 		size_t n = strlen(de->d_name);
-		if (n > 5 && !strcmp(de->d_name + n - 5, ".sock") && n - 5 < len &&
-		    alive_socket(de->d_name)) {
-			if (!found++)
-				snprintf(out, len, "%.*s", (int)(n - 5), de->d_name);
-		}
+		if (n > 5 && n - 5 < IFNAMSIZ && !strcmp(de->d_name + n - 5, ".sock") && found < max &&
+		    alive_socket(de->d_name))
+			snprintf(names[found++], IFNAMSIZ, "%.*s", (int)(n - 5), de->d_name);
 	}
 	if (d)
 		closedir(d);
-	if (found == 1)
+	qsort(names, found, IFNAMSIZ, (int (*)(const void *, const void *))strcmp);
+	return found;
+}
+
+enum { MAX_DAEMONS = 64 };
+
+/* The interfaces to talk to: -i, or every daemon running when `all`,
+ * else the only one. Returns how many, 0 with a message printed. */
+static size_t pick_ifaces(const char *given, bool all, char names[][IFNAMSIZ])
+{
+	if (given) {
+		snprintf(names[0], IFNAMSIZ, "%s", given);
+		return 1;
+	}
+	size_t found = running(names, MAX_DAEMONS);
+	if (found == 1 || (found && all))
+		return found;
+	if (!found) {
+		fprintf(stderr, "wirelink: error: no daemon is running (no socket answers in " CONTROL_DIR ")\n");
 		return 0;
-	fprintf(stderr, found ? "wirelink: several daemons run here; choose one with -i IFACE\n"
-			      : "wirelink: no daemon is running (nothing in " CONTROL_DIR ")\n");
-	return -1;
+	}
+	fprintf(stderr, "wirelink: error: daemons run for");
+	for (size_t i = 0; i < found; i++)
+		fprintf(stderr, " %s", names[i]);
+	fprintf(stderr, "; choose one with -i IFACE\n");
+	return 0;
 }
 
 /* Sends one request and returns the parsed answer, or NULL (message printed). */
@@ -61,15 +78,19 @@ static json_t *ask(const char *iface, const char *request)
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s.sock", CONTROL_DIR, iface);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		fprintf(stderr, "wirelink: cannot reach the daemon for %s at %s: %s\n", iface, sa.sun_path,
-			strerror(errno));
+		if (errno == ENOENT || errno == ECONNREFUSED)
+			fprintf(stderr, "wirelink: error: no daemon is running for %s (nothing answers at %s)\n",
+				iface, sa.sun_path);
+		else
+			fprintf(stderr, "wirelink: error: cannot reach the daemon for %s at %s: %s\n", iface,
+				sa.sun_path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return NULL;
 	}
 	size_t len = strlen(request);
 	if (write(fd, request, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
-		fprintf(stderr, "wirelink: %s: %s\n", sa.sun_path, strerror(errno));
+		fprintf(stderr, "wirelink: error: %s: %s\n", sa.sun_path, strerror(errno));
 		close(fd);
 		return NULL;
 	}
@@ -93,12 +114,12 @@ static json_t *ask(const char *iface, const char *request)
 	json_t *j = buf ? json_loadb(buf, n, 0, &je) : NULL;
 	free(buf);
 	if (!j) {
-		fprintf(stderr, "wirelink: the daemon for %s gave no answer\n", iface);
+		fprintf(stderr, "wirelink: error: the daemon for %s gave no answer\n", iface);
 		return NULL;
 	}
 	const char *err = json_string_value(json_object_get(j, "error"));
 	if (err) {
-		fprintf(stderr, "wirelink: the daemon says: %s\n", err);
+		fprintf(stderr, "wirelink: error: the daemon for %s says: %s\n", iface, err);
 		json_decref(j);
 		return NULL;
 	}
@@ -131,7 +152,7 @@ static void duration(long long s, char *out, size_t len)
 /* "label: a, b, c" wrapped at 80 columns under an indent. */
 static void wrapped(const char *label, const char *const *items, size_t n)
 {
-	const int indent = 14;
+	const int indent = 2;
 	int col = printf("%*s%s:", indent, "", label);
 	for (size_t i = 0; i < n; i++) {
 		int w = (int)strlen(items[i]) + (i + 1 < n ? 1 : 0);
@@ -142,47 +163,63 @@ static void wrapped(const char *label, const char *const *items, size_t n)
 	putchar('\n');
 }
 
-static void print_status(const json_t *s)
+/* Bytes as wg(8) users read them: B, KiB, MiB, GiB. */
+static void bytes(long long n, char *out, size_t len)
 {
-	char up[32];
-	duration(num(s, "uptime_seconds"), up, sizeof(up));
-	printf("%s: %s, up %s, boot %.8s, %lld facts known\n", str(s, "interface", "?"),
-	       str(s, "role", "?"), up, str(s, "boot_id", "?"), num(s, "facts"));
-	printf("facts on [%s]:%lld\n", str(s, "address", "?"), num(s, "port"));
-	printf("%lld peers: %lld healthy, %lld direct\n", num(s, "peers_total"), num(s, "peers_healthy"),
-	       num(s, "peers_direct"));
-	const json_t *peers = json_object_get(s, "peers");
-	if (!json_array_size(peers))
-		return;
-	printf("\n%-13s %-9s%-14s%-11s%-11s%s\n", "NAME", "KEY", "STATE", "LINK", "TRUST", "ENDPOINT");
-	size_t i;
-	const json_t *p;
-	json_array_foreach(peers, i, p) {
-		char state[16];
-		bool h = json_is_true(json_object_get(p, "healthy")), a = json_is_true(json_object_get(p, "alive"));
-		snprintf(state, sizeof(state), "%s%s", h ? "healthy" : "unhealthy", a ? "+alive" : "");
-		printf("%-13.12s %-9.8s%-14s%-11s%-11.10s%s\n", str(p, "name", "-"), str(p, "public_key", "?"),
-		       state, str(p, "link", "?"), str(p, "trust", "?"), str(p, "endpoint", "(none)"));
-		const json_t *ips = json_object_get(p, "allowed_ips"), *cands = json_object_get(p, "candidates");
-		const char **items = calloc(json_array_size(ips) + json_array_size(cands) + 1, sizeof(*items));
-		char (*texts)[96] = calloc(json_array_size(cands) + 1, sizeof(*texts));
-		if (!items || !texts) {
-			free(items);
-			free(texts);
-			continue;
-		}
-		size_t k;
-		const json_t *v;
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)n;
+	size_t u = 0;
+	while (v >= 1024 && u + 1 < sizeof(unit) / sizeof(unit[0])) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(out, len, "%lld B", n);
+	else
+		snprintf(out, len, "%.1f %s", v, unit[u]);
+}
+
+/* Column widths: a name is at most 16 characters, a path "via " and one;
+ * the endpoint comes last so an IPv6 one does not push the others. */
+enum { W_NAME = 16, W_PATH = 20, W_HS = 9 };
+
+static void print_peer(const json_t *p)
+{
+	char hs[32] = "never", rx[24], tx[24], name[24];
+	const json_t *ago = json_object_get(p, "handshake_seconds_ago");
+	if (json_is_integer(ago)) {
+		duration(json_integer_value(ago), hs, sizeof(hs));
+		strcat(hs, " ago");
+	}
+	bytes(num(p, "rx_bytes"), rx, sizeof(rx));
+	bytes(num(p, "tx_bytes"), tx, sizeof(tx));
+	const char *n = str(p, "name", NULL);
+	snprintf(name, sizeof(name), "%.*s", n ? W_NAME : 10, n ? n : str(p, "public_key", "?"));
+	printf("%-*s %-*s %*s  %s\n", W_NAME, name, W_PATH, str(p, "path", "?"), W_HS, hs,
+	       str(p, "endpoint", "(none)"));
+	const int indent = 2;
+	printf("%*skey %s, trust %s\n", indent, "", str(p, "public_key", "?"), str(p, "trust", "?"));
+	printf("%*stransfer: %s received, %s sent; %s\n", indent, "", rx, tx,
+	       json_is_true(json_object_get(p, "alive")) ? "its daemon is alive" : "no word from its daemon");
+	const char *why = str(p, "why_not_direct", NULL);
+	if (why)
+		printf("%*swhy not direct: %s\n", indent, "", why);
+	const json_t *ips = json_object_get(p, "allowed_ips"), *cands = json_object_get(p, "candidates");
+	const char **items = calloc(json_array_size(ips) + json_array_size(cands) + 1, sizeof(*items));
+	char (*texts)[96] = calloc(json_array_size(cands) + 1, sizeof(*texts));
+	size_t k;
+	const json_t *v;
+	if (items && texts) {
 		json_array_foreach(ips, k, v)
 			items[k] = json_string_value(v);
 		if (json_array_size(ips))
 			wrapped("allowed IPs", items, json_array_size(ips));
 		json_array_foreach(cands, k, v) {
-			const json_t *ago = json_object_get(v, "last_tried_seconds_ago");
+			const json_t *t = json_object_get(v, "last_tried_seconds_ago");
 			char when[48] = "never tried";
-			if (json_is_integer(ago)) {
+			if (json_is_integer(t)) {
 				char d[32];
-				duration(json_integer_value(ago), d, sizeof(d));
+				duration(json_integer_value(t), d, sizeof(d));
 				snprintf(when, sizeof(when), "tried %s ago", d);
 			}
 			snprintf(texts[k], sizeof(texts[k]), "%s (%s)", str(v, "endpoint", "?"), when);
@@ -190,70 +227,127 @@ static void print_status(const json_t *s)
 		}
 		if (json_array_size(cands))
 			wrapped("candidates", items, json_array_size(cands));
-		free(items);
-		free(texts);
 	}
+	free(items);
+	free(texts);
+}
+
+static void print_status(const json_t *s)
+{
+	char up[32];
+	duration(num(s, "uptime_seconds"), up, sizeof(up));
+	printf("%s: %s, up %s, boot %.8s, log level %s\n", str(s, "interface", "?"), str(s, "role", "?"),
+	       up, str(s, "boot_id", "?"), str(s, "log_level", "?"));
+	printf("key %s\n", str(s, "public_key", "?"));
+	printf("facts on [%s]:%lld\n", str(s, "address", "?"), num(s, "port"));
+	printf("%lld facts: %lld received, %lld our own\n", num(s, "facts"), num(s, "facts_received"),
+	       num(s, "facts_own"));
+	const json_t *peers = json_object_get(s, "peers"), *p;
+	size_t i, direct = 0, down = 0;
+	json_array_foreach(peers, i, p) {
+		direct += !strcmp(str(p, "path", ""), "direct");
+		down += !strcmp(str(p, "path", ""), "down");
+	}
+	printf("%zu peer%s: %zu direct, %zu via a router, %zu down\n", json_array_size(peers),
+	       json_array_size(peers) == 1 ? "" : "s", direct, json_array_size(peers) - direct - down, down);
+	if (!json_array_size(peers))
+		return;
+	printf("\n%-*s %-*s %*s  %s\n", W_NAME, "NAME", W_PATH, "PATH", W_HS, "HANDSHAKE", "ENDPOINT");
+	json_array_foreach(peers, i, p)
+		print_peer(p);
 }
 
 static void print_facts(const json_t *f)
 {
 	const json_t *facts = json_object_get(f, "facts");
-	printf("%-16s%-14s%-30s%6s  %s\n", "ATTRIBUTE", "SUBJECT", "VALUE", "TTL", "SOURCE");
+	printf("%-15s %-16s %6s %-16s %s\n", "ATTRIBUTE", "SUBJECT", "TTL", "SOURCE", "VALUE");
 	size_t i;
 	const json_t *x;
 	json_array_foreach(facts, i, x) {
 		const json_t *src = json_object_get(x, "source");
 		const char *subj = str(x, "subject_name", NULL), *from = str(src, "name", NULL);
-		printf("%-16s%-14.13s%-30.29s%6lld  %.12s\n", str(x, "attribute", "?"),
-		       subj ? subj : str(x, "subject", "?"), str(x, "value", "?"), num(x, "ttl_seconds"),
-		       from ? from : str(src, "public_key", "?"));
+		printf("%-15s %-16.*s %6lld %-16.*s %s\n", str(x, "attribute", "?"), subj ? 16 : 10,
+		       subj ? subj : str(x, "subject", "?"), num(x, "ttl_seconds"), from ? 16 : 10,
+		       from ? from : str(src, "public_key", "?"), str(x, "value", "?"));
 	}
 	printf("%zu facts\n", json_array_size(facts));
+}
+
+/* An answer saved with --json, formatted as if a daemon had given it. */
+static int print_saved(const char *path, void (*print)(const json_t *))
+{
+	json_error_t je;
+	json_t *j = json_load_file(path, 0, &je);
+	if (!j) {
+		fprintf(stderr, "wirelink: error: %s:%d: %s\n", path, je.line, je.text);
+		return 1;
+	}
+	print(j);
+	json_decref(j);
+	return 0;
 }
 
 static int client(int argc, char **argv, const char *request, void (*print)(const json_t *))
 {
 	static const struct option opts[] = { { "iface", required_argument, NULL, 'i' },
 					       { "json", no_argument, NULL, 'j' },
+					       { "read", required_argument, NULL, 'r' },
 					       { "help", no_argument, NULL, 'h' }, { 0 } };
-	const char *iface = NULL;
+	const char *iface = NULL, *saved = NULL;
 	bool json = false;
 	int opt;
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "i:jh", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "i:jhr:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'i': iface = optarg; break;
 		case 'j': json = true; break;
+		case 'r': saved = optarg; break;
 		case 'h':
-			printf("usage: wirelink %s [-i IFACE] [--json]%s\n", argv[0],
-			       print ? "" : " debug|info");
+			printf("usage: wirelink %s [-i IFACE] [--json]%s\n%s", argv[0],
+			       print ? " [--read FILE]" : " debug|info",
+			       print == print_status ? "Without -i, every interface with a daemon.\n" : "");
+			if (print)
+				puts("--read FILE formats an answer saved with --json instead of asking a daemon.");
 			return 0;
 		default: return EXIT_USAGE;
 		}
 	}
-	if (!print && optind != argc - 1) {
-		fprintf(stderr, "usage: wirelink log-level [-i IFACE] debug|info\n");
+	if (!print && (optind != argc - 1 || (strcmp(argv[optind], "debug") && strcmp(argv[optind], "info")))) {
+		fprintf(stderr, "wirelink: error: usage: wirelink log-level [-i IFACE] [--json] debug|info\n");
 		return EXIT_USAGE;
 	}
 	if (print && optind != argc) {
-		fprintf(stderr, "wirelink %s: unexpected argument '%s'\n", argv[0], argv[optind]);
+		fprintf(stderr, "wirelink: error: %s: unexpected argument '%s' (see --help)\n", argv[0],
+			argv[optind]);
 		return EXIT_USAGE;
 	}
-	char name[64], req[CONTROL_REQUEST_MAX];
-	if (pick_iface(iface, name, sizeof(name)) != 0)
+	if (saved && print)
+		return print_saved(saved, print);
+	char names[MAX_DAEMONS][IFNAMSIZ], req[CONTROL_REQUEST_MAX];
+	size_t n = pick_ifaces(iface, print == print_status, names);
+	if (!n)
 		return 1;
 	snprintf(req, sizeof(req), "%s%s%s", request, print ? "" : " ", print ? "" : argv[optind]);
-	json_t *answer = ask(name, req);
-	if (!answer)
-		return 1;
-	if (json || !print) {
-		json_dumpf(answer, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		putchar('\n');
-	} else {
-		print(answer);
+	int status = 0;
+	for (size_t i = 0; i < n; i++) {
+		json_t *answer = ask(names[i], req);
+		if (!answer) {
+			status = 1;
+			continue;
+		}
+		if (json) {
+			json_dumpf(answer, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			putchar('\n');
+		} else if (print) {
+			if (i)
+				putchar('\n');
+			print(answer);
+		} else {
+			printf("%s: log level is now %s\n", names[i], str(answer, "log_level", "?"));
+		}
+		json_decref(answer);
 	}
-	json_decref(answer);
-	return 0;
+	return status;
 }
 
 int cmd_status(int argc, char **argv) { return client(argc, argv, "status", print_status); }

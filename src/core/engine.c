@@ -155,23 +155,39 @@ struct engine *engine_new(const struct engine_config *cfg, const uint8_t self[st
 		e->lim.members_per_round = 64;
 	e->received = facts_new();
 	e->knows = knowledge_new();
-	e->by_key = calloc(cfg->n_peers + 1, sizeof(*e->by_key));
-	for (size_t i = 0; e->by_key && i < cfg->n_peers; i++)
-		e->by_key[i] = &cfg->peers[i];
-	if (e->by_key)
-		qsort(e->by_key, cfg->n_peers, sizeof(*e->by_key), cmp_config);
+	struct wire_fact a = alive_fact(e);
+	e->alive_id = fact_id(&a);
+	if (!e->received || !e->knows || engine_set_config(e, cfg) != 0) {
+		engine_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+int engine_set_config(struct engine *e, const struct engine_config *cfg)
+{
+	const struct peer_config **by_key = calloc(cfg->n_peers + 1, sizeof(*by_key));
+	if (!by_key)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->n_peers; i++)
+		by_key[i] = &cfg->peers[i];
+	qsort(by_key, cfg->n_peers, sizeof(*by_key), cmp_config);
+	free(e->by_key);
+	e->by_key = by_key;
+	e->cfg = *cfg;
+	e->any_config_trust = e->membership_configured = false;
 	for (size_t i = 0; i < cfg->n_peers; i++) {
 		e->any_config_trust |= cfg->peers[i].has_trust;
 		e->membership_configured |=
 			cfg->peers[i].has_trust && cfg->peers[i].trust >= TRUST_MEMBERSHIP;
 	}
-	struct wire_fact a = alive_fact(e);
-	e->alive_id = fact_id(&a);
-	if (!e->received || !e->knows || !e->by_key) {
-		engine_free(e);
-		return NULL;
-	}
-	return e;
+	if (e->dev)
+		e->is_router = trust_device_is_router(e->dev, e->cfg.router);
+	/* Trust or names may differ: every peer's needs are scanned again. */
+	struct peer_entry *p, *tmp;
+	HASH_ITER(hh, e->peers, p, tmp)
+		p->seen_wants = false;
+	return 0;
 }
 
 void engine_free(struct engine *e)

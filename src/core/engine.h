@@ -85,6 +85,11 @@ struct engine;
 struct engine *engine_new(const struct engine_config *cfg, const uint8_t self[static WIRE_KEY_LEN],
 			  int64_t now);
 void engine_free(struct engine *e);
+/* A new configuration (a reload): what cfg points to must stay valid until
+ * the next call or engine_free. What was received and sent is kept.
+ * 0 or -ENOMEM (the old configuration stays). */
+int engine_set_config(struct engine *e, const struct engine_config *cfg)
+	__attribute__((warn_unused_result));
 
 /* The latest device snapshot and host interfaces, borrowed until replaced. */
 void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wall_ms);

@@ -114,7 +114,7 @@ int service_drop_privileges(const char *user, bool userspace)
 	struct passwd *pw = getpwnam(user);
 	if (!pw) {
 		int err = errno ? errno : ESRCH;
-		log_warnx("no user %s", user);
+		log_errorx("no user %s", user);
 		return -err;
 	}
 	capng_clear(CAPNG_SELECT_BOTH);
@@ -125,7 +125,7 @@ int service_drop_privileges(const char *user, bool userspace)
 		r = capng_change_id((int)pw->pw_uid, (int)pw->pw_gid,
 				    CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING);
 	if (r) {
-		log_warnx("cannot become %s keeping CAP_NET_ADMIN (libcap-ng error %d)", user, r);
+		log_errorx("cannot become %s keeping CAP_NET_ADMIN (libcap-ng error %d)", user, r);
 		return -EPERM;
 	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {

@@ -49,14 +49,17 @@ ctl=/run/wirelink/$(star_iface r).sock
 check "the control socket is root's, mode 0600" test "$(stat -c '%U %a' "$ctl")" = "root 600"
 status=$(in_ns r "$wl" status -i "$(star_iface r)")
 echo "$status" | sed 's/^/#   /'
-check "status: a summary of this peer" eval 'grep -qE "^$(star_iface r): router, up [0-9]+s, boot [0-9a-f]{8}, [0-9]+ facts known" <<<"$status" && grep -qE "^facts on \[fe80:[0-9a-f:]+\]:51821" <<<"$status"'
-check "status: a row per peer, healthy and alive" test "$(grep -cE '^-? *[^ ]+ +[A-Za-z0-9+/]{8} +healthy\+alive +direct' <<<"$status")" = 2
+check "status: a summary of this peer" eval 'grep -qE "^$(star_iface r): router, up [0-9]+s, boot [0-9a-f]{8}, log level info" <<<"$status" && grep -qE "^facts on \[fe80:[0-9a-f:]+\]:51821" <<<"$status" && grep -q "^key ${pub[r]}" <<<"$status"'
+check "status: a row per peer, direct, with a handshake age" test "$(grep -cE '^[^ ]+ +direct +[0-9]+s ago  192\.0\.2\.[0-9]+:51820$' <<<"$status")" = 2
+check "status: each peer's daemon alive, transfer counted" test "$(grep -cE '^  transfer: [0-9.]+ [KMG]?i?B received, [0-9.]+ [KMG]?i?B sent; its daemon is alive' <<<"$status")" = 2
+facts_n=$(in_ns r "$wl" facts -i "$(star_iface r)" | tail -n 1)
+check "status: the fact count agrees with facts ($facts_n)" grep -q "^${facts_n%% *} facts: " <<<"$status"
 check "status: fits in 80 columns" test "$(awk '{ if (length > m) m = length } END { print m + 0 }' <<<"$status")" -le 80
 check "status: allowed IPs listed" grep -q "allowed IPs: 198.51.100.11/32" <<<"$status"
 json=$(in_ns r "$wl" status -i "$(star_iface r)" --json)
 check "status --json: the documented keys" eval 'grep -q "\"peers_total\": 2" <<<"$json" && grep -q "\"link\": \"direct\"" <<<"$json" && grep -q "\"boot_id\"" <<<"$json"'
 facts=$(in_ns a "$wl" facts -i "$(star_iface a)")
-check "facts: facts with their source and TTL" grep -qE '^endpoint +[^ ]+ +192\.0\.2\.12:51820 +[0-9]+ ' <<<"$facts"
+check "facts: facts with their source and TTL" grep -qE '^endpoint +[^ ]+ +[0-9]+ +[^ ]+ +192\.0\.2\.12:51820$' <<<"$facts"
 check "facts --json has sources" eval 'in_ns a "$wl" facts -i "$(star_iface a)" --json | grep -q "\"source\""'
 in_ns r "$wl" log-level -i "$(star_iface r)" debug >/dev/null
 sleep 0.5
@@ -67,8 +70,9 @@ reply=$(printf 'bogus\n' | socat - "UNIX-CONNECT:$ctl")
 check "a bad request gets an error reply ($reply)" grep -q '"error"' <<<"$reply"
 head -c 5000 /dev/urandom | socat -u - "UNIX-CONNECT:$ctl" 2>/dev/null
 check "  ... and garbage does not hurt the daemon" kill -0 "${wlpid[r]}"
-check "status without -i finds the only daemon... or says there are several" \
-  eval '"$wl" status >/dev/null 2>&1 || "$wl" status 2>&1 | grep -q "several daemons"'
+check "status without -i shows every daemon" eval '"$wl" status | grep -q "^$(star_iface r): router"'
+check "facts without -i finds the only daemon... or lists them" \
+  eval '"$wl" facts >/dev/null 2>&1 || "$wl" facts 2>&1 | grep -q "choose one with -i"'
 
 # config-from-wg: every peer, routers with Membership; the result loads.
 mkdir -p "$E2E_TMP/gen"

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# What an operator sees when something is wrong: the cause named, "error:"
+# on fatal errors, exit status 2 for usage and configuration, 1 for run-time
+# failures, 0 for help. usage: cli_errors.sh WIRELINK
+set -u
+wl=$1
+dir=$(mktemp -d)
+socks=()
+cleanup() {
+  for p in "${socks[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+failures=0
+# expect NAME STATUS WANT-IN-OUTPUT COMMAND...: that exit status, and the
+# text in stderr+stdout (WANT may be empty).
+expect() {
+  local name=$1 want_st=$2 want=$3 out st
+  shift 3
+  out=$("$@" 2>&1); st=$?
+  if [ "$st" = "$want_st" ] && { [ -z "$want" ] || grep -qF -- "$want" <<<"$out"; }; then echo "ok - $name"
+  else echo "not ok - $name (exit $st, wanted $want_st: $out)"; failures=$((failures + 1)); fi
+}
+# reject NAME TEXT COMMAND...: the output must not contain TEXT.
+reject() {
+  local name=$1 bad=$2 out
+  shift 2
+  out=$("$@" 2>&1)
+  if grep -qF -- "$bad" <<<"$out"; then echo "not ok - $name ($out)"; failures=$((failures + 1))
+  else echo "ok - $name"; fi
+}
+d() { env -u WIRELINK_IFACE "$wl" --config-path "$dir" "$@"; }
+nosuch=wlnx$$
+
+expect "missing interface: its cause" 1 "error: $nosuch: no such interface" d -i "$nosuch"
+reject "missing interface: no kernel-module guess" "kernel has no WireGuard" d -i "$nosuch"
+reject "missing interface: no warning label for a fatal error" "warning:" d -i "$nosuch"
+expect "not a WireGuard interface" 1 "error: lo: not a WireGuard interface" d -i lo
+expect "--user checked before anything starts" 2 "flag --user: no user 'nosuchuser$$'" d --user "nosuchuser$$" --dump
+reject "--user: no start banner" "facts on" d -i lo --user "nosuchuser$$"
+expect "--control-group checked early" 2 "flag --control-group: no group 'nogroup$$'" d --control-group "nogroup$$" --dump
+expect "WIRELINK_USER named as the source" 2 "WIRELINK_USER: no user" env WIRELINK_USER="nosuchuser$$" "$wl" --config-path "$dir" --dump
+printf 'User: nosuchuser%s\n' $$ >"$dir/wirelink.wgx.yaml"
+expect "User in the file named as the source" 2 "$dir/wirelink.wgx.yaml: User: no user" d -i wgx --dump
+rm -f "$dir/wirelink.wgx.yaml"
+expect "config errors say error:" 2 "wirelink: error: flag --port" d --port=many --dump
+
+expect "wirelink help exits 0" 0 "Other commands" "$wl" help
+expect "wirelink help status" 0 "usage: wirelink status" "$wl" help status
+expect "status --help" 0 "usage: wirelink status" "$wl" status --help
+expect "-i before the subcommand" 1 "no daemon is running for $nosuch" "$wl" -i "$nosuch" status
+expect "--iface= before the subcommand" 1 "no daemon is running for $nosuch" "$wl" --iface="$nosuch" facts
+expect "-i after the subcommand" 1 "no daemon is running for $nosuch" "$wl" status -i "$nosuch"
+expect "status: stray argument" 2 "unexpected argument 'bogus'" "$wl" status -i "$nosuch" bogus
+expect "log-level: the level checked first" 2 "debug|info" "$wl" log-level -i "$nosuch" trace
+reject "log-level: no daemon contacted for a bad level" "no daemon" "$wl" log-level -i "$nosuch" trace
+expect "log-level: a level is required" 2 "debug|info" "$wl" log-level -i "$nosuch"
+
+# Several daemons (sockets that answer) and no -i: facts lists them.
+if command -v socat >/dev/null && [ -w /run ] && mkdir -p /run/wirelink; then
+  for n in wlca$$ wlcb$$; do
+    socat UNIX-LISTEN:/run/wirelink/$n.sock,fork /dev/null & socks+=($!)
+  done
+  for _ in $(seq 50); do [ -S /run/wirelink/wlcb$$.sock ] && [ -S /run/wirelink/wlca$$.sock ] && break; sleep 0.1; done
+  expect "several daemons: listed" 1 "choose one with -i" "$wl" facts
+  expect "several daemons: the first named" 1 " wlca$$ " "$wl" facts
+  expect "several daemons: the second named" 1 " wlcb$$" "$wl" facts
+  for p in "${socks[@]}"; do kill "$p"; wait "$p" 2>/dev/null; done
+  socks=()
+  rm -f /run/wirelink/wlca$$.sock /run/wirelink/wlcb$$.sock
+else
+  echo "ok - several daemons # SKIP needs socat and /run"
+fi
+exit $((failures > 0))
