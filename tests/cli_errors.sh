@@ -41,7 +41,7 @@ reject "--user: no start banner" "facts on" d -i lo --user "nosuchuser$$"
 expect "--control-group checked early" 2 "flag --control-group: no group 'nogroup$$'" d --control-group "nogroup$$" --dump
 expect "WIRELINK_USER named as the source" 2 "WIRELINK_USER: no user" env WIRELINK_USER="nosuchuser$$" "$wl" --config-path "$dir" --dump
 printf 'User: nosuchuser%s\n' $$ >"$dir/wirelink.wgx.yaml"
-expect "User in the file named as the source" 2 "$dir/wirelink.wgx.yaml: User: no user" d -i wgx --dump
+expect "User in the file named as the source" 2 "$dir/wirelink.wgx.yaml:1: User: no user" d -i wgx --dump
 rm -f "$dir/wirelink.wgx.yaml"
 expect "config errors say error:" 2 "wirelink: error: flag --port" d --port=many --dump
 
