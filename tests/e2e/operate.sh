@@ -64,7 +64,8 @@ check "metrics: fact packets counted both ways" eval 'grep -qE "^wirelink_fact_p
 facts=$(in_ns a "$wl" facts -i "$(star_iface a)")
 check "facts: facts with their source and TTL" grep -qE '^endpoint +[^ ]+ +[0-9]+ +[^ ]+ +192\.0\.2\.12:51820$' <<<"$facts"
 check "facts --json has sources" eval 'in_ns a "$wl" facts -i "$(star_iface a)" --json | grep -q "\"source\""'
-in_ns r "$wl" log-level -i "$(star_iface r)" debug >/dev/null
+said=$(in_ns r "$wl" -i "$(star_iface r)" log-level debug)
+check "log-level says what it did, in words ($said)" test "$said" = "$(star_iface r): log level is now debug"
 sleep 0.5
 check "log-level debug takes effect at once" grep -q "log level is now debug" "$E2E_TMP/wl-r.log"
 in_ns r "$wl" log-level -i "$(star_iface r)" info >/dev/null
