@@ -410,13 +410,18 @@ static int client(int argc, char **argv, const char *request, void (*print)(cons
 		return 1;
 	snprintf(req, sizeof(req), "%s%s%s", request, print ? "" : " ", print ? "" : argv[optind]);
 	int status = 0;
+	/* --json for several daemons: one list of their answers, so the
+	 * output stays one JSON document. */
+	json_t *all = json && n > 1 ? json_array() : NULL;
 	for (size_t i = 0; i < n; i++) {
 		json_t *answer = ask(names[i], req);
 		if (!answer) {
 			status = 1;
 			continue;
 		}
-		if (json) {
+		if (all) {
+			json_array_append(all, answer);
+		} else if (json) {
 			json_dumpf(answer, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 			putchar('\n');
 		} else if (print) {
@@ -427,6 +432,11 @@ static int client(int argc, char **argv, const char *request, void (*print)(cons
 			printf("%s: log level is now %s\n", names[i], str(answer, "log_level", "?"));
 		}
 		json_decref(answer);
+	}
+	if (all) {
+		json_dumpf(all, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(all);
 	}
 	return status;
 }

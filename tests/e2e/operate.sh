@@ -75,6 +75,8 @@ check "a bad request gets an error reply ($reply)" grep -q '"error"' <<<"$reply"
 head -c 5000 /dev/urandom | socat -u - "UNIX-CONNECT:$ctl" 2>/dev/null
 check "  ... and garbage does not hurt the daemon" kill -0 "${wlpid[r]}"
 check "status without -i shows every daemon" eval '"$wl" status | grep -q "^$(star_iface r): router"'
+all=$("$wl" status --json)
+check "  ... and with --json, one list of their answers" eval 'test "${all:0:1}" = "[" && test "$(grep -c "^    \"interface\": " <<<"$all")" -ge 3'
 check "facts without -i finds the only daemon... or lists them" \
   eval '"$wl" facts >/dev/null 2>&1 || "$wl" facts 2>&1 | grep -q "choose one with -i"'
 
