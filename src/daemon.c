@@ -673,6 +673,33 @@ static void keep_fixed(const struct config *old, struct config *next)
 	memcpy(next->control_group, old->control_group, sizeof(next->control_group));
 }
 
+static bool same_endpoints(const struct config_peer *a, const struct config_peer *b)
+{
+	if (a->n_endpoints != b->n_endpoints)
+		return false;
+	for (size_t i = 0; i < a->n_endpoints; i++)
+		if (strcmp(a->endpoints[i], b->endpoints[i]))
+			return false;
+	return true;
+}
+
+/* A reloaded peer with the same static endpoints keeps what they resolved
+ * to until the next lookup, so it is not left without them meanwhile. */
+static void carry_resolved(const struct daemon *d, const struct config *next, struct peer_config *peers,
+			   struct peer_endpoint (*resolved)[MAX_STATIC])
+{
+	for (size_t i = 0; i < next->n_peers; i++)
+		for (size_t j = 0; j < d->cfg->n_peers; j++) {
+			if (memcmp(next->peers[i].pc.key, d->cfg->peers[j].pc.key, WIRE_KEY_LEN) ||
+			    !same_endpoints(&next->peers[i], &d->cfg->peers[j]))
+				continue;
+			memcpy(resolved[i], d->resolved[j], sizeof(resolved[i]));
+			peers[i].endpoints = resolved[i];
+			peers[i].n_endpoints = d->peers[j].n_endpoints;
+			break;
+		}
+}
+
 /* SIGHUP: the configuration loaded again exactly as at start, applied
  * without touching links (peers, names, trust, endpoints, router, chatty,
  * the interface globs, the log level). A bad file keeps the old one. */
@@ -694,6 +721,7 @@ static void reload(struct daemon *d)
 		return;
 	}
 	keep_fixed(d->cfg, next);
+	carry_resolved(d, next, peers, resolved);
 	free(d->peers);
 	free(d->resolved);
 	d->peers = peers;
