@@ -199,6 +199,23 @@ static void path_json(const struct control_view *v, const struct wg_peer *p, con
 	json_object_set_new(o, "why_not_direct", *why ? json_string(why) : json_null());
 }
 
+static void find_member(void *arg, const struct fact *f)
+{
+	*(bool *)arg |= f->f.attr == WIRE_MEMBER || f->f.attr == WIRE_MEMBER_META;
+}
+
+/* A member other peers told us about and the config file does not list:
+ * wirelink added it (or would have). */
+static bool learned(const struct control_view *v, const uint8_t key[static 32])
+{
+	for (size_t i = 0; i < v->cfg->n_peers; i++)
+		if (!memcmp(v->cfg->peers[i].pc.key, key, 32))
+			return false;
+	bool member = false;
+	engine_each_subject_fact(v->eng, key, find_member, &member);
+	return member;
+}
+
 static json_t *peer_json(const struct control_view *v, const struct wg_peer *p)
 {
 	const struct peerstate *ps = engine_peer(v->eng, p->public_key);
@@ -235,6 +252,7 @@ static json_t *peer_json(const struct control_view *v, const struct wg_peer *p)
 			    p->last_handshake_sec ? json_integer(v->wall_sec - p->last_handshake_sec) : json_null());
 	json_object_set_new(o, "rx_bytes", json_integer((json_int_t)p->rx_bytes));
 	json_object_set_new(o, "tx_bytes", json_integer((json_int_t)p->tx_bytes));
+	json_object_set_new(o, "learned", json_boolean(learned(v, p->public_key)));
 	return o;
 }
 
@@ -267,6 +285,47 @@ static json_t *status_json(const struct control_view *v)
 	json_object_set_new(o, "peers_total", json_integer((json_int_t)json_array_size(peers)));
 	json_object_set_new(o, "peers_healthy", json_integer((json_int_t)healthy));
 	json_object_set_new(o, "peers_direct", json_integer((json_int_t)direct));
+	json_object_set_new(o, "peers", peers);
+	return o;
+}
+
+/* ---- metrics: counters and gauges as JSON; the client writes the
+ * Prometheus text ---- */
+
+const char *const control_drop_names[DROP_REASONS] = {
+	[DROP_NOT_PEER] = "not_from_peer", [DROP_MALFORMED] = "malformed",
+	[DROP_WRONG_SIGNER] = "wrong_signer", [DROP_BAD_TAG] = "bad_tag",
+};
+
+static json_t *metrics_json(const struct control_view *v)
+{
+	json_t *o = json_object(), *peers = json_array(), *drops = json_object();
+	const struct control_counters *c = v->counters;
+	for (size_t i = 0; v->dev && i < v->dev->n_peers; i++) {
+		const struct wg_peer *p = &v->dev->peers[i];
+		const struct peerstate *ps = engine_peer(v->eng, p->public_key);
+		json_t *pj = json_object(), *full = peer_json(v, p);
+		json_object_set_new(pj, "name", name_json(v, p->public_key));
+		json_object_set_new(pj, "public_key", key_json(p->public_key));
+		json_object_set(pj, "path", json_object_get(full, "path"));
+		json_object_set_new(pj, "alive", json_boolean(ps && ps->alive));
+		json_object_set_new(pj, "rx_bytes", json_integer((json_int_t)p->rx_bytes));
+		json_object_set_new(pj, "tx_bytes", json_integer((json_int_t)p->tx_bytes));
+		json_decref(full);
+		json_array_append_new(peers, pj);
+	}
+	for (size_t i = 0; c && i < DROP_REASONS; i++)
+		json_object_set_new(drops, control_drop_names[i], json_integer((json_int_t)c->dropped[i]));
+	json_object_set_new(o, "interface", json_string(v->cfg->iface));
+	json_object_set_new(o, "uptime_seconds", json_integer((v->now - engine_started(v->eng)) / 1000));
+	json_object_set_new(o, "facts_received", json_integer((json_int_t)engine_fact_count(v->eng)));
+	json_object_set_new(o, "facts_own", json_integer((json_int_t)control_local_facts(v->eng)));
+	json_object_set_new(o, "packets_in", json_integer(c ? (json_int_t)c->packets_in : 0));
+	json_object_set_new(o, "bytes_in", json_integer(c ? (json_int_t)c->bytes_in : 0));
+	json_object_set_new(o, "packets_out", json_integer(c ? (json_int_t)c->packets_out : 0));
+	json_object_set_new(o, "bytes_out", json_integer(c ? (json_int_t)c->bytes_out : 0));
+	json_object_set_new(o, "endpoint_tries", json_integer(c ? (json_int_t)c->endpoint_tries : 0));
+	json_object_set_new(o, "dropped", drops);
 	json_object_set_new(o, "peers", peers);
 	return o;
 }
@@ -340,6 +399,8 @@ char *control_answer(const char *request, const struct control_view *v, int *log
 		o = status_json(v);
 	} else if (!strcmp(req, "facts")) {
 		o = facts_json(v);
+	} else if (!strcmp(req, "metrics")) {
+		o = metrics_json(v);
 	} else if (!strncmp(req, "log-level ", 10)) {
 		const char *lv = req + 10;
 		if (!strcmp(lv, "debug") || !strcmp(lv, "info")) {
@@ -350,7 +411,7 @@ char *control_answer(const char *request, const struct control_view *v, int *log
 			o = error_json("log-level takes debug or info");
 		}
 	} else {
-		o = error_json("unknown request (status, facts, log-level debug|info)");
+		o = error_json("unknown request (status, facts, metrics, log-level debug|info)");
 	}
 	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);

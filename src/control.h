@@ -1,7 +1,7 @@
 /* The control socket: one stream socket per interface under
  * CONTROL_DIR, one request line per connection, one JSON document (and a
  * newline) back.
- * Requests: "status", "facts", "log-level debug|info". Replies are objects;
+ * Requests: "status", "facts", "metrics", "log-level debug|info". Replies are objects;
  * a bad request gets {"error": "..."}. The JSON is documented in
  * wirelink(8). */
 #ifndef WIRELINK_CONTROL_H
@@ -23,6 +23,14 @@ enum { CONTROL_REQUEST_MAX = 256 };
  * or -errno; *path gets the socket's path. */
 int control_open(const char *iface, const char *group, char *path, size_t pathlen);
 
+/* What the daemon counts, for `metrics`. */
+enum control_drop { DROP_NOT_PEER, DROP_MALFORMED, DROP_WRONG_SIGNER, DROP_BAD_TAG, DROP_REASONS };
+extern const char *const control_drop_names[DROP_REASONS];
+struct control_counters {
+	uint64_t packets_in, bytes_in, packets_out, bytes_out, endpoint_tries;
+	uint64_t dropped[DROP_REASONS];
+};
+
 /* What the daemon shows. */
 struct control_view {
 	const struct config *cfg;
@@ -32,6 +40,7 @@ struct control_view {
 	uint16_t port;
 	int64_t now;	  /* monotonic ms */
 	int64_t wall_sec; /* the wall clock, for handshake ages */
+	const struct control_counters *counters;
 };
 
 /* Peers that are healthy, and those reached directly (healthy and not a

@@ -12,6 +12,7 @@
 #include "proto/crypto.h"
 #include "proto/pack.h"
 #include "proto/text.h"
+#include "resolve.h"
 #include "sys/service.h"
 #include "util/clockwatch.h"
 #include "util/keys.h"
@@ -21,7 +22,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
-#include <netdb.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +68,11 @@ struct daemon {
 	int64_t active_until; /* poll it every second until then */
 	int64_t host_read;    /* when d->host was read */
 	struct log_ratelimit bad_log;
+	struct control_counters counters;
+	/* Peers logged by key because their name was unknown: when it becomes
+	 * known, one line ties the two together. */
+	uint8_t (*unnamed)[WIRE_KEY_LEN];
+	size_t n_unnamed;
 	struct clockwatch clocks;
 	/* Each device peer's auto-address, sorted: built once per device read,
 	 * so a received packet costs a binary search, not a SHA-1 per peer. */
@@ -80,6 +85,8 @@ struct daemon {
 	char owned_path[128]; /* what we added to the device (owned.h); "" when none */
 	uint64_t owned_gen;   /* the engine's owned_gen as last saved */
 	bool owned_said;      /* we logged that it cannot be saved */
+	struct resolver *resolver;
+	unsigned cfg_gen, resolve_gen; /* the configuration's, and the lookup's */
 };
 
 static int64_t clock_ms(clockid_t c)
@@ -110,12 +117,46 @@ static void change_endpoint(const struct engine_round *r, const uint8_t key[32],
 	}
 }
 
-static void log_events(const struct daemon *d, const struct engine_round *r, int64_t now)
+enum { MAX_UNNAMED = 256 };
+
+/* Remembers that a peer was logged by its key (when its name is unknown). */
+static void note_unnamed(struct daemon *d, const uint8_t key[WIRE_KEY_LEN])
 {
+	if (engine_peer_name(d->eng, key))
+		return;
+	for (size_t i = 0; i < d->n_unnamed; i++)
+		if (!memcmp(d->unnamed[i], key, WIRE_KEY_LEN))
+			return;
+	if (!d->unnamed && !(d->unnamed = calloc(MAX_UNNAMED, WIRE_KEY_LEN)))
+		return;
+	if (d->n_unnamed < MAX_UNNAMED)
+		memcpy(d->unnamed[d->n_unnamed++], key, WIRE_KEY_LEN);
+}
+
+/* "kRZzi9eFA6 is office": once, when a peer logged by key gets a name. */
+static void log_new_names(struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_unnamed;) {
+		const char *name = engine_peer_name(d->eng, d->unnamed[i]);
+		if (!name) {
+			i++;
+			continue;
+		}
+		char kb[KEY_B64_LEN + 1];
+		key_to_base64(d->unnamed[i], kb);
+		log_info("%.10s is %s", kb, name);
+		memmove(d->unnamed[i], d->unnamed[--d->n_unnamed], WIRE_KEY_LEN);
+	}
+}
+
+static void log_events(struct daemon *d, const struct engine_round *r, int64_t now)
+{
+	log_new_names(d);
 	for (size_t i = 0; i < r->n_events; i++) {
 		char kb[KEY_B64_LEN + 1], text[128], ep[80], key[96];
 		unsigned ev = r->events[i].events;
 		const char *who = peer_label(d, r->events[i].peer, kb);
+		note_unnamed(d, r->events[i].peer);
 		if (ev & 0xff)
 			log_info("%s is now %s", who, peerstate_event_text(ev & 0xff, text, sizeof(text)));
 		if (ev & ENGINE_EV_PEER_ADDED)
@@ -123,6 +164,7 @@ static void log_events(const struct daemon *d, const struct engine_round *r, int
 		if (ev & ENGINE_EV_PEER_REMOVED)
 			log_info("removing peer %s: no trusted source says it is a member", who);
 		if (ev & ENGINE_EV_ENDPOINT_TRIED) {
+			d->counters.endpoint_tries++;
 			change_endpoint(r, r->events[i].peer, ep, sizeof(ep));
 			snprintf(key, sizeof(key), "try %s", who);
 			log_repeated(key, now, "%s: trying endpoint %s", who, *ep ? ep : "(none)");
@@ -232,9 +274,13 @@ struct send_ctx {
 static int send_packet(void *arg, const uint8_t *pkt, size_t len)
 {
 	struct send_ctx *c = arg;
-	if (sendto(c->d->sock, pkt, len, 0, (struct sockaddr *)&c->to, sizeof(c->to)) < 0 &&
-	    errno != EHOSTUNREACH && errno != ENETUNREACH && errno != EAGAIN && errno != ENOKEY)
+	ssize_t n = sendto(c->d->sock, pkt, len, 0, (struct sockaddr *)&c->to, sizeof(c->to));
+	if (n < 0 && errno != EHOSTUNREACH && errno != ENETUNREACH && errno != EAGAIN && errno != ENOKEY)
 		log_debug("send: %s", strerror(errno));
+	if (n > 0) {
+		c->d->counters.packets_out++;
+		c->d->counters.bytes_out += (uint64_t)n;
+	}
 	return 0; /* unreachable peers are normal: not connected yet */
 }
 
@@ -258,66 +304,55 @@ static void send_one(void *arg, const struct engine_send *s)
 	}
 }
 
-/* Resolves one "host:port" (host may be [IPv6]) into global-unicast
- * endpoints; returns how many were added. */
-static size_t resolve_one(const char *text, struct peer_endpoint *out, size_t room)
+/* Static endpoints from the config file, looked up every RESOLVE_MS off
+ * the loop; the configured names in order, flattened over the peers. */
+static char **static_names(const struct config *cfg, size_t *n)
 {
-	char host[256];
-	const char *colon = strrchr(text, ':'), *start = text;
-	size_t hlen = colon ? (size_t)(colon - text) : 0;
-	if (*text == '[' && hlen >= 2) {
-		start++;
-		hlen -= 2;
-	}
-	if (!colon || hlen == 0 || hlen >= sizeof(host))
-		return 0;
-	memcpy(host, start, hlen);
-	host[hlen] = '\0';
-	struct addrinfo hints = { .ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICSERV }, *res = NULL;
-	int err = getaddrinfo(host, colon + 1, &hints, &res);
-	if (err) {
-		log_warnx("cannot resolve static endpoint %s: %s", text, gai_strerror(err));
-		return 0;
-	}
-	size_t n = 0;
-	for (struct addrinfo *a = res; a && n < room; a = a->ai_next) {
-		struct peer_endpoint *pe = &out[n];
-		memset(pe, 0, sizeof(*pe));
-		if (a->ai_family == AF_INET) {
-			const struct sockaddr_in *sin = (const void *)a->ai_addr;
-			pe->attr = WIRE_ENDPOINT_V4;
-			memcpy(pe->ep.addr, &sin->sin_addr, 4);
-			pe->ep.port = ntohs(sin->sin_port);
-		} else if (a->ai_family == AF_INET6) {
-			const struct sockaddr_in6 *sin6 = (const void *)a->ai_addr;
-			pe->attr = WIRE_ENDPOINT_V6;
-			memcpy(pe->ep.addr, &sin6->sin6_addr, 16);
-			pe->ep.port = ntohs(sin6->sin6_port);
-		} else {
-			continue;
-		}
-		if (trust_is_global_unicast(a->ai_family, pe->ep.addr))
-			n++;
-	}
-	freeaddrinfo(res);
-	return n;
+	*n = 0;
+	for (size_t i = 0; i < cfg->n_peers; i++)
+		*n += cfg->peers[i].n_endpoints;
+	char **names = calloc(*n + 1, sizeof(*names));
+	size_t k = 0;
+	for (size_t i = 0; names && i < cfg->n_peers; i++)
+		for (size_t e = 0; e < cfg->peers[i].n_endpoints; e++)
+			names[k++] = cfg->peers[i].endpoints[e];
+	return names;
 }
 
-/* Static endpoints from the config file, looked up again every few minutes.
- * getaddrinfo blocks; it runs rarely and only for configured names. */
-static void resolve_static(struct daemon *d, int64_t now)
+/* A finished lookup: each config peer's endpoints, unless the
+ * configuration changed meanwhile (then a new lookup follows). */
+static void take_resolved(struct daemon *d, int64_t now)
 {
-	if (now < d->next_resolve)
+	bool timed_out;
+	if (!resolver_done(d->resolver, now, &timed_out))
 		return;
-	d->next_resolve = now + RESOLVE_MS;
+	if (d->resolve_gen != d->cfg_gen)
+		return;
+	size_t k = 0;
 	for (size_t i = 0; i < d->cfg->n_peers; i++) {
 		const struct config_peer *cp = &d->cfg->peers[i];
 		size_t n = 0;
-		for (size_t k = 0; k < cp->n_endpoints && n < MAX_STATIC; k++)
-			n += resolve_one(cp->endpoints[k], d->resolved[i] + n, MAX_STATIC - n);
+		for (size_t e = 0; e < cp->n_endpoints; e++, k++)
+			n += resolver_result(d->resolver, k, d->resolved[i] + n, MAX_STATIC - n);
 		d->peers[i].endpoints = d->resolved[i];
 		d->peers[i].n_endpoints = n;
 	}
+	d->next_round = now; /* use them at once */
+}
+
+static void resolve_static(struct daemon *d, int64_t now)
+{
+	take_resolved(d, now);
+	if (now < d->next_resolve)
+		return;
+	size_t n;
+	char **names = static_names(d->cfg, &n);
+	int err = names ? resolver_start(d->resolver, names, n, now) : -ENOMEM;
+	free(names);
+	/* Busy: a lookup from before still hangs; try again shortly. */
+	d->next_resolve = now + (err ? REFRESH_MS : RESOLVE_MS);
+	if (!err)
+		d->resolve_gen = d->cfg_gen;
 }
 
 static void watch_clocks(struct daemon *d)
@@ -413,9 +448,11 @@ static const struct wg_peer *peer_by_addr(const struct daemon *d, const struct i
 	return e ? &d->dev->peers[e->peer] : NULL;
 }
 
-static void bad_packet(struct daemon *d, const char *why, const struct sockaddr_in6 *from)
+static void bad_packet(struct daemon *d, enum control_drop reason, const char *why,
+		       const struct sockaddr_in6 *from)
 {
 	uint64_t suppressed = 0;
+	d->counters.dropped[reason]++;
 	if (!log_ratelimit_allow(&d->bad_log, clock_ms(CLOCK_MONOTONIC), &suppressed))
 		return;
 	char a[INET6_ADDRSTRLEN];
@@ -432,26 +469,28 @@ static void receive(struct daemon *d, int64_t now)
 		ssize_t n = recvfrom(d->sock, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
 		if (n < 0)
 			return;
+		d->counters.packets_in++;
+		d->counters.bytes_in += (uint64_t)n;
 		/* Cheap checks before any crypto: a current peer's auto-address,
 		 * signed by that same peer. */
 		const struct wg_peer *p = peer_by_addr(d, &from.sin6_addr);
 		struct wire_fact g;
 		enum wire_err err;
 		if (!p) {
-			bad_packet(d, "not from a current peer's auto-address", &from);
+			bad_packet(d, DROP_NOT_PEER, "not from a current peer's auto-address", &from);
 			continue;
 		}
 		if ((err = wire_decode_group_outer(buf, (size_t)n, &g)) != WIRE_OK) {
-			bad_packet(d, wire_strerror(err), &from);
+			bad_packet(d, DROP_MALFORMED, wire_strerror(err), &from);
 			continue;
 		}
 		if (memcmp(g.subject, p->public_key, WIRE_KEY_LEN) != 0) {
-			bad_packet(d, "signer is not the peer it came from", &from);
+			bad_packet(d, DROP_WRONG_SIGNER, "signer is not the peer it came from", &from);
 			continue;
 		}
 		const uint8_t *shared = crypto_cache_get(d->cache, g.subject);
 		if (!shared || !crypto_group_verify(shared, &g.v.group)) {
-			bad_packet(d, "bad tag", &from);
+			bad_packet(d, DROP_BAD_TAG, "bad tag", &from);
 			continue;
 		}
 		struct wire_fact facts[WIRE_RECV_BUF / 34];
@@ -461,7 +500,7 @@ static void receive(struct daemon *d, int64_t now)
 		while (k < sizeof(facts) / sizeof(facts[0]) && wire_inner_next(&it, &facts[k]))
 			k++;
 		if (it.err) {
-			bad_packet(d, wire_strerror(it.err), &from);
+			bad_packet(d, DROP_MALFORMED, wire_strerror(it.err), &from);
 			continue;
 		}
 		int accepted = engine_receive(d->eng, g.subject, facts, k, now);
@@ -572,6 +611,7 @@ static int setup(struct daemon *d)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGUSR1);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGRTMIN); /* static endpoint lookups done */
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	d->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	d->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -592,6 +632,8 @@ static int setup(struct daemon *d)
 		d->host = NULL;
 	d->host_read = now;
 	engine_set_host(d->eng, d->host);
+	if (!(d->resolver = resolver_new(SIGRTMIN)))
+		return -ENOMEM;
 	engine_set_device(d->eng, d->dev, clock_ms(CLOCK_REALTIME));
 	bool router = engine_is_router(d->eng);
 	char addr[INET6_ADDRSTRLEN];
@@ -608,6 +650,7 @@ static int setup(struct daemon *d)
 static void teardown(struct daemon *d)
 {
 	control_server_free(d->ctl_server);
+	resolver_free(d->resolver);
 	engine_free(d->eng);
 	crypto_cache_free(d->cache);
 	crypto_identity_free(d->id);
@@ -616,6 +659,7 @@ static void teardown(struct daemon *d)
 	free(d->peers);
 	free(d->resolved);
 	free(d->addrs);
+	free(d->unnamed);
 	int fds[5] = { d->sock, d->sfd, d->tfd, d->ep, d->ctl };
 	for (int i = 0; i < 5; i++)
 		if (fds[i] >= 0)
@@ -669,6 +713,33 @@ static void keep_fixed(const struct config *old, struct config *next)
 	memcpy(next->control_group, old->control_group, sizeof(next->control_group));
 }
 
+static bool same_endpoints(const struct config_peer *a, const struct config_peer *b)
+{
+	if (a->n_endpoints != b->n_endpoints)
+		return false;
+	for (size_t i = 0; i < a->n_endpoints; i++)
+		if (strcmp(a->endpoints[i], b->endpoints[i]))
+			return false;
+	return true;
+}
+
+/* A reloaded peer with the same static endpoints keeps what they resolved
+ * to until the next lookup, so it is not left without them meanwhile. */
+static void carry_resolved(const struct daemon *d, const struct config *next, struct peer_config *peers,
+			   struct peer_endpoint (*resolved)[MAX_STATIC])
+{
+	for (size_t i = 0; i < next->n_peers; i++)
+		for (size_t j = 0; j < d->cfg->n_peers; j++) {
+			if (memcmp(next->peers[i].pc.key, d->cfg->peers[j].pc.key, WIRE_KEY_LEN) ||
+			    !same_endpoints(&next->peers[i], &d->cfg->peers[j]))
+				continue;
+			memcpy(resolved[i], d->resolved[j], sizeof(resolved[i]));
+			peers[i].endpoints = resolved[i];
+			peers[i].n_endpoints = d->peers[j].n_endpoints;
+			break;
+		}
+}
+
 /* SIGHUP: the configuration loaded again exactly as at start, applied
  * without touching links (peers, names, trust, endpoints, router, chatty,
  * the interface globs, the log level). A bad file keeps the old one. */
@@ -690,6 +761,7 @@ static void reload(struct daemon *d)
 		return;
 	}
 	keep_fixed(d->cfg, next);
+	carry_resolved(d, next, peers, resolved);
 	free(d->peers);
 	free(d->resolved);
 	d->peers = peers;
@@ -699,6 +771,7 @@ static void reload(struct daemon *d)
 	free(next);
 	d->next_resolve = 0;
 	d->next_round = 0;
+	d->cfg_gen++;
 	log_set_level(d->cfg->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	log_info("reloaded %s: %zu peers configured, log level %s",
 		 d->cfg->source[0] ? d->cfg->source : "the configuration (no file)", d->cfg->n_peers,
@@ -752,12 +825,17 @@ int daemon_run(struct config *cfg, int argc, char **argv, char **env)
 					reload(&d);
 					continue;
 				}
+				if ((int)si.ssi_signo == SIGRTMIN) {
+					take_resolved(&d, now);
+					continue;
+				}
 				log_info("stopping on signal %u", si.ssi_signo);
 				status = 0;
 				goto out;
 			} else {
 				struct control_view v = { cfg, d.dev, d.eng, crypto_identity_public(d.id),
-							  d.port, now, clock_ms(CLOCK_REALTIME) / 1000 };
+							  d.port, now, clock_ms(CLOCK_REALTIME) / 1000,
+							  &d.counters };
 				control_server_event(d.ctl_server, evs[i].data.fd, &v, now);
 			}
 		}

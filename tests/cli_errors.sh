@@ -41,10 +41,23 @@ reject "--user: no start banner" "facts on" d -i lo --user "nosuchuser$$"
 expect "--control-group checked early" 2 "flag --control-group: no group 'nogroup$$'" d --control-group "nogroup$$" --dump
 expect "WIRELINK_USER named as the source" 2 "WIRELINK_USER: no user" env WIRELINK_USER="nosuchuser$$" "$wl" --config-path "$dir" --dump
 printf 'User: nosuchuser%s\n' $$ >"$dir/wirelink.wgx.yaml"
-expect "User in the file named as the source" 2 "$dir/wirelink.wgx.yaml: User: no user" d -i wgx --dump
+expect "User in the file named as the source" 2 "$dir/wirelink.wgx.yaml:1: User: no user" d -i wgx --dump
 rm -f "$dir/wirelink.wgx.yaml"
 expect "config errors say error:" 2 "wirelink: error: flag --port" d --port=many --dump
 
+# Journal priorities when stderr is the journal's stream (JOURNAL_STREAM
+# names its device and inode), timestamps on a terminal.
+: >"$dir/journal"
+JOURNAL_STREAM=$(stat -c %d:%i "$dir/journal") env -u WIRELINK_IFACE "$wl" --config-path "$dir" -i "$nosuch" 2>>"$dir/journal"
+if [ "$(cat "$dir/journal")" = "<3>error: $nosuch: no such interface" ]; then echo "ok - journal: <3> before an error"
+else echo "not ok - journal prefix ($(cat "$dir/journal"))"; failures=$((failures + 1)); fi
+if command -v script >/dev/null; then
+  out=$(script -qec "env -u WIRELINK_IFACE $wl --config-path $dir -i $nosuch" /dev/null | tr -d '\r')
+  if grep -qE "^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3} error: $nosuch: no such interface$" <<<"$out"
+  then echo "ok - terminal: a timestamp on each line"; else echo "not ok - terminal timestamp ($out)"; failures=$((failures + 1)); fi
+else
+  echo "ok - terminal timestamps # SKIP needs script(1)"
+fi
 expect "wirelink help exits 0" 0 "Other commands" "$wl" help
 expect "wirelink help status" 0 "usage: wirelink status" "$wl" help status
 expect "status --help" 0 "usage: wirelink status" "$wl" status --help

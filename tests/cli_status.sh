@@ -6,7 +6,7 @@
 set -u
 wl=$1 dir=$2
 failures=0
-for t in status:leaf facts:facts; do
+for t in status:leaf facts:facts metrics:metrics; do
   cmd=${t%%:*} name=${t#*:}
   if out=$("$wl" "$cmd" --read "$dir/$name.json") && diff -u "$dir/$name.txt" - <<<"$out"; then
     echo "ok - $cmd table ($name)"

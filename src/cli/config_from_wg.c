@@ -1,11 +1,62 @@
 /* config-from-wg: a starter configuration file (YAML) from a live
- * interface: every peer listed, routers given Membership trust. */
+ * interface: the peers configured by hand, with the names a running daemon
+ * knows, routers given Membership trust. Peers wirelink itself added are
+ * left out (listing them would pin them forever). */
 #include "cli/cli.h"
 #include "core/trust.h"
+#include "proto/autoaddr.h"
 #include "util/keys.h"
 #include "wg/wg.h"
 
+#include <jansson.h>
 #include <string.h>
+
+/* The daemon's status peer for key, or NULL (no daemon, or not listed). */
+static const json_t *daemon_peer(const json_t *status, const char *key)
+{
+	size_t i;
+	const json_t *p;
+	json_array_foreach(json_object_get(status, "peers"), i, p)
+		if (!strcmp(json_string_value(json_object_get(p, "public_key")) ?: "", key))
+			return p;
+	return NULL;
+}
+
+/* Whether an allowed IP is the peer's own auto-address (wirelink's). */
+static bool is_autoaddr(const struct wg_peer *p, const struct wg_allowedip *ip)
+{
+	struct in6_addr a;
+	autoaddr_from_key(p->public_key, &a);
+	return ip->family == AF_INET6 && ip->cidr == 128 && !memcmp(&ip->ip6, &a, sizeof(a));
+}
+
+static void print_peer(const struct wg_peer *p, const char *key, const json_t *dp)
+{
+	char buf[80];
+	const char *name = json_string_value(json_object_get(dp, "name"));
+	printf("  - PublicKey: \"%s\"\n", key);
+	if (name && strcmp(name, "(self)")) {
+		fputs("    Name: \"", stdout);
+		for (const char *c = name; *c; c++)
+			printf("%s%c", *c == '"' || *c == '\\' ? "\\" : "", *c);
+		fputs("\"\n", stdout);
+	}
+	if (!name)
+		printf("    # Name: a name of at most 16 characters\n");
+	if (trust_peer_is_router(p))
+		printf("    Trust: Membership\n");
+	if (p->endpoint.addr.sa_family != AF_UNSPEC) {
+		wg_endpoint_format(&p->endpoint, buf, sizeof(buf));
+		printf("    # Endpoints: [\"%s\"]   # its endpoint now\n", buf);
+	}
+	size_t shown = 0;
+	for (size_t k = 0; k < p->n_allowedips && shown < 8; k++) {
+		if (is_autoaddr(p, &p->allowedips[k]))
+			continue;
+		wg_allowedip_format(&p->allowedips[k], buf, sizeof(buf));
+		printf("    %s%s\n", shown++ ? "#   " : "# AllowedIPs now: ", buf);
+	}
+}
 
 int cmd_config_from_wg(int argc, char **argv)
 {
@@ -17,36 +68,35 @@ int cmd_config_from_wg(int argc, char **argv)
 	}
 	struct wg_device *dev = NULL;
 	if (wg_get_device(argv[1], &dev) != 0) {
-		fprintf(stderr, "wirelink: %s\n", wg_last_error());
+		fprintf(stderr, "wirelink: error: %s\n", wg_last_error());
 		return 1;
 	}
+	json_t *status = cli_ask(argv[1], "status", true); /* names; what wirelink added */
 	printf("# wirelink configuration for %s, from `wirelink config-from-wg %s`.\n"
 	       "# Edit it, then save it as /etc/wireguard/wirelink.%s.yaml; every key is\n"
 	       "# described in wirelink.conf(5).\n"
 	       "# Peers that route whole networks (a router) get Membership trust: their\n"
-	       "# word decides who belongs to the network.\n"
-	       "Peers:\n",
+	       "# word decides who belongs to the network.\n",
 	       argv[1], argv[1], argv[1]);
+	size_t listed = 0, left_out = 0;
 	for (size_t i = 0; i < dev->n_peers; i++) {
-		const struct wg_peer *p = &dev->peers[i];
-		char key[KEY_B64_LEN + 1], buf[80];
-		key_to_base64(p->public_key, key);
-		bool router = trust_peer_is_router(p);
-		printf("  - PublicKey: \"%s\"\n", key);
-		printf("    # Name: peer%zu\n", i + 1);
-		if (router)
-			printf("    Trust: Membership\n");
-		if (p->endpoint.addr.sa_family != AF_UNSPEC) {
-			wg_endpoint_format(&p->endpoint, buf, sizeof(buf));
-			printf("    # Endpoints: [\"%s\"]   # its endpoint now\n", buf);
+		char key[KEY_B64_LEN + 1];
+		key_to_base64(dev->peers[i].public_key, key);
+		const json_t *dp = daemon_peer(status, key);
+		if (json_is_true(json_object_get(dp, "learned"))) {
+			left_out++;
+			continue;
 		}
-		for (size_t k = 0; k < p->n_allowedips && k < 8; k++) {
-			wg_allowedip_format(&p->allowedips[k], buf, sizeof(buf));
-			printf("    %s%s\n", k ? "#   " : "# AllowedIPs now: ", buf);
-		}
+		if (!listed++)
+			printf("Peers:\n");
+		print_peer(&dev->peers[i], key, dp);
 	}
-	if (!dev->n_peers)
-		printf("  []\n");
+	if (!listed)
+		printf("Peers: []\n");
+	if (left_out)
+		printf("# %zu peer%s that wirelink learned from others %s left out.\n", left_out,
+		       left_out == 1 ? "" : "s", left_out == 1 ? "is" : "are");
+	json_decref(status);
 	wg_device_free(dev);
 	return 0;
 }

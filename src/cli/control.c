@@ -74,11 +74,18 @@ static size_t pick_ifaces(const char *given, bool all, char names[][IFNAMSIZ])
 /* Sends one request and returns the parsed answer, or NULL (message printed). */
 static json_t *ask(const char *iface, const char *request)
 {
+	return cli_ask(iface, request, false);
+}
+
+json_t *cli_ask(const char *iface, const char *request, bool quiet)
+{
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s.sock", CONTROL_DIR, iface);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		if (errno == ENOENT || errno == ECONNREFUSED)
+		if (quiet)
+			;
+		else if (errno == ENOENT || errno == ECONNREFUSED)
 			fprintf(stderr, "wirelink: error: no daemon is running for %s (nothing answers at %s)\n",
 				iface, sa.sun_path);
 		else
@@ -90,7 +97,8 @@ static json_t *ask(const char *iface, const char *request)
 	}
 	size_t len = strlen(request);
 	if (write(fd, request, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
-		fprintf(stderr, "wirelink: error: %s: %s\n", sa.sun_path, strerror(errno));
+		if (!quiet)
+			fprintf(stderr, "wirelink: error: %s: %s\n", sa.sun_path, strerror(errno));
 		close(fd);
 		return NULL;
 	}
@@ -114,12 +122,14 @@ static json_t *ask(const char *iface, const char *request)
 	json_t *j = buf ? json_loadb(buf, n, 0, &je) : NULL;
 	free(buf);
 	if (!j) {
-		fprintf(stderr, "wirelink: error: the daemon for %s gave no answer\n", iface);
+		if (!quiet)
+			fprintf(stderr, "wirelink: error: the daemon for %s gave no answer\n", iface);
 		return NULL;
 	}
 	const char *err = json_string_value(json_object_get(j, "error"));
 	if (err) {
-		fprintf(stderr, "wirelink: error: the daemon for %s says: %s\n", iface, err);
+		if (!quiet)
+			fprintf(stderr, "wirelink: error: the daemon for %s says: %s\n", iface, err);
 		json_decref(j);
 		return NULL;
 	}
@@ -273,6 +283,77 @@ static void print_facts(const json_t *f)
 	printf("%zu facts\n", json_array_size(facts));
 }
 
+/* ---- metrics, in the Prometheus text format ---- */
+
+/* A label value with \ and " escaped (names are printable, no newline). */
+static void label(const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			putchar('\\');
+		putchar(*v);
+	}
+}
+
+static void metric_head(const char *name, const char *type, const char *help)
+{
+	printf("# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* name{interface="wg0"[,key="value"]} n */
+static void sample(const char *name, const char *iface, const char *key, const char *value, long long n)
+{
+	printf("%s{interface=\"", name);
+	label(iface);
+	if (key) {
+		printf("\",%s=\"", key);
+		label(value);
+	}
+	printf("\"} %lld\n", n);
+}
+
+static void print_metrics(const json_t *m)
+{
+	const char *ifc = str(m, "interface", "?");
+	const json_t *peers = json_object_get(m, "peers"), *p, *drops = json_object_get(m, "dropped");
+	size_t i, direct = 0, down = 0, alive = 0;
+	json_array_foreach(peers, i, p) {
+		direct += !strcmp(str(p, "path", ""), "direct");
+		down += !strcmp(str(p, "path", ""), "down");
+		alive += json_is_true(json_object_get(p, "alive"));
+	}
+	metric_head("wirelink_peers", "gauge", "WireGuard peers by path: direct, via a router, down.");
+	sample("wirelink_peers", ifc, "state", "direct", (long long)direct);
+	sample("wirelink_peers", ifc, "state", "via_router", (long long)(json_array_size(peers) - direct - down));
+	sample("wirelink_peers", ifc, "state", "down", (long long)down);
+	metric_head("wirelink_peers_alive", "gauge", "Peers whose wirelink daemon is alive.");
+	sample("wirelink_peers_alive", ifc, NULL, NULL, (long long)alive);
+	metric_head("wirelink_facts", "gauge", "Facts known, received or our own.");
+	sample("wirelink_facts", ifc, "origin", "received", num(m, "facts_received"));
+	sample("wirelink_facts", ifc, "origin", "own", num(m, "facts_own"));
+	metric_head("wirelink_uptime_seconds", "gauge", "Seconds since the daemon started.");
+	sample("wirelink_uptime_seconds", ifc, NULL, NULL, num(m, "uptime_seconds"));
+	metric_head("wirelink_fact_packets_total", "counter", "Fact packets received and sent.");
+	sample("wirelink_fact_packets_total", ifc, "direction", "in", num(m, "packets_in"));
+	sample("wirelink_fact_packets_total", ifc, "direction", "out", num(m, "packets_out"));
+	metric_head("wirelink_fact_bytes_total", "counter", "Fact packet bytes received and sent.");
+	sample("wirelink_fact_bytes_total", ifc, "direction", "in", num(m, "bytes_in"));
+	sample("wirelink_fact_bytes_total", ifc, "direction", "out", num(m, "bytes_out"));
+	metric_head("wirelink_dropped_packets_total", "counter", "Received packets dropped, by reason.");
+	const char *reason;
+	const json_t *n;
+	json_object_foreach((json_t *)drops, reason, n)
+		sample("wirelink_dropped_packets_total", ifc, "reason", reason, (long long)json_integer_value(n));
+	metric_head("wirelink_endpoint_tries_total", "counter", "Endpoints tried for peers without a working link.");
+	sample("wirelink_endpoint_tries_total", ifc, NULL, NULL, num(m, "endpoint_tries"));
+	for (int rx = 1; rx >= 0; rx--) {
+		const char *name = rx ? "wirelink_peer_rx_bytes" : "wirelink_peer_tx_bytes";
+		metric_head(name, "gauge", rx ? "Bytes WireGuard received from the peer." : "Bytes WireGuard sent to the peer.");
+		json_array_foreach(peers, i, p)
+			sample(name, ifc, "peer", str(p, "name", str(p, "public_key", "?")), num(p, rx ? "rx_bytes" : "tx_bytes"));
+	}
+}
+
 /* An answer saved with --json, formatted as if a daemon had given it. */
 static int print_saved(const char *path, void (*print)(const json_t *))
 {
@@ -329,13 +410,18 @@ static int client(int argc, char **argv, const char *request, void (*print)(cons
 		return 1;
 	snprintf(req, sizeof(req), "%s%s%s", request, print ? "" : " ", print ? "" : argv[optind]);
 	int status = 0;
+	/* --json for several daemons: one list of their answers, so the
+	 * output stays one JSON document. */
+	json_t *all = json && n > 1 ? json_array() : NULL;
 	for (size_t i = 0; i < n; i++) {
 		json_t *answer = ask(names[i], req);
 		if (!answer) {
 			status = 1;
 			continue;
 		}
-		if (json) {
+		if (all) {
+			json_array_append(all, answer);
+		} else if (json) {
 			json_dumpf(answer, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 			putchar('\n');
 		} else if (print) {
@@ -347,9 +433,15 @@ static int client(int argc, char **argv, const char *request, void (*print)(cons
 		}
 		json_decref(answer);
 	}
+	if (all) {
+		json_dumpf(all, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		putchar('\n');
+		json_decref(all);
+	}
 	return status;
 }
 
 int cmd_status(int argc, char **argv) { return client(argc, argv, "status", print_status); }
 int cmd_facts(int argc, char **argv) { return client(argc, argv, "facts", print_facts); }
 int cmd_log_level(int argc, char **argv) { return client(argc, argv, "log-level", NULL); }
+int cmd_metrics(int argc, char **argv) { return client(argc, argv, "metrics", print_metrics); }

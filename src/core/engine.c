@@ -140,6 +140,30 @@ struct engine *engine_new(const struct engine_config *cfg, const uint8_t self[st
 	memcpy(e->self, self, WIRE_KEY_LEN);
 	new_boot_id(e);
 	e->started = now;
+	e->received = facts_new();
+	e->knows = knowledge_new();
+	struct wire_fact a = alive_fact(e);
+	e->alive_id = fact_id(&a);
+	if (!e->received || !e->knows || engine_set_config(e, cfg) != 0) {
+		engine_free(e);
+		return NULL;
+	}
+	return e;
+}
+
+static const struct netif *device_netif(const struct engine *e);
+
+int engine_set_config(struct engine *e, const struct engine_config *cfg)
+{
+	const struct peer_config **by_key = calloc(cfg->n_peers + 1, sizeof(*by_key));
+	if (!by_key)
+		return -ENOMEM;
+	for (size_t i = 0; i < cfg->n_peers; i++)
+		by_key[i] = &cfg->peers[i];
+	qsort(by_key, cfg->n_peers, sizeof(*by_key), cmp_config);
+	free(e->by_key);
+	e->by_key = by_key;
+	e->cfg = *cfg;
 	e->lim = cfg->limits;
 	if (!e->lim.max_facts)
 		e->lim.max_facts = 100000;
@@ -153,28 +177,6 @@ struct engine *engine_new(const struct engine_config *cfg, const uint8_t self[st
 		e->lim.facts_per_source = e->lim.max_facts;
 	if (!e->lim.members_per_round)
 		e->lim.members_per_round = 64;
-	e->received = facts_new();
-	e->knows = knowledge_new();
-	struct wire_fact a = alive_fact(e);
-	e->alive_id = fact_id(&a);
-	if (!e->received || !e->knows || engine_set_config(e, cfg) != 0) {
-		engine_free(e);
-		return NULL;
-	}
-	return e;
-}
-
-int engine_set_config(struct engine *e, const struct engine_config *cfg)
-{
-	const struct peer_config **by_key = calloc(cfg->n_peers + 1, sizeof(*by_key));
-	if (!by_key)
-		return -ENOMEM;
-	for (size_t i = 0; i < cfg->n_peers; i++)
-		by_key[i] = &cfg->peers[i];
-	qsort(by_key, cfg->n_peers, sizeof(*by_key), cmp_config);
-	free(e->by_key);
-	e->by_key = by_key;
-	e->cfg = *cfg;
 	e->any_config_trust = e->membership_configured = false;
 	for (size_t i = 0; i < cfg->n_peers; i++) {
 		e->any_config_trust |= cfg->peers[i].has_trust;
@@ -182,7 +184,7 @@ int engine_set_config(struct engine *e, const struct engine_config *cfg)
 			cfg->peers[i].has_trust && cfg->peers[i].trust >= TRUST_MEMBERSHIP;
 	}
 	if (e->dev)
-		e->is_router = trust_device_is_router(e->dev, e->cfg.router);
+		e->is_router = trust_device_is_router_for(e->dev, e->cfg.router, device_netif(e));
 	/* Trust or names may differ: every peer's needs are scanned again. */
 	struct peer_entry *p, *tmp;
 	HASH_ITER(hh, e->peers, p, tmp)

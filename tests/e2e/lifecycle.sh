@@ -48,5 +48,6 @@ wgpid=${E2E_PIDS[0]}
 kill "$wgpid"; wait "$wgpid" 2>/dev/null
 wait_exit "$DPID" 5
 check "interface gone: exits non-zero within 5 s (got $st)" test "$st" != running -a "$st" != 0
-check "  ... saying why" grep -q "$IF: the interface is gone; exiting" "$E2E_TMP/log"
+check "  ... saying why, as an error" grep -q "^error: $IF: the interface is gone; exiting" "$E2E_TMP/log"
+check "  ... without a wrong cause before it" eval '! grep -q "WireGuard support" "$E2E_TMP/log"'
 e2e_finish

@@ -58,10 +58,14 @@ check "status: fits in 80 columns" test "$(awk '{ if (length > m) m = length } E
 check "status: allowed IPs listed" grep -q "allowed IPs: 198.51.100.11/32" <<<"$status"
 json=$(in_ns r "$wl" status -i "$(star_iface r)" --json)
 check "status --json: the documented keys" eval 'grep -q "\"peers_total\": 2" <<<"$json" && grep -q "\"link\": \"direct\"" <<<"$json" && grep -q "\"boot_id\"" <<<"$json"'
+metrics=$(in_ns r "$wl" metrics -i "$(star_iface r)")
+check "metrics: two peers direct" grep -qx "wirelink_peers{interface=\"$(star_iface r)\",state=\"direct\"} 2" <<<"$metrics"
+check "metrics: fact packets counted both ways" eval 'grep -qE "^wirelink_fact_packets_total\{interface=\"$(star_iface r)\",direction=\"in\"\} [1-9]" <<<"$metrics" && grep -qE "^wirelink_fact_packets_total\{.*direction=\"out\"\} [1-9]" <<<"$metrics"'
 facts=$(in_ns a "$wl" facts -i "$(star_iface a)")
 check "facts: facts with their source and TTL" grep -qE '^endpoint +[^ ]+ +[0-9]+ +[^ ]+ +192\.0\.2\.12:51820$' <<<"$facts"
 check "facts --json has sources" eval 'in_ns a "$wl" facts -i "$(star_iface a)" --json | grep -q "\"source\""'
-in_ns r "$wl" log-level -i "$(star_iface r)" debug >/dev/null
+said=$(in_ns r "$wl" -i "$(star_iface r)" log-level debug)
+check "log-level says what it did, in words ($said)" test "$said" = "$(star_iface r): log level is now debug"
 sleep 0.5
 check "log-level debug takes effect at once" grep -q "log level is now debug" "$E2E_TMP/wl-r.log"
 in_ns r "$wl" log-level -i "$(star_iface r)" info >/dev/null
@@ -71,6 +75,8 @@ check "a bad request gets an error reply ($reply)" grep -q '"error"' <<<"$reply"
 head -c 5000 /dev/urandom | socat -u - "UNIX-CONNECT:$ctl" 2>/dev/null
 check "  ... and garbage does not hurt the daemon" kill -0 "${wlpid[r]}"
 check "status without -i shows every daemon" eval '"$wl" status | grep -q "^$(star_iface r): router"'
+all=$("$wl" status --json)
+check "  ... and with --json, one list of their answers" eval 'test "${all:0:1}" = "[" && test "$(grep -c "^    \"interface\": " <<<"$all")" -ge 3'
 check "facts without -i finds the only daemon... or lists them" \
   eval '"$wl" facts >/dev/null 2>&1 || "$wl" facts 2>&1 | grep -q "choose one with -i"'
 
@@ -80,7 +86,11 @@ in_ns a "$wl" config-from-wg "$(star_iface a)" >"$E2E_TMP/gen/wirelink.$(star_if
 sed 's/^/#   /' "$E2E_TMP/gen/wirelink.$(star_iface a).yaml" | head -12
 check "config-from-wg lists the router with Membership" \
   eval 'grep -A2 "${pub[r]}" "$E2E_TMP/gen/wirelink.$(star_iface a).yaml" | grep -q "Trust: Membership"'
-check "config-from-wg lists every peer" test "$(grep -c PublicKey "$E2E_TMP/gen/wirelink.$(star_iface a).yaml")" = 2
+gen=$E2E_TMP/gen/wirelink.$(star_iface a).yaml
+check "config-from-wg on a running node lists only the router" test "$(grep -c PublicKey "$gen")" = 1
+check "  ... and says the peer wirelink learned is left out" eval '! grep -q "${pub[b]}" "$gen" && grep -q "^# 1 peer that wirelink learned from others is left out" "$gen"'
+check "  ... no auto-addresses in its comments" eval '! grep -q "fe80::" "$gen"'
+check "  ... the router's tunnel route in a comment" grep -q "# AllowedIPs now: 198.51.100.0/24" "$gen"
 check "its output is a valid configuration" \
   eval '"$wl" -i "$(star_iface a)" --config-path "$E2E_TMP/gen" --dump | grep -q "\"Trust\": \"Membership\""'
 

@@ -40,6 +40,7 @@ check "  ... names apply" test "$(peer_field "${pub[a]}" name)" = sixteen-chars-
 check "  ... trust applies" test "$(peer_field "${pub[a]}" trust)" = AllowedIPs
 check "  ... the log level applies" test "$(top_field log_level)" = debug
 check "  ... debug lines follow" wait_until 10 grep -q "^debug: " "$E2E_TMP/wl-r.log"
+check "  ... the log ties the key it used before to the name" wait_until 5 grep -qx "${pub[a]:0:10} is sixteen-chars-ab" "$E2E_TMP/wl-r.log"
 check "  ... the text status shows the 16-character name" eval 'in_ns r "$wl" status -i "$rif" | grep -q "^sixteen-chars-ab "'
 
 printf 'Debug: false\nPeers:\n  - PublicKey: %s\n    Name: alpha\n  Colour: red\n' "${pub[a]}" >"$conf"

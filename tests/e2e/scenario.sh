@@ -138,8 +138,8 @@ router-restart)
   check "no leaf removed a peer" eval '! grep -q "removing peer" "$E2E_TMP"/wl-[abc].log'
   kill -USR1 "${wlpid[r]}"
   sleep 0.5
-  facts=$(grep -oE '[0-9]+ facts known' "$E2E_TMP/wl-r.log" | tail -n 1 | cut -d' ' -f1)
-  check "the restarted router rebuilt its facts (${facts:-0} known)" test "${facts:-0}" -ge 3
+  facts=$(grep -oE 'facts known \([0-9]+ received' "$E2E_TMP/wl-r.log" | tail -n 1 | tr -dc 0-9)
+  check "the restarted router rebuilt its facts (${facts:-0} received)" test "${facts:-0}" -ge 3
   check "a -> b goes direct" goes_direct a b
   ;;
 membership-revoked)

@@ -7,7 +7,7 @@
 wl=$1
 ns_add a && ns_add b || exit 1
 veth_pair a b 192.0.2.11/24 192.0.2.12/24
-declare -A key pub addr=([a]=11 [b]=12)
+declare -A key pub dpid addr=([a]=11 [b]=12)
 for n in a b; do
   wg_up "$n" "ws$E2E_ID$n" || exit 1
   key[$n]=$(wg genkey); pub[$n]=$(echo "${key[$n]}" | wg pubkey)
@@ -28,6 +28,7 @@ Peers:
 YAML
   ip netns exec "$(ns "$n")" "$wl" -i "ws$E2E_ID$n" --config-path "$E2E_TMP/$n" >"$E2E_TMP/wl-$n.log" 2>&1 &
   E2E_PIDS+=($!)
+  dpid[$n]=$!
 done
 linked() {
   in_ns a wg show "ws${E2E_ID}a" allowed-ips | grep -q "198.51.100.12/32" &&
@@ -37,4 +38,10 @@ for _ in $(seq 300); do linked && break; sleep 0.1; done
 check "each added the other from its config, with the static allowed IP" linked
 check "the tunnel carries traffic" in_ns a ping -c 3 -w 10 -q 198.51.100.12
 check "logs use the configured names" grep -q "adding peer host-b" "$E2E_TMP/wl-a.log"
+# A reload with the same file keeps the peer and its endpoint.
+kill -HUP "${dpid[a]}"
+check "SIGHUP: a's daemon reloads" wait_until 5 grep -q "^reloaded .*: 1 peers configured" "$E2E_TMP/wl-a.log"
+sleep 1
+check "  ... and keeps b's static endpoint" eval 'in_ns a wg show "ws${E2E_ID}a" endpoints | grep -q "192.0.2.12:51820"'
+check "  ... the tunnel still carries traffic" in_ns a ping -c 1 -w 5 -q 198.51.100.12
 e2e_finish
