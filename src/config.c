@@ -475,6 +475,44 @@ static int set_name(struct errbuf *e, const char *src, const char *key, const ch
 	return 0;
 }
 
+/* Limits: the per-peer budget (see engine.h), each a count >= 1. */
+static int parse_limits(struct errbuf *e, struct where *w, const json_t *v, struct config *c)
+{
+	static const struct {
+		const char *key;
+		size_t off;
+	} keys[] = {
+		{ "MaxFacts", offsetof(struct engine_limits, max_facts) },
+		{ "MaxSubjects", offsetof(struct engine_limits, max_subjects) },
+		{ "EndpointsPerPeer", offsetof(struct engine_limits, endpoints_per_peer) },
+		{ "CidrsPerPeer", offsetof(struct engine_limits, cidrs_per_peer) },
+		{ "FactsPerSource", offsetof(struct engine_limits, facts_per_source) },
+		{ "MembersPerRound", offsetof(struct engine_limits, members_per_round) },
+	};
+	int r;
+	if ((r = want_type(e, w, v, JSON_OBJECT, "a map of limits")))
+		return r;
+	const char *k;
+	json_t *x;
+	json_object_foreach((json_t *)v, k, x) {
+		size_t i = 0;
+		while (i < sizeof(keys) / sizeof(keys[0]) && strcasecmp(k, keys[i].key))
+			i++;
+		snprintf(w->path, sizeof(w->path), "Limits.%s", k);
+		if (i == sizeof(keys) / sizeof(keys[0]))
+			return fail(e, "%s: Limits.%s: unknown key (MaxFacts, MaxSubjects, EndpointsPerPeer, "
+				       "CidrsPerPeer, FactsPerSource, MembersPerRound)", loc(w), k);
+		if ((r = want_type(e, w, x, JSON_INTEGER, "a count from 1 to 10000000")))
+			return r;
+		json_int_t n = json_integer_value(x);
+		if (n < 1 || n > 10000000)
+			return fail(e, "%s: Limits.%s: %lld is not a count from 1 to 10000000", loc(w), k,
+				    (long long)n);
+		*(size_t *)((char *)&c->limits + keys[i].off) = (size_t)n;
+	}
+	return 0;
+}
+
 static int top_field(struct errbuf *e, struct where *w, const char *k, const json_t *v, struct config *c)
 {
 	int r;
@@ -517,6 +555,8 @@ static int top_field(struct errbuf *e, struct where *w, const char *k, const jso
 		return string_list(e, w, v, &c->hide_ifaces, NULL, glob_ok, "an interface glob (a [ needs its ])");
 	if (!strcasecmp(k, "Peers"))
 		return parse_peers(e, w, v, c);
+	if (!strcasecmp(k, "Limits"))
+		return parse_limits(e, w, v, c);
 	return fail(e, "%s: %s: unknown key", loc(w), k);
 }
 
@@ -805,6 +845,15 @@ void config_dump(const struct config *c, FILE *out)
 	json_object_set_new(root, "ControlGroup", c->control_group[0] ? json_string(c->control_group) : json_null());
 	json_object_set_new(root, "ReportIfaces", list_json(c->report_ifaces));
 	json_object_set_new(root, "HideIfaces", list_json(c->hide_ifaces));
+	json_t *lim = json_object();
+	const struct engine_limits *l = &c->limits;
+	const size_t vals[] = { l->max_facts, l->max_subjects, l->endpoints_per_peer, l->cidrs_per_peer,
+				l->facts_per_source, l->members_per_round };
+	static const char *const names[] = { "MaxFacts", "MaxSubjects", "EndpointsPerPeer", "CidrsPerPeer",
+					     "FactsPerSource", "MembersPerRound" };
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
+		json_object_set_new(lim, names[i], vals[i] ? json_integer((json_int_t)vals[i]) : json_null());
+	json_object_set_new(root, "Limits", lim);
 	for (size_t i = 0; i < c->n_peers; i++) {
 		const struct peer_config *pc = &c->peers[i].pc;
 		json_t *p = json_object(), *ips = json_array();

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "core/engine.h"
 #include "core/localfacts.h"
 
 struct config_peer {
@@ -33,6 +34,7 @@ struct config {
 	char **report_ifaces, **hide_ifaces; /* NULL-terminated */
 	struct config_peer *peers;
 	size_t n_peers;
+	struct engine_limits limits; /* the file's Limits; 0: the engine's default */
 	char source[PATH_MAX + IFNAMSIZ + 32]; /* the file read, or "" */
 };
 

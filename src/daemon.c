@@ -562,6 +562,7 @@ static int engine_config_from(const struct config *cfg, struct engine_config *ec
 		.peers = *peers, .n_peers = cfg->n_peers, .router = cfg->router,
 		.chatty = cfg->chatty, .report_ifaces = (const char *const *)cfg->report_ifaces,
 		.hide_ifaces = (const char *const *)cfg->hide_ifaces, .random = crypto_random,
+		.limits = cfg->limits,
 	};
 	return 0;
 }

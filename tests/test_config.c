@@ -53,6 +53,10 @@ static void test_bad_files(void **state)
 		{ false, "{\"Port\": 1.5}", "Port must be a port number (0-65535), not 1.5" },
 		{ true, "Peers:\n  - PublicKey: " KEY "\n  - PublicKey: " KEY "\n",
 		  "f.json:3: Peers[1]: the same PublicKey as Peers[0]" },
+		/* The per-peer budget. */
+		{ true, "Limits:\n  MaxFacts: 0\n", "Limits.MaxFacts: 0 is not a count from 1 to 10000000" },
+		{ true, "Limits:\n  MaxFact: 10\n", "Limits.MaxFact: unknown key" },
+		{ true, "Limits: 5\n", "Limits must be a map of limits" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct config c = { .router = -1 };
@@ -100,7 +104,12 @@ static void test_json_and_yaml_agree(void **state)
 	free(y);
 	char *empty = dump_of("", true);
 	assert_non_null(strstr(empty, "\"Router\": null"));
+	assert_non_null(strstr(empty, "\"MaxFacts\": null"));
 	free(empty);
+	char *lim = dump_of("Limits:\n  maxfacts: 5000\n  EndpointsPerPeer: 4\n", true);
+	assert_non_null(strstr(lim, "\"MaxFacts\": 5000"));
+	assert_non_null(strstr(lim, "\"EndpointsPerPeer\": 4"));
+	free(lim);
 }
 
 static void test_precedence(void **state)
