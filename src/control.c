@@ -326,6 +326,14 @@ static json_t *metrics_json(const struct control_view *v)
 	json_object_set_new(o, "bytes_out", json_integer(c ? (json_int_t)c->bytes_out : 0));
 	json_object_set_new(o, "endpoint_tries", json_integer(c ? (json_int_t)c->endpoint_tries : 0));
 	json_object_set_new(o, "dropped", drops);
+	struct engine_stats st = engine_stats(v->eng);
+	json_t *facts = json_object();
+	json_object_set_new(facts, "untrusted", json_integer((json_int_t)st.untrusted));
+	json_object_set_new(facts, "invalid", json_integer((json_int_t)st.invalid));
+	json_object_set_new(facts, "over_budget", json_integer((json_int_t)st.over_budget));
+	json_object_set_new(facts, "hijack", json_integer((json_int_t)st.hijack));
+	json_object_set_new(facts, "restart_ignored", json_integer((json_int_t)st.restarts_ignored));
+	json_object_set_new(o, "facts_dropped", facts);
 	json_object_set_new(o, "peers", peers);
 	return o;
 }

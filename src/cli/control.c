@@ -344,6 +344,13 @@ static void print_metrics(const json_t *m)
 	const json_t *n;
 	json_object_foreach((json_t *)drops, reason, n)
 		sample("wirelink_dropped_packets_total", ifc, "reason", reason, (long long)json_integer_value(n));
+	const json_t *fd = json_object_get(m, "facts_dropped");
+	if (fd) {
+		metric_head("wirelink_dropped_facts_total", "counter",
+			    "Received facts not kept, by reason (untrusted, invalid, over_budget, hijack, restart_ignored).");
+		json_object_foreach((json_t *)fd, reason, n)
+			sample("wirelink_dropped_facts_total", ifc, "reason", reason, (long long)json_integer_value(n));
+	}
 	metric_head("wirelink_endpoint_tries_total", "counter", "Endpoints tried for peers without a working link.");
 	sample("wirelink_endpoint_tries_total", ifc, NULL, NULL, num(m, "endpoint_tries"));
 	for (int rx = 1; rx >= 0; rx--) {

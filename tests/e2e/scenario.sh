@@ -234,6 +234,11 @@ hostile-peer)
   lines1=$(wc -l <"$E2E_TMP/wl-r.log")
   check "its log stayed bounded ($((lines1 - lines0)) lines)" test $((lines1 - lines0)) -lt 30
   check "the mesh is still converged" star_converged
+  metrics=$(in_ns r "$wl" -i "$(star_iface r)" metrics)
+  check "the router's metrics count the lies (untrusted facts)" \
+    grep -qE 'wirelink_dropped_facts_total\{[^}]*reason="untrusted"\} [1-9]' <<<"$metrics"
+  check "  ... and the refused restarts" \
+    grep -qE 'wirelink_dropped_facts_total\{[^}]*reason="restart_ignored"\} [1-9]' <<<"$metrics"
   kill -USR1 "${wlpid[b]}"
   sleep 0.5
   facts=$(grep -oE '[0-9]+ facts known' "$E2E_TMP/wl-b.log" | tail -n 1 | cut -d' ' -f1)
