@@ -37,4 +37,18 @@ dpkg-deb -x "$deb" "$tmp/root"
 check "the packaged binary runs" eval '"$tmp/root/usr/sbin/wirelink" --version | grep -q "^wirelink "'
 check "the units start the packaged binary" grep -q "^ExecStart=/usr/sbin/wirelink --iface %i" "$tmp/root/lib/systemd/system/wirelink@.service"
 check "wl-quick@ is bound to wg-quick@" grep -q "^BindsTo=wg-quick@%i.service" "$tmp/root/lib/systemd/system/wl-quick@.service"
+for u in wirelink@ wl-quick@; do
+  # systemd.exec(5): a listed path that is missing fails the unit unless "-"
+  # prefixed; /run/wireguard exists only where wireguard-go runs.
+  check "$u.service lists /run/wireguard as optional" \
+    eval '! grep -E "^ReadWritePaths=" "$tmp/root/lib/systemd/system/$u.service" | grep -qE "(=| )/run/wireguard"'
+  if command -v systemd-analyze >/dev/null; then
+    check "$u.service passes systemd-analyze verify" \
+      eval 'systemd-analyze verify --man=no "$tmp/root/lib/systemd/system/$u.service" 2>&1 |
+              grep -vE "Unit wg-quick@|wg-quick@.*not found|/usr/sbin/wirelink" | (! grep .)'
+  fi
+done
+dpkg-deb -e "$deb" "$tmp/control"
+check "postinst creates the wirelink system user" grep -q "adduser --system" "$tmp/control/postinst"
+check "postrm removes it on purge" grep -q "deluser --system.* wirelink" "$tmp/control/postrm"
 [ "$fails" = 0 ]

@@ -5,9 +5,9 @@ set -euo pipefail
 
 build_pkgs=(meson ninja-build gcc pkg-config libsodium-dev nettle-dev libmnl-dev
             libjansson-dev libyaml-dev libunistring-dev uthash-dev libcap-ng-dev
-            libsystemd-dev scdoc)
+            libsystemd-dev scdoc dpkg-dev debhelper fakeroot build-essential)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev xxd qemu-system-x86 cpio kmod xz-utils
-           socat debhelper dpkg-dev fakeroot build-essential)
+           socat debootstrap e2fsprogs)
 bench_pkgs=(libcmocka-dev gnuplot-nox binutils)
 demo_pkgs=(wireguard-go wireguard-tools iproute2 nftables iputils-ping procps)
 
