@@ -17,6 +17,16 @@ check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; f
 mkdir "$tmp/wirelink"
 (cd "$src" && { git ls-files -co --exclude-standard 2>/dev/null || find . -path ./build\* -prune -o -type f -print; }) |
   (cd "$src" && xargs -d '\n' cp --parents -t "$tmp/wirelink" 2>/dev/null)
+# The README's install line, `tools/deps.sh build && dpkg-buildpackage ...`,
+# must work on a fresh machine: the build list has every Build-Depends and
+# what dpkg-buildpackage itself needs.
+build_list=" $(sed -n '/^build_pkgs=(/,/)/p' "$src/tools/deps.sh" | tr -d '()' | sed 's/build_pkgs=//' | tr -s ' \n' ' ') "
+missing=""
+for p in $(sed -n '/^Build-Depends:/,/^[A-Z]/p' "$src/debian/control" | sed '$d;s/^Build-Depends://' |
+             tr ',' '\n' | sed 's/([^)]*)//;s/^ *//;s/ *$//;s/^debhelper-compat$/debhelper/') dpkg-dev build-essential; do
+  [[ "$build_list" == *" $p "* ]] || missing+=" $p"
+done
+check "tools/deps.sh build installs every Build-Depends and dpkg-dev${missing:+ (missing:$missing)}" test -z "$missing"
 start=$(date +%s)
 if (cd "$tmp/wirelink" && dpkg-buildpackage -us -uc -b >"$tmp/build.log" 2>&1); then
   ok "dpkg-buildpackage -us -uc -b ($(($(date +%s) - start)) s)"
