@@ -17,6 +17,16 @@ check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; f
 mkdir "$tmp/wirelink"
 (cd "$src" && { git ls-files -co --exclude-standard 2>/dev/null || find . -path ./build\* -prune -o -type f -print; }) |
   (cd "$src" && xargs -d '\n' cp --parents -t "$tmp/wirelink" 2>/dev/null)
+# The README's install line, `tools/deps.sh build && dpkg-buildpackage ...`,
+# must work on a fresh machine: the build list has every Build-Depends and
+# what dpkg-buildpackage itself needs.
+build_list=" $(sed -n '/^build_pkgs=(/,/)/p' "$src/tools/deps.sh" | tr -d '()' | sed 's/build_pkgs=//' | tr -s ' \n' ' ') "
+missing=""
+for p in $(sed -n '/^Build-Depends:/,/^[A-Z]/p' "$src/debian/control" | sed '$d;s/^Build-Depends://' |
+             tr ',' '\n' | sed 's/([^)]*)//;s/^ *//;s/ *$//;s/^debhelper-compat$/debhelper/') dpkg-dev build-essential; do
+  [[ "$build_list" == *" $p "* ]] || missing+=" $p"
+done
+check "tools/deps.sh build installs every Build-Depends and dpkg-dev${missing:+ (missing:$missing)}" test -z "$missing"
 start=$(date +%s)
 if (cd "$tmp/wirelink" && dpkg-buildpackage -us -uc -b >"$tmp/build.log" 2>&1); then
   ok "dpkg-buildpackage -us -uc -b ($(($(date +%s) - start)) s)"
@@ -37,4 +47,18 @@ dpkg-deb -x "$deb" "$tmp/root"
 check "the packaged binary runs" eval '"$tmp/root/usr/sbin/wirelink" --version | grep -q "^wirelink "'
 check "the units start the packaged binary" grep -q "^ExecStart=/usr/sbin/wirelink --iface %i" "$tmp/root/lib/systemd/system/wirelink@.service"
 check "wl-quick@ is bound to wg-quick@" grep -q "^BindsTo=wg-quick@%i.service" "$tmp/root/lib/systemd/system/wl-quick@.service"
+for u in wirelink@ wl-quick@; do
+  # systemd.exec(5): a listed path that is missing fails the unit unless "-"
+  # prefixed; /run/wireguard exists only where wireguard-go runs.
+  check "$u.service lists /run/wireguard as optional" \
+    eval '! grep -E "^ReadWritePaths=" "$tmp/root/lib/systemd/system/$u.service" | grep -qE "(=| )/run/wireguard"'
+  if command -v systemd-analyze >/dev/null; then
+    check "$u.service passes systemd-analyze verify" \
+      eval 'systemd-analyze verify --man=no "$tmp/root/lib/systemd/system/$u.service" 2>&1 |
+              grep -vE "Unit wg-quick@|wg-quick@.*not found|/usr/sbin/wirelink" | (! grep .)'
+  fi
+done
+dpkg-deb -e "$deb" "$tmp/control"
+check "postinst creates the wirelink system user" grep -q "adduser --system" "$tmp/control/postinst"
+check "postrm removes it on purge" grep -q "deluser --system.* wirelink" "$tmp/control/postrm"
 [ "$fails" = 0 ]
