@@ -56,6 +56,20 @@ static struct engine *engine_for(const struct peer_config *cfg, size_t n, bool c
 	return e;
 }
 
+/* Gives the engine's host a wg0 (index 7) with our tunnel address ADDR/24. */
+static void with_tunnel_addr(struct engine *e, const char *addr)
+{
+	static struct netif_addr wa;
+	static struct netif two[2];
+	static struct netif_list h;
+	wa = (struct netif_addr){ .family = AF_INET, .prefix = 24 };
+	inet_pton(AF_INET, addr, &wa.ip4);
+	two[0] = ifs[0];
+	two[1] = (struct netif){ "wg0", 7, true, &wa, 1, 1 };
+	h = (struct netif_list){ .ifs = two, .n = 2 };
+	engine_set_host(e, &h);
+}
+
 static void say_alive(struct engine *e, uint8_t id, int64_t now)
 {
 	struct wire_fact a = { .attr = WIRE_ALIVE, .ttl = 255 };
@@ -799,11 +813,7 @@ static void test_hygiene_and_hijack(void **state)
 	struct peer_config cfg = { .has_trust = true, .trust = TRUST_ALLOWED_IPS };
 	memset(cfg.key, 0x51, 32);
 	struct engine *e = engine_for(&cfg, 1, false, -1);
-	struct netif_addr wg_addr = { .family = AF_INET, .prefix = 24 };
-	inet_pton(AF_INET, "10.77.0.1", &wg_addr.ip4);
-	struct netif two[2] = { ifs[0], { "wg0", 7, true, &wg_addr, 1, 1 } };
-	struct netif_list h = { .ifs = two, .n = 2 };
-	engine_set_host(e, &h);
+	with_tunnel_addr(e, "10.77.0.1");
 	engine_set_device(e, d, wall0);
 	/* 0x51 routes a LAN but does not carry our tunnel: we are the router. */
 	assert_false(engine_peer_is_router(e, &d->peers[0]));
@@ -842,8 +852,7 @@ static void test_hygiene_and_hijack(void **state)
 	add_peer(l, 0x61, "192.0.2.61:1", "10.77.0.0/24", true);
 	add_peer(l, 0x62, "192.0.2.62:1", NULL, true);
 	e = engine_for(NULL, 0, false, -1);
-	inet_pton(AF_INET, "10.77.0.13", &wg_addr.ip4);
-	engine_set_host(e, &h);
+	with_tunnel_addr(e, "10.77.0.13");
 	engine_set_device(e, l, wall0);
 	assert_true(engine_peer_is_router(e, &l->peers[0]));
 	assert_false(engine_is_router(e));
@@ -873,11 +882,7 @@ static void test_two_hubs_and_admin_ips(void **state)
 	add_peer(d, 0x72, "192.0.2.72:1", "10.77.0.2/32", true); /* R2 */
 	add_peer(d, 0x73, "192.0.2.73:1", "10.66.0.0/16", true); /* B: the admin routes a LAN to it */
 	struct engine *e = engine_for(cfg, 2, false, -1);
-	struct netif_addr wg_addr = { .family = AF_INET, .prefix = 24 };
-	inet_pton(AF_INET, "10.77.0.13", &wg_addr.ip4);
-	struct netif two[2] = { ifs[0], { "wg0", 7, true, &wg_addr, 1, 1 } };
-	struct netif_list h = { .ifs = two, .n = 2 };
-	engine_set_host(e, &h);
+	with_tunnel_addr(e, "10.77.0.13");
 	engine_set_device(e, d, wall0);
 	assert_false(engine_is_router(e));
 	int64_t now = t0;
@@ -937,7 +942,7 @@ static void test_two_hubs_and_admin_ips(void **state)
 }
 
 
-/* REVIEW 1: the per-subject endpoint cap is shared by all sources: any
+/* Regression: the per-subject endpoint cap is shared by all sources: any
  * current peer (Endpoint trust by default) fills a subject's 16 slots with
  * junk, and the subject's own endpoints are then dropped at the hub. */
 static void test_review_endpoint_cap_crowding(void **state)
@@ -963,7 +968,7 @@ static void test_review_endpoint_cap_crowding(void **state)
 	wg_device_free(d);
 }
 
-/* REVIEW 2: a hub listed in the config with its AllowedIPs (a static
+/* Regression: a hub listed in the config with its AllowedIPs (a static
  * endpoint, no Trust) is still a router with Membership by route, but its
  * configured /24 makes every "leaf B has 10.0.0.12/32" a hijack: leaves
  * never move each other's /32 onto direct links. */
@@ -979,11 +984,7 @@ static void test_review_config_hub_blocks_direct_links(void **state)
 	add_peer(l, 0x61, "192.0.2.61:1", "10.77.0.0/24", true);
 	add_peer(l, 0x62, "192.0.2.62:1", NULL, true);
 	struct engine *e = engine_for(&cfg, 1, false, -1);
-	struct netif_addr wg_addr = { .family = AF_INET, .prefix = 24 };
-	inet_pton(AF_INET, "10.77.0.13", &wg_addr.ip4);
-	struct netif two[2] = { ifs[0], { "wg0", 7, true, &wg_addr, 1, 1 } };
-	struct netif_list h = { .ifs = two, .n = 2 };
-	engine_set_host(e, &h);
+	with_tunnel_addr(e, "10.77.0.13");
 	engine_set_device(e, l, wall0);
 	assert_true(engine_peer_is_router(e, &l->peers[0]));
 	assert_int_equal(engine_peer_trust(e, l->peers[0].public_key), TRUST_MEMBERSHIP);
@@ -994,7 +995,7 @@ static void test_review_config_hub_blocks_direct_links(void **state)
 	wg_device_free(l);
 }
 
-/* REVIEW 3: issue 13 asks for configured endpoints first; they come after
+/* Regression: issue 13 asks for configured endpoints first; they come after
  * up to 16 received ones, so a static endpoint waits 16 x 15 s. */
 static void test_review_configured_endpoint_first(void **state)
 {
@@ -1029,7 +1030,7 @@ static void test_review_configured_endpoint_first(void **state)
 	wg_device_free(d);
 }
 
-/* REVIEW 4: the same fact re-sent 20 ms later (its expiry moves 20 ms) is
+/* Regression: the same fact re-sent 20 ms later (its expiry moves 20 ms) is
  * counted as news; the daemon then runs a full round within COALESCE_MS:
  * one tiny packet every 20 ms keeps a hub at 50 rounds/s (netlink dump,
  * O(facts) candidates), though nothing changed. */
@@ -1047,7 +1048,7 @@ static void test_review_extension_not_news(void **state)
 	wg_device_free(d);
 }
 
-/* REVIEW 5: a LAN behind leaf B that the hub's AllowedIPs route (the usual
+/* Regression: a LAN behind leaf B that the hub's AllowedIPs route (the usual
  * star: hub = 10.77.0.0/24, 192.168.5.0/24) never moves onto the direct link
  * under default trust: the exact prefix on the router counts as a hijack,
  * although taken_elsewhere() would allow the move and the original does it. */
@@ -1062,11 +1063,7 @@ static void test_review_lan_moves_off_router(void **state)
 	assert_int_equal(wg_peer_add_allowedip(&l->peers[0], &lan), 0);
 	add_peer(l, 0x62, "192.0.2.62:1", NULL, true);
 	struct engine *e = engine_for(NULL, 0, false, -1);
-	struct netif_addr wg_addr = { .family = AF_INET, .prefix = 24 };
-	inet_pton(AF_INET, "10.77.0.13", &wg_addr.ip4);
-	struct netif two[2] = { ifs[0], { "wg0", 7, true, &wg_addr, 1, 1 } };
-	struct netif_list h = { .ifs = two, .n = 2 };
-	engine_set_host(e, &h);
+	with_tunnel_addr(e, "10.77.0.13");
 	engine_set_device(e, l, wall0);
 	struct wire_fact f = fact_of(WIRE_CIDR_V4, 0x62, "192.168.5.0/24", 255);
 	assert_int_equal(receive_from(e, 0x61, &f, 1, t0), 1);
