@@ -62,6 +62,8 @@ struct daemon {
 	int64_t settle_until; /* poll the device fast until then */
 	int64_t active_until; /* poll it every second until then */
 	int64_t host_read;    /* when d->host was read */
+	struct netif_watch *watch; /* address and link notifications, or NULL */
+	bool host_dirty;	   /* one came: read the host again now */
 	struct log_ratelimit bad_log;
 	struct clockwatch clocks;
 	/* Each device peer's auto-address, sorted: built once per device read,
@@ -104,7 +106,9 @@ static void log_events(const struct daemon *d, const struct engine_round *r)
 		if (ev & ENGINE_EV_PEER_REMOVED)
 			log_info("removing peer %s: no trusted source says it is a member", who);
 		if (ev & ENGINE_EV_ENDPOINT_TRIED)
-			log_info("trying another endpoint for %s", who);
+			log_debug("trying another endpoint for %s", who);
+		if (ev & ENGINE_EV_NO_DIRECT)
+			log_info("%s: no endpoint answered; staying via the router, retrying quietly", who);
 		if (ev & ENGINE_EV_ALLOWEDIPS_MOVED)
 			log_info("%s: allowed IPs moved onto the direct link", who);
 		if (ev & ENGINE_EV_RESTRICTED)
@@ -139,10 +143,18 @@ static bool refresh(struct daemon *d, int64_t now)
 		log_warnx("%s", wg_last_error());
 		return false;
 	}
-	if (!d->host || now - d->host_read >= REFRESH_MS) {
+	if (!d->host || d->host_dirty || now - d->host_read >= REFRESH_MS) {
 		struct netif_list *host = NULL;
 		if (netif_list(&host) != 0)
 			host = NULL;
+		/* We moved (an address came or went): tell peers our new
+		 * endpoints now and check every direct link from here. */
+		if (d->host && host && !netif_list_same(d->host, host)) {
+			log_info("host addresses changed: telling peers, checking direct links");
+			engine_host_changed(d->eng);
+			d->active_until = now + ACTIVE_MS;
+		}
+		d->host_dirty = false;
 		netif_list_free(d->host);
 		d->host = host;
 		d->host_read = now;
@@ -475,8 +487,16 @@ static int setup(struct daemon *d)
 	d->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (d->sfd < 0 || d->tfd < 0 || d->ep < 0)
 		return -errno;
-	int fds[4] = { d->sock, d->sfd, d->tfd, d->ctl };
-	for (int i = 0; i < 4 && fds[i] >= 0; i++) {
+	/* Without notifications the host is still re-read every round. */
+	int werr = netif_watch_open(&d->watch);
+	if (werr) {
+		log_warnx("no rtnetlink address notifications (%s); polling only", strerror(-werr));
+		d->watch = NULL;
+	}
+	int fds[5] = { d->sock, d->sfd, d->tfd, d->watch ? netif_watch_fd(d->watch) : -1, d->ctl };
+	for (int i = 0; i < 5; i++) {
+		if (fds[i] < 0)
+			continue;
 		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fds[i] };
 		if (epoll_ctl(d->ep, EPOLL_CTL_ADD, fds[i], &ev) < 0)
 			return -errno;
@@ -487,7 +507,8 @@ static int setup(struct daemon *d)
 	struct in6_addr self;
 	autoaddr_from_key(crypto_identity_public(d->id), &self);
 	inet_ntop(AF_INET6, &self, addr, sizeof(addr));
-	log_info("wirelink %s on %s: facts on [%s%%%s]:%u, %s (%s), %s", WIRELINK_VERSION, d->cfg->iface,
+	log_info("wirelink %s on %s (%s WireGuard): facts on [%s%%%s]:%u, %s (%s), %s", WIRELINK_VERSION,
+		 d->cfg->iface, wg_backend_for(d->cfg->iface) == &wg_backend_userspace ? "userspace" : "kernel",
 		 addr, d->cfg->iface, d->port, router ? "router" : "leaf",
 		 d->cfg->router < 0 ? "detected" : "configured", d->cfg->chatty ? "chatty" : "quiet");
 	d->bad_log = (struct log_ratelimit){ .per_sec = 1, .burst = 5 };
@@ -504,6 +525,7 @@ static void teardown(struct daemon *d)
 	free(d->peers);
 	free(d->resolved);
 	free(d->addrs);
+	netif_watch_close(d->watch);
 	int fds[5] = { d->sock, d->sfd, d->tfd, d->ep, d->ctl };
 	for (int i = 0; i < 5; i++)
 		if (fds[i] >= 0)
@@ -567,8 +589,8 @@ int daemon_run(const struct config *cfg)
 			d.next_watchdog = now + d.watchdog_ms;
 		}
 		arm(&d, now);
-		struct epoll_event evs[4];
-		int n = epoll_wait(d.ep, evs, 4, -1);
+		struct epoll_event evs[5];
+		int n = epoll_wait(d.ep, evs, 5, -1);
 		now = clock_ms(CLOCK_MONOTONIC);
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.fd == d.sock) {
@@ -577,6 +599,12 @@ int daemon_run(const struct config *cfg)
 				struct control_view v = { cfg, d.dev, d.eng, crypto_identity_public(d.id),
 							  d.port, now };
 				control_serve(d.ctl, &v);
+			} else if (d.watch && evs[i].data.fd == netif_watch_fd(d.watch)) {
+				if (netif_watch_read(d.watch) != 0) {
+					d.host_dirty = true;
+					if (d.next_round > now + COALESCE_MS)
+						d.next_round = now + COALESCE_MS;
+				}
 			} else if (evs[i].data.fd == d.tfd) {
 				uint64_t x;
 				if (read(d.tfd, &x, sizeof(x)) < 0)

@@ -18,6 +18,7 @@ struct peer_entry {
 	struct peerstate ps;
 	const struct wg_peer *wg; /* in the latest snapshot, or NULL */
 	bool alive_now;		  /* send it an Alive this round */
+	bool probe_now, answer_now; /* ...as a probe, or as the answer to its probe */
 	struct known *kn;	  /* what it knows */
 	/* Its last scan for facts to send: the candidates' signature, whether
 	 * it wanted facts, and when something it knows next needs a re-send. */
@@ -179,7 +180,10 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 		 * sent while the handshake was failing may be lost). */
 		if (ev & PEER_EV_HEALTHY)
 			p->alive_now = true;
-		emit(e, p->key, ev);
+		/* Traffic stopped, or a probe is unanswered: (again) ask. */
+		if (ev & PEER_EV_PROBE)
+			p->probe_now = true;
+		emit(e, p->key, ev & ~(unsigned)PEER_EV_PROBE);
 	}
 	e->is_router = trust_device_is_router(dev, e->cfg.router);
 }
@@ -229,6 +233,12 @@ int engine_receive(struct engine *e, const uint8_t sender[static WIRE_KEY_LEN],
 		if (f->attr != WIRE_ALIVE || memcmp(f->subject, sender, WIRE_KEY_LEN))
 			continue;
 		unsigned ev = peerstate_alive(&from->ps, f->v.boot_id, now + f->ttl * 1000, now);
+		/* A probe wants an answer at once; an answer revives the link. */
+		ev |= peerstate_heard(&from->ps, f->ttl);
+		if (f->ttl == PROBE_TTL) {
+			from->answer_now = true;
+			news++;
+		}
 		if (ev & PEER_EV_REBOOTED) {
 			knowledge_forget_peer(e->knows, from->kn);
 			from->due = INT64_MIN;
@@ -238,7 +248,7 @@ int engine_receive(struct engine *e, const uint8_t sender[static WIRE_KEY_LEN],
 			from->alive_now = true;
 		emit(e, sender, ev);
 		/* News worth a prompt round, like a new fact. */
-		news += (ev & (PEER_EV_REBOOTED | PEER_EV_ALIVE)) != 0;
+		news += (ev & (PEER_EV_REBOOTED | PEER_EV_ALIVE | PEER_EV_HEALTHY)) != 0;
 	}
 	enum trust_level level = sender_trust(e, from, sender);
 	int accepted = news;
@@ -412,12 +422,22 @@ static int plan_sends(struct engine *e, int64_t now, engine_send_fn *fn, void *a
 		p->seen_wants = wants;
 		/* A hello (a new peer, endpoint or life) counts as a first send. */
 		bool hello = p->alive_now;
-		bool alive_due = hello || knowledge_needs_alive(e->knows, p->kn, alive_slot, now);
-		p->alive_now = false;
+		/* A probe asks for an answer at once: a hello to a peer not yet
+		 * known to answer is one (that is how we learn it answers). */
+		bool probe = p->probe_now || (hello && !p->ps.answers);
+		bool answer = p->answer_now && !probe;
+		bool alive_due = hello || probe || answer ||
+				 knowledge_needs_alive(e->knows, p->kn, alive_slot, now);
+		p->alive_now = p->probe_now = p->answer_now = false;
+		struct wire_fact a = alive;
+		if (probe || answer)
+			a.ttl = probe ? PROBE_TTL : PROBE_ANSWER_TTL;
+		if (probe)
+			peerstate_probe_sent(&p->ps, e->wall_ms);
 		if (err || (alive_due && knowledge_sent(e->knows, p->kn, alive_slot, now,
 							now + FACT_TTL_MS, ALIVE_MARGIN_MS,
-							hello) == INT64_MIN) ||
-		    !push(&b, &alive)) {
+							hello || probe) == INT64_MIN) ||
+		    !push(&b, &a)) {
 			err = -ENOMEM;
 			break;
 		}
@@ -568,6 +588,19 @@ static void to_wg_endpoint(const struct peer_endpoint *pe, union wg_endpoint *ep
 	}
 }
 
+size_t engine_peer_candidates(const struct engine *e, const uint8_t key[static WIRE_KEY_LEN],
+			      struct peer_endpoint *cand, size_t cap)
+{
+	size_t n = 0;
+	for (const struct fact *f = facts_subject_first(e->received, key); f && n < cap; f = facts_subject_next(f))
+		if ((f->f.attr == WIRE_ENDPOINT_V4 || f->f.attr == WIRE_ENDPOINT_V6) && !endpoint_into_tunnel(e, &f->f))
+			endpoint_of(&f->f, &cand[n++]);
+	const struct peer_config *cfg = config_for(e, key);
+	for (size_t i = 0; cfg && i < cfg->n_endpoints && n < cap; i++)
+		cand[n++] = cfg->endpoints[i];
+	return n;
+}
+
 /* Returns whether the change replaces the peer's allowed IPs. */
 static bool reconcile_unhealthy(struct engine *e, struct peer_entry *p, bool deconf, int64_t now,
 				struct change_buf *c)
@@ -576,15 +609,20 @@ static bool reconcile_unhealthy(struct engine *e, struct peer_entry *p, bool dec
 	struct wg_allowedip a = auto_ip(p->key);
 	bool restrict_ips = deconf && (w->n_allowedips != 1 || !same_ip(&w->allowedips[0], &a));
 	struct peer_endpoint cand[64];
-	size_t n = 0;
-	for (const struct fact *f = facts_subject_first(e->received, p->key); f && n < 64; f = facts_subject_next(f))
-		if ((f->f.attr == WIRE_ENDPOINT_V4 || f->f.attr == WIRE_ENDPOINT_V6) && !endpoint_into_tunnel(e, &f->f))
-			endpoint_of(&f->f, &cand[n++]);
-	const struct peer_config *cfg = config_for(e, p->key);
-	for (size_t i = 0; cfg && i < cfg->n_endpoints && n < 64; i++)
-		cand[n++] = cfg->endpoints[i];
-	int pick = peerstate_next_endpoint(&p->ps, cand, n, now);
-	if (!restrict_ips && pick < 0)
+	enum endpoint_rank rank[64];
+	size_t n = engine_peer_candidates(e, p->key, cand, 64);
+	for (size_t i = 0; i < n; i++)
+		rank[i] = peerstate_rank(&cand[i], e->host);
+	unsigned ev = 0;
+	int pick = peerstate_next_endpoint(&p->ps, cand, rank, n, now, &ev);
+	if (ev & PEER_EV_NO_DIRECT)
+		emit(e, p->key, ENGINE_EV_NO_DIRECT);
+	struct peer_endpoint cur;
+	peerstate_endpoint_from_wg(&w->endpoint, &cur);
+	bool moved = pick >= 0 && !peerstate_same_endpoint(&cand[pick], &cur);
+	if (pick >= 0)
+		p->probe_now = true; /* say hello (and ask) through it at once */
+	if (!restrict_ips && !moved)
 		return false;
 	struct wg_peer_change *pc = change_new(c, p->key, WG_CHANGE_UPDATE_ONLY);
 	if (!pc)
@@ -595,10 +633,9 @@ static bool reconcile_unhealthy(struct engine *e, struct peer_entry *p, bool dec
 		emit(e, p->key, ENGINE_EV_RESTRICTED);
 		p->moved = false;
 	}
-	if (pick >= 0) {
+	if (moved) {
 		pc->flags |= WG_CHANGE_ENDPOINT;
 		to_wg_endpoint(&cand[pick], &pc->endpoint);
-		p->alive_now = true; /* say hello through the new endpoint at once */
 		/* A peer we never had a handshake with learns about us at the
 		 * same moment we learn about it: if both sides initiate at once
 		 * the handshakes cross, WireGuard rejects both responses, and the
@@ -834,11 +871,35 @@ void engine_round_free(struct engine_round *r)
 
 int64_t engine_next_deadline(const struct engine *e, int64_t now)
 {
-	/* Alive re-sends, endpoint rotation and fact expiry all fall on this
-	 * grid; expiry may come sooner. */
+	/* Alive re-sends and fact expiry fall on this grid; expiry, the end
+	 * of an endpoint try and a link being watched may come sooner. */
 	int64_t next = now + CHUNK_PERIOD_MS;
 	int64_t exp = facts_next_expiry(e->received);
-	return exp < next ? (exp > now ? exp : now) : next;
+	if (exp < next)
+		next = exp;
+	const struct peer_entry *p, *tmp;
+	HASH_ITER(hh, e->peers, p, tmp) {
+		if (!p->wg)
+			continue;
+		if (peerstate_watching(&p->ps) && now + LINK_WATCH_MS < next)
+			next = now + LINK_WATCH_MS;
+		if (!p->ps.healthy && p->ps.attempt_until != INT64_MIN && p->ps.attempt_until < next)
+			next = p->ps.attempt_until;
+		if (!p->ps.healthy && p->ps.retry_at != INT64_MIN && p->ps.retry_at < next)
+			next = p->ps.retry_at;
+	}
+	return next > now ? next : now;
+}
+
+void engine_host_changed(struct engine *e)
+{
+	/* Our addresses changed: ask every peer that answers whether the link
+	 * still works from where we are now (and let WireGuard carry our new
+	 * source address to it). */
+	struct peer_entry *p, *tmp;
+	HASH_ITER(hh, e->peers, p, tmp)
+		if (p->wg && p->ps.answers && p->ps.healthy)
+			p->probe_now = true;
 }
 
 bool engine_is_router(const struct engine *e) { return e->is_router; }

@@ -45,7 +45,11 @@ enum {
 	ENGINE_EV_ENDPOINT_TRIED = 1 << 10,
 	ENGINE_EV_ALLOWEDIPS_MOVED = 1 << 11, /* onto the direct link */
 	ENGINE_EV_RESTRICTED = 1 << 12,	      /* back to the auto-address only */
+	ENGINE_EV_NO_DIRECT = 1 << 13,	      /* no endpoint answered: via the router */
 };
+
+/* A link with traffic flowing or a probe out is looked at this often. */
+enum { LINK_WATCH_MS = 1000 };
 
 struct engine_round {
 	struct wg_change change; /* empty when nothing is to change */
@@ -103,6 +107,15 @@ void engine_round_free(struct engine_round *r);
 
 /* When engine_run should next be called, at the latest. */
 int64_t engine_next_deadline(const struct engine *e, int64_t now);
+
+/* Our host's addresses changed (roaming): the next round probes every
+ * direct link whose peer answers probes. */
+void engine_host_changed(struct engine *e);
+
+/* A peer's endpoint candidates (its Endpoint facts, then our config's
+ * static endpoints); returns how many were written, at most cap. */
+size_t engine_peer_candidates(const struct engine *e, const uint8_t key[static WIRE_KEY_LEN],
+			      struct peer_endpoint *cand, size_t cap);
 
 bool engine_is_router(const struct engine *e);
 const uint8_t *engine_boot_id(const struct engine *e);
