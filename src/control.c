@@ -115,6 +115,8 @@ struct candidates {
 	json_t *list;
 	const struct peerstate *ps;
 	int64_t now;
+	const struct netif_list *host;
+	size_t n;
 };
 
 static void add_candidate(void *arg, const struct fact *f)
@@ -132,6 +134,16 @@ static void add_candidate(void *arg, const struct fact *f)
 			ago = json_integer((c->now - c->ps->tried[i].at) / 1000);
 		}
 	json_object_set_new(o, "last_tried_seconds_ago", ago);
+	/* Its last try's result and how it ranks (field topologies). */
+	struct peer_endpoint pe = { .attr = f->f.attr, .ep = f->f.v.endpoint };
+	static const char *const results[] = { "trying", "answered", "unanswered" };
+	static const char *const ranks[] = { "lan", "private", "global-ipv6", "public-ipv4" };
+	int64_t at;
+	enum try_result r;
+	json_object_set_new(o, "result",
+			    c->ps && peerstate_tried(c->ps, &pe, &at, &r) ? json_string(results[r]) : json_null());
+	json_object_set_new(o, "rank", json_string(ranks[peerstate_rank(&pe, c->host)]));
+	c->n++;
 	json_array_append_new(c->list, o);
 }
 
@@ -152,9 +164,13 @@ static json_t *peer_json(const struct control_view *v, const struct wg_peer *p)
 	} else {
 		json_object_set_new(o, "endpoint", json_null());
 	}
-	struct candidates c = { json_array(), ps, v->now };
+	struct candidates c = { json_array(), ps, v->now, engine_host(v->eng), 0 };
 	engine_each_subject_fact(v->eng, p->public_key, add_candidate, &c);
 	json_object_set_new(o, "candidates", c.list);
+	/* Why a peer is reached through the router rather than directly. */
+	json_object_set_new(o, "why", !strcmp(link_of(p, ps), "via-router") && ps
+					       ? json_string(peerstate_why(ps, c.n))
+					       : json_null());
 	for (size_t i = 0; i < p->n_allowedips; i++) {
 		wg_allowedip_format(&p->allowedips[i], buf, sizeof(buf));
 		json_array_append_new(ips, json_string(buf));
@@ -184,6 +200,9 @@ static json_t *status_json(const struct control_view *v)
 	json_object_set_new(o, "interface", json_string(v->cfg->iface));
 	json_object_set_new(o, "public_key", key_json(v->self));
 	json_object_set_new(o, "role", json_string(engine_is_router(v->eng) ? "router" : "leaf"));
+	json_object_set_new(o, "backend", json_string(wg_backend_for(v->cfg->iface) == &wg_backend_userspace
+							      ? "userspace"
+							      : "kernel"));
 	json_object_set_new(o, "address", json_string(addr));
 	json_object_set_new(o, "port", json_integer(v->port));
 	json_object_set_new(o, "boot_id", json_string(boot));

@@ -360,6 +360,22 @@ static void test_probes(void **state)
 	peerstate_probe_sent(&ps, (hs + 62) * 1000);
 	assert_int_equal(peerstate_heard(&ps, PROBE_TTL), 0);
 	assert_int_equal(ps.probe_at, 0);
+
+	/* Sending alone (a one-way stream) with nothing back is probed too;
+	 * keepalives are not sending. */
+	struct peerstate one;
+	peerstate_init(&one, key);
+	struct wg_peer q = peer_with(hs, true);
+	assert_int_equal(peerstate_observe(&one, &q, t), PEER_EV_HEALTHY);
+	peerstate_heard(&one, PROBE_ANSWER_TTL);
+	for (int i = 1; i <= 4; i++) {
+		q.tx_bytes += 32;
+		assert_int_equal(peerstate_observe(&one, &q, t + i * 1000), 0);
+	}
+	q.tx_bytes += 1000;
+	assert_int_equal(peerstate_observe(&one, &q, t + 5000), 0);
+	q.tx_bytes += 1000;
+	assert_int_equal(peerstate_observe(&one, &q, t + 6000), PEER_EV_PROBE);
 }
 
 static void test_event_text(void **state)

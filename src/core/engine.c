@@ -189,6 +189,7 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 }
 
 void engine_set_host(struct engine *e, const struct netif_list *host) { e->host = host; }
+const struct netif_list *engine_host(const struct engine *e) { return e->host; }
 
 static const struct netif *device_netif(const struct engine *e)
 {

@@ -73,6 +73,7 @@ void engine_free(struct engine *e);
 /* The latest device snapshot and host interfaces, borrowed until replaced. */
 void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wall_ms);
 void engine_set_host(struct engine *e, const struct netif_list *host);
+const struct netif_list *engine_host(const struct engine *e);
 
 /* The inner facts of one verified group from `sender`, received at now.
  * Returns how many facts were accepted (an Alive that says the peer came up

@@ -61,11 +61,16 @@ static void link_works(struct peerstate *ps, const union wg_endpoint *w)
 }
 
 /* Probe bookkeeping on each look at the device (peers that answer). */
-static unsigned watch_link(struct peerstate *ps, bool rx_moved, bool advanced, int64_t wall_ms)
+static unsigned watch_link(struct peerstate *ps, bool rx_moved, bool tx_moved, bool advanced,
+			   int64_t wall_ms)
 {
 	if (rx_moved) {
 		ps->rx_run = ps->rx_at && wall_ms - ps->rx_at <= LINK_FLOW_MS ? ps->rx_run + 1 : 1;
 		ps->rx_at = wall_ms;
+	}
+	if (tx_moved) {
+		ps->tx_run = ps->tx_at && wall_ms - ps->tx_at <= LINK_FLOW_MS ? ps->tx_run + 1 : 1;
+		ps->tx_at = wall_ms;
 	}
 	if (advanced) { /* a handshake needs both directions */
 		ps->dead = false;
@@ -81,8 +86,9 @@ static unsigned watch_link(struct peerstate *ps, bool rx_moved, bool advanced, i
 		}
 		return ps->probes < PROBE_COUNT && wall_ms - ps->probe_last >= PROBE_REPEAT_MS ? PEER_EV_PROBE : 0;
 	}
-	/* Traffic was flowing and stopped. */
-	if (ps->rx_run >= 2 && wall_ms - ps->rx_at >= LINK_QUIET_MS)
+	/* Traffic was flowing (either way) and nothing came for a while. */
+	bool flowing = ps->rx_run >= 2 || (ps->tx_run >= 2 && wall_ms - ps->tx_at < LINK_FLOW_MS);
+	if (flowing && wall_ms - ps->rx_at >= LINK_QUIET_MS)
 		return PEER_EV_PROBE;
 	return 0;
 }
@@ -121,7 +127,7 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
 	int64_t hs_ms = p->last_handshake_sec * 1000 + p->last_handshake_nsec / 1000000;
 	bool recent = p->last_handshake_sec != 0 && wall_ms - hs_ms < HANDSHAKE_VALIDITY_MS;
 	ps->hs_ok = p->endpoint.addr.sa_family != AF_UNSPEC && (recent || advanced);
-	unsigned probe = ps->answers ? watch_link(ps, rx_moved, advanced, wall_ms) : 0;
+	unsigned probe = ps->answers ? watch_link(ps, rx_moved, sent && !keepalives, advanced, wall_ms) : 0;
 	bool healthy = ps->hs_ok && !stalled && !(ps->answers && ps->dead);
 	unsigned ev = transition(&ps->healthy, healthy, PEER_EV_HEALTHY, PEER_EV_UNHEALTHY);
 	if (ev & PEER_EV_HEALTHY)
@@ -139,7 +145,7 @@ void peerstate_probe_sent(struct peerstate *ps, int64_t wall_ms)
 	}
 	ps->probe_last = wall_ms;
 	ps->probes++;
-	ps->rx_run = 0; /* the answer alone is no flow */
+	ps->rx_run = ps->tx_run = 0; /* the probe and its answer are no flow */
 }
 
 unsigned peerstate_heard(struct peerstate *ps, unsigned ttl)
@@ -151,7 +157,7 @@ unsigned peerstate_heard(struct peerstate *ps, unsigned ttl)
 		return 0; /* a probe of its own: proves only its direction */
 	ps->probe_at = 0;
 	ps->dead = false;
-	ps->rx_run = 0;
+	ps->rx_run = ps->tx_run = 0;
 	unsigned ev = transition(&ps->healthy, ps->hs_ok, PEER_EV_HEALTHY, PEER_EV_UNHEALTHY);
 	if (ev & PEER_EV_HEALTHY) {
 		if (ps->current >= 0)
@@ -163,7 +169,7 @@ unsigned peerstate_heard(struct peerstate *ps, unsigned ttl)
 
 bool peerstate_watching(const struct peerstate *ps)
 {
-	return ps->answers && ps->healthy && (ps->probe_at || ps->rx_run >= 2);
+	return ps->answers && ps->healthy && (ps->probe_at || ps->rx_run >= 2 || ps->tx_run >= 2);
 }
 
 unsigned peerstate_alive(struct peerstate *ps, const uint8_t boot_id[static WIRE_BOOT_ID_LEN],

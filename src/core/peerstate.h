@@ -28,14 +28,14 @@ enum {
 	/* Every candidate failed: the best one alone is tried again after
 	 * this, doubling up to ENDPOINT_RETRY_MAX_MS; all of them again when a
 	 * new candidate appears or after ENDPOINT_ROUND_MS. */
-	ENDPOINT_RETRY_MS = 30000,
+	ENDPOINT_RETRY_MS = 10000,
 	ENDPOINT_RETRY_MAX_MS = 240000,
 	ENDPOINT_ROUND_MS = 600000,
 	/* Peers whose daemon does not answer probes (the original): we sent
 	 * and heard nothing back for this long, the link is dead. */
 	LINK_STALL_MS = 30000,
-	/* Peers that answer probes: traffic was flowing (two receipts at most
-	 * LINK_FLOW_MS apart) and then nothing came for LINK_QUIET_MS: we
+	/* Peers that answer probes: traffic was flowing (two receipts, or two
+	 * sends, at most LINK_FLOW_MS apart) and nothing came for LINK_QUIET_MS: we
 	 * probe (PROBE_REPEAT_MS apart, PROBE_COUNT times); no answer within
 	 * PROBE_WAIT_MS of the first probe, the link is dead. */
 	LINK_FLOW_MS = 5000,
@@ -89,6 +89,8 @@ struct peerstate {
 	bool hs_ok;	 /* endpoint and recent handshake, as of the last look */
 	int64_t rx_at;	 /* when rx last moved */
 	unsigned rx_run; /* receipts in a row, each within LINK_FLOW_MS */
+	int64_t tx_at;	 /* when we last sent data (not keepalives) */
+	unsigned tx_run; /* sends in a row, each within LINK_FLOW_MS */
 	int64_t probe_at, probe_last; /* first and latest unanswered probe; 0: none */
 	unsigned probes;		 /* probes sent since probe_at */
 	int64_t alive_since, alive_until;
