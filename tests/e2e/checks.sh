@@ -40,7 +40,7 @@ logs_clean() {
 }
 show_logs() {
   local n
-  for n in r "${STAR_LEAVES[@]}"; do echo "# log of $n:"; tail -n 15 "$E2E_TMP/wl-$n.log" | sed 's/^/#   /'; done
+  for n in r "${STAR_LEAVES[@]}"; do echo "# log of $n:"; tail -n "${E2E_LOG_LINES:-15}" "$E2E_TMP/wl-$n.log" | sed 's/^/#   /'; done
 }
 
 # Drops (or lets through again) everything between the two NATs' public
