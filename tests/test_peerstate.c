@@ -312,14 +312,21 @@ static void test_probes(void **state)
 		assert_int_equal(peerstate_observe(&ps, &p, t + i * 10000), 0);
 		assert_int_equal(peerstate_observe(&ps, &p, t + i * 10000 + 4000), 0);
 	}
-	assert_false(peerstate_watching(&ps));
+	assert_false(peerstate_watching(&ps, t + 64000));
+	/* Two close together (its Alive, then a keepalive) are no flow either. */
+	p.rx_bytes += 100;
+	assert_int_equal(peerstate_observe(&ps, &p, t + 70000), 0);
+	p.rx_bytes += 32;
+	assert_int_equal(peerstate_observe(&ps, &p, t + 73000), 0);
+	assert_int_equal(peerstate_observe(&ps, &p, t + 80000), 0);
+	assert_false(peerstate_watching(&ps, t + 90000));
 	/* A flow (every second), then it stops. */
 	int64_t now = t + 100000;
 	for (int i = 0; i < 5; i++, now += 1000) {
 		p.rx_bytes += 100;
 		assert_int_equal(peerstate_observe(&ps, &p, now), 0);
 	}
-	assert_true(peerstate_watching(&ps));
+	assert_true(peerstate_watching(&ps, now));
 	int64_t last = now - 1000;
 	assert_int_equal(peerstate_observe(&ps, &p, last + LINK_QUIET_MS - 1), 0);
 	assert_int_equal(peerstate_observe(&ps, &p, last + LINK_QUIET_MS), PEER_EV_PROBE);
@@ -372,10 +379,13 @@ static void test_probes(void **state)
 		q.tx_bytes += 32;
 		assert_int_equal(peerstate_observe(&one, &q, t + i * 1000), 0);
 	}
+	for (int i = 5; i <= 6; i++) {
+		q.tx_bytes += 1000;
+		assert_int_equal(peerstate_observe(&one, &q, t + i * 1000), 0);
+	}
+	assert_true(peerstate_watching(&one, t + 6000));
 	q.tx_bytes += 1000;
-	assert_int_equal(peerstate_observe(&one, &q, t + 5000), 0);
-	q.tx_bytes += 1000;
-	assert_int_equal(peerstate_observe(&one, &q, t + 6000), PEER_EV_PROBE);
+	assert_int_equal(peerstate_observe(&one, &q, t + 7000), PEER_EV_PROBE);
 }
 
 static void test_event_text(void **state)

@@ -882,7 +882,7 @@ int64_t engine_next_deadline(const struct engine *e, int64_t now)
 	HASH_ITER(hh, e->peers, p, tmp) {
 		if (!p->wg)
 			continue;
-		if (peerstate_watching(&p->ps) && now + LINK_WATCH_MS < next)
+		if (peerstate_watching(&p->ps, e->wall_ms) && now + LINK_WATCH_MS < next)
 			next = now + LINK_WATCH_MS;
 		if (!p->ps.healthy && p->ps.attempt_until != INT64_MIN && p->ps.attempt_until < next)
 			next = p->ps.attempt_until;
@@ -896,11 +896,13 @@ void engine_host_changed(struct engine *e)
 {
 	/* Our addresses changed: ask every peer that answers whether the link
 	 * still works from where we are now (and let WireGuard carry our new
-	 * source address to it). */
+	 * source address to it); try again the endpoints that failed. */
 	struct peer_entry *p, *tmp;
-	HASH_ITER(hh, e->peers, p, tmp)
+	HASH_ITER(hh, e->peers, p, tmp) {
 		if (p->wg && p->ps.answers && p->ps.healthy)
 			p->probe_now = true;
+		peerstate_host_moved(&p->ps);
+	}
 }
 
 bool engine_is_router(const struct engine *e) { return e->is_router; }

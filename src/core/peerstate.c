@@ -87,7 +87,8 @@ static unsigned watch_link(struct peerstate *ps, bool rx_moved, bool tx_moved, b
 		return ps->probes < PROBE_COUNT && wall_ms - ps->probe_last >= PROBE_REPEAT_MS ? PEER_EV_PROBE : 0;
 	}
 	/* Traffic was flowing (either way) and nothing came for a while. */
-	bool flowing = ps->rx_run >= 2 || (ps->tx_run >= 2 && wall_ms - ps->tx_at < LINK_FLOW_MS);
+	bool flowing = ps->rx_run >= LINK_FLOW_COUNT ||
+		       (ps->tx_run >= LINK_FLOW_COUNT && wall_ms - ps->tx_at < LINK_FLOW_MS);
 	if (flowing && wall_ms - ps->rx_at >= LINK_QUIET_MS)
 		return PEER_EV_PROBE;
 	return 0;
@@ -167,9 +168,19 @@ unsigned peerstate_heard(struct peerstate *ps, unsigned ttl)
 	return ev;
 }
 
-bool peerstate_watching(const struct peerstate *ps)
+bool peerstate_watching(const struct peerstate *ps, int64_t wall_ms)
 {
-	return ps->answers && ps->healthy && (ps->probe_at || ps->rx_run >= 2 || ps->tx_run >= 2);
+	return ps->answers && ps->healthy &&
+	       (ps->probe_at || (ps->rx_run >= 2 && wall_ms - ps->rx_at <= LINK_FLOW_MS + LINK_QUIET_MS) ||
+		(ps->tx_run >= 2 && wall_ms - ps->tx_at <= LINK_FLOW_MS));
+}
+
+void peerstate_host_moved(struct peerstate *ps)
+{
+	if (ps->healthy)
+		return;
+	ps->attempt_until = ps->round_start = ps->retry_at = INT64_MIN;
+	ps->retry_ms = 0;
 }
 
 unsigned peerstate_alive(struct peerstate *ps, const uint8_t boot_id[static WIRE_BOOT_ID_LEN],

@@ -34,11 +34,14 @@ enum {
 	/* Peers whose daemon does not answer probes (the original): we sent
 	 * and heard nothing back for this long, the link is dead. */
 	LINK_STALL_MS = 30000,
-	/* Peers that answer probes: traffic was flowing (two receipts, or two
-	 * sends, at most LINK_FLOW_MS apart) and nothing came for LINK_QUIET_MS: we
+	/* Peers that answer probes: traffic was flowing (LINK_FLOW_COUNT
+	 * receipts, or sends, in a row, each at most LINK_FLOW_MS after the
+	 * last: an idle link's Alives and keepalives are not a flow) and
+	 * nothing came for LINK_QUIET_MS: we
 	 * probe (PROBE_REPEAT_MS apart, PROBE_COUNT times); no answer within
 	 * PROBE_WAIT_MS of the first probe, the link is dead. */
 	LINK_FLOW_MS = 5000,
+	LINK_FLOW_COUNT = 3,
 	LINK_QUIET_MS = 2500,
 	PROBE_REPEAT_MS = 1000,
 	PROBE_COUNT = 3,
@@ -131,8 +134,12 @@ void peerstate_probe_sent(struct peerstate *ps, int64_t wall_ms);
  * marks a daemon that answers probes; an answer (or a probe while ours is
  * unanswered: it crossed ours) revives a dead link. Returns events. */
 unsigned peerstate_heard(struct peerstate *ps, unsigned ttl);
-/* The link needs a closer look (traffic flowing, a probe out). */
-bool peerstate_watching(const struct peerstate *ps);
+/* The link needs a closer look (traffic may be flowing, a probe is out). */
+bool peerstate_watching(const struct peerstate *ps, int64_t wall_ms);
+
+/* Our host moved (its addresses changed): endpoints that failed from
+ * where we were may work now; a new round starts at the next chance. */
+void peerstate_host_moved(struct peerstate *ps);
 
 /* An Alive from the peer (boot id, expiring at `expires`). */
 unsigned peerstate_alive(struct peerstate *ps, const uint8_t boot_id[static WIRE_BOOT_ID_LEN],
