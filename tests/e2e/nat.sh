@@ -50,11 +50,13 @@ NFT
 # leaves a and b on one private LAN (192.0.2.0/24) behind one NAT
 # (203.0.113.2, fixed mappings :40011 for a and :40012 for b, unsolicited
 # inbound dropped). With HAIRPIN=1 the NAT loops a packet from the LAN to
-# its public address back into the LAN, as many home routers do.
+# its public address back into the LAN, as many home routers do. (Rules
+# name the outside interface: with br_netfilter loaded, bridged LAN traffic
+# passes these hooks too.)
 samenat_setup() {
   STAR_LEAVES=(a b)
   ip[r]=1; ip[a]=11; ip[b]=12
-  local l out="v${E2E_ID}nat" hp=""
+  local l out="v${E2E_ID}nat" hp="" hs=""
   mkdir -p "$E2E_TMP/etc"
   ns_add r && ns_add nat || return 1
   veth_pair r nat 203.0.113.1/24 203.0.113.2/24
@@ -78,15 +80,19 @@ samenat_setup() {
   if [ "$1" = 1 ]; then
     hp='iifname "br0" ip daddr 203.0.113.2 udp dport 40011 dnat to 192.0.2.11:51820;
         iifname "br0" ip daddr 203.0.113.2 udp dport 40012 dnat to 192.0.2.12:51820;'
+    # ... from the sender's public mapping, as a hairpinning NAT does.
+    hs='ct status dnat ip saddr 192.0.2.11 udp sport 51820 snat to 203.0.113.2:40011;
+        ct status dnat ip saddr 192.0.2.12 udp sport 51820 snat to 203.0.113.2:40012;'
   fi
   in_ns nat nft -f - <<NFT || return 1
 table ip nat {
   chain pre { type nat hook prerouting priority -100; $hp
   }
   chain post { type nat hook postrouting priority 100;
-    ip saddr 192.0.2.11 udp sport 51820 snat to 203.0.113.2:40011;
-    ip saddr 192.0.2.12 udp sport 51820 snat to 203.0.113.2:40012;
+    oifname "$out" ip saddr 192.0.2.11 udp sport 51820 snat to 203.0.113.2:40011;
+    oifname "$out" ip saddr 192.0.2.12 udp sport 51820 snat to 203.0.113.2:40012;
     oifname "$out" masquerade;
+    $hs
   }
 }
 table ip filter {
