@@ -312,14 +312,18 @@ static void test_probes(void **state)
 		assert_int_equal(peerstate_observe(&ps, &p, t + i * 10000), 0);
 		assert_int_equal(peerstate_observe(&ps, &p, t + i * 10000 + 4000), 0);
 	}
-	assert_false(peerstate_watching(&ps, t + 64000));
-	/* Two close together (its Alive, then a keepalive) are no flow either. */
-	p.rx_bytes += 100;
-	assert_int_equal(peerstate_observe(&ps, &p, t + 70000), 0);
-	p.rx_bytes += 32;
-	assert_int_equal(peerstate_observe(&ps, &p, t + 73000), 0);
+	assert_false(peerstate_watching(&ps, t + 60000 + LINK_FLOW_MS + LINK_QUIET_MS + 1));
+	/* Close together, its Alives (fact packets) and keepalives are no
+	 * flow either. */
+	for (int i = 0; i < 4; i++) {
+		ps.fact_rx++;
+		p.rx_bytes += 200;
+		assert_int_equal(peerstate_observe(&ps, &p, t + 70000 + i * 1000), 0);
+		p.rx_bytes += 32;
+		assert_int_equal(peerstate_observe(&ps, &p, t + 70500 + i * 1000), 0);
+	}
 	assert_int_equal(peerstate_observe(&ps, &p, t + 80000), 0);
-	assert_false(peerstate_watching(&ps, t + 90000));
+	assert_false(peerstate_watching(&ps, t + 80000));
 	/* A flow (every second), then it stops. */
 	int64_t now = t + 100000;
 	for (int i = 0; i < 5; i++, now += 1000) {
@@ -379,13 +383,17 @@ static void test_probes(void **state)
 		q.tx_bytes += 32;
 		assert_int_equal(peerstate_observe(&one, &q, t + i * 1000), 0);
 	}
-	for (int i = 5; i <= 6; i++) {
-		q.tx_bytes += 1000;
+	/* Our fact packets are no flow. */
+	for (int i = 5; i <= 8; i++) {
+		one.fact_tx++;
+		q.tx_bytes += 300;
 		assert_int_equal(peerstate_observe(&one, &q, t + i * 1000), 0);
 	}
-	assert_true(peerstate_watching(&one, t + 6000));
 	q.tx_bytes += 1000;
-	assert_int_equal(peerstate_observe(&one, &q, t + 7000), PEER_EV_PROBE);
+	assert_int_equal(peerstate_observe(&one, &q, t + 9000), 0);
+	assert_true(peerstate_watching(&one, t + 9000));
+	q.tx_bytes += 1000;
+	assert_int_equal(peerstate_observe(&one, &q, t + 10000), PEER_EV_PROBE);
 }
 
 static void test_event_text(void **state)

@@ -19,6 +19,7 @@ struct peer_entry {
 	const struct wg_peer *wg; /* in the latest snapshot, or NULL */
 	bool alive_now;		  /* send it an Alive this round */
 	bool probe_now, answer_now; /* ...as a probe, or as the answer to its probe */
+	bool reset_endpoint;	    /* we moved: set its endpoint again (see engine_host_changed) */
 	struct known *kn;	  /* what it knows */
 	/* Its last scan for facts to send: the candidates' signature, whether
 	 * it wanted facts, and when something it knows next needs a re-send. */
@@ -227,6 +228,7 @@ int engine_receive(struct engine *e, const uint8_t sender[static WIRE_KEY_LEN],
 	struct peer_entry *from = peer_get(e, sender, true);
 	if (!from)
 		return -ENOMEM;
+	from->ps.fact_rx++; /* explains its rx bytes: no user traffic */
 	int news = 0;
 	/* A new boot id first: what it knew before is gone. */
 	for (size_t i = 0; i < n; i++) {
@@ -443,6 +445,8 @@ static int plan_sends(struct engine *e, int64_t now, engine_send_fn *fn, void *a
 			break;
 		}
 		struct engine_send s = { .facts = b.facts, .n = b.n - !alive_due };
+		if (s.n)
+			p->ps.fact_tx++; /* explains our tx bytes */
 		memcpy(s.peer, p->key, WIRE_KEY_LEN);
 		if (!alive_due) {
 			s.fill = &b.facts[b.n - 1];
@@ -744,6 +748,25 @@ static void reconcile(struct engine *e, int64_t now, struct engine_round *out)
 			replaced = reconcile_unhealthy(
 				e, p, deconf_peer || (may_deconf && p->moved && !trust_peer_is_router(p->wg)),
 				now, &c);
+		if (p->reset_endpoint && p->wg->endpoint.addr.sa_family != AF_UNSPEC) {
+			bool queued = false;
+			for (size_t k = 0; k < c.n; k++)
+				if (!memcmp(c.peers[k].public_key, p->key, WIRE_KEY_LEN)) {
+					queued = !(c.peers[k].flags & WG_CHANGE_ENDPOINT);
+					if (queued) {
+						c.peers[k].flags |= WG_CHANGE_ENDPOINT;
+						c.peers[k].endpoint = p->wg->endpoint;
+					} else {
+						queued = true; /* a new endpoint already */
+					}
+				}
+			struct wg_peer_change *pc = queued ? NULL : change_new(&c, p->key, WG_CHANGE_UPDATE_ONLY);
+			if (pc) {
+				pc->flags |= WG_CHANGE_ENDPOINT;
+				pc->endpoint = p->wg->endpoint;
+			}
+		}
+		p->reset_endpoint = false;
 		/* Always keep the auto-address (a replacement includes it). */
 		struct wg_allowedip a = auto_ip(p->key);
 		if (!replaced && !has_ip(p->wg->allowedips, p->wg->n_allowedips, &a) &&
@@ -896,11 +919,15 @@ void engine_host_changed(struct engine *e)
 {
 	/* Our addresses changed: ask every peer that answers whether the link
 	 * still works from where we are now (and let WireGuard carry our new
-	 * source address to it); try again the endpoints that failed. */
+	 * source address to it); try again the endpoints that failed. Each
+	 * endpoint is set again as it is: WireGuard keeps the source address
+	 * it last used per peer (wireguard-go's sticky sockets), and a source
+	 * that is gone makes every send fail until it forgets it. */
 	struct peer_entry *p, *tmp;
 	HASH_ITER(hh, e->peers, p, tmp) {
 		if (p->wg && p->ps.answers && p->ps.healthy)
 			p->probe_now = true;
+		p->reset_endpoint = p->wg && p->wg->endpoint.addr.sa_family != AF_UNSPEC;
 		peerstate_host_moved(&p->ps);
 	}
 }

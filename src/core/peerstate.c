@@ -61,13 +61,15 @@ static void link_works(struct peerstate *ps, const union wg_endpoint *w)
 }
 
 /* Probe bookkeeping on each look at the device (peers that answer). */
-static unsigned watch_link(struct peerstate *ps, bool rx_moved, bool tx_moved, bool advanced,
-			   int64_t wall_ms)
+static unsigned watch_link(struct peerstate *ps, bool heard, bool rx_moved, bool tx_moved,
+			   bool advanced, int64_t wall_ms)
 {
 	if (rx_moved) {
-		ps->rx_run = ps->rx_at && wall_ms - ps->rx_at <= LINK_FLOW_MS ? ps->rx_run + 1 : 1;
-		ps->rx_at = wall_ms;
+		ps->rx_run = ps->user_rx_at && wall_ms - ps->user_rx_at <= LINK_FLOW_MS ? ps->rx_run + 1 : 1;
+		ps->user_rx_at = wall_ms;
 	}
+	if (heard)
+		ps->rx_at = wall_ms;
 	if (tx_moved) {
 		ps->tx_run = ps->tx_at && wall_ms - ps->tx_at <= LINK_FLOW_MS ? ps->tx_run + 1 : 1;
 		ps->tx_at = wall_ms;
@@ -119,7 +121,11 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
 		ps->unanswered_since = wall_ms;
 	bool stalled = !ps->answers && ps->unanswered_since &&
 		       wall_ms - ps->unanswered_since >= LINK_STALL_MS;
-	bool rx_moved = ps->observed && p->rx_bytes != ps->rx_bytes;
+	/* User traffic: moved, and not only by fact packets or keepalives. */
+	uint64_t got = p->rx_bytes - ps->rx_bytes;
+	bool rx_moved = ps->observed && got && !ps->fact_rx && !(got % 32 == 0 && got <= 3 * 32);
+	bool tx_moved = sent && !keepalives && !ps->fact_tx;
+	ps->fact_rx = ps->fact_tx = 0;
 	ps->rx_bytes = p->rx_bytes;
 	ps->tx_bytes = p->tx_bytes;
 	ps->observed = true;
@@ -128,7 +134,7 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
 	int64_t hs_ms = p->last_handshake_sec * 1000 + p->last_handshake_nsec / 1000000;
 	bool recent = p->last_handshake_sec != 0 && wall_ms - hs_ms < HANDSHAKE_VALIDITY_MS;
 	ps->hs_ok = p->endpoint.addr.sa_family != AF_UNSPEC && (recent || advanced);
-	unsigned probe = ps->answers ? watch_link(ps, rx_moved, sent && !keepalives, advanced, wall_ms) : 0;
+	unsigned probe = ps->answers ? watch_link(ps, got && ps->observed, rx_moved, tx_moved, advanced, wall_ms) : 0;
 	bool healthy = ps->hs_ok && !stalled && !(ps->answers && ps->dead);
 	unsigned ev = transition(&ps->healthy, healthy, PEER_EV_HEALTHY, PEER_EV_UNHEALTHY);
 	if (ev & PEER_EV_HEALTHY)
@@ -171,8 +177,8 @@ unsigned peerstate_heard(struct peerstate *ps, unsigned ttl)
 bool peerstate_watching(const struct peerstate *ps, int64_t wall_ms)
 {
 	return ps->answers && ps->healthy &&
-	       (ps->probe_at || (ps->rx_run >= 2 && wall_ms - ps->rx_at <= LINK_FLOW_MS + LINK_QUIET_MS) ||
-		(ps->tx_run >= 2 && wall_ms - ps->tx_at <= LINK_FLOW_MS));
+	       (ps->probe_at || (ps->rx_run && wall_ms - ps->user_rx_at <= LINK_FLOW_MS + LINK_QUIET_MS) ||
+		(ps->tx_run && wall_ms - ps->tx_at <= LINK_FLOW_MS));
 }
 
 void peerstate_host_moved(struct peerstate *ps)

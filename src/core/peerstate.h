@@ -34,14 +34,14 @@ enum {
 	/* Peers whose daemon does not answer probes (the original): we sent
 	 * and heard nothing back for this long, the link is dead. */
 	LINK_STALL_MS = 30000,
-	/* Peers that answer probes: traffic was flowing (LINK_FLOW_COUNT
-	 * receipts, or sends, in a row, each at most LINK_FLOW_MS after the
-	 * last: an idle link's Alives and keepalives are not a flow) and
-	 * nothing came for LINK_QUIET_MS: we
+	/* Peers that answer probes: traffic was flowing (rx, or tx, moved at
+	 * LINK_FLOW_COUNT looks in a row, each at most LINK_FLOW_MS after the
+	 * last, not counting looks where only fact packets or keepalives moved
+	 * it: an idle link is no flow) and nothing came for LINK_QUIET_MS: we
 	 * probe (PROBE_REPEAT_MS apart, PROBE_COUNT times); no answer within
 	 * PROBE_WAIT_MS of the first probe, the link is dead. */
 	LINK_FLOW_MS = 5000,
-	LINK_FLOW_COUNT = 3,
+	LINK_FLOW_COUNT = 2,
 	LINK_QUIET_MS = 2500,
 	PROBE_REPEAT_MS = 1000,
 	PROBE_COUNT = 3,
@@ -90,9 +90,13 @@ struct peerstate {
 	bool answers;	 /* it sent a probe or an answer: a daemon that answers */
 	bool dead;	 /* a probe went unanswered: unhealthy until answered */
 	bool hs_ok;	 /* endpoint and recent handshake, as of the last look */
-	int64_t rx_at;	 /* when rx last moved */
+	int64_t rx_at;	 /* when rx last moved (by anything) */
+	int64_t user_rx_at; /* ...by user traffic */
 	unsigned rx_run; /* receipts in a row, each within LINK_FLOW_MS */
 	int64_t tx_at;	 /* when we last sent data (not keepalives) */
+	/* Fact packets received from it and sent to it since the last look:
+	 * rx and tx that they explain are no user traffic. */
+	unsigned fact_rx, fact_tx;
 	unsigned tx_run; /* sends in a row, each within LINK_FLOW_MS */
 	int64_t probe_at, probe_last; /* first and latest unanswered probe; 0: none */
 	unsigned probes;		 /* probes sent since probe_at */
