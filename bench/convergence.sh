@@ -105,7 +105,7 @@ if [ "$topo" = roam ] || [ "$topo" = fallback ]; then
     in_ns l2 nft add rule inet wlquiet input iifname "$(star_iface l2)" icmp type echo-request drop
     ip netns exec "$(ns l1)" ping -i 0.5 -q 198.51.100.12 >/dev/null 2>&1 &
     E2E_PIDS+=($!)
-    sleep 3
+    sleep 6
     t0=$(date +%s.%N)
     in_ns lan nft add table bridge wlcut
     in_ns lan nft add chain bridge wlcut forward "{ type filter hook forward priority 0; }"

@@ -240,6 +240,10 @@ int engine_receive(struct engine *e, const uint8_t sender[static WIRE_KEY_LEN],
 		ev |= peerstate_heard(&from->ps, f->ttl);
 		if (f->ttl == PROBE_TTL) {
 			from->answer_now = true;
+			/* We think the link is down, yet its probe came: ask back,
+			 * so both sides see it work at once. */
+			if (from->ps.dead)
+				from->probe_now = true;
 			news++;
 		}
 		if (ev & PEER_EV_REBOOTED) {
@@ -428,7 +432,7 @@ static int plan_sends(struct engine *e, int64_t now, engine_send_fn *fn, void *a
 		/* A probe asks for an answer at once: a hello to a peer not yet
 		 * known to answer is one (that is how we learn it answers). */
 		bool probe = p->probe_now || (hello && !p->ps.answers);
-		bool answer = p->answer_now && !probe;
+		bool answer = p->answer_now;
 		bool alive_due = hello || probe || answer ||
 				 knowledge_needs_alive(e->knows, p->kn, alive_slot, now);
 		p->alive_now = p->probe_now = p->answer_now = false;
@@ -437,6 +441,13 @@ static int plan_sends(struct engine *e, int64_t now, engine_send_fn *fn, void *a
 			a.ttl = probe ? PROBE_TTL : PROBE_ANSWER_TTL;
 		if (probe)
 			peerstate_probe_sent(&p->ps, e->wall_ms);
+		/* Both: the answer rides first, then our own probe. */
+		struct wire_fact ans = alive;
+		ans.ttl = PROBE_ANSWER_TTL;
+		if (!err && probe && answer && !push(&b, &ans)) {
+			err = -ENOMEM;
+			break;
+		}
 		if (err || (alive_due && knowledge_sent(e->knows, p->kn, alive_slot, now,
 							now + FACT_TTL_MS, ALIVE_MARGIN_MS,
 							hello || probe) == INT64_MIN) ||

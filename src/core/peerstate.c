@@ -160,8 +160,8 @@ unsigned peerstate_heard(struct peerstate *ps, unsigned ttl)
 	if (ttl != PROBE_TTL && ttl != PROBE_ANSWER_TTL)
 		return 0;
 	ps->answers = true;
-	if (ttl == PROBE_TTL && !ps->probe_at)
-		return 0; /* a probe of its own: proves only its direction */
+	if (ttl == PROBE_TTL)
+		return 0; /* a probe of its own proves only its direction */
 	ps->probe_at = 0;
 	ps->dead = false;
 	ps->rx_run = ps->tx_run = 0;

@@ -135,8 +135,8 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
 /* We sent a probe at wall_ms. */
 void peerstate_probe_sent(struct peerstate *ps, int64_t wall_ms);
 /* An Alive came from the peer itself with this TTL: a probe or an answer
- * marks a daemon that answers probes; an answer (or a probe while ours is
- * unanswered: it crossed ours) revives a dead link. Returns events. */
+ * marks a daemon that answers probes; only an answer revives a dead link
+ * (its probe proves only its direction). Returns events. */
 unsigned peerstate_heard(struct peerstate *ps, unsigned ttl);
 /* The link needs a closer look (traffic may be flowing, a probe is out). */
 bool peerstate_watching(const struct peerstate *ps, int64_t wall_ms);
