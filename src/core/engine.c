@@ -737,6 +737,22 @@ static void remove_nonmembers(struct engine *e, int64_t now, struct change_buf *
 	}
 }
 
+/* Sets the peer's endpoint again as it is, unless this round already
+ * gives it one. */
+static void reset_endpoint(struct change_buf *c, const struct peer_entry *p)
+{
+	struct wg_peer_change *pc = NULL;
+	for (size_t k = 0; k < c->n && !pc; k++)
+		if (!memcmp(c->peers[k].public_key, p->key, WIRE_KEY_LEN))
+			pc = &c->peers[k];
+	if (!pc)
+		pc = change_new(c, p->key, WG_CHANGE_UPDATE_ONLY);
+	if (pc && !(pc->flags & WG_CHANGE_ENDPOINT)) {
+		pc->flags |= WG_CHANGE_ENDPOINT;
+		pc->endpoint = p->wg->endpoint;
+	}
+}
+
 static void reconcile(struct engine *e, int64_t now, struct engine_round *out)
 {
 	struct change_buf c = { 0 };
@@ -759,24 +775,8 @@ static void reconcile(struct engine *e, int64_t now, struct engine_round *out)
 			replaced = reconcile_unhealthy(
 				e, p, deconf_peer || (may_deconf && p->moved && !trust_peer_is_router(p->wg)),
 				now, &c);
-		if (p->reset_endpoint && p->wg->endpoint.addr.sa_family != AF_UNSPEC) {
-			bool queued = false;
-			for (size_t k = 0; k < c.n; k++)
-				if (!memcmp(c.peers[k].public_key, p->key, WIRE_KEY_LEN)) {
-					queued = !(c.peers[k].flags & WG_CHANGE_ENDPOINT);
-					if (queued) {
-						c.peers[k].flags |= WG_CHANGE_ENDPOINT;
-						c.peers[k].endpoint = p->wg->endpoint;
-					} else {
-						queued = true; /* a new endpoint already */
-					}
-				}
-			struct wg_peer_change *pc = queued ? NULL : change_new(&c, p->key, WG_CHANGE_UPDATE_ONLY);
-			if (pc) {
-				pc->flags |= WG_CHANGE_ENDPOINT;
-				pc->endpoint = p->wg->endpoint;
-			}
-		}
+		if (p->reset_endpoint && p->wg->endpoint.addr.sa_family != AF_UNSPEC)
+			reset_endpoint(&c, p);
 		p->reset_endpoint = false;
 		/* Always keep the auto-address (a replacement includes it). */
 		struct wg_allowedip a = auto_ip(p->key);
