@@ -324,6 +324,13 @@ static void test_probes(void **state)
 	}
 	assert_int_equal(peerstate_observe(&ps, &p, t + 80000), 0);
 	assert_false(peerstate_watching(&ps, t + 80000));
+	/* A rekey (initiation out, response in, keepalive) is no flow. */
+	p.tx_bytes += 148;
+	p.rx_bytes += 92;
+	assert_int_equal(peerstate_observe(&ps, &p, t + 81000), 0);
+	p.tx_bytes += 32;
+	assert_int_equal(peerstate_observe(&ps, &p, t + 82000), 0);
+	assert_false(peerstate_watching(&ps, t + 82000));
 	/* A flow (every second), then it stops. */
 	int64_t now = t + 100000;
 	for (int i = 0; i < 5; i++, now += 1000) {
