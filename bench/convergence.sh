@@ -5,6 +5,18 @@
 #   convergence.sh WIRELINK restart N  N-leaf LAN; then one leaf's daemon is
 #                                      killed, its interface reset to the
 #                                      router only, and started again
+#   convergence.sh WIRELINK samenat    two leaves on one LAN behind one NAT
+#                                      (no hairpin): direct over the LAN
+#                                      address only counts
+#   convergence.sh WIRELINK deadfirst  two NATs; each leaf also advertises an
+#                                      address the other cannot reach
+#   convergence.sh WIRELINK roam       2-leaf LAN; after convergence leaf l1
+#                                      changes address while l2 pings it:
+#                                      seconds to direct again (both columns)
+#   convergence.sh WIRELINK fallback   2-leaf LAN; l1 pings l2 (one way),
+#                                      then the path l1 <-> l2 is cut:
+#                                      seconds until l1, and l2, hold each
+#                                      other through the router only
 # Prints "result DIRECT_S ALLOWED_S": seconds from starting the daemons (or
 # the restarted one) to (a) a handshake between every pair of leaves and
 # (b) every leaf holding every other leaf's allowed IP; and the timeline
@@ -20,8 +32,11 @@ leaves=()
 for i in $(seq "$n"); do leaves+=("l$i"); done
 case $topo in
   lan|restart) star_setup "${leaves[@]}" || exit 1 ;;
+  roam|fallback) leaves=(l1 l2); star_setup "${leaves[@]}" || exit 1 ;;
   nat) nat_setup || exit 1; leaves=(a b) ;;
-  *) echo "usage: convergence.sh WIRELINK lan|nat|restart [N]" >&2; exit 2 ;;
+  deadfirst) nat_setup && office_lan a && office_lan b || exit 1; leaves=(a b) ;;
+  samenat) samenat_setup 0 || exit 1; leaves=(a b) ;;
+  *) echo "usage: convergence.sh WIRELINK lan|nat|restart|samenat|deadfirst|roam|fallback [N]" >&2; exit 2 ;;
 esac
 star_reach_router || exit 1
 
@@ -35,6 +50,8 @@ counts() {
       [ "$l" = "$m" ] && continue
       local line; line=$(awk -F'\t' -v k="${pub[$m]}" '$1 == k' <<<"$dump")
       [ -n "$line" ] || continue
+      # Same NAT: only a handshake over the LAN address counts.
+      [ "$topo" = samenat ] && [[ "$(cut -f3 <<<"$line")" != 192.0.2.* ]] && continue
       [ "$(cut -f5 <<<"$line")" != 0 ] && hs=$((hs + 1))
       grep -q "198.51.100.${ip[$m]}/32" <<<"$(cut -f4 <<<"$line")" && al=$((al + 1))
     done
@@ -56,6 +73,50 @@ watch() {
   done
   echo "result ${direct:-NaN} ${allowed:-NaN}"
 }
+
+# One step of a timed event: seconds until CMD holds (NaN past the limit).
+until_t() {
+  local t0=$1; shift
+  if wait_until "$limit" "$@"; then since "$t0" 2; else echo NaN; fi
+}
+restricted() {
+  in_ns "$1" wg show "$(star_iface "$1")" allowed-ips |
+    awk -v k="${pub[$2]}" '$1 == k { exit !(NF == 2 && $2 ~ /^fe80:.*\/128$/) } END { if (!NR) exit 1 }'
+}
+at_new_address() {
+  in_ns l2 wg show "$(star_iface l2)" endpoints | grep -q "^${pub[l1]}.192.0.2.111:51820" && star_direct l2 l1
+}
+
+if [ "$topo" = roam ] || [ "$topo" = fallback ]; then
+  star_start "$wl"
+  wait_until "$limit" star_converged || { echo "result NaN NaN"; exit 1; }
+  if [ "$topo" = roam ]; then
+    ip netns exec "$(ns l2)" ping -i 0.5 -q 198.51.100.11 >/dev/null 2>&1 &
+    E2E_PIDS+=($!)
+    sleep 2
+    t0=$(date +%s.%N)
+    in_ns l1 ip addr flush dev "l${E2E_ID}l1"
+    in_ns l1 ip addr add 192.0.2.111/24 dev "l${E2E_ID}l1"
+    t=$(until_t "$t0" at_new_address)
+    echo "result $t $t"
+  else
+    in_ns l2 nft add table inet wlquiet
+    in_ns l2 nft add chain inet wlquiet input "{ type filter hook input priority 0; }"
+    in_ns l2 nft add rule inet wlquiet input iifname "$(star_iface l2)" icmp type echo-request drop
+    ip netns exec "$(ns l1)" ping -i 0.5 -q 198.51.100.12 >/dev/null 2>&1 &
+    E2E_PIDS+=($!)
+    sleep 6
+    t0=$(date +%s.%N)
+    in_ns lan nft add table bridge wlcut
+    in_ns lan nft add chain bridge wlcut forward "{ type filter hook forward priority 0; }"
+    in_ns lan nft add rule bridge wlcut forward ip saddr 192.0.2.11 ip daddr 192.0.2.12 drop
+    in_ns lan nft add rule bridge wlcut forward ip saddr 192.0.2.12 ip daddr 192.0.2.11 drop
+    t1=$(until_t "$t0" restricted l1 l2)
+    t2=$(until_t "$t0" restricted l2 l1)
+    echo "result $t1 $t2"
+  fi
+  exit 0
+fi
 
 if [ "$topo" = restart ]; then
   star_start "$wl"

@@ -73,9 +73,9 @@ static json_t *fact_text(const struct wire_fact *f)
 }
 
 /* How we reach a peer: it is a router, or healthy (direct), or not. */
-static const char *link_of(const struct wg_peer *p, const struct peerstate *ps)
+static const char *link_of(const struct engine *e, const struct wg_peer *p, const struct peerstate *ps)
 {
-	return trust_peer_is_router(p) ? "router" : ps && ps->healthy ? "direct" : "via-router";
+	return engine_peer_is_router(e, p) ? "router" : ps && ps->healthy ? "direct" : "via-router";
 }
 
 void control_count(const struct engine *eng, const struct wg_device *dev, size_t *healthy,
@@ -85,7 +85,7 @@ void control_count(const struct engine *eng, const struct wg_device *dev, size_t
 	for (size_t i = 0; dev && i < dev->n_peers; i++) {
 		const struct peerstate *ps = engine_peer(eng, dev->peers[i].public_key);
 		*healthy += ps && ps->healthy;
-		*direct += !strcmp(link_of(&dev->peers[i], ps), "direct");
+		*direct += !strcmp(link_of(eng, &dev->peers[i], ps), "direct");
 	}
 }
 
@@ -128,6 +128,8 @@ struct candidates {
 	json_t *list;
 	const struct peerstate *ps;
 	int64_t now;
+	const struct netif_list *host;
+	size_t n;
 };
 
 static void add_candidate(void *arg, const struct fact *f)
@@ -145,6 +147,16 @@ static void add_candidate(void *arg, const struct fact *f)
 			ago = json_integer((c->now - c->ps->tried[i].at) / 1000);
 		}
 	json_object_set_new(o, "last_tried_seconds_ago", ago);
+	/* Its last try's result and how it ranks (field topologies). */
+	struct peer_endpoint pe = { .attr = f->f.attr, .ep = f->f.v.endpoint };
+	static const char *const results[] = { "trying", "answered", "unanswered" };
+	static const char *const ranks[] = { "lan", "private", "global-ipv6", "public-ipv4" };
+	int64_t at;
+	enum try_result r;
+	json_object_set_new(o, "result",
+			    c->ps && peerstate_tried(c->ps, &pe, &at, &r) ? json_string(results[r]) : json_null());
+	json_object_set_new(o, "rank", json_string(ranks[peerstate_rank(&pe, c->host)]));
+	c->n++;
 	json_array_append_new(c->list, o);
 }
 
@@ -154,7 +166,7 @@ static const struct wg_peer *healthy_router(const struct control_view *v)
 	for (size_t i = 0; v->dev && i < v->dev->n_peers; i++) {
 		const struct wg_peer *p = &v->dev->peers[i];
 		const struct peerstate *ps = engine_peer(v->eng, p->public_key);
-		if (trust_peer_is_router(p) && ps && ps->healthy)
+		if (engine_peer_is_router(v->eng, p) && ps && ps->healthy)
 			return p;
 	}
 	return NULL;
@@ -177,7 +189,7 @@ static void path_json(const struct control_view *v, const struct wg_peer *p, con
 	const char *path = "down";
 	if (ps && ps->healthy) {
 		path = "direct";
-	} else if (!trust_peer_is_router(p) && router && router != p) {
+	} else if (!engine_peer_is_router(v->eng, p) && router && router != p) {
 		peer_label(v, router->public_key, via + 4, sizeof(via) - 4);
 		memcpy(via, "via ", 4);
 		path = via;
@@ -186,6 +198,8 @@ static void path_json(const struct control_view *v, const struct wg_peer *p, con
 		why[0] = '\0';
 	else if (ps && ps->basic)
 		snprintf(why, sizeof(why), "a basic peer: only its configured endpoint is used");
+	else if (ps && ps->dead)
+		snprintf(why, sizeof(why), "the direct link stopped answering; trying its endpoints again");
 	else if (!n_candidates)
 		snprintf(why, sizeof(why), "no endpoint known for it");
 	else if (!n_tried)
@@ -226,14 +240,14 @@ static json_t *peer_json(const struct control_view *v, const struct wg_peer *p)
 	json_object_set_new(o, "public_key", key_json(p->public_key));
 	json_object_set_new(o, "healthy", json_boolean(healthy));
 	json_object_set_new(o, "alive", json_boolean(alive));
-	json_object_set_new(o, "link", json_string(link_of(p, ps)));
+	json_object_set_new(o, "link", json_string(link_of(v->eng, p, ps)));
 	if (p->endpoint.addr.sa_family != AF_UNSPEC) {
 		wg_endpoint_format(&p->endpoint, buf, sizeof(buf));
 		json_object_set_new(o, "endpoint", json_string(buf));
 	} else {
 		json_object_set_new(o, "endpoint", json_null());
 	}
-	struct candidates c = { json_array(), ps, v->now };
+	struct candidates c = { json_array(), ps, v->now, engine_host(v->eng), 0 };
 	engine_each_subject_fact(v->eng, p->public_key, add_candidate, &c);
 	size_t tried = 0, k;
 	json_t *cand;
@@ -241,6 +255,10 @@ static json_t *peer_json(const struct control_view *v, const struct wg_peer *p)
 		tried += json_is_integer(json_object_get(cand, "last_tried_seconds_ago"));
 	path_json(v, p, ps, o, json_array_size(c.list), tried);
 	json_object_set_new(o, "candidates", c.list);
+	/* Why a peer is reached through the router rather than directly. */
+	json_object_set_new(o, "why", !strcmp(link_of(v->eng, p, ps), "via-router") && ps
+					       ? json_string(peerstate_why(ps, c.n))
+					       : json_null());
 	for (size_t i = 0; i < p->n_allowedips; i++) {
 		wg_allowedip_format(&p->allowedips[i], buf, sizeof(buf));
 		json_array_append_new(ips, json_string(buf));
@@ -273,6 +291,9 @@ static json_t *status_json(const struct control_view *v)
 	json_object_set_new(o, "interface", json_string(v->cfg->iface));
 	json_object_set_new(o, "public_key", key_json(v->self));
 	json_object_set_new(o, "role", json_string(engine_is_router(v->eng) ? "router" : "leaf"));
+	json_object_set_new(o, "backend", json_string(wg_backend_for(v->cfg->iface) == &wg_backend_userspace
+							      ? "userspace"
+							      : "kernel"));
 	json_object_set_new(o, "address", json_string(addr));
 	json_object_set_new(o, "port", json_integer(v->port));
 	json_object_set_new(o, "boot_id", json_string(boot));

@@ -67,6 +67,8 @@ struct daemon {
 	int64_t settle_until; /* poll the device fast until then */
 	int64_t active_until; /* poll it every second until then */
 	int64_t host_read;    /* when d->host was read */
+	struct netif_watch *watch; /* address and link notifications, or NULL */
+	bool host_dirty;	   /* one came: read the host again now */
 	struct log_ratelimit bad_log;
 	struct control_counters counters;
 	/* Peers logged by key because their name was unknown: when it becomes
@@ -169,6 +171,8 @@ static void log_events(struct daemon *d, const struct engine_round *r, int64_t n
 			snprintf(key, sizeof(key), "try %s", who);
 			log_repeated(key, now, "%s: trying endpoint %s", who, *ep ? ep : "(none)");
 		}
+		if (ev & ENGINE_EV_NO_DIRECT)
+			log_info("%s: no endpoint answered; staying via the router, retrying quietly", who);
 		if (ev & ENGINE_EV_ALLOWEDIPS_MOVED)
 			log_info("%s: allowed IPs moved onto the direct link", who);
 		if (ev & ENGINE_EV_RESTRICTED)
@@ -235,13 +239,21 @@ static bool refresh(struct daemon *d, int64_t now)
 		log_errorx("%s; exiting", why);
 		return false;
 	}
-	if (!d->host || now - d->host_read >= REFRESH_MS) {
+	if (!d->host || d->host_dirty || now - d->host_read >= REFRESH_MS) {
 		struct netif_list *host = NULL;
 		/* On failure keep the last list: our role depends on it. */
 		if (netif_list(&host) == 0) {
+			/* We moved (an address came or went): tell peers our new
+			 * endpoints now and check every direct link from here. */
+			if (d->host && !netif_list_same(d->host, host)) {
+				log_info("host addresses changed: telling peers, checking direct links");
+				engine_host_changed(d->eng);
+				d->active_until = now + ACTIVE_MS;
+			}
 			netif_list_free(d->host);
 			d->host = host;
 		}
+		d->host_dirty = false;
 		d->host_read = now;
 	}
 	/* Host first: the old list is gone, and the device's peers are judged
@@ -619,8 +631,16 @@ static int setup(struct daemon *d)
 	d->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (d->sfd < 0 || d->tfd < 0 || d->ep < 0)
 		return -errno;
-	int fds[4] = { d->sock, d->sfd, d->tfd, d->ctl };
-	for (int i = 0; i < 4 && fds[i] >= 0; i++) {
+	/* Without notifications the host is still re-read every round. */
+	int werr = netif_watch_open(&d->watch);
+	if (werr) {
+		log_warnx("no rtnetlink address notifications (%s); polling only", strerror(-werr));
+		d->watch = NULL;
+	}
+	int fds[5] = { d->sock, d->sfd, d->tfd, d->watch ? netif_watch_fd(d->watch) : -1, d->ctl };
+	for (int i = 0; i < 5; i++) {
+		if (fds[i] < 0)
+			continue;
 		struct epoll_event ev = { .events = EPOLLIN, .data.fd = fds[i] };
 		if (epoll_ctl(d->ep, EPOLL_CTL_ADD, fds[i], &ev) < 0)
 			return -errno;
@@ -641,7 +661,8 @@ static int setup(struct daemon *d)
 	struct in6_addr self;
 	autoaddr_from_key(crypto_identity_public(d->id), &self);
 	inet_ntop(AF_INET6, &self, addr, sizeof(addr));
-	log_info("wirelink %s on %s: facts on [%s%%%s]:%u, %s (%s), %s", WIRELINK_VERSION, d->cfg->iface,
+	log_info("wirelink %s on %s (%s WireGuard): facts on [%s%%%s]:%u, %s (%s), %s", WIRELINK_VERSION,
+		 d->cfg->iface, wg_backend_for(d->cfg->iface) == &wg_backend_userspace ? "userspace" : "kernel",
 		 addr, d->cfg->iface, d->port, router ? "router" : "leaf",
 		 d->cfg->router < 0 ? "detected" : "configured", d->cfg->chatty ? "chatty" : "quiet");
 	d->bad_log = (struct log_ratelimit){ .per_sec = 1, .burst = 5 };
@@ -661,6 +682,7 @@ static void teardown(struct daemon *d)
 	free(d->resolved);
 	free(d->addrs);
 	free(d->unnamed);
+	netif_watch_close(d->watch);
 	int fds[5] = { d->sock, d->sfd, d->tfd, d->ep, d->ctl };
 	for (int i = 0; i < 5; i++)
 		if (fds[i] >= 0)
@@ -810,6 +832,12 @@ int daemon_run(struct config *cfg, int argc, char **argv, char **env)
 		for (int i = 0; i < n; i++) {
 			if (evs[i].data.fd == d.sock) {
 				receive(&d, now);
+			} else if (d.watch && evs[i].data.fd == netif_watch_fd(d.watch)) {
+				if (netif_watch_read(d.watch) != 0) {
+					d.host_dirty = true;
+					if (d.next_round > now + COALESCE_MS)
+						d.next_round = now + COALESCE_MS;
+				}
 			} else if (evs[i].data.fd == d.tfd) {
 				uint64_t x;
 				if (read(d.tfd, &x, sizeof(x)) < 0)

@@ -797,6 +797,66 @@ static void test_budget(void **state)
 	wg_device_free(d);
 }
 
+/* The TTL of the Alive a round sends to peer id as a fact (not a fill);
+ * 0: none. */
+static unsigned alive_ttl_to(const struct engine_round *r, uint8_t id, unsigned want)
+{
+	for (size_t i = 0; i < r->n_sends; i++)
+		for (size_t k = 0; r->sends[i].peer[0] == id && k < r->sends[i].n; k++)
+			if (r->sends[i].facts[k].attr == WIRE_ALIVE && r->sends[i].facts[k].ttl == want)
+				return want;
+	return 0;
+}
+
+/* Link probes through the engine: a probe from a peer is answered in the
+ * next round; traffic that stops gets our probe; unanswered, the link is
+ * dead (unhealthy) within PROBE_WAIT_MS; an answer revives it. */
+static void test_probe_exchange(void **state)
+{
+	(void)state;
+	struct wg_device *d = wg_device_new("wg0");
+	struct wg_peer *w = add_peer(d, 0x02, "192.0.2.2:1", "10.0.0.2/32", true);
+	struct engine *e = engine_for(NULL, 0, false, 0);
+	engine_set_device(e, d, wall0);
+	struct wire_fact a = { .attr = WIRE_ALIVE, .ttl = PROBE_TTL };
+	memset(a.subject, 0x02, 32);
+	assert_true(engine_receive(e, a.subject, &a, 1, t0) >= 1); /* a prompt round */
+	struct engine_round r;
+	assert_int_equal(engine_run(e, t0, &r), 0);
+	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_ANSWER_TTL), PROBE_ANSWER_TTL);
+	engine_round_free(&r);
+	assert_true(engine_peer(e, a.subject)->answers);
+	/* A flow, then silence: our probe goes out, and rounds come faster. */
+	int64_t t = 0;
+	for (; t <= 3000; t += 1000) {
+		w->rx_bytes += 1000;
+		engine_set_device(e, d, wall0 + 10000 + t);
+		assert_int_equal(engine_run(e, t0 + 10000 + t, &r), 0);
+		engine_round_free(&r);
+	}
+	assert_int_equal(engine_next_deadline(e, t0 + 13000), t0 + 13000 + LINK_WATCH_MS);
+	int64_t quiet = 13000 + LINK_QUIET_MS;
+	engine_set_device(e, d, wall0 + quiet);
+	assert_int_equal(engine_run(e, t0 + quiet, &r), 0);
+	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), PROBE_TTL);
+	engine_round_free(&r);
+	/* No answer: unhealthy. */
+	engine_set_device(e, d, wall0 + quiet + PROBE_WAIT_MS);
+	assert_int_equal(engine_run(e, t0 + quiet + PROBE_WAIT_MS, &r), 0);
+	bool down = false;
+	for (size_t i = 0; i < r.n_events; i++)
+		down |= r.events[i].peer[0] == 0x02 && (r.events[i].events & PEER_EV_UNHEALTHY);
+	assert_true(down);
+	engine_round_free(&r);
+	assert_false(engine_peer(e, a.subject)->healthy);
+	/* Its answer (to a later probe) revives the link. */
+	a.ttl = PROBE_ANSWER_TTL;
+	assert_true(engine_receive(e, a.subject, &a, 1, t0 + 20000) >= 1);
+	assert_true(engine_peer(e, a.subject)->healthy);
+	engine_free(e);
+	wg_device_free(d);
+}
+
 /* Issue 13: host bits are masked; endpoints that cannot be a WireGuard
  * endpoint are dropped; a leaf routing a LAN is no router when the device
  * has its own address; a claim on allowed IPs another peer holds is refused. */
@@ -1100,6 +1160,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_review_configured_endpoint_first),
 		cmocka_unit_test(test_review_extension_not_news),
 		cmocka_unit_test(test_review_lan_moves_off_router),
+		cmocka_unit_test(test_probe_exchange),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

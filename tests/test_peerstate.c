@@ -1,5 +1,6 @@
 /* Peer state with a fake clock: health exactly at the validity edge, the
- * "handshake advanced" rule, alive edges and boot ids, endpoint rotation. */
+ * "handshake advanced" rule, alive edges and boot ids, endpoint choice and
+ * link probes. */
 #include "helpers.h"
 
 #include "core/peerstate.h"
@@ -127,40 +128,279 @@ static void test_alive_edges(void **state)
 	assert_false(other.alive);
 }
 
-static struct peer_endpoint ep4(uint8_t last, uint16_t port)
+static struct peer_endpoint ep6(uint8_t first, uint8_t last, uint16_t port)
 {
-	struct peer_endpoint e = { .attr = WIRE_ENDPOINT_V4 };
-	memcpy(e.ep.addr, (uint8_t[]){ 192, 0, 2, last }, 4);
+	struct peer_endpoint e = { .attr = WIRE_ENDPOINT_V6 };
+	e.ep.addr[0] = first;
+	e.ep.addr[1] = first == 0x20 ? 0x01 : 0;
+	e.ep.addr[15] = last;
 	e.ep.port = port;
 	return e;
 }
 
-static void test_endpoint_rotation(void **state)
+static struct peer_endpoint ep4at(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port)
+{
+	struct peer_endpoint e = { .attr = WIRE_ENDPOINT_V4 };
+	memcpy(e.ep.addr, (uint8_t[]){ a, b, c, d }, 4);
+	e.ep.port = port;
+	return e;
+}
+
+/* Our host: eth0 up with 192.168.1.5/24 and fd00:1::5/64; a down
+ * interface on 10.9.0.1/24 names no LAN. */
+static struct netif_list *host_fixture(struct netif *ifs, struct netif_addr *addrs)
+{
+	static struct netif_list l;
+	addrs[0] = (struct netif_addr){ .family = AF_INET, .prefix = 24 };
+	inet_pton(AF_INET, "192.168.1.5", &addrs[0].ip4);
+	addrs[1] = (struct netif_addr){ .family = AF_INET6, .prefix = 64 };
+	inet_pton(AF_INET6, "fd00:1::5", &addrs[1].ip6);
+	addrs[2] = (struct netif_addr){ .family = AF_INET, .prefix = 24 };
+	inet_pton(AF_INET, "10.9.0.1", &addrs[2].ip4);
+	ifs[0] = (struct netif){ .name = "eth0", .index = 2, .up = true, .addrs = addrs, .n_addrs = 2 };
+	ifs[1] = (struct netif){ .name = "eth1", .index = 3, .up = false, .addrs = addrs + 2, .n_addrs = 1 };
+	l = (struct netif_list){ .ifs = ifs, .n = 2 };
+	return &l;
+}
+
+static void test_endpoint_rank(void **state)
+{
+	(void)state;
+	struct netif ifs[2];
+	struct netif_addr addrs[3];
+	struct netif_list *host = host_fixture(ifs, addrs);
+	struct peer_endpoint lan = ep4at(192, 168, 1, 9, 1), lan6 = ep6(0xfd, 9, 1);
+	lan6.ep.addr[3] = 1; /* fd00:1::9 */
+	assert_int_equal(peerstate_rank(&lan, host), EP_RANK_LAN);
+	assert_int_equal(peerstate_rank(&lan6, host), EP_RANK_LAN);
+	/* Private but not on our subnets (the down interface does not count). */
+	struct peer_endpoint other = ep4at(10, 9, 0, 7, 1), cgnat = ep4at(100, 64, 3, 3, 1),
+			     rfc = ep4at(172, 20, 0, 1, 1), ula = ep6(0xfc, 1, 1);
+	assert_int_equal(peerstate_rank(&other, host), EP_RANK_PRIVATE);
+	assert_int_equal(peerstate_rank(&cgnat, host), EP_RANK_PRIVATE);
+	assert_int_equal(peerstate_rank(&rfc, host), EP_RANK_PRIVATE);
+	assert_int_equal(peerstate_rank(&ula, host), EP_RANK_PRIVATE);
+	struct peer_endpoint g6 = ep6(0x20, 1, 1), pub = ep4at(203, 0, 113, 7, 1);
+	assert_int_equal(peerstate_rank(&g6, host), EP_RANK_GLOBAL6);
+	assert_int_equal(peerstate_rank(&pub, host), EP_RANK_PUBLIC4);
+	/* Without host information nothing is LAN. */
+	assert_int_equal(peerstate_rank(&lan, NULL), EP_RANK_PRIVATE);
+	/* Our LAN even when it uses public addresses. */
+	memcpy(&addrs[0].ip4, pub.ep.addr, 4);
+	assert_int_equal(peerstate_rank(&pub, host), EP_RANK_LAN);
+}
+
+static int next(struct peerstate *ps, const struct peer_endpoint *c, size_t n,
+		const struct netif_list *host, int64_t now, unsigned *ev)
+{
+	enum endpoint_rank r[8];
+	for (size_t i = 0; i < n; i++)
+		r[i] = peerstate_rank(&c[i], host);
+	*ev = 0;
+	return peerstate_next_endpoint(ps, c, r, n, now, ev);
+}
+
+static enum try_result result_of(const struct peerstate *ps, const struct peer_endpoint *e)
+{
+	int64_t at;
+	enum try_result r;
+	assert_int_equal(peerstate_tried(ps, e, &at, &r), 1);
+	return r;
+}
+
+/* Candidates in the order the facts give them (the router's observation
+ * first): the LAN address goes first, then private, global IPv6, public
+ * IPv4; each try is cut as soon as it failed; then quiet back-off. */
+static void test_endpoint_choice(void **state)
+{
+	(void)state;
+	struct netif ifs[2];
+	struct netif_addr addrs[3];
+	struct netif_list *host = host_fixture(ifs, addrs);
+	struct peerstate ps;
+	peerstate_init(&ps, key);
+	unsigned ev;
+	struct peer_endpoint c[5] = { ep4at(203, 0, 113, 7, 40000), ep4at(10, 9, 0, 7, 51820),
+				      ep4at(192, 168, 1, 9, 51820), ep6(0x20, 9, 51820),
+				      ep4at(198, 51, 100, 9, 51820) };
+	assert_int_equal(next(&ps, c, 0, host, 0, &ev), -1);
+	assert_int_equal(next(&ps, c, 4, host, 0, &ev), 2); /* LAN */
+	assert_int_equal(result_of(&ps, &c[2]), TRY_PENDING);
+	assert_int_equal(next(&ps, c, 4, host, ENDPOINT_FIRST_TRY_MS - 1, &ev), -1);
+	int64_t t = ENDPOINT_FIRST_TRY_MS;
+	assert_int_equal(next(&ps, c, 4, host, t, &ev), 1); /* private */
+	assert_int_equal(result_of(&ps, &c[2]), TRY_UNANSWERED);
+	assert_int_equal(next(&ps, c, 4, host, t + ENDPOINT_TRY_MS - 1, &ev), -1);
+	t += ENDPOINT_TRY_MS;
+	assert_int_equal(next(&ps, c, 4, host, t, &ev), 3); /* global IPv6 */
+	t += ENDPOINT_TRY_MS;
+	assert_int_equal(next(&ps, c, 4, host, t, &ev), 0); /* public IPv4 */
+	t += ENDPOINT_TRY_MS;
+	/* All failed: said once, then quiet until the back-off ends. */
+	assert_int_equal(next(&ps, c, 4, host, t, &ev), -1);
+	assert_int_equal(ev, PEER_EV_NO_DIRECT);
+	assert_string_equal(peerstate_why(&ps, 4), "no endpoint answered");
+	assert_int_equal(next(&ps, c, 4, host, t + 1, &ev), -1);
+	assert_int_equal(ev, 0);
+	assert_int_equal(next(&ps, c, 4, host, t + ENDPOINT_RETRY_MS - 1, &ev), -1);
+	/* The retry tries the best one only, with a doubling back-off. */
+	int64_t r = t + ENDPOINT_RETRY_MS;
+	assert_int_equal(next(&ps, c, 4, host, r, &ev), 2);
+	assert_int_equal(ev, 0);
+	assert_int_equal(next(&ps, c, 4, host, r + ENDPOINT_FIRST_TRY_MS, &ev), -1);
+	assert_int_equal(next(&ps, c, 4, host, r + 2 * ENDPOINT_RETRY_MS - 1, &ev), -1);
+	assert_int_equal(next(&ps, c, 4, host, r + 2 * ENDPOINT_RETRY_MS, &ev), 2);
+	int64_t r2 = r + 2 * ENDPOINT_RETRY_MS;
+	/* A new candidate (the peer roamed) is tried at once, alone. */
+	assert_int_equal(next(&ps, c, 5, host, r2 + ENDPOINT_FIRST_TRY_MS, &ev), 4);
+	assert_int_equal(next(&ps, c, 5, host, r2 + 2 * ENDPOINT_FIRST_TRY_MS, &ev), -1);
+	assert_int_equal(ev, 0);
+	/* After ENDPOINT_ROUND_MS, a whole round again. */
+	assert_int_equal(next(&ps, c, 5, host, ENDPOINT_ROUND_MS, &ev), 2);
+	assert_int_equal(next(&ps, c, 5, host, ENDPOINT_ROUND_MS + ENDPOINT_FIRST_TRY_MS, &ev), 1);
+	assert_int_equal(ev, 0);
+}
+
+/* What worked last goes first; a link that comes up ends the round. */
+static void test_endpoint_last_good(void **state)
 {
 	(void)state;
 	struct peerstate ps;
 	peerstate_init(&ps, key);
-	struct peer_endpoint c[3] = { ep4(1, 1), ep4(2, 1), ep4(1, 2) };
-	assert_int_equal(peerstate_next_endpoint(&ps, c, 0, 0), -1);
-	assert_int_equal(peerstate_next_endpoint(&ps, c, 3, 0), 0);
-	assert_int_equal(peerstate_next_endpoint(&ps, c, 3, ENDPOINT_INTERVAL_MS - 1), -1);
-	assert_int_equal(peerstate_next_endpoint(&ps, c, 3, ENDPOINT_INTERVAL_MS), 1);
-	assert_int_equal(peerstate_next_endpoint(&ps, c, 3, 2 * ENDPOINT_INTERVAL_MS), 2);
-	/* All tried: the least recently tried comes round again. */
-	assert_int_equal(peerstate_next_endpoint(&ps, c, 3, 3 * ENDPOINT_INTERVAL_MS), 0);
-	/* A new candidate that was never tried goes first. */
-	struct peer_endpoint d[4] = { c[0], c[1], c[2], ep4(9, 9) };
-	assert_int_equal(peerstate_next_endpoint(&ps, d, 4, 4 * ENDPOINT_INTERVAL_MS), 3);
-	assert_int_equal(peerstate_next_endpoint(&ps, d, 4, 5 * ENDPOINT_INTERVAL_MS), 1);
-	/* The history is bounded: past it, the longest-ago try is forgotten
-	 * (and counts as never tried again). */
-	enum { N = PEERSTATE_MAX_TRIED + 1 };
-	struct peer_endpoint many[N];
-	for (int i = 0; i < N; i++)
-		many[i] = ep4((uint8_t)i, 7);
-	for (int i = 0; i < N; i++)
-		assert_int_equal(peerstate_next_endpoint(&ps, many, N, (6 + i) * ENDPOINT_INTERVAL_MS), i);
-	assert_int_equal(ps.n_tried, PEERSTATE_MAX_TRIED);
+	unsigned ev;
+	struct peer_endpoint c[2] = { ep4at(192, 168, 1, 9, 51820), ep4at(203, 0, 113, 7, 40000) };
+	struct netif ifs[2];
+	struct netif_addr addrs[3];
+	struct netif_list *host = host_fixture(ifs, addrs);
+	assert_int_equal(next(&ps, c, 2, host, 0, &ev), 0);
+	/* The peer answered from its public address (WireGuard roamed). */
+	const int64_t hs = 1700000000;
+	struct wg_peer p = peer_with(hs - 1000, true);
+	p.endpoint.addr4.sin_port = htons(40000);
+	memcpy(&p.endpoint.addr4.sin_addr, c[1].ep.addr, 4);
+	assert_int_equal(peerstate_observe(&ps, &p, hs * 1000), 0);
+	p.last_handshake_sec = hs;
+	assert_int_equal(peerstate_observe(&ps, &p, hs * 1000 + 1000), PEER_EV_HEALTHY);
+	assert_true(ps.has_good);
+	/* It dies; the next outage tries the public address first. */
+	assert_int_equal(peerstate_observe(&ps, &p, hs * 1000 + HANDSHAKE_VALIDITY_MS + 2000),
+			 PEER_EV_UNHEALTHY);
+	assert_int_equal(next(&ps, c, 2, host, 100000, &ev), 1);
+	assert_int_equal(next(&ps, c, 2, host, 100000 + ENDPOINT_FIRST_TRY_MS, &ev), 0);
+}
+
+/* Link probes: traffic that stops gets a probe; unanswered, the link is
+ * dead in PROBE_WAIT_MS, whatever dropped the packets; only an answer or a
+ * new handshake revives it (one-way receipts do not). Idle links and
+ * single receipts (Alives, keepalives) are not probed. */
+static void test_probes(void **state)
+{
+	(void)state;
+	struct peerstate ps;
+	peerstate_init(&ps, key);
+	const int64_t hs = 1700000000, t = hs * 1000;
+	struct wg_peer p = peer_with(hs, true);
+	assert_int_equal(peerstate_observe(&ps, &p, t), PEER_EV_HEALTHY);
+	/* Not a daemon that answers (yet): its own probe says it is. */
+	assert_int_equal(peerstate_heard(&ps, 255), 0);
+	assert_false(ps.answers);
+	assert_int_equal(peerstate_heard(&ps, PROBE_TTL), 0);
+	assert_true(ps.answers);
+	/* Single receipts 10 s apart: no flow, no probe. */
+	for (int i = 1; i <= 6; i++) {
+		p.rx_bytes += 100;
+		assert_int_equal(peerstate_observe(&ps, &p, t + i * 10000), 0);
+		assert_int_equal(peerstate_observe(&ps, &p, t + i * 10000 + 4000), 0);
+	}
+	assert_false(peerstate_watching(&ps, t + 60000 + LINK_FLOW_MS + LINK_QUIET_MS + 1));
+	/* Close together, its Alives (fact packets) and keepalives are no
+	 * flow either. */
+	for (int i = 0; i < 4; i++) {
+		ps.fact_rx++;
+		p.rx_bytes += 200;
+		assert_int_equal(peerstate_observe(&ps, &p, t + 70000 + i * 1000), 0);
+		p.rx_bytes += 32;
+		assert_int_equal(peerstate_observe(&ps, &p, t + 70500 + i * 1000), 0);
+	}
+	assert_int_equal(peerstate_observe(&ps, &p, t + 80000), 0);
+	assert_false(peerstate_watching(&ps, t + 80000));
+	/* A rekey (initiation out, response in, keepalive) is no flow. */
+	p.tx_bytes += 148;
+	p.rx_bytes += 92;
+	assert_int_equal(peerstate_observe(&ps, &p, t + 81000), 0);
+	p.tx_bytes += 32;
+	assert_int_equal(peerstate_observe(&ps, &p, t + 82000), 0);
+	assert_false(peerstate_watching(&ps, t + 82000));
+	/* A flow (every second), then it stops. */
+	int64_t now = t + 100000;
+	for (int i = 0; i < 5; i++, now += 1000) {
+		p.rx_bytes += 100;
+		assert_int_equal(peerstate_observe(&ps, &p, now), 0);
+	}
+	assert_true(peerstate_watching(&ps, now));
+	int64_t last = now - 1000;
+	assert_int_equal(peerstate_observe(&ps, &p, last + LINK_QUIET_MS - 1), 0);
+	assert_int_equal(peerstate_observe(&ps, &p, last + LINK_QUIET_MS), PEER_EV_PROBE);
+	int64_t probe = last + LINK_QUIET_MS;
+	peerstate_probe_sent(&ps, probe);
+	/* Repeated each PROBE_REPEAT_MS, PROBE_COUNT times in all. */
+	assert_int_equal(peerstate_observe(&ps, &p, probe + PROBE_REPEAT_MS - 1), 0);
+	assert_int_equal(peerstate_observe(&ps, &p, probe + PROBE_REPEAT_MS), PEER_EV_PROBE);
+	peerstate_probe_sent(&ps, probe + PROBE_REPEAT_MS);
+	/* Receipts from it alone (it still reaches us) do not answer. */
+	p.rx_bytes += 148;
+	assert_int_equal(peerstate_observe(&ps, &p, probe + 2 * PROBE_REPEAT_MS), PEER_EV_PROBE);
+	peerstate_probe_sent(&ps, probe + 2 * PROBE_REPEAT_MS);
+	assert_int_equal(peerstate_observe(&ps, &p, probe + PROBE_WAIT_MS - 1), 0);
+	assert_int_equal(peerstate_observe(&ps, &p, probe + PROBE_WAIT_MS), PEER_EV_UNHEALTHY);
+	assert_string_equal(peerstate_why(&ps, 1), "direct link stopped answering");
+	/* Its own probe does not prove our direction; an answer does. */
+	assert_int_equal(peerstate_heard(&ps, PROBE_TTL), 0);
+	assert_false(ps.healthy);
+	peerstate_probe_sent(&ps, probe + 5000);
+	assert_int_equal(peerstate_heard(&ps, PROBE_ANSWER_TTL), PEER_EV_HEALTHY);
+	/* The answer is no flow: no probe after it. */
+	p.rx_bytes += 100;
+	assert_int_equal(peerstate_observe(&ps, &p, probe + 6000), 0);
+	assert_int_equal(peerstate_observe(&ps, &p, probe + 20000), 0);
+	/* Dead again; a fresh handshake revives it too. */
+	for (int i = 0; i < 3; i++) {
+		p.rx_bytes += 100;
+		assert_int_equal(peerstate_observe(&ps, &p, probe + 30000 + i * 1000), 0);
+	}
+	assert_int_equal(peerstate_observe(&ps, &p, probe + 32000 + LINK_QUIET_MS), PEER_EV_PROBE);
+	peerstate_probe_sent(&ps, probe + 32000 + LINK_QUIET_MS);
+	assert_int_equal(peerstate_observe(&ps, &p, probe + 32000 + LINK_QUIET_MS + PROBE_WAIT_MS),
+			 PEER_EV_UNHEALTHY);
+	p.last_handshake_sec = hs + 60;
+	assert_int_equal(peerstate_observe(&ps, &p, (hs + 61) * 1000), PEER_EV_HEALTHY);
+	/* Its probe, even crossing ours, is no answer (a one-way link). */
+	peerstate_probe_sent(&ps, (hs + 62) * 1000);
+	assert_int_equal(peerstate_heard(&ps, PROBE_TTL), 0);
+	assert_int_not_equal(ps.probe_at, 0);
+
+	/* Sending alone (a one-way stream) with nothing back is probed too;
+	 * keepalives are not sending. */
+	struct peerstate one;
+	peerstate_init(&one, key);
+	struct wg_peer q = peer_with(hs, true);
+	assert_int_equal(peerstate_observe(&one, &q, t), PEER_EV_HEALTHY);
+	peerstate_heard(&one, PROBE_ANSWER_TTL);
+	for (int i = 1; i <= 4; i++) {
+		q.tx_bytes += 32;
+		assert_int_equal(peerstate_observe(&one, &q, t + i * 1000), 0);
+	}
+	/* Our fact packets are no flow. */
+	for (int i = 5; i <= 8; i++) {
+		one.fact_tx++;
+		q.tx_bytes += 300;
+		assert_int_equal(peerstate_observe(&one, &q, t + i * 1000), 0);
+	}
+	q.tx_bytes += 1000;
+	assert_int_equal(peerstate_observe(&one, &q, t + 9000), 0);
+	assert_true(peerstate_watching(&one, t + 9000));
+	q.tx_bytes += 1000;
+	assert_int_equal(peerstate_observe(&one, &q, t + 10000), PEER_EV_PROBE);
 }
 
 static void test_event_text(void **state)
@@ -181,7 +421,10 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_health_edges),
 		cmocka_unit_test(test_stalled_link),
 		cmocka_unit_test(test_alive_edges),
-		cmocka_unit_test(test_endpoint_rotation),
+		cmocka_unit_test(test_endpoint_rank),
+		cmocka_unit_test(test_endpoint_choice),
+		cmocka_unit_test(test_endpoint_last_good),
+		cmocka_unit_test(test_probes),
 		cmocka_unit_test(test_event_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

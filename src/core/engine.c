@@ -18,6 +18,8 @@ struct peer_entry {
 	struct peerstate ps;
 	const struct wg_peer *wg; /* in the latest snapshot, or NULL */
 	bool alive_now;		  /* send it an Alive this round */
+	bool probe_now, answer_now; /* ...as a probe, or as the answer to its probe */
+	bool reset_endpoint;	    /* we moved: set its endpoint again (see engine_host_changed) */
 	struct known *kn;	  /* what it knows */
 	/* Its last scan for facts to send: the candidates' signature, whether
 	 * it wanted facts, and when something it knows next needs a re-send. */
@@ -258,10 +260,15 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 		 * sent while the handshake was failing may be lost). */
 		if (ev & PEER_EV_HEALTHY)
 			p->alive_now = true;
-		emit(e, p->key, ev);
+		/* Traffic stopped, or a probe is unanswered: (again) ask. */
+		if (ev & PEER_EV_PROBE)
+			p->probe_now = true;
+		emit(e, p->key, ev & ~(unsigned)PEER_EV_PROBE);
 	}
 	e->is_router = trust_device_is_router_for(dev, e->cfg.router, device_netif(e));
 }
+
+const struct netif_list *engine_host(const struct engine *e) { return e->host; }
 
 void engine_set_host(struct engine *e, const struct netif_list *host)
 {
@@ -448,6 +455,7 @@ int engine_receive(struct engine *e, const uint8_t sender[static WIRE_KEY_LEN],
 		return -ENOMEM;
 	const struct peer_config *sc = config_for(e, sender);
 	bool configured_membership = sc && sc->has_trust && sc->trust >= TRUST_MEMBERSHIP;
+	from->ps.fact_rx++; /* explains its rx bytes: no user traffic */
 	int news = 0;
 	/* A new boot id first: what it knew before is gone. */
 	for (size_t i = 0; i < n; i++) {
@@ -463,6 +471,16 @@ int engine_receive(struct engine *e, const uint8_t sender[static WIRE_KEY_LEN],
 			continue;
 		}
 		unsigned ev = peerstate_alive(&from->ps, f->v.boot_id, now + f->ttl * 1000, now);
+		/* A probe wants an answer at once; an answer revives the link. */
+		ev |= peerstate_heard(&from->ps, f->ttl);
+		if (f->ttl == PROBE_TTL) {
+			from->answer_now = true;
+			/* We think the link is down, yet its probe came: ask back,
+			 * so both sides see it work at once. */
+			if (from->ps.dead)
+				from->probe_now = true;
+			news++;
+		}
 		if (ev & PEER_EV_REBOOTED) {
 			knowledge_forget_peer(e->knows, from->kn);
 			from->due = INT64_MIN;
@@ -473,7 +491,7 @@ int engine_receive(struct engine *e, const uint8_t sender[static WIRE_KEY_LEN],
 			from->alive_now = true;
 		emit(e, sender, ev);
 		/* News worth a prompt round, like a new fact. */
-		news += (ev & (PEER_EV_REBOOTED | PEER_EV_ALIVE)) != 0;
+		news += (ev & (PEER_EV_REBOOTED | PEER_EV_ALIVE | PEER_EV_HEALTHY)) != 0;
 	}
 	int accepted = news;
 	for (size_t i = 0; i < n; i++) {
@@ -694,16 +712,35 @@ static int plan_sends(struct engine *e, int64_t now, engine_send_fn *fn, void *a
 		p->seen_wants = wants;
 		/* A hello (a new peer, endpoint or life) counts as a first send. */
 		bool hello = p->alive_now;
-		bool alive_due = hello || knowledge_needs_alive(e->knows, p->kn, alive_slot, now);
-		p->alive_now = false;
+		/* A probe asks for an answer at once: a hello to a peer not yet
+		 * known to answer is one (that is how we learn it answers). */
+		bool probe = p->probe_now || (hello && !p->ps.answers);
+		bool answer = p->answer_now;
+		bool alive_due = hello || probe || answer ||
+				 knowledge_needs_alive(e->knows, p->kn, alive_slot, now);
+		p->alive_now = p->probe_now = p->answer_now = false;
+		struct wire_fact a = alive;
+		if (probe || answer)
+			a.ttl = probe ? PROBE_TTL : PROBE_ANSWER_TTL;
+		if (probe)
+			peerstate_probe_sent(&p->ps, e->wall_ms);
+		/* Both: the answer rides first, then our own probe. */
+		struct wire_fact ans = alive;
+		ans.ttl = PROBE_ANSWER_TTL;
+		if (!err && probe && answer && !push(&b, &ans)) {
+			err = -ENOMEM;
+			break;
+		}
 		if (err || (alive_due && knowledge_sent(e->knows, p->kn, alive_slot, now,
 							now + FACT_TTL_MS, ALIVE_MARGIN_MS,
-							hello) == INT64_MIN) ||
-		    !push(&b, &alive)) {
+							hello || probe) == INT64_MIN) ||
+		    !push(&b, &a)) {
 			err = -ENOMEM;
 			break;
 		}
 		struct engine_send s = { .facts = b.facts, .n = b.n - !alive_due };
+		if (s.n)
+			p->ps.fact_tx++; /* explains our tx bytes */
 		memcpy(s.peer, p->key, WIRE_KEY_LEN);
 		if (!alive_due) {
 			s.fill = &b.facts[b.n - 1];
@@ -903,23 +940,41 @@ static void to_wg_endpoint(const struct peer_endpoint *pe, union wg_endpoint *ep
 	}
 }
 
+size_t engine_peer_candidates(const struct engine *e, const uint8_t key[static WIRE_KEY_LEN],
+			      struct peer_endpoint *cand, size_t cap)
+{
+	size_t n = 0;
+	/* Configured endpoints first: received ones cannot crowd them out. */
+	const struct peer_config *cfg = config_for(e, key);
+	for (size_t i = 0; cfg && i < cfg->n_endpoints && n < cap; i++)
+		cand[n++] = cfg->endpoints[i];
+	for (const struct fact *f = facts_subject_first(e->received, key); f && n < cap; f = facts_subject_next(f))
+		if ((f->f.attr == WIRE_ENDPOINT_V4 || f->f.attr == WIRE_ENDPOINT_V6) && !endpoint_into_tunnel(e, &f->f))
+			endpoint_of(&f->f, &cand[n++]);
+	return n;
+}
+
 /* Returns whether the change replaces the peer's allowed IPs. */
 static bool reconcile_unhealthy(struct engine *e, struct peer_entry *p, bool deconf, int64_t now,
 				struct change_buf *c)
 {
 	const struct wg_peer *w = p->wg;
 	struct peer_endpoint cand[64];
-	size_t n = 0;
-	/* Configured endpoints first (issue 13): received ones cannot delay them. */
-	const struct peer_config *cfg = config_for(e, p->key);
-	for (size_t i = 0; cfg && i < cfg->n_endpoints && n < 64; i++)
-		cand[n++] = cfg->endpoints[i];
-	for (const struct fact *f = facts_subject_first(e->received, p->key); f && n < 64; f = facts_subject_next(f))
-		if ((f->f.attr == WIRE_ENDPOINT_V4 || f->f.attr == WIRE_ENDPOINT_V6) && !endpoint_into_tunnel(e, &f->f))
-			endpoint_of(&f->f, &cand[n++]);
-	int pick = peerstate_next_endpoint(&p->ps, cand, n, now);
+	enum endpoint_rank rank[64];
+	size_t n = engine_peer_candidates(e, p->key, cand, 64);
+	for (size_t i = 0; i < n; i++)
+		rank[i] = peerstate_rank(&cand[i], e->host);
+	unsigned ev = 0;
+	int pick = peerstate_next_endpoint(&p->ps, cand, rank, n, now, &ev);
+	if (ev & PEER_EV_NO_DIRECT)
+		emit(e, p->key, ENGINE_EV_NO_DIRECT);
+	struct peer_endpoint cur;
+	peerstate_endpoint_from_wg(&w->endpoint, &cur);
+	bool moved = pick >= 0 && !peerstate_same_endpoint(&cand[pick], &cur);
+	if (pick >= 0)
+		p->probe_now = true; /* say hello (and ask) through it at once */
 	bool restrict_ips = deconf && restrict_to_admin(e, p, c);
-	if (pick < 0)
+	if (!moved)
 		return restrict_ips;
 	/* The endpoint rides on the restricting change, if there is one. */
 	struct wg_peer_change *pc = restrict_ips ? &c->peers[c->n - 1]
@@ -928,7 +983,6 @@ static bool reconcile_unhealthy(struct engine *e, struct peer_entry *p, bool dec
 		return false;
 	pc->flags |= WG_CHANGE_ENDPOINT;
 	to_wg_endpoint(&cand[pick], &pc->endpoint);
-	p->alive_now = true; /* say hello through the new endpoint at once */
 	/* A peer we never had a handshake with learns about us at the same
 	 * moment we learn about it: if both sides initiate at once the
 	 * handshakes cross, WireGuard rejects both responses, and the retry
@@ -1021,6 +1075,22 @@ static void remove_nonmembers(struct engine *e, int64_t now, struct change_buf *
 	}
 }
 
+/* Sets the peer's endpoint again as it is, unless this round already
+ * gives it one. */
+static void reset_endpoint(struct change_buf *c, const struct peer_entry *p)
+{
+	struct wg_peer_change *pc = NULL;
+	for (size_t k = 0; k < c->n && !pc; k++)
+		if (!memcmp(c->peers[k].public_key, p->key, WIRE_KEY_LEN))
+			pc = &c->peers[k];
+	if (!pc)
+		pc = change_new(c, p->key, WG_CHANGE_UPDATE_ONLY);
+	if (pc && !(pc->flags & WG_CHANGE_ENDPOINT)) {
+		pc->flags |= WG_CHANGE_ENDPOINT;
+		pc->endpoint = p->wg->endpoint;
+	}
+}
+
 static void reconcile(struct engine *e, int64_t now, struct engine_round *out)
 {
 	struct change_buf c = { 0 };
@@ -1043,6 +1113,9 @@ static void reconcile(struct engine *e, int64_t now, struct engine_round *out)
 			replaced = reconcile_unhealthy(
 				e, p, deconf_peer || (may_deconf && p->moved && !engine_peer_is_router(e, p->wg)),
 				now, &c);
+		if (p->reset_endpoint && p->wg->endpoint.addr.sa_family != AF_UNSPEC)
+			reset_endpoint(&c, p);
+		p->reset_endpoint = false;
 		/* Always keep the auto-address (a replacement includes it). */
 		struct wg_allowedip a = auto_ip(p->key);
 		if (!replaced && !has_ip(p->wg->allowedips, p->wg->n_allowedips, &a) &&
@@ -1188,11 +1261,41 @@ void engine_round_free(struct engine_round *r)
 
 int64_t engine_next_deadline(const struct engine *e, int64_t now)
 {
-	/* Alive re-sends, endpoint rotation and fact expiry all fall on this
-	 * grid; expiry may come sooner. */
+	/* Alive re-sends and fact expiry fall on this grid; expiry, the end
+	 * of an endpoint try and a link being watched may come sooner. */
 	int64_t next = now + CHUNK_PERIOD_MS;
 	int64_t exp = facts_next_expiry(e->received);
-	return exp < next ? (exp > now ? exp : now) : next;
+	if (exp < next)
+		next = exp;
+	const struct peer_entry *p, *tmp;
+	HASH_ITER(hh, e->peers, p, tmp) {
+		if (!p->wg)
+			continue;
+		if (peerstate_watching(&p->ps, e->wall_ms) && now + LINK_WATCH_MS < next)
+			next = now + LINK_WATCH_MS;
+		if (!p->ps.healthy && p->ps.attempt_until != INT64_MIN && p->ps.attempt_until < next)
+			next = p->ps.attempt_until;
+		if (!p->ps.healthy && p->ps.retry_at != INT64_MIN && p->ps.retry_at < next)
+			next = p->ps.retry_at;
+	}
+	return next > now ? next : now;
+}
+
+void engine_host_changed(struct engine *e)
+{
+	/* Our addresses changed: ask every peer that answers whether the link
+	 * still works from where we are now (and let WireGuard carry our new
+	 * source address to it); try again the endpoints that failed. Each
+	 * endpoint is set again as it is: WireGuard keeps the source address
+	 * it last used per peer (wireguard-go's sticky sockets), and a source
+	 * that is gone makes every send fail until it forgets it. */
+	struct peer_entry *p, *tmp;
+	HASH_ITER(hh, e->peers, p, tmp) {
+		if (p->wg && p->ps.answers && p->ps.healthy)
+			p->probe_now = true;
+		p->reset_endpoint = p->wg && p->wg->endpoint.addr.sa_family != AF_UNSPEC;
+		peerstate_host_moved(&p->ps);
+	}
 }
 
 bool engine_is_router(const struct engine *e) { return e->is_router; }

@@ -63,9 +63,13 @@ enum {
 	ENGINE_EV_ENDPOINT_TRIED = 1 << 10,
 	ENGINE_EV_ALLOWEDIPS_MOVED = 1 << 11, /* onto the direct link */
 	ENGINE_EV_RESTRICTED = 1 << 12,	      /* back to the auto-address only */
-	ENGINE_EV_BUDGET = 1 << 13,  /* facts from it hit a cap (at most once a minute) */
-	ENGINE_EV_HIJACK = 1 << 14,  /* it claimed allowed IPs another peer holds (same) */
+	ENGINE_EV_NO_DIRECT = 1 << 13,	      /* no endpoint answered: via the router */
+	ENGINE_EV_BUDGET = 1 << 14,  /* facts from it hit a cap (at most once a minute) */
+	ENGINE_EV_HIJACK = 1 << 15,  /* it claimed allowed IPs another peer holds (same) */
 };
+
+/* A link with traffic flowing or a probe out is looked at this often. */
+enum { LINK_WATCH_MS = 1000 };
 
 struct engine_round {
 	struct wg_change change; /* empty when nothing is to change */
@@ -94,6 +98,7 @@ int engine_set_config(struct engine *e, const struct engine_config *cfg)
 /* The latest device snapshot and host interfaces, borrowed until replaced. */
 void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wall_ms);
 void engine_set_host(struct engine *e, const struct netif_list *host);
+const struct netif_list *engine_host(const struct engine *e);
 
 /* The inner facts of one verified group from `sender`, received at now.
  * Returns how many facts were accepted (an Alive that says the peer came up
@@ -128,6 +133,15 @@ void engine_round_free(struct engine_round *r);
 
 /* When engine_run should next be called, at the latest. */
 int64_t engine_next_deadline(const struct engine *e, int64_t now);
+
+/* Our host's addresses changed (roaming): the next round probes every
+ * direct link whose peer answers probes. */
+void engine_host_changed(struct engine *e);
+
+/* A peer's endpoint candidates (our config's static endpoints, then its
+ * Endpoint facts); returns how many were written, at most cap. */
+size_t engine_peer_candidates(const struct engine *e, const uint8_t key[static WIRE_KEY_LEN],
+			      struct peer_endpoint *cand, size_t cap);
 
 bool engine_is_router(const struct engine *e);
 /* Whether the peer counts as a router (trust_peer_is_router_for). */

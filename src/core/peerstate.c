@@ -1,8 +1,9 @@
-/* Peer health, liveness and endpoint rotation. */
+/* Peer health, liveness, link probes and endpoint choice. */
 #include "core/peerstate.h"
 
 #include "proto/meta.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,7 +11,100 @@ void peerstate_init(struct peerstate *ps, const uint8_t key[static WIRE_KEY_LEN]
 {
 	memset(ps, 0, sizeof(*ps));
 	memcpy(ps->key, key, WIRE_KEY_LEN);
-	ps->last_switch = INT64_MIN;
+	ps->attempt_until = ps->round_start = ps->retry_at = INT64_MIN;
+	ps->current = -1;
+}
+
+void peerstate_endpoint_from_wg(const union wg_endpoint *w, struct peer_endpoint *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (w->addr.sa_family == AF_INET) {
+		out->attr = WIRE_ENDPOINT_V4;
+		memcpy(out->ep.addr, &w->addr4.sin_addr, 4);
+		out->ep.port = ntohs(w->addr4.sin_port);
+	} else if (w->addr.sa_family == AF_INET6) {
+		out->attr = WIRE_ENDPOINT_V6;
+		memcpy(out->ep.addr, &w->addr6.sin6_addr, 16);
+		out->ep.port = ntohs(w->addr6.sin6_port);
+	}
+}
+
+bool peerstate_same_endpoint(const struct peer_endpoint *a, const struct peer_endpoint *b)
+{
+	size_t alen = a->attr == WIRE_ENDPOINT_V4 ? 4 : 16;
+	return a->attr == b->attr && a->ep.port == b->ep.port && !memcmp(a->ep.addr, b->ep.addr, alen);
+}
+
+static int find_try(const struct peerstate *ps, const struct peer_endpoint *e)
+{
+	for (size_t i = 0; i < ps->n_tried; i++)
+		if (peerstate_same_endpoint(&ps->tried[i].e, e))
+			return (int)i;
+	return -1;
+}
+
+/* The link works (again): the current try succeeded, the next outage
+ * starts a fresh round with this endpoint first. */
+static void link_works(struct peerstate *ps, const union wg_endpoint *w)
+{
+	if (w->addr.sa_family != AF_UNSPEC) {
+		peerstate_endpoint_from_wg(w, &ps->good);
+		ps->has_good = true;
+		int i = find_try(ps, &ps->good);
+		if (i >= 0)
+			ps->tried[i].result = TRY_ANSWERED;
+	}
+	ps->attempt_until = ps->round_start = ps->retry_at = INT64_MIN;
+	ps->retry_ms = 0;
+	ps->said_no_direct = false;
+	ps->current = -1;
+}
+
+/* Bytes WireGuard moves by itself: up to three keepalives (32 bytes each),
+ * perhaps with a handshake initiation (148), response (92) or both. */
+static bool wireguard_only(uint64_t n)
+{
+	static const uint64_t handshakes[] = { 0, 92, 148, 240 };
+	for (size_t i = 0; i < sizeof(handshakes) / sizeof(handshakes[0]); i++)
+		if (n >= handshakes[i] && (n - handshakes[i]) % 32 == 0 && n - handshakes[i] <= 3 * 32)
+			return true;
+	return false;
+}
+
+/* Probe bookkeeping on each look at the device (peers that answer). */
+static unsigned watch_link(struct peerstate *ps, bool heard, bool rx_moved, bool tx_moved,
+			   bool advanced, int64_t wall_ms)
+{
+	if (rx_moved) {
+		ps->rx_run = ps->user_rx_at && wall_ms - ps->user_rx_at <= LINK_FLOW_MS ? ps->rx_run + 1 : 1;
+		ps->user_rx_at = wall_ms;
+	}
+	if (heard)
+		ps->rx_at = wall_ms;
+	if (tx_moved) {
+		ps->tx_run = ps->tx_at && wall_ms - ps->tx_at <= LINK_FLOW_MS ? ps->tx_run + 1 : 1;
+		ps->tx_at = wall_ms;
+	}
+	if (advanced) { /* a handshake needs both directions */
+		ps->dead = false;
+		ps->probe_at = 0;
+	}
+	if (ps->dead || !ps->hs_ok)
+		return 0;
+	if (ps->probe_at) {
+		if (wall_ms - ps->probe_at >= PROBE_WAIT_MS) {
+			ps->dead = true;
+			ps->probe_at = 0;
+			return 0;
+		}
+		return ps->probes < PROBE_COUNT && wall_ms - ps->probe_last >= PROBE_REPEAT_MS ? PEER_EV_PROBE : 0;
+	}
+	/* Traffic was flowing (either way) and nothing came for a while. */
+	bool flowing = ps->rx_run >= LINK_FLOW_COUNT ||
+		       (ps->tx_run >= LINK_FLOW_COUNT && wall_ms - ps->tx_at < LINK_FLOW_MS);
+	if (flowing && wall_ms - ps->rx_at >= LINK_QUIET_MS)
+		return PEER_EV_PROBE;
+	return 0;
 }
 
 static unsigned transition(bool *flag, bool now, unsigned on, unsigned off)
@@ -36,7 +130,14 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
 		ps->unanswered_since = 0;
 	else if (!keepalives && !ps->unanswered_since)
 		ps->unanswered_since = wall_ms;
-	bool stalled = ps->unanswered_since && wall_ms - ps->unanswered_since >= LINK_STALL_MS;
+	bool stalled = !ps->answers && ps->unanswered_since &&
+		       wall_ms - ps->unanswered_since >= LINK_STALL_MS;
+	/* User traffic: moved, and not only by fact packets, keepalives or
+	 * handshakes. */
+	uint64_t got = p->rx_bytes - ps->rx_bytes;
+	bool rx_moved = ps->observed && !ps->fact_rx && !wireguard_only(got);
+	bool tx_moved = ps->observed && !ps->fact_tx && !wireguard_only(sent);
+	ps->fact_rx = ps->fact_tx = 0;
 	ps->rx_bytes = p->rx_bytes;
 	ps->tx_bytes = p->tx_bytes;
 	ps->observed = true;
@@ -44,8 +145,60 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
 	ps->handshake_nsec = p->last_handshake_nsec;
 	int64_t hs_ms = p->last_handshake_sec * 1000 + p->last_handshake_nsec / 1000000;
 	bool recent = p->last_handshake_sec != 0 && wall_ms - hs_ms < HANDSHAKE_VALIDITY_MS;
-	bool healthy = p->endpoint.addr.sa_family != AF_UNSPEC && (recent || advanced) && !stalled;
-	return transition(&ps->healthy, healthy, PEER_EV_HEALTHY, PEER_EV_UNHEALTHY);
+	ps->hs_ok = p->endpoint.addr.sa_family != AF_UNSPEC && (recent || advanced);
+	unsigned probe = ps->answers ? watch_link(ps, got && ps->observed, rx_moved, tx_moved, advanced, wall_ms) : 0;
+	bool healthy = ps->hs_ok && !stalled && !(ps->answers && ps->dead);
+	unsigned ev = transition(&ps->healthy, healthy, PEER_EV_HEALTHY, PEER_EV_UNHEALTHY);
+	if (ev & PEER_EV_HEALTHY)
+		link_works(ps, &p->endpoint);
+	else if (healthy && p->endpoint.addr.sa_family != AF_UNSPEC) /* it roamed */
+		peerstate_endpoint_from_wg(&p->endpoint, &ps->good);
+	return ev | probe;
+}
+
+void peerstate_probe_sent(struct peerstate *ps, int64_t wall_ms)
+{
+	if (!ps->probe_at) {
+		ps->probe_at = wall_ms ? wall_ms : 1;
+		ps->probes = 0;
+	}
+	ps->probe_last = wall_ms;
+	ps->probes++;
+	ps->rx_run = ps->tx_run = 0; /* the probe and its answer are no flow */
+}
+
+unsigned peerstate_heard(struct peerstate *ps, unsigned ttl)
+{
+	if (ttl != PROBE_TTL && ttl != PROBE_ANSWER_TTL)
+		return 0;
+	ps->answers = true;
+	if (ttl == PROBE_TTL)
+		return 0; /* a probe of its own proves only its direction */
+	ps->probe_at = 0;
+	ps->dead = false;
+	ps->rx_run = ps->tx_run = 0;
+	unsigned ev = transition(&ps->healthy, ps->hs_ok, PEER_EV_HEALTHY, PEER_EV_UNHEALTHY);
+	if (ev & PEER_EV_HEALTHY) {
+		if (ps->current >= 0)
+			ps->tried[ps->current].result = TRY_ANSWERED;
+		link_works(ps, &(union wg_endpoint){ .addr.sa_family = AF_UNSPEC });
+	}
+	return ev;
+}
+
+bool peerstate_watching(const struct peerstate *ps, int64_t wall_ms)
+{
+	return ps->answers && ps->healthy &&
+	       (ps->probe_at || (ps->rx_run && wall_ms - ps->user_rx_at <= LINK_FLOW_MS + LINK_QUIET_MS) ||
+		(ps->tx_run && wall_ms - ps->tx_at <= LINK_FLOW_MS));
+}
+
+void peerstate_host_moved(struct peerstate *ps)
+{
+	if (ps->healthy)
+		return;
+	ps->attempt_until = ps->round_start = ps->retry_at = INT64_MIN;
+	ps->retry_ms = 0;
 }
 
 unsigned peerstate_alive(struct peerstate *ps, const uint8_t boot_id[static WIRE_BOOT_ID_LEN],
@@ -104,54 +257,160 @@ bool peerstate_alive_since(const struct peerstate *ps, int64_t now, int64_t ms)
 	return ps->alive && now < ps->alive_until && now - ps->alive_since >= ms;
 }
 
-static bool same_endpoint(const struct peer_endpoint *a, const struct peer_endpoint *b)
+static bool v4_in(const uint8_t *a, uint8_t b0, uint8_t b1, unsigned bits)
 {
-	size_t alen = a->attr == WIRE_ENDPOINT_V4 ? 4 : 16;
-	return a->attr == b->attr && a->ep.port == b->ep.port && !memcmp(a->ep.addr, b->ep.addr, alen);
+	uint32_t v = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16;
+	uint32_t n = (uint32_t)b0 << 24 | (uint32_t)b1 << 16;
+	uint32_t mask = ~UINT32_C(0) << (32 - bits);
+	return (v & mask) == (n & mask);
 }
 
-static int64_t tried_at(const struct peerstate *ps, const struct peer_endpoint *e)
+static bool on_subnet(const struct peer_endpoint *e, const struct netif_addr *a)
 {
-	for (size_t i = 0; i < ps->n_tried; i++)
-		if (same_endpoint(&ps->tried[i].e, e))
-			return ps->tried[i].at;
-	return INT64_MIN;
+	int family = e->attr == WIRE_ENDPOINT_V4 ? AF_INET : AF_INET6;
+	if (a->family != family)
+		return false;
+	const uint8_t *n = a->family == AF_INET ? (const uint8_t *)&a->ip4 : (const uint8_t *)&a->ip6;
+	unsigned width = family == AF_INET ? 32 : 128, bits = a->prefix;
+	if (bits >= width)
+		return false; /* a host route names no LAN */
+	unsigned full = bits / 8, rest = bits % 8;
+	if (memcmp(e->ep.addr, n, full))
+		return false;
+	uint8_t mask = (uint8_t)(0xff << (8 - rest));
+	return !rest || (e->ep.addr[full] & mask) == (n[full] & mask);
 }
 
-static void record_try(struct peerstate *ps, const struct peer_endpoint *e, int64_t now)
+enum endpoint_rank peerstate_rank(const struct peer_endpoint *e, const struct netif_list *host)
 {
-	size_t slot = ps->n_tried, oldest = 0;
-	for (size_t i = 0; i < ps->n_tried; i++) {
-		if (same_endpoint(&ps->tried[i].e, e))
-			slot = i;
-		if (ps->tried[i].at < ps->tried[oldest].at)
-			oldest = i;
+	const uint8_t *a = e->ep.addr;
+	bool v4 = e->attr == WIRE_ENDPOINT_V4;
+	/* Link-local (IPv6 fe80::/10, IPv4 169.254/16) has no LAN meaning
+	 * without a scope: never ranked as LAN. */
+	bool link_local = v4 ? a[0] == 169 && a[1] == 254 : a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
+	for (size_t i = 0; host && !link_local && i < host->n; i++)
+		for (size_t k = 0; host->ifs[i].up && k < host->ifs[i].n_addrs; k++)
+			if (on_subnet(e, &host->ifs[i].addrs[k]))
+				return EP_RANK_LAN;
+	if (v4)
+		return v4_in(a, 10, 0, 8) || v4_in(a, 172, 16, 12) || v4_in(a, 192, 168, 16) ||
+				       v4_in(a, 100, 64, 10) || link_local
+			       ? EP_RANK_PRIVATE
+			       : EP_RANK_PUBLIC4;
+	return (a[0] & 0xfe) == 0xfc || link_local ? EP_RANK_PRIVATE : EP_RANK_GLOBAL6;
+}
+
+int peerstate_tried(const struct peerstate *ps, const struct peer_endpoint *e, int64_t *at,
+		    enum try_result *result)
+{
+	int i = find_try(ps, e);
+	if (i < 0)
+		return 0;
+	*at = ps->tried[i].at;
+	*result = (enum try_result)ps->tried[i].result;
+	return 1;
+}
+
+static int record_try(struct peerstate *ps, const struct peer_endpoint *e, int64_t now)
+{
+	int slot = find_try(ps, e);
+	if (slot < 0 && ps->n_tried < PEERSTATE_MAX_TRIED) {
+		slot = (int)ps->n_tried++;
+	} else if (slot < 0) {
+		slot = 0; /* forget the longest-ago try */
+		for (size_t i = 1; i < ps->n_tried; i++)
+			if (ps->tried[i].at < ps->tried[slot].at)
+				slot = (int)i;
 	}
-	if (slot == PEERSTATE_MAX_TRIED)
-		slot = oldest; /* forget the longest-ago try */
-	else if (slot == ps->n_tried)
-		ps->n_tried++;
 	ps->tried[slot].e = *e;
 	ps->tried[slot].at = now;
+	ps->tried[slot].result = TRY_PENDING;
+	ps->current = slot;
+	return slot;
 }
 
-int peerstate_next_endpoint(struct peerstate *ps, const struct peer_endpoint *candidates,
-			    size_t n, int64_t now)
+/* Whether candidate i goes before candidate j. */
+static bool better(const struct peerstate *ps, const struct peer_endpoint *c,
+		   const enum endpoint_rank *ranks, size_t i, size_t j)
 {
-	if (n == 0 || (ps->last_switch != INT64_MIN && now - ps->last_switch < ENDPOINT_INTERVAL_MS))
+	bool gi = ps->has_good && peerstate_same_endpoint(&c[i], &ps->good);
+	bool gj = ps->has_good && peerstate_same_endpoint(&c[j], &ps->good);
+	if (gi != gj)
+		return gi;
+	if (ranks && ranks[i] != ranks[j])
+		return ranks[i] < ranks[j];
+	return i < j;
+}
+
+int peerstate_next_endpoint(struct peerstate *ps, const struct peer_endpoint *c,
+			    const enum endpoint_rank *ranks, size_t n, int64_t now, unsigned *events)
+{
+	if (n == 0 || now < ps->attempt_until)
 		return -1;
-	size_t best = 0;
-	int64_t best_at = INT64_MAX;
-	for (size_t i = 0; i < n; i++) {
-		int64_t at = tried_at(ps, &candidates[i]);
-		if (at < best_at) {
-			best_at = at;
-			best = i;
-		}
+	/* The try that just ended went unanswered (an answer would have made
+	 * the peer healthy and ended the round). */
+	if (ps->current >= 0 && ps->tried[ps->current].result == TRY_PENDING)
+		ps->tried[ps->current].result = TRY_UNANSWERED;
+	ps->current = -1;
+	bool never_tried = false;
+	for (size_t i = 0; i < n; i++)
+		never_tried |= find_try(ps, &c[i]) < 0;
+	/* After a failed round: a candidate never tried goes at once, the
+	 * best is tried again when the back-off ends, all of them again after
+	 * ENDPOINT_ROUND_MS. */
+	bool failed = ps->retry_at != INT64_MIN, only_new = false, retry_best = false;
+	if (failed && never_tried)
+		only_new = true;
+	else if (failed && now - ps->round_start >= ENDPOINT_ROUND_MS)
+		failed = false;
+	else if (failed && now >= ps->retry_at)
+		retry_best = true;
+	else if (failed)
+		return -1;
+	bool new_round = ps->round_start == INT64_MIN || (ps->retry_at != INT64_MIN && !failed);
+	if (new_round) {
+		ps->round_start = now; /* a new round: everything is fresh */
+		ps->retry_at = INT64_MIN;
+		ps->retry_ms = 0;
 	}
-	record_try(ps, &candidates[best], now);
-	ps->last_switch = now;
-	return (int)best;
+	int pick = -1;
+	for (size_t i = 0; i < n; i++) {
+		int t = find_try(ps, &c[i]);
+		bool fresh = only_new ? t < 0 : retry_best || t < 0 || ps->tried[t].at < ps->round_start;
+		if (fresh && (pick < 0 || better(ps, c, ranks, i, (size_t)pick)))
+			pick = (int)i;
+	}
+	if (pick < 0) {
+		/* Every candidate of this round failed: back off, quietly. */
+		ps->retry_ms = ENDPOINT_RETRY_MS;
+		ps->retry_at = now + ps->retry_ms;
+		ps->attempt_until = INT64_MIN;
+		if (events && !ps->said_no_direct)
+			*events |= PEER_EV_NO_DIRECT;
+		ps->said_no_direct = true;
+		return -1;
+	}
+	if (retry_best) {
+		ps->retry_ms = ps->retry_ms * 2 > ENDPOINT_RETRY_MAX_MS ? ENDPOINT_RETRY_MAX_MS : ps->retry_ms * 2;
+		ps->retry_at = now + ps->retry_ms;
+	}
+	bool first = new_round || retry_best || only_new;
+	ps->attempt_until = now + (first ? ENDPOINT_FIRST_TRY_MS : ENDPOINT_TRY_MS);
+	record_try(ps, &c[pick], now);
+	return pick;
+}
+
+const char *peerstate_why(const struct peerstate *ps, size_t n_candidates)
+{
+	if (ps->healthy)
+		return "direct";
+	if (n_candidates == 0)
+		return "no endpoint known";
+	if (ps->retry_at != INT64_MIN)
+		return "no endpoint answered";
+	if (ps->dead)
+		return "direct link stopped answering";
+	return "trying endpoints";
 }
 
 const char *peerstate_event_text(unsigned ev, char *buf, size_t cap)

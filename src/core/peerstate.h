@@ -1,8 +1,8 @@
-/* What we believe about one peer: healthy (a recent handshake), alive (a
- * current Alive from it), its boot id, and which of its endpoints we tried
- * when. Updates return transition events for the operator's log. Pure:
- * `now` is monotonic ms, `wall_ms` is the wall clock (WireGuard reports
- * handshake times in wall-clock time). */
+/* What we believe about one peer: healthy (a recent handshake and a link
+ * that answers), alive (a current Alive from it), its boot id, and which of
+ * its endpoints we tried when, with what result. Updates return transition
+ * events for the operator's log. Pure: `now` is monotonic ms, `wall_ms` is
+ * the wall clock (WireGuard reports handshake times in wall-clock time). */
 #ifndef WIRELINK_PEERSTATE_H
 #define WIRELINK_PEERSTATE_H
 
@@ -11,21 +11,58 @@
 #include <stdint.h>
 
 #include "proto/wire.h"
+#include "wg/netif.h"
 #include "wg/wg.h"
 
 enum {
 	/* RekeyAfterTime 120 s + RekeyTimeout 5 s + KeepaliveTimeout 10 s +
 	 * jitter 0.334 s + hysteresis 30 s */
 	HANDSHAKE_VALIDITY_MS = 165334,
-	ENDPOINT_INTERVAL_MS = 15000,
-	/* We sent and heard nothing back for this long: the link is dead.
-	 * WireGuard answers any data with a keepalive within 10 s and retries
-	 * an unanswered handshake every 5 s, so a live peer is never silent
-	 * this long after we sent. (Beyond the original, which waits out the
-	 * whole HANDSHAKE_VALIDITY_MS.) */
+	/* Endpoint attempts. WireGuard retries an unanswered handshake every
+	 * 5 s (REKEY_TIMEOUT, plus up to 1/3 s of jitter) to whatever endpoint
+	 * the peer has then: the first try of a round gets 3 s, so that the
+	 * switch lands before the first retry, and each later try 5 s, one
+	 * retry each. */
+	ENDPOINT_FIRST_TRY_MS = 3000,
+	ENDPOINT_TRY_MS = 5000,
+	/* Every candidate failed: the best one alone is tried again after
+	 * this, doubling up to ENDPOINT_RETRY_MAX_MS; all of them again when a
+	 * new candidate appears or after ENDPOINT_ROUND_MS. */
+	ENDPOINT_RETRY_MS = 10000,
+	ENDPOINT_RETRY_MAX_MS = 240000,
+	ENDPOINT_ROUND_MS = 600000,
+	/* Peers whose daemon does not answer probes (the original): we sent
+	 * and heard nothing back for this long, the link is dead. */
 	LINK_STALL_MS = 30000,
+	/* Peers that answer probes: traffic was flowing (rx, or tx, moved at
+	 * LINK_FLOW_COUNT looks in a row, each at most LINK_FLOW_MS after the
+	 * last, not counting looks where only fact packets or keepalives moved
+	 * it: an idle link is no flow) and nothing came for LINK_QUIET_MS: we
+	 * probe (PROBE_REPEAT_MS apart, PROBE_COUNT times); no answer within
+	 * PROBE_WAIT_MS of the first probe, the link is dead. */
+	LINK_FLOW_MS = 5000,
+	LINK_FLOW_COUNT = 2,
+	LINK_QUIET_MS = 2500,
+	PROBE_REPEAT_MS = 1000,
+	PROBE_COUNT = 3,
+	PROBE_WAIT_MS = 3500,
 	PEERSTATE_MAX_TRIED = 32,
 };
+
+/* Alive TTLs that mark a probe (answer me at once) and its answer. Both
+ * are ordinary Alives to the original, which neither sends nor answers
+ * them. */
+enum { PROBE_TTL = 254, PROBE_ANSWER_TTL = 253 };
+
+/* How likely an endpoint is to work, best first. */
+enum endpoint_rank {
+	EP_RANK_LAN,	 /* on a subnet one of our host interfaces is on */
+	EP_RANK_PRIVATE, /* another private address (RFC 1918, CGNAT, ULA) */
+	EP_RANK_GLOBAL6, /* global IPv6: no NAT in the way */
+	EP_RANK_PUBLIC4, /* a public IPv4 address, often a NAT's */
+};
+
+enum try_result { TRY_PENDING, TRY_ANSWERED, TRY_UNANSWERED };
 
 enum peer_event {
 	PEER_EV_HEALTHY = 1 << 0,
@@ -33,6 +70,9 @@ enum peer_event {
 	PEER_EV_ALIVE = 1 << 2,
 	PEER_EV_DEAD = 1 << 3,
 	PEER_EV_REBOOTED = 1 << 4, /* a new boot id: forget what it knew */
+	/* Not for the log: */
+	PEER_EV_PROBE = 1 << 5,	    /* send it a probe now */
+	PEER_EV_NO_DIRECT = 1 << 6, /* every endpoint failed: via the router */
 };
 
 struct peer_endpoint {
@@ -46,25 +86,64 @@ struct peerstate {
 	int64_t handshake_sec, handshake_nsec; /* last seen on the device */
 	uint64_t rx_bytes, tx_bytes;	       /* last seen on the device */
 	int64_t unanswered_since; /* wall ms we sent with nothing received since; 0: none */
+	/* Link health by probes, for peers that answer them (wall ms). */
+	bool answers;	 /* it sent a probe or an answer: a daemon that answers */
+	bool dead;	 /* a probe went unanswered: unhealthy until answered */
+	bool hs_ok;	 /* endpoint and recent handshake, as of the last look */
+	int64_t rx_at;	 /* when rx last moved (by anything) */
+	int64_t user_rx_at; /* ...by user traffic */
+	unsigned rx_run; /* receipts in a row, each within LINK_FLOW_MS */
+	int64_t tx_at;	 /* when we last sent data (not keepalives) */
+	/* Fact packets received from it and sent to it since the last look:
+	 * rx and tx that they explain are no user traffic. */
+	unsigned fact_rx, fact_tx;
+	unsigned tx_run; /* sends in a row, each within LINK_FLOW_MS */
+	int64_t probe_at, probe_last; /* first and latest unanswered probe; 0: none */
+	unsigned probes;		 /* probes sent since probe_at */
 	int64_t alive_since, alive_until;
 	uint8_t boot_id[WIRE_BOOT_ID_LEN];
 	char name[64]; /* from its MemberMetadata; "" when unknown */
 	bool basic;    /* a plain WireGuard peer that runs no wirelink */
-	int64_t last_switch; /* when we last changed its endpoint; INT64_MIN: never */
+	/* Endpoint attempts (monotonic ms). */
+	int64_t attempt_until; /* the current try ends; INT64_MIN: none */
+	int64_t round_start;   /* the current round of candidates began; INT64_MIN: none */
+	int64_t retry_at;      /* every candidate failed: the next try; INT64_MIN: not failed */
+	int64_t retry_ms;      /* the back-off */
+	bool said_no_direct;   /* PEER_EV_NO_DIRECT given for this outage */
+	bool has_good;
+	struct peer_endpoint good; /* the endpoint of its last healthy link */
 	struct {
 		struct peer_endpoint e;
 		int64_t at;
+		uint8_t result; /* enum try_result */
 	} tried[PEERSTATE_MAX_TRIED];
 	size_t n_tried;
+	int current; /* index in tried of the current try; -1: none */
 };
 
 void peerstate_init(struct peerstate *ps, const uint8_t key[static WIRE_KEY_LEN]);
 
 /* Healthy: it has an endpoint and its handshake is younger than
  * HANDSHAKE_VALIDITY_MS, or the handshake time advanced since we last looked;
- * and the link has not stalled (we sent, and received nothing for
- * LINK_STALL_MS). */
+ * and the link is not dead. For a peer that answers probes, dead means a
+ * probe went unanswered for PROBE_WAIT_MS (probes start when traffic that
+ * was flowing stops: PEER_EV_PROBE asks the caller to send one, and
+ * peerstate_probe_sent records it), until an answer or a new handshake; for
+ * others, we sent and received nothing for LINK_STALL_MS. */
 unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_t wall_ms);
+
+/* We sent a probe at wall_ms. */
+void peerstate_probe_sent(struct peerstate *ps, int64_t wall_ms);
+/* An Alive came from the peer itself with this TTL: a probe or an answer
+ * marks a daemon that answers probes; only an answer revives a dead link
+ * (its probe proves only its direction). Returns events. */
+unsigned peerstate_heard(struct peerstate *ps, unsigned ttl);
+/* The link needs a closer look (traffic may be flowing, a probe is out). */
+bool peerstate_watching(const struct peerstate *ps, int64_t wall_ms);
+
+/* Our host moved (its addresses changed): endpoints that failed from
+ * where we were may work now; a new round starts at the next chance. */
+void peerstate_host_moved(struct peerstate *ps);
 
 /* An Alive from the peer (boot id, expiring at `expires`). */
 unsigned peerstate_alive(struct peerstate *ps, const uint8_t boot_id[static WIRE_BOOT_ID_LEN],
@@ -81,13 +160,29 @@ void peerstate_set_meta(struct peerstate *ps, const struct wire_view *meta);
 bool peerstate_alive_for(const struct peerstate *ps, int64_t now, int64_t ms);
 bool peerstate_alive_since(const struct peerstate *ps, int64_t now, int64_t ms);
 
-/* Endpoint rotation for an unhealthy peer: once ENDPOINT_INTERVAL_MS has
- * passed since the last switch, picks the least-recently-tried candidate
- * (never tried first, then in candidate order) and records the try.
- * Returns the index in candidates, or -1 when it is not time or there is
- * nothing to try. */
+/* The rank of an endpoint, given our host's interfaces (may be NULL). */
+enum endpoint_rank peerstate_rank(const struct peer_endpoint *e, const struct netif_list *host);
+
+/* Endpoint choice for an unhealthy peer. A round tries the candidates
+ * best first: the endpoint of its last healthy link, then by rank, then in
+ * the order given; each try lasts ENDPOINT_FIRST_TRY_MS (the first of a
+ * round) or ENDPOINT_TRY_MS, and a try that ends without the peer turning
+ * healthy failed. When all failed (*events gets PEER_EV_NO_DIRECT, once
+ * per outage), only the best is tried again, after a back-off; a candidate
+ * never tried starts a new round at once. Records the try and returns the
+ * index in candidates, or -1 when it is not time or there is nothing. */
 int peerstate_next_endpoint(struct peerstate *ps, const struct peer_endpoint *candidates,
-			    size_t n, int64_t now);
+			    const enum endpoint_rank *ranks, size_t n, int64_t now, unsigned *events);
+
+/* The try record for an endpoint: 1, or 0 when it was never tried. */
+int peerstate_tried(const struct peerstate *ps, const struct peer_endpoint *e, int64_t *at,
+		    enum try_result *result);
+
+/* Why an unhealthy peer is not direct, for status (a fixed phrase). */
+const char *peerstate_why(const struct peerstate *ps, size_t n_candidates);
+
+void peerstate_endpoint_from_wg(const union wg_endpoint *w, struct peer_endpoint *out);
+bool peerstate_same_endpoint(const struct peer_endpoint *a, const struct peer_endpoint *b);
 
 /* "healthy", "alive"...: one line for the log from an event mask. */
 const char *peerstate_event_text(unsigned events, char *buf, size_t cap);

@@ -192,3 +192,88 @@ int netif_add_addr6(uint32_t ifindex, const struct in6_addr *addr, uint8_t prefi
 	mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
 	return rtnl_talk(nlh, NULL, NULL);
 }
+
+static bool same_addr(const struct netif_addr *a, const struct netif_addr *b)
+{
+	return a->family == b->family && a->prefix == b->prefix &&
+	       !memcmp(&a->ip6, &b->ip6, a->family == AF_INET ? 4 : 16);
+}
+
+static bool has_addrs_of(const struct netif *a, const struct netif *b)
+{
+	for (size_t i = 0; i < a->n_addrs; i++) {
+		bool found = false;
+		for (size_t k = 0; !found && k < b->n_addrs; k++)
+			found = same_addr(&a->addrs[i], &b->addrs[k]);
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static bool covers(const struct netif_list *a, const struct netif_list *b)
+{
+	for (size_t i = 0; a && i < a->n; i++) {
+		const struct netif *x = &a->ifs[i], *y = NULL;
+		if (!x->up)
+			continue;
+		for (size_t k = 0; b && !y && k < b->n; k++)
+			if (b->ifs[k].index == x->index)
+				y = &b->ifs[k];
+		if (!y || !y->up || !has_addrs_of(x, y) || !has_addrs_of(y, x))
+			return false;
+	}
+	return true;
+}
+
+bool netif_list_same(const struct netif_list *a, const struct netif_list *b)
+{
+	return covers(a, b) && covers(b, a);
+}
+
+struct netif_watch {
+	struct mnl_socket *nl;
+};
+
+int netif_watch_open(struct netif_watch **out)
+{
+	struct netif_watch *w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (!w->nl || mnl_socket_bind(w->nl, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
+				      MNL_SOCKET_AUTOPID) < 0) {
+		int err = -errno;
+		netif_watch_close(w);
+		return err ? err : -EIO;
+	}
+	*out = w;
+	return 0;
+}
+
+int netif_watch_fd(const struct netif_watch *w) { return mnl_socket_get_fd(w->nl); }
+
+int netif_watch_read(struct netif_watch *w)
+{
+	char buf[8192];
+	int changed = 0;
+	for (int burst = 0; burst < 64; burst++) {
+		ssize_t n = mnl_socket_recvfrom(w->nl, buf, sizeof(buf));
+		if (n < 0)
+			return errno == EAGAIN || errno == EWOULDBLOCK ? changed : errno == ENOBUFS ? 1 : -errno;
+		const struct nlmsghdr *nlh = (const void *)buf;
+		for (int len = (int)n; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
+			changed |= nlh->nlmsg_type == RTM_NEWADDR || nlh->nlmsg_type == RTM_DELADDR ||
+				   nlh->nlmsg_type == RTM_NEWLINK || nlh->nlmsg_type == RTM_DELLINK;
+	}
+	return changed ? changed : 1; /* a flood: look anyway */
+}
+
+void netif_watch_close(struct netif_watch *w)
+{
+	if (!w)
+		return;
+	if (w->nl)
+		mnl_socket_close(w->nl);
+	free(w);
+}

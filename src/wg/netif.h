@@ -40,6 +40,20 @@ const struct netif *netif_find(const struct netif_list *list, const char *name);
 int netif_add_addr6(uint32_t ifindex, const struct in6_addr *addr, uint8_t prefix)
 	__attribute__((warn_unused_result));
 
+/* Whether two lists have the same interfaces up with the same addresses
+ * (NULL is an empty list). */
+bool netif_list_same(const struct netif_list *a, const struct netif_list *b);
+
+/* rtnetlink notifications of link and address changes (roaming), on a
+ * non-blocking socket for the event loop. */
+struct netif_watch;
+int netif_watch_open(struct netif_watch **out) __attribute__((warn_unused_result));
+int netif_watch_fd(const struct netif_watch *w);
+/* Drains what is queued; >0 when a link or address changed (or
+ * notifications were lost), 0 when nothing did, or -errno. */
+int netif_watch_read(struct netif_watch *w);
+void netif_watch_close(struct netif_watch *w);
+
 /* Parsing of rtnetlink dumps, apart from the socket so it can be tested. */
 int netif_parse_link(const void *nlh, struct netif_list *list);
 int netif_parse_addr(const void *nlh, struct netif_list *list);

@@ -1,4 +1,4 @@
-# The two-NAT topology (source after lib.sh and star.sh), shared by the
+# The NAT topologies (source after lib.sh and star.sh), shared by the
 # scenarios and the convergence benchmark.
 
 # Two NATs: the router on a "public" segment (203.0.113.0/24); leaves a and
@@ -46,3 +46,67 @@ NFT
   star_reach_router
 }
 
+# samenat_setup HAIRPIN: the router r on the public segment (203.0.113.1);
+# leaves a and b on one private LAN (192.0.2.0/24) behind one NAT
+# (203.0.113.2, fixed mappings :40011 for a and :40012 for b, unsolicited
+# inbound dropped). With HAIRPIN=1 the NAT loops a packet from the LAN to
+# its public address back into the LAN, as many home routers do. (Rules
+# name the outside interface: with br_netfilter loaded, bridged LAN traffic
+# passes these hooks too.)
+samenat_setup() {
+  STAR_LEAVES=(a b)
+  ip[r]=1; ip[a]=11; ip[b]=12
+  local l out="v${E2E_ID}nat" hp="" hs=""
+  mkdir -p "$E2E_TMP/etc"
+  ns_add r && ns_add nat || return 1
+  veth_pair r nat 203.0.113.1/24 203.0.113.2/24
+  in_ns r sysctl -qw net.ipv4.ip_forward=1
+  in_ns nat sysctl -qw net.ipv4.ip_forward=1
+  star_wg r 1 || return 1
+  ip -n "$(ns nat)" link add br0 type bridge
+  in_ns nat ip addr add 192.0.2.1/24 dev br0
+  ip -n "$(ns nat)" link set br0 up
+  for l in a b; do
+    ns_add "$l" || return 1
+    ip link add "l$E2E_ID$l" netns "$(ns "$l")" type veth peer name "b$E2E_ID$l" netns "$(ns nat)"
+    ip -n "$(ns nat)" link set "b$E2E_ID$l" master br0 up
+    in_ns "$l" ip addr add "192.0.2.${ip[$l]}/24" dev "l$E2E_ID$l"
+    in_ns "$l" ip link set "l$E2E_ID$l" up
+    in_ns "$l" ip route add default via 192.0.2.1
+    star_wg "$l" "${ip[$l]}" || return 1
+    in_ns r wg set "$(star_iface r)" peer "${pub[$l]}" allowed-ips "198.51.100.${ip[$l]}/32"
+    star_leaf_peer "$l" 203.0.113.1:51820
+  done
+  if [ "$1" = 1 ]; then
+    hp='iifname "br0" ip daddr 203.0.113.2 udp dport 40011 dnat to 192.0.2.11:51820;
+        iifname "br0" ip daddr 203.0.113.2 udp dport 40012 dnat to 192.0.2.12:51820;'
+    # ... from the sender's public mapping, as a hairpinning NAT does.
+    hs='ct status dnat ip saddr 192.0.2.11 udp sport 51820 snat to 203.0.113.2:40011;
+        ct status dnat ip saddr 192.0.2.12 udp sport 51820 snat to 203.0.113.2:40012;'
+  fi
+  in_ns nat nft -f - <<NFT || return 1
+table ip nat {
+  chain pre { type nat hook prerouting priority -100; $hp
+  }
+  chain post { type nat hook postrouting priority 100;
+    oifname "$out" ip saddr 192.0.2.11 udp sport 51820 snat to 203.0.113.2:40011;
+    oifname "$out" ip saddr 192.0.2.12 udp sport 51820 snat to 203.0.113.2:40012;
+    oifname "$out" masquerade;
+    $hs
+  }
+}
+table ip filter {
+  chain input { type filter hook input priority 0; iifname "$out" ct state new drop; }
+  chain forward { type filter hook forward priority 0; iifname "$out" ct state new drop; }
+}
+NFT
+  star_reach_router
+}
+
+# office_lan L: L also has an office LAN (fd00:L::1/64 on a bridge with no
+# ports) that no other leaf can reach; it ranks before public addresses.
+office_lan() {
+  in_ns "$1" ip link add office0 type bridge
+  in_ns "$1" ip link set office0 up
+  in_ns "$1" ip addr add "fd00:$1::1/64" dev office0 nodad
+}

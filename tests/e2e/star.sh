@@ -44,6 +44,8 @@ star_setup() {
     in_ns "$n" ip link set "l$E2E_ID$n" up
     star_wg "$n" "${ip[$n]}" || return 1
   done
+  # Leaves that fall back reach each other through the router.
+  in_ns r sysctl -qw net.ipv4.ip_forward=1
   for l in "$@"; do
     in_ns r wg set "$(star_iface r)" peer "${pub[$l]}" endpoint "192.0.2.${ip[$l]}:51820" \
       allowed-ips "198.51.100.${ip[$l]}/32"

@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Field topologies (issue 12) with real wireguard-go in network namespaces,
+# one per run, each printing its step times. Limits carry a margin for a
+# loaded machine; the timing targets are in bench/convergence.sh.
+#   same-nat same-nat-hairpin dead-first roaming path-cut local-firewall
+#   symmetric-nat
+# usage: field.sh WIRELINK NAME   (as root)
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/star.sh"
+. "$(dirname "$0")/nat.sh"
+. "$(dirname "$0")/checks.sh"
+wl=$1 scenario=$2
+
+# endpoint_of L M: the endpoint L's WireGuard has for M.
+endpoint_of() {
+  in_ns "$1" wg show "$(star_iface "$1")" endpoints | awk -v k="${pub[$2]}" '$1 == k { print $2 }'
+}
+endpoint_is() { [ "$(endpoint_of "$1" "$2")" = "$3" ]; }
+# status_json L: L's daemon's status as JSON.
+status_json() { in_ns "$1" "$wl" status -i "$(star_iface "$1")" --json 2>/dev/null; }
+
+# watch_endpoints L M SECONDS: counts how often L's endpoint for M changes
+# (and whether it ever held M's /32) over SECONDS, polling every 0.5 s;
+# prints "CHANGES MOVES".
+watch_endpoints() {
+  local last="" cur n=0 moves=0 i
+  for i in $(seq $(($3 * 2))); do
+    cur=$(endpoint_of "$1" "$2")
+    [ -n "$last" ] && [ "$cur" != "$last" ] && n=$((n + 1))
+    last=$cur
+    restricted "$1" "$2" || moves=$((moves + 1))
+    sleep 0.5
+  done
+  echo "$n $moves"
+}
+
+# one_way L M: M drops L's echo requests after the tunnel, so traffic L -> M
+# flows one way only (M only receives).
+one_way() {
+  in_ns "$2" nft -f - <<NFT
+table inet wlquiet {
+  chain input { type filter hook input priority 0; iifname "$(star_iface "$2")" icmp type echo-request drop; }
+}
+NFT
+}
+
+# A one-way flow a -> b (a ping every 0.5 s that b drops).
+start_flow() {
+  ip netns exec "$(ns "$1")" ping -i 0.5 -q "198.51.100.${ip[$2]}" >/dev/null 2>&1 &
+  E2E_PIDS+=($!)
+}
+
+case $scenario in
+same-nat|same-nat-hairpin)
+  hairpin=0; [ "$scenario" = same-nat-hairpin ] && hairpin=1
+  samenat_setup $hairpin || { not_ok "set-up"; exit 1; }
+  ok "two leaves on one LAN behind one NAT (hairpin: $hairpin); both reach the router"
+  # The NAT's public address comes first (the router saw it); the LAN
+  # address must be tried first all the same.
+  CONVERGE_LIMIT=10 start_and_converge ${FIELD_ARGS:-} || exit 1
+  check "a holds b at b's LAN address ($(endpoint_of a b))" endpoint_is a b 192.0.2.12:51820
+  check "b holds a at a's LAN address ($(endpoint_of b a))" endpoint_is b a 192.0.2.11:51820
+  check "a -> b goes direct (router counters)" goes_direct a b
+  ;;
+dead-first)
+  nat_setup || { not_ok "set-up"; exit 1; }
+  # Each leaf also has an office LAN (a private address) the other cannot
+  # reach: it ranks before the NATs' public addresses.
+  office_lan a && office_lan b
+  ok "two NATs; each leaf also advertises an address the other cannot reach"
+  CONVERGE_LIMIT=12 start_and_converge || exit 1
+  check "a reaches b at b's NAT ($(endpoint_of a b))" eval 'endpoint_of a b | grep -q "^203.0.113.3:"'
+  tried=$(status_json a | grep -o '\[fd00:b::1\]:51820' | head -n 1)
+  check "a tried b's unreachable address first (status lists it: ${tried:-no})" test -n "$tried"
+  check "a -> b goes direct (router counters)" goes_direct a b
+  ;;
+roaming)
+  lan_star a b || { not_ok "set-up"; exit 1; }
+  start_and_converge || exit 1
+  # b pings a (a replies); a moves to a new address: only a knows at once.
+  ip netns exec "$(ns b)" ping -i 0.5 -c 60 -q 198.51.100.11 >"$E2E_TMP/ping" 2>&1 &
+  pingpid=$!
+  E2E_PIDS+=($pingpid)
+  sleep 3
+  in_ns a ip addr flush dev "l${E2E_ID}a"
+  in_ns a ip addr add 192.0.2.111/24 dev "l${E2E_ID}a"
+  ok "a's LAN address changed 192.0.2.11 -> 192.0.2.111"
+  timed "b holds a directly at its new address" 10 \
+    eval 'endpoint_is b a 192.0.2.111:51820 && star_direct b a'
+  check "a noticed the change itself (rtnetlink)" grep -q "host addresses changed" "$E2E_TMP/wl-a.log"
+  wait "$pingpid"
+  lost=$(grep -oE '[0-9]+ received' "$E2E_TMP/ping" | cut -d' ' -f1)
+  check "b's 60 pings: $((60 - ${lost:-0})) lost" test $((60 - ${lost:-0})) -le 6
+  timed "the router holds a at its new address" 15 eval 'endpoint_is r a 192.0.2.111:51820'
+  ;;
+path-cut)
+  lan_star a b || { not_ok "set-up"; exit 1; }
+  start_and_converge || exit 1
+  one_way a b
+  start_flow a b
+  sleep 6 # a flow is watched after two looks (4 s apart when idle)
+  in_ns lan nft -f - <<NFT
+table bridge wlcut {
+  chain forward { type filter hook forward priority 0;
+    ip saddr 192.0.2.11 ip daddr 192.0.2.12 drop; ip saddr 192.0.2.12 ip daddr 192.0.2.11 drop; }
+}
+NFT
+  ok "cut a <-> b on the LAN (both still reach the router); a sends, b only receives"
+  t0=$(date +%s.%N)
+  timed "the sender a falls back to the router" 20 restricted a b
+  timed "the receive-only side b falls back too" 20 restricted b a
+  check "a -> b through the router (the router forwards)" eval 'in_ns lan nft delete table inet wlnone 2>/dev/null; in_ns b nft delete table inet wlquiet && in_ns a ping -c 3 -W 2 -q 198.51.100.12 >/dev/null'
+  in_ns lan nft delete table bridge wlcut
+  ok "lifted the cut"
+  timed "a and b are direct again" 90 star_converged
+  check "a -> b goes direct again (router counters)" goes_direct a b
+  ;;
+local-firewall)
+  lan_star a b || { not_ok "set-up"; exit 1; }
+  start_and_converge || exit 1
+  ip netns exec "$(ns a)" ping -i 0.5 -q 198.51.100.12 >/dev/null 2>&1 &
+  E2E_PIDS+=($!)
+  sleep 6 # a flow is watched after two looks (4 s apart when idle)
+  in_ns a nft -f - <<NFT
+table inet wlblock {
+  chain output { type filter hook output priority 0; ip daddr 192.0.2.12 udp dport 51820 drop; }
+}
+NFT
+  ok "a's own firewall drops what it sends to b (wireguard-go counts nothing sent)"
+  timed "a falls back to the router" 20 restricted a b
+  timed "b falls back to the router" 20 restricted b a
+  check "a -> b through the router" in_ns a ping -c 3 -W 2 -q 198.51.100.12
+  check "  ... and b -> a" in_ns b ping -c 3 -W 2 -q 198.51.100.11
+  ;;
+symmetric-nat)
+  nat_setup || { not_ok "set-up"; exit 1; }
+  # a's NAT maps every destination to a new random port: symmetric.
+  in_ns nata nft flush chain ip nat post
+  in_ns nata nft add rule ip nat post oifname "p${E2E_ID}a" masquerade random
+  ok "a behind a symmetric NAT, b behind a port-restricted cone"
+  star_start "$wl"
+  check "the leaves reach each other through the router" \
+    wait_until 20 in_ns a ping -c 1 -W 1 -q 198.51.100.12
+  read -r na ma < <(watch_endpoints a b 45)
+  read -r nb mb < <(watch_endpoints b a 30)
+  check "a changed b's endpoint $na times in 45 s (at most 4)" test "$na" -le 4
+  check "b changed a's endpoint $nb times in the next 30 s (at most 1)" test "$nb" -le 1
+  check "allowed IPs never moved onto the direct link ($ma, $mb looks)" test "$ma" = 0 -a "$mb" = 0
+  lines=$(grep -c "${pub[b]:0:10}\|no endpoint answered" "$E2E_TMP/wl-a.log")
+  check "a said why once ($lines lines about b)" test "$lines" -le 2
+  why=$(status_json a | grep -o '"why": *"[^"]*"' | head -n 1)
+  check "a's status says why b is via the router (${why:-none})" grep -q "no endpoint answered" <<<"$why"
+  ;;
+*)
+  echo "unknown scenario $scenario"; exit 2 ;;
+esac
+logs_clean
+[ -n "${E2E_DEBUG:-}" ] && show_logs
+e2e_finish
