@@ -355,6 +355,7 @@ static int nl_talk(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 		if (r < 0)
 			err = -errno;
 	} while (!err && r > MNL_CB_STOP);
+	sodium_memzero(buf, NL_BUF); /* a device dump carries the private key */
 	free(buf);
 	return err;
 }

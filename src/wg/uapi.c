@@ -242,12 +242,18 @@ static int read_reply(int fd, char **out, size_t *len)
 	int err = buf ? 0 : -ENOMEM;
 	while (!err && !uapi_reply_complete(buf, n)) {
 		if (n == cap) {
-			char *nb = cap >= REPLY_MAX ? NULL : realloc(buf, cap *= 2);
+			/* Grown by hand, not realloc: the old copy (it may hold the
+			 * private key) is wiped before it is freed. */
+			char *nb = cap >= REPLY_MAX ? NULL : malloc(cap * 2);
 			if (!nb) {
-				err = cap > REPLY_MAX ? -EMSGSIZE : -ENOMEM;
+				err = cap >= REPLY_MAX ? -EMSGSIZE : -ENOMEM;
 				break;
 			}
+			memcpy(nb, buf, n);
+			sodium_memzero(buf, cap);
+			free(buf);
 			buf = nb;
+			cap *= 2;
 		}
 		if ((err = wait_fd(fd, POLLIN)))
 			break;
@@ -262,6 +268,8 @@ static int read_reply(int fd, char **out, size_t *len)
 			n += (size_t)r;
 	}
 	if (err) {
+		if (buf)
+			sodium_memzero(buf, cap);
 		free(buf);
 		return err;
 	}
