@@ -20,6 +20,7 @@ work=$(mktemp -d)
 qpid=
 cleanup() { [ -n "$qpid" ] && kill "$qpid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
+trap 'exit 1' TERM INT
 
 step "guest image (built once into $cache)"
 img=$("$here/image.sh" "$cache") || exit $?
@@ -50,4 +51,8 @@ wait "$qpid" || true
 qpid=
 tr -d '\r' <"$cache/results.log"
 step "guest finished"
-grep -q '^SYSTEM PASS' "$cache/results.log"
+if ! grep -q '^SYSTEM PASS' "$cache/results.log"; then
+  echo "# the guest's console (last lines; all in $cache/console.log):"
+  tail -n 30 "$cache/console.log" | tr -d '\r' | sed 's/^/#   /'
+  exit 1
+fi
