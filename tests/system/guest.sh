@@ -140,7 +140,7 @@ CONF
   check "wl-quick@wg0 is active $(since "$s") s after start" active "$unit"
   check "  ... and is Type=notify" test "$(systemctl show -P Type "$unit")" = notify
   jl=$(journalctl -b -u "$unit" -o short-monotonic --no-pager)
-  ready_at=$(grep -n 'wirelink\[[0-9]*\]: wirelink .* on wg0: facts on' <<<"$jl" | head -n 1 | cut -d: -f1)
+  ready_at=$(grep -nE 'wirelink\[[0-9]*\]: wirelink .* on wg0( \([a-z]+ WireGuard\))?: facts on' <<<"$jl" | head -n 1 | cut -d: -f1)
   started_at=$(grep -n 'Started wl-quick@wg0' <<<"$jl" | head -n 1 | cut -d: -f1)
   check "  ... systemd called it started only after its set-up was done (journal lines $ready_at < $started_at)" \
     test "${ready_at:-99}" -lt "${started_at:-0}"
@@ -197,8 +197,12 @@ CONF
   step "reload"
   if [ "$(systemctl show -P CanReload "$unit")" = yes ]; then
     p=$(mainpid)
-    # config-from-wg wrote "# Name: peerN" for each peer: name them.
-    sed -i 's/^    # Name: /    Name: /' /etc/wireguard/wirelink.wg0.yaml
+    # config-from-wg left a "# Name: ..." line for each unnamed peer:
+    # name them peer1, peer2, ...
+    awk '/^    # Name: / { print "    Name: peer" (++n); next } { print }' \
+      /etc/wireguard/wirelink.wg0.yaml >/etc/wireguard/wirelink.wg0.yaml.new &&
+      mv /etc/wireguard/wirelink.wg0.yaml.new /etc/wireguard/wirelink.wg0.yaml
+    sed 's/^/#   /' /etc/wireguard/wirelink.wg0.yaml
     check "systemctl reload wl-quick@wg0" systemctl reload "$unit"
     check "  ... keeps the daemon (pid $p)" test "$(mainpid)" = "$p"
     check "  ... applies the changed config (peer names in wirelink status)" \
