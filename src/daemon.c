@@ -151,11 +151,11 @@ static void log_new_names(struct daemon *d)
 	}
 }
 
-static void log_events(struct daemon *d, const struct engine_round *r, int64_t now)
+static void log_events(struct daemon *d, const struct engine_round *r)
 {
 	log_new_names(d);
 	for (size_t i = 0; i < r->n_events; i++) {
-		char kb[KEY_B64_LEN + 1], text[128], ep[80], key[96];
+		char kb[KEY_B64_LEN + 1], text[128], ep[80];
 		unsigned ev = r->events[i].events;
 		const char *who = peer_label(d, r->events[i].peer, kb);
 		note_unnamed(d, r->events[i].peer);
@@ -168,8 +168,9 @@ static void log_events(struct daemon *d, const struct engine_round *r, int64_t n
 		if (ev & ENGINE_EV_ENDPOINT_TRIED) {
 			d->counters.endpoint_tries++;
 			change_endpoint(r, r->events[i].peer, ep, sizeof(ep));
-			snprintf(key, sizeof(key), "try %s", who);
-			log_repeated(key, now, "%s: trying endpoint %s", who, *ep ? ep : "(none)");
+			/* Tries are routine (status lists them); the log says why
+			 * a peer stays via the router once (ENGINE_EV_NO_DIRECT). */
+			log_debug("%s: trying endpoint %s", who, *ep ? ep : "(none)");
 		}
 		if (ev & ENGINE_EV_NO_DIRECT)
 			log_info("%s: no endpoint answered; staying via the router, retrying quietly", who);
@@ -421,7 +422,7 @@ static bool round_now(struct daemon *d, int64_t now)
 		log_warnx("out of memory in a round");
 		return true;
 	}
-	log_events(d, &r, now);
+	log_events(d, &r);
 	if (r.change.n_peers && wg_set_device(d->cfg->iface, &r.change) != 0)
 		log_warnx("%s", wg_last_error());
 	else if (r.change.n_peers && !refresh(d, now))

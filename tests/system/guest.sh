@@ -79,7 +79,7 @@ direct() {
 }
 converged() { direct 1 2 && direct 2 1; }
 # hub_alive: the hub's daemon sees both leaves healthy and alive.
-hub_alive() { [ "$(wirelink status -i wg0 2>/dev/null | grep -c 'healthy+alive')" -ge 2 ]; }
+hub_alive() { [ "$(wirelink status -i wg0 2>/dev/null | grep -c 'its daemon is alive')" -ge 2 ]; }
 # check_converges WHAT SECONDS: the leaves reach each other directly in time.
 check_converges() {
   local s; s=$(date +%s.%N)
