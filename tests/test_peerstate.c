@@ -401,6 +401,25 @@ static void test_probes(void **state)
 	assert_true(peerstate_watching(&one, t + 9000));
 	q.tx_bytes += 1000;
 	assert_int_equal(peerstate_observe(&one, &q, t + 10000), PEER_EV_PROBE);
+
+	/* Sent once (an Alive), nothing back, not even WireGuard's keepalive:
+	 * probed after LINK_ANSWER_MS; the keepalive in time prevents it. */
+	struct peerstate idle;
+	peerstate_init(&idle, key);
+	struct wg_peer v = peer_with(hs, true);
+	assert_int_equal(peerstate_observe(&idle, &v, t), PEER_EV_HEALTHY);
+	peerstate_heard(&idle, PROBE_ANSWER_TTL);
+	idle.fact_tx++;
+	v.tx_bytes += 200;
+	assert_int_equal(peerstate_observe(&idle, &v, t + 1000), 0);
+	v.rx_bytes += 32;
+	assert_int_equal(peerstate_observe(&idle, &v, t + 11000), 0);
+	assert_int_equal(peerstate_observe(&idle, &v, t + 1000 + LINK_ANSWER_MS), 0);
+	idle.fact_tx++;
+	v.tx_bytes += 200;
+	assert_int_equal(peerstate_observe(&idle, &v, t + 30000), 0);
+	assert_int_equal(peerstate_observe(&idle, &v, t + 30000 + LINK_ANSWER_MS - 1), 0);
+	assert_int_equal(peerstate_observe(&idle, &v, t + 30000 + LINK_ANSWER_MS), PEER_EV_PROBE);
 }
 
 static void test_event_text(void **state)

@@ -99,6 +99,11 @@ static unsigned watch_link(struct peerstate *ps, bool heard, bool rx_moved, bool
 		}
 		return ps->probes < PROBE_COUNT && wall_ms - ps->probe_last >= PROBE_REPEAT_MS ? PEER_EV_PROBE : 0;
 	}
+	/* We sent and nothing came back: WireGuard answers any data with a
+	 * keepalive within 10 s, so after LINK_ANSWER_MS something is wrong
+	 * (this catches links whose traffic was too short to be a flow). */
+	if (ps->unanswered_since && wall_ms - ps->unanswered_since >= LINK_ANSWER_MS)
+		return PEER_EV_PROBE;
 	/* Traffic was flowing (either way) and nothing came for a while. */
 	bool flowing = ps->rx_run >= LINK_FLOW_COUNT ||
 		       (ps->tx_run >= LINK_FLOW_COUNT && wall_ms - ps->tx_at < LINK_FLOW_MS);

@@ -41,6 +41,9 @@ enum {
 	 * probe (PROBE_REPEAT_MS apart, PROBE_COUNT times); no answer within
 	 * PROBE_WAIT_MS of the first probe, the link is dead. */
 	LINK_FLOW_MS = 5000,
+	/* ...or we sent data and nothing came back for LINK_ANSWER_MS
+	 * (WireGuard's keepalive answer comes within 10 s): we probe too. */
+	LINK_ANSWER_MS = 15000,
 	LINK_FLOW_COUNT = 2,
 	LINK_QUIET_MS = 2500,
 	PROBE_REPEAT_MS = 1000,

@@ -3,6 +3,9 @@
 # two namespaces joined by a veth pair, a kernel WireGuard interface in each;
 # one is configured with wg(8), read and changed through our netlink backend
 # and compared with `wg show dump`; then a ping goes through the tunnel.
+# Then the daemon itself runs a router and three leaves on kernel WireGuard:
+# converge, direct, a cut path falls back, restored goes direct again, and
+# SIGTERM keeps what the administrator configured.
 # Prints "ok - ..." lines and a final "KTEST PASS" or "KTEST FAIL".
 IP=/usr/sbin/ip # iproute2, not busybox's applet
 fails=0
@@ -62,4 +65,84 @@ check "missing interface is a clear error ($out)" test -n "$out"
 out=$($IP netns exec a /wgtool dump va 2>&1)
 check "non-WireGuard interface is a clear error ($out)" test -n "$out"
 check "ping still works after all changes" $IP netns exec a ping -c 1 -W 5 198.51.100.2
+
+# The daemon itself on kernel WireGuard: a router and three leaves, each
+# leaf on its own link to the router (which forwards between them), each
+# configured with only the router as its WireGuard peer.
+if [ -x /wirelink ]; then
+  mkdir -p /run/wirelink
+  wait_for() { # SECONDS CMD...: true once CMD holds
+    lim=$1; shift; t=0
+    while ! "$@"; do t=$((t + 1)); [ $t -gt "$lim" ] && return 1; sleep 1; done
+  }
+  $IP netns add r && $IP -n r link set lo up
+  $IP netns exec r sh -c 'echo 1 >/proc/sys/net/ipv4/ip_forward'
+  wg genkey >/tmp/kr; pr=$(wg pubkey </tmp/kr)
+  $IP -n r link add wgr type wireguard
+  $IP netns exec r wg set wgr private-key /tmp/kr listen-port 51820
+  $IP -n r addr add 198.51.100.1/24 dev wgr && $IP -n r link set wgr up
+  i=0
+  for n in l1 l2 l3; do
+    i=$((i + 1)); gw=192.0.2.$((i * 4 + 1)); me=192.0.2.$((i * 4 + 2))
+    $IP netns add $n && $IP -n $n link set lo up
+    $IP link add r$n netns r type veth peer name u$n netns $n
+    $IP -n r addr add $gw/30 dev r$n && $IP -n r link set r$n up
+    $IP -n $n addr add $me/30 dev u$n && $IP -n $n link set u$n up
+    $IP -n $n route add default via $gw
+    wg genkey >/tmp/k$n; eval "p$n=\$(wg pubkey </tmp/k$n)"
+    $IP -n $n link add wg$n type wireguard
+    $IP netns exec $n wg set wg$n private-key /tmp/k$n listen-port 51820 \
+      peer "$pr" endpoint $gw:51820 allowed-ips 198.51.100.0/24 persistent-keepalive 5
+    $IP -n $n addr add 198.51.100.1$i/24 dev wg$n && $IP -n $n link set wg$n up
+    eval "$IP netns exec r wg set wgr peer \"\$p$n\" allowed-ips 198.51.100.1$i/32"
+  done
+  # What the administrator configured: (peer, allowed IP) pairs.
+  admin() { $IP netns exec $1 wg show wg$1 allowed-ips | awk '{ for (i = 2; i <= NF; i++) print $1, $i }' | sort; }
+  for n in r l1 l2 l3; do admin $n >/tmp/admin-$n; done
+  for n in r l1 l2 l3; do
+    $IP netns exec $n /wirelink -i wg$n --config-path /tmp >/tmp/wl-$n.log 2>&1 &
+    eval "pid$n=\$!"
+  done
+  holds() { # L M: L holds M directly (M's /32 and a handshake)
+    eval "k=\$p$2"
+    $IP netns exec $1 wg show wg$1 dump | awk -F'\t' -v k="$k" -v ip="198.51.100.1${2#l}/32" \
+      '$1 == k && index($4, ip) && $5 != 0 { f = 1 } END { exit !f }'
+  }
+  restricted() { # L M: L holds M only by its auto-address
+    eval "k=\$p$2"
+    $IP netns exec $1 wg show wg$1 allowed-ips | awk -v k="$k" '$1 == k { exit !(NF == 2 && $2 ~ /^fe80:/) } END { if (!NR) exit 1 }'
+  }
+  mesh() { holds l1 l2 && holds l2 l1 && holds l1 l3 && holds l3 l1 && holds l2 l3 && holds l3 l2; }
+  routed() { $IP netns exec r wg show wgr transfer | awk '{ n += $2 + $3 } END { print n + 0 }'; }
+  t0=$(date +%s)
+  check "router + 3 leaves converge on kernel WireGuard" wait_for 90 mesh
+  echo "# converged in $(( $(date +%s) - t0 )) s"
+  check "the daemon names the kernel backend" grep -q "(kernel WireGuard)" /tmp/wl-r.log
+  before=$(routed)
+  $IP netns exec l1 ping -c 20 -i 0.2 -s 1000 -q 198.51.100.12 >/dev/null
+  check "l1 -> l2 goes direct (router moved $(( $(routed) - before )) bytes)" test $(( $(routed) - before )) -lt 10000
+  $IP netns exec l1 ping -i 0.5 -q 198.51.100.12 >/dev/null 2>&1 &
+  pingpid=$!
+  sleep 6
+  $IP -n l1 route add blackhole 192.0.2.10/32
+  $IP -n l2 route add blackhole 192.0.2.6/32
+  t0=$(date +%s)
+  check "cut l1 <-> l2: both fall back to the router" wait_for 40 eval 'restricted l1 l2 && restricted l2 l1'
+  echo "# fell back in $(( $(date +%s) - t0 )) s"
+  kill $pingpid
+  check "l1 -> l2 through the router" $IP netns exec l1 ping -c 3 -W 3 -q 198.51.100.12
+  $IP -n l1 route del blackhole 192.0.2.10/32
+  $IP -n l2 route del blackhole 192.0.2.6/32
+  t0=$(date +%s)
+  check "restored: l1 and l2 direct again" wait_for 120 eval 'holds l1 l2 && holds l2 l1'
+  echo "# direct again in $(( $(date +%s) - t0 )) s"
+  for n in r l1 l2 l3; do eval "kill -TERM \$pid$n"; done
+  sleep 3
+  for n in r l1 l2 l3; do
+    admin $n >/tmp/now-$n
+    missing=$(grep -vxF -f /tmp/now-$n /tmp/admin-$n)
+    check "SIGTERM: $n kept the administrator's peers and allowed IPs" test -z "$missing"
+  done
+  grep -iE "warn|error" /tmp/wl-*.log | head -5
+fi
 [ "$fails" = 0 ] && echo "KTEST PASS" || echo "KTEST FAIL ($fails)"

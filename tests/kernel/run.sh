@@ -3,9 +3,9 @@
 # own kernel package under qemu (software emulation) with a small initramfs
 # (static busybox, the wireguard module and its dependencies, wg, ip and our
 # test tool) and runs tests/kernel/guest.sh inside.
-# usage: run.sh WGTOOL CACHE-DIR
+# usage: run.sh WGTOOL CACHE-DIR [WIRELINK]
 set -euo pipefail
-wgtool=$(realpath "$1") cache=$(realpath -m "$2")
+wgtool=$(realpath "$1") cache=$(realpath -m "$2") wirelink=${3:+$(realpath "$3")}
 here=$(cd "$(dirname "$0")" && pwd)
 command -v qemu-system-x86_64 >/dev/null || { echo "skipped: no qemu-system-x86_64"; exit 77; }
 mkdir -p "$cache"
@@ -69,6 +69,7 @@ copy_bin() {
 copy_bin "$(command -v wg)" usr/bin/wg
 copy_bin /usr/sbin/ip usr/sbin/ip
 copy_bin "$wgtool" wgtool
+[ -n "$wirelink" ] && copy_bin "$wirelink" wirelink
 cp "$here/guest.sh" "$init/guest.sh"
 cat >"$init/init" <<'INIT'
 #!/bin/busybox sh
@@ -85,7 +86,7 @@ chmod +x "$init/init" "$init/guest.sh"
 
 echo "booting $kpkg ($kver) under qemu (TCG)"
 start=$(date +%s)
-timeout 300 qemu-system-x86_64 -accel tcg -m 768 -smp 1 -nographic -no-reboot \
+timeout 420 qemu-system-x86_64 -accel tcg -m 768 -smp 1 -nographic -no-reboot \
   -kernel "$vmlinuz" -initrd "$cache/initrd.gz" \
   -append "console=ttyS0 panic=-1 quiet loglevel=3" </dev/null >"$cache/console.log" 2>&1 || true
 grep -E '^(ok|not ok) - |KTEST|insmod' "$cache/console.log" | tr -d '\r'
