@@ -240,16 +240,6 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 	struct peer_entry *p, *tmp;
 	HASH_ITER(hh, e->peers, p, tmp)
 		p->wg = NULL;
-	for (size_t i = 0; i < dev->n_peers; i++)
-		if ((p = peer_get(e, dev->peers[i].public_key, false)))
-			p->wg = &dev->peers[i];
-	/* Gone from the device: what we had there went with it. */
-	HASH_ITER(hh, e->peers, p, tmp)
-		if (!p->wg && (p->ours || p->n_added)) {
-			p->ours = false;
-			p->n_added = 0;
-			e->owned_gen++;
-		}
 	for (size_t i = 0; i < dev->n_peers; i++) {
 		p = peer_get(e, dev->peers[i].public_key, true);
 		if (!p)
@@ -265,6 +255,13 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 			p->probe_now = true;
 		emit(e, p->key, ev & ~(unsigned)PEER_EV_PROBE);
 	}
+	/* Gone from the device: what we had there went with it. */
+	HASH_ITER(hh, e->peers, p, tmp)
+		if (!p->wg && (p->ours || p->n_added)) {
+			p->ours = false;
+			p->n_added = 0;
+			e->owned_gen++;
+		}
 	e->is_router = trust_device_is_router_for(dev, e->cfg.router, device_netif(e));
 }
 
@@ -366,15 +363,17 @@ static bool cidr_hijacks(const struct engine *e, const struct wire_fact *f)
 	return false;
 }
 
-/* Counts one stored fact less for its source (it expired or was replaced). */
-static void unstore(void *arg, const struct fact *f)
+/* Counts one stored fact less for a source (it expired, or another sender
+ * renewed it). */
+static void source_less(struct engine *e, const uint8_t source[static WIRE_KEY_LEN])
 {
-	struct engine *e = arg;
 	struct peer_entry *p = NULL;
-	HASH_FIND(hh, e->peers, f->source, WIRE_KEY_LEN, p);
+	HASH_FIND(hh, e->peers, source, WIRE_KEY_LEN, p);
 	if (p && p->stored)
 		p->stored--;
 }
+
+static void unstore(void *arg, const struct fact *f) { source_less(arg, f->source); }
 
 /* Endpoint, AllowedCidr and membership facts, either family. */
 static int attr_class(uint8_t attr)
@@ -536,9 +535,7 @@ int engine_receive(struct engine *e, const uint8_t sender[static WIRE_KEY_LEN],
 		if (r == FACTS_NEW) {
 			from->stored++;
 		} else if (renew && memcmp(old_source, sender, WIRE_KEY_LEN)) {
-			struct fact old = { .source = { 0 } };
-			memcpy(old.source, old_source, WIRE_KEY_LEN);
-			unstore(e, &old);
+			source_less(e, old_source);
 			from->stored++;
 		}
 		/* Only a new fact is news worth a prompt round: a refresh is
