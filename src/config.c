@@ -476,19 +476,26 @@ static int set_name(struct errbuf *e, const char *src, const char *key, const ch
 }
 
 /* Limits: the per-peer budget (see engine.h), each a count >= 1. */
+static const struct {
+	const char *key;
+	size_t off;
+} limit_keys[] = {
+	{ "MaxFacts", offsetof(struct engine_limits, max_facts) },
+	{ "MaxSubjects", offsetof(struct engine_limits, max_subjects) },
+	{ "EndpointsPerPeer", offsetof(struct engine_limits, endpoints_per_peer) },
+	{ "CidrsPerPeer", offsetof(struct engine_limits, cidrs_per_peer) },
+	{ "FactsPerSource", offsetof(struct engine_limits, facts_per_source) },
+	{ "MembersPerRound", offsetof(struct engine_limits, members_per_round) },
+};
+enum { N_LIMITS = sizeof(limit_keys) / sizeof(limit_keys[0]) };
+
+static size_t *limit_at(struct engine_limits *l, size_t i)
+{
+	return (size_t *)((char *)l + limit_keys[i].off);
+}
+
 static int parse_limits(struct errbuf *e, struct where *w, const json_t *v, struct config *c)
 {
-	static const struct {
-		const char *key;
-		size_t off;
-	} keys[] = {
-		{ "MaxFacts", offsetof(struct engine_limits, max_facts) },
-		{ "MaxSubjects", offsetof(struct engine_limits, max_subjects) },
-		{ "EndpointsPerPeer", offsetof(struct engine_limits, endpoints_per_peer) },
-		{ "CidrsPerPeer", offsetof(struct engine_limits, cidrs_per_peer) },
-		{ "FactsPerSource", offsetof(struct engine_limits, facts_per_source) },
-		{ "MembersPerRound", offsetof(struct engine_limits, members_per_round) },
-	};
 	int r;
 	if ((r = want_type(e, w, v, JSON_OBJECT, "a map of limits")))
 		return r;
@@ -496,10 +503,10 @@ static int parse_limits(struct errbuf *e, struct where *w, const json_t *v, stru
 	json_t *x;
 	json_object_foreach((json_t *)v, k, x) {
 		size_t i = 0;
-		while (i < sizeof(keys) / sizeof(keys[0]) && strcasecmp(k, keys[i].key))
+		while (i < N_LIMITS && strcasecmp(k, limit_keys[i].key))
 			i++;
 		snprintf(w->path, sizeof(w->path), "Limits.%s", k);
-		if (i == sizeof(keys) / sizeof(keys[0]))
+		if (i == N_LIMITS)
 			return fail(e, "%s: Limits.%s: unknown key (MaxFacts, MaxSubjects, EndpointsPerPeer, "
 				       "CidrsPerPeer, FactsPerSource, MembersPerRound)", loc(w), k);
 		if ((r = want_type(e, w, x, JSON_INTEGER, "a count from 1 to 10000000")))
@@ -508,7 +515,7 @@ static int parse_limits(struct errbuf *e, struct where *w, const json_t *v, stru
 		if (n < 1 || n > 10000000)
 			return fail(e, "%s: Limits.%s: %lld is not a count from 1 to 10000000", loc(w), k,
 				    (long long)n);
-		*(size_t *)((char *)&c->limits + keys[i].off) = (size_t)n;
+		*limit_at(&c->limits, i) = (size_t)n;
 	}
 	return 0;
 }
@@ -846,13 +853,10 @@ void config_dump(const struct config *c, FILE *out)
 	json_object_set_new(root, "ReportIfaces", list_json(c->report_ifaces));
 	json_object_set_new(root, "HideIfaces", list_json(c->hide_ifaces));
 	json_t *lim = json_object();
-	const struct engine_limits *l = &c->limits;
-	const size_t vals[] = { l->max_facts, l->max_subjects, l->endpoints_per_peer, l->cidrs_per_peer,
-				l->facts_per_source, l->members_per_round };
-	static const char *const names[] = { "MaxFacts", "MaxSubjects", "EndpointsPerPeer", "CidrsPerPeer",
-					     "FactsPerSource", "MembersPerRound" };
-	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++)
-		json_object_set_new(lim, names[i], vals[i] ? json_integer((json_int_t)vals[i]) : json_null());
+	struct engine_limits l = c->limits;
+	for (size_t i = 0; i < N_LIMITS; i++)
+		json_object_set_new(lim, limit_keys[i].key,
+				    *limit_at(&l, i) ? json_integer((json_int_t)*limit_at(&l, i)) : json_null());
 	json_object_set_new(root, "Limits", lim);
 	for (size_t i = 0; i < c->n_peers; i++) {
 		const struct peer_config *pc = &c->peers[i].pc;
