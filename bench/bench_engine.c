@@ -72,7 +72,7 @@ static void pack_sent(void *arg, const struct engine_send *s)
 	/* One secret for every leaf: the bytes are the same for any key. */
 	struct pack_target t = { .signer = router_key, .shared = any_shared,
 				 .emit = count_packet, .arg = arg };
-	if (pack_facts(&t, s->facts, s->n, s->fill, s->n_fill) < 0)
+	if (pack_fact_refs(&t, s->facts, s->n, s->fill, s->n_fill) < 0)
 		abort();
 }
 

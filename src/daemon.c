@@ -306,7 +306,7 @@ static void send_one(void *arg, const struct engine_send *s)
 					  .sin6_scope_id = d->dev->ifindex } };
 		autoaddr_from_key(s->peer, &c.to.sin6_addr);
 		struct pack_target t = { crypto_identity_public(d->id), shared, send_packet, &c };
-		int packets = pack_facts(&t, s->facts, s->n, s->fill, s->n_fill);
+		int packets = pack_fact_refs(&t, s->facts, s->n, s->fill, s->n_fill);
 		if (packets < 0) {
 			log_debug("packing facts failed");
 		} else if (packets > 0 && log_enabled(LOG_LEVEL_DEBUG)) {

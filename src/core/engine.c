@@ -4,6 +4,7 @@
 
 #include "core/facts.h"
 #include "core/knowledge.h"
+#include "core/prefixes.h"
 #include "core/trust.h"
 #include "proto/autoaddr.h"
 #include "util/array.h"
@@ -20,12 +21,7 @@ struct peer_entry {
 	bool alive_now;		  /* send it an Alive this round */
 	bool probe_now, answer_now; /* ...as a probe, or as the answer to its probe */
 	bool reset_endpoint;	    /* we moved: set its endpoint again (see engine_host_changed) */
-	struct known *kn;	  /* what it knows */
-	/* Its last scan for facts to send: the candidates' signature, whether
-	 * it wanted facts, and when something it knows next needs a re-send. */
-	uint64_t seen_sig;
-	bool seen_wants;
-	int64_t due;
+	struct known kn;	    /* what it knows */
 	/* We put allowed IPs on its direct link in this run: we may take them
 	 * back when the link dies, even before FactTTL has passed. */
 	bool moved;
@@ -51,13 +47,14 @@ struct engine {
 	struct knowledge *knows;
 	struct peer_entry *peers;
 	const struct wg_device *dev;
+	struct prefixes held; /* the device's allowed IPs, indexed */
+	bool held_ok;	      /* (false: out of memory; every prefix counts as taken) */
 	const struct netif_list *host;
 	int64_t wall_ms;
 	bool any_config_trust, membership_configured, is_router;
 	struct local_facts local;
 	struct engine_event *events;
 	size_t n_events, cap_events;
-	uint64_t alive_id;
 	const struct peer_config **by_key; /* the config's peers sorted by key */
 	struct engine_limits lim;
 	struct engine_stats stats;
@@ -90,10 +87,7 @@ static struct peer_entry *peer_get(struct engine *e, const uint8_t key[static 32
 	struct peer_entry *p = NULL;
 	HASH_FIND(hh, e->peers, key, WIRE_KEY_LEN, p);
 	if (!p && create && (p = calloc(1, sizeof(*p)))) {
-		if (!(p->kn = knowledge_peer(e->knows, key))) {
-			free(p);
-			return NULL;
-		}
+		known_reset(&p->kn);
 		memcpy(p->key, key, WIRE_KEY_LEN);
 		peerstate_init(&p->ps, key);
 		HASH_ADD(hh, e->peers, key, WIRE_KEY_LEN, p);
@@ -144,8 +138,6 @@ struct engine *engine_new(const struct engine_config *cfg, const uint8_t self[st
 	e->started = now;
 	e->received = facts_new();
 	e->knows = knowledge_new();
-	struct wire_fact a = alive_fact(e);
-	e->alive_id = fact_id(&a);
 	if (!e->received || !e->knows || engine_set_config(e, cfg) != 0) {
 		engine_free(e);
 		return NULL;
@@ -187,10 +179,6 @@ int engine_set_config(struct engine *e, const struct engine_config *cfg)
 	}
 	if (e->dev)
 		e->is_router = trust_device_is_router_for(e->dev, e->cfg.router, device_netif(e));
-	/* Trust or names may differ: every peer's needs are scanned again. */
-	struct peer_entry *p, *tmp;
-	HASH_ITER(hh, e->peers, p, tmp)
-		p->seen_wants = false;
 	return 0;
 }
 
@@ -206,6 +194,7 @@ void engine_free(struct engine *e)
 	}
 	facts_free(e->received);
 	knowledge_free(e->knows);
+	prefixes_free(&e->held);
 	free(e->by_key);
 	localfacts_free(&e->local);
 	free(e->events);
@@ -237,6 +226,7 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 {
 	e->dev = dev;
 	e->wall_ms = wall_ms;
+	e->held_ok = prefixes_build(&e->held, dev) == 0;
 	struct peer_entry *p, *tmp;
 	HASH_ITER(hh, e->peers, p, tmp)
 		p->wg = NULL;
@@ -320,6 +310,20 @@ static void mask_cidr(struct wire_fact *f)
 static struct wg_allowedip cidr_ip(const struct wire_fact *f);
 static bool has_ip(const struct wg_allowedip *set, size_t n, const struct wg_allowedip *ip);
 
+struct leaf_overlap {
+	const struct engine *e;
+	const uint8_t *subject;
+};
+
+/* A held prefix that is a leaf's (not the subject's, not a router's). */
+static bool leaf_prefix(void *arg, const struct prefix_entry *h)
+{
+	const struct leaf_overlap *lo = arg;
+	const struct wg_peer *w = &lo->e->dev->peers[h->peer];
+	return trust_is_global_unicast(h->ip.family, &h->ip.ip6) &&
+	       memcmp(w->public_key, lo->subject, WIRE_KEY_LEN) && !engine_peer_is_router(lo->e, w);
+}
+
 /* Whether an AllowedCidr fact about its subject would take traffic from
  * another peer (WireGuard gives a prefix to exactly one peer): one that
  * would carry our own tunnel (the hub's /24 at a leaf, 0.0.0.0/0), or one
@@ -335,17 +339,9 @@ static bool cidr_hijacks(const struct engine *e, const struct wire_fact *f)
 	const struct netif *own = device_netif(e);
 	if (trust_covers_device(&ip, own) || (ip.cidr == 0 && own))
 		return true;
-	for (size_t i = 0; e->dev && i < e->dev->n_peers; i++) {
-		const struct wg_peer *w = &e->dev->peers[i];
-		if (!memcmp(w->public_key, f->subject, WIRE_KEY_LEN) || engine_peer_is_router(e, w))
-			continue;
-		for (size_t j = 0; j < w->n_allowedips; j++) {
-			const struct wg_allowedip *have = &w->allowedips[j];
-			if (trust_is_global_unicast(have->family, &have->ip6) &&
-			    (trust_prefix_within(&ip, have) || trust_prefix_within(have, &ip)))
-				return true;
-		}
-	}
+	struct leaf_overlap lo = { e, f->subject };
+	if (e->dev && (!e->held_ok || prefixes_overlapping(&e->held, &ip, leaf_prefix, &lo)))
+		return true;
 	for (size_t i = 0; i < e->cfg.n_peers; i++) {
 		const struct peer_config *c = &e->cfg.peers[i];
 		if (!memcmp(c->key, f->subject, WIRE_KEY_LEN))
@@ -481,8 +477,7 @@ int engine_receive(struct engine *e, const uint8_t sender[static WIRE_KEY_LEN],
 			news++;
 		}
 		if (ev & PEER_EV_REBOOTED) {
-			knowledge_forget_peer(e->knows, from->kn);
-			from->due = INT64_MIN;
+			known_reset(&from->kn);
 			from->forgot_at = now ? now : 1;
 		}
 		/* It just came up: it may have missed our Alive while starting. */
@@ -517,10 +512,6 @@ int engine_receive(struct engine *e, const uint8_t sender[static WIRE_KEY_LEN],
 			}
 			continue;
 		}
-		/* It knows this fact until then: we need not tell it back. */
-		uint32_t slot = knowledge_slot(e->knows, fact_id(&f));
-		if (slot == KNOW_NO_SLOT || knowledge_record(e->knows, from->kn, slot, expires) != 0)
-			return -ENOMEM;
 		uint8_t old_source[WIRE_KEY_LEN];
 		bool renew = have && expires > have->expires;
 		if (renew)
@@ -577,54 +568,113 @@ static bool subject_is_up(const struct engine *e, const uint8_t key[static 32])
 struct candidate {
 	struct wire_fact f;
 	int64_t expires;
-	uint32_t slot;
-	bool about_self, subject_up;
+	const struct fact_version *v;
+	const uint8_t *source;		  /* who told us (NULL: our own) */
+	uint64_t subject_tag, source_tag; /* keys' first bytes: a quick first test */
 };
 
-static uint64_t mix64(uint64_t x)
+/* This round's candidates, the sendable ones by version, and room for one
+ * peer's send (pointers into the candidates). */
+struct plan {
+	struct candidate *cand;
+	const struct candidate **order;
+	size_t n_order;
+	const struct wire_fact **out;
+};
+
+static uint64_t key_tag(const uint8_t *key)
 {
-	x ^= x >> 30;
-	x *= UINT64_C(0xbf58476d1ce4e5b9);
-	x ^= x >> 27;
-	x *= UINT64_C(0x94d049bb133111eb);
-	return x ^ (x >> 31);
+	uint64_t t;
+	memcpy(&t, key, sizeof(t));
+	return t;
 }
 
-/* Every fact we could send this round, and a signature of the set (ids and
- * whether their subject is up) that tells a peer's scan whether anything
- * but time could have changed its needs. */
-static int candidates(struct engine *e, int64_t now, struct candidate **out, size_t *n,
-		      uint64_t *sig)
+static int cmp_version(const void *a, const void *b)
 {
-	size_t cap = e->local.n + facts_count(e->received), k = 0;
-	struct candidate *c = calloc(cap ? cap : 1, sizeof(*c));
-	if (!c)
+	const struct candidate *const *x = a, *const *y = b;
+	uint64_t u = (*x)->v->ver, w = (*y)->v->ver;
+	return (u > w) - (u < w);
+}
+
+static void plan_free(struct plan *p)
+{
+	free(p->cand);
+	free(p->order);
+	free(p->out);
+}
+
+/* Every fact we could send this round, each offered to knowledge for its
+ * version; those whose subject is up go in `order`, by version. */
+static int plan_round(struct engine *e, int64_t now, struct plan *p)
+{
+	size_t cap = e->local.n + facts_count(e->received) + 1, n = 0;
+	*p = (struct plan){ .cand = calloc(cap, sizeof(*p->cand)),
+			    .order = calloc(cap, sizeof(*p->order)),
+			    .out = calloc(cap + 2, sizeof(*p->out)) }; /* + probe answer, Alive */
+	if (!p->cand || !p->order || !p->out) {
+		plan_free(p);
 		return -ENOMEM;
-	for (size_t i = 0; i < e->local.n; i++, k++) {
-		c[k].f = e->local.facts[i].f;
-		c[k].f.ttl = FACT_TTL_MS / 1000;
-		c[k].expires = now + FACT_TTL_MS;
+	}
+	struct candidate *c = p->cand;
+	static const uint8_t nobody[WIRE_KEY_LEN];
+	for (size_t i = 0; i < e->local.n; i++, n++) {
+		c[n].f = e->local.facts[i].f;
+		c[n].f.ttl = FACT_TTL_MS / 1000;
+		c[n].expires = now + FACT_TTL_MS;
 	}
 	for (const struct fact *f = facts_first(e->received); f; f = facts_next(f)) {
-		fact_to_wire(f, now, &c[k].f);
-		if (c[k].f.ttl > 0)
-			c[k++].expires = f->expires;
+		fact_to_wire(f, now, &c[n].f);
+		if (c[n].f.ttl == 0)
+			continue;
+		c[n].expires = f->expires;
+		c[n++].source = memcmp(f->source, nobody, WIRE_KEY_LEN) ? f->source : NULL;
 	}
-	*sig = k;
-	for (size_t i = 0; i < k; i++) {
-		uint64_t id = fact_id(&c[i].f);
-		c[i].slot = knowledge_slot(e->knows, id);
-		if (c[i].slot == KNOW_NO_SLOT) {
-			free(c);
+	knowledge_begin(e->knows);
+	for (size_t i = 0; i < n; i++) {
+		bool up = !memcmp(c[i].f.subject, e->self, WIRE_KEY_LEN) ||
+			  subject_is_up(e, c[i].f.subject);
+		bool again = false;
+		c[i].v = knowledge_offer(e->knows, fact_id(&c[i].f), c[i].expires, up, now, &again);
+		if (!c[i].v) {
+			plan_free(p);
 			return -ENOMEM;
 		}
-		c[i].about_self = !memcmp(c[i].f.subject, e->self, WIRE_KEY_LEN);
-		c[i].subject_up = c[i].about_self || subject_is_up(e, c[i].f.subject);
-		*sig += mix64(id ^ c[i].subject_up);
+		/* One fact both ours and received (two hubs' Members): ours,
+		 * first, speaks for both. */
+		if (!up || again)
+			continue;
+		c[i].subject_tag = key_tag(c[i].f.subject);
+		c[i].source_tag = c[i].source ? key_tag(c[i].source) : 0;
+		p->order[p->n_order++] = &c[i];
 	}
-	*out = c;
-	*n = k;
+	knowledge_end(e->knows);
+	qsort(p->order, p->n_order, sizeof(*p->order), cmp_version);
 	return 0;
+}
+
+/* The first of p's candidates with a version at or above ver. */
+static size_t from_version(const struct plan *p, uint64_t ver)
+{
+	size_t lo = 0, hi = p->n_order;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (p->order[mid]->v->ver < ver)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Whether c goes to the peer with this key at all: never a fact about it
+ * (but its MemberMetadata, which tells it its name), never back to who told
+ * us (it knows it as long as we do). */
+static bool for_peer(const struct candidate *c, const uint8_t key[static 32], uint64_t tag)
+{
+	if (c->subject_tag == tag && !memcmp(c->f.subject, key, WIRE_KEY_LEN) &&
+	    c->f.attr != WIRE_MEMBER_META)
+		return false;
+	return !(c->source_tag == tag && c->source && !memcmp(c->source, key, WIRE_KEY_LEN));
 }
 
 static bool wants_facts(const struct engine *e, const struct peer_entry *p)
@@ -643,111 +693,85 @@ static bool wants_facts(const struct engine *e, const struct peer_entry *p)
 	return p->ps.healthy;
 }
 
-/* The facts `to` needs now, noting that it will know them. Also works out
- * when it next needs anything if nothing else changes (to->due). */
-static int facts_for(struct engine *e, struct peer_entry *to, const struct candidate *cand,
-		     size_t n, int64_t now, struct fact_buf *b)
+/* The facts `to` needs now, into plan->out, noting that it will know them:
+ * the versions it has not had, and first sends due to go once more. A
+ * fact its source stopped refreshing gets no new version, so it goes to
+ * each peer at most once more, and never back where it came from. */
+static size_t facts_for(struct engine *e, struct peer_entry *to, const struct plan *p,
+			int64_t now)
 {
-	int64_t due = INT64_MAX;
-	for (size_t k = 0; k < n; k++) {
-		const struct candidate *c = &cand[k];
-		bool about_to = !memcmp(c->f.subject, to->key, WIRE_KEY_LEN);
-		if (about_to ? c->f.attr != WIRE_MEMBER_META : !c->subject_up)
-			continue;
-		int64_t until = knowledge_until(e->knows, to->kn, c->slot);
-		/* It knows the fact for as long as we do (it told us, or we told
-		 * it since the last refresh): nothing new to say, however close
-		 * the end. A fact its source stopped refreshing thus goes to each
-		 * peer at most once more, and never back where it came from. */
-		bool knows_all = until >= c->expires;
-		if (!knows_all && until <= now + RESEND_MARGIN_MS) {
-			until = knowledge_sent(e->knows, to->kn, c->slot, now, c->expires,
-					       RESEND_MARGIN_MS, false);
-			if (until == INT64_MIN || !push(b, &c->f))
-				return -ENOMEM;
-			knows_all = until >= c->expires;
-		}
-		/* Look again when its knowledge nears its end, or — when it knows
-		 * all we know — a chunk period on, in case the source refreshes. */
-		int64_t next = until - RESEND_MARGIN_MS;
-		if (knows_all && next <= now)
-			next = now + CHUNK_PERIOD_MS;
-		if (next < due)
-			due = next;
+	struct known *kn = &to->kn;
+	uint64_t tag = key_tag(to->key);
+	size_t m = 0;
+	bool repeat = kn->rep_at <= now, first = false;
+	for (size_t i = repeat ? from_version(p, kn->rep_from) : p->n_order;
+	     i < p->n_order && p->order[i]->v->ver < kn->rep_to; i++) {
+		const struct candidate *c = p->order[i];
+		if (known_repeat(kn, c->v, now) && for_peer(c, to->key, tag))
+			p->out[m++] = &c->f;
 	}
-	to->due = due;
-	return 0;
+	for (size_t i = from_version(p, kn->mark); i < p->n_order; i++) {
+		const struct candidate *c = p->order[i];
+		if (!for_peer(c, to->key, tag))
+			continue;
+		p->out[m++] = &c->f;
+		first = first || known_first(kn, c->v, now);
+	}
+	known_scanned(kn, e->knows, now, repeat, first);
+	return m;
 }
 
 /* Sends: facts to each peer with an endpoint, then our Alive (a "fill" fact
- * riding along unless it is due). A peer whose needs cannot have changed
- * since its last scan (same candidates, same wish for facts, nothing due
- * yet) is not scanned again: a steady round costs O(peers), not
- * O(peers x facts). */
+ * riding along unless it is due). A peer is scanned only when a version it
+ * has not had exists or a repeat is due: a steady round costs O(peers),
+ * and no send copies a fact. */
 static int plan_sends(struct engine *e, int64_t now, engine_send_fn *fn, void *arg)
 {
 	struct wire_fact alive = alive_fact(e);
 	alive.ttl = FACT_TTL_MS / 1000;
-	uint32_t alive_slot = knowledge_slot(e->knows, e->alive_id);
-	struct candidate *cand = NULL;
-	size_t n_cand = 0;
-	uint64_t sig = 0;
-	if (alive_slot == KNOW_NO_SLOT || candidates(e, now, &cand, &n_cand, &sig) != 0)
+	struct plan plan;
+	if (plan_round(e, now, &plan) != 0)
 		return -ENOMEM;
-	struct fact_buf b = { 0 };
-	int err = 0;
-	for (size_t i = 0; !err && i < e->dev->n_peers; i++) {
+	for (size_t i = 0; i < e->dev->n_peers; i++) {
 		struct peer_entry *p = peer_get(e, e->dev->peers[i].public_key, false);
 		if (!p || p->wg->endpoint.addr.sa_family == AF_UNSPEC ||
 		    (now < p->hold_until && p->wg->last_handshake_sec == 0))
 			continue;
-		b.n = 0;
-		bool wants = wants_facts(e, p);
-		if (wants && (sig != p->seen_sig || !p->seen_wants || now >= p->due))
-			err = facts_for(e, p, cand, n_cand, now, &b);
-		p->seen_sig = sig;
-		p->seen_wants = wants;
+		size_t m = 0;
+		if (wants_facts(e, p) && known_pending(&p->kn, e->knows, now))
+			m = facts_for(e, p, &plan, now);
 		/* A hello (a new peer, endpoint or life) counts as a first send. */
 		bool hello = p->alive_now;
 		/* A probe asks for an answer at once: a hello to a peer not yet
 		 * known to answer is one (that is how we learn it answers). */
 		bool probe = p->probe_now || (hello && !p->ps.answers);
 		bool answer = p->answer_now;
-		bool alive_due = hello || probe || answer ||
-				 knowledge_needs_alive(e->knows, p->kn, alive_slot, now);
+		bool alive_due = hello || probe || answer || known_alive_due(&p->kn, now);
 		p->alive_now = p->probe_now = p->answer_now = false;
-		struct wire_fact a = alive;
+		struct wire_fact a = alive, ans = alive;
 		if (probe || answer)
 			a.ttl = probe ? PROBE_TTL : PROBE_ANSWER_TTL;
 		if (probe)
 			peerstate_probe_sent(&p->ps, e->wall_ms);
 		/* Both: the answer rides first, then our own probe. */
-		struct wire_fact ans = alive;
 		ans.ttl = PROBE_ANSWER_TTL;
-		if (!err && probe && answer && !push(&b, &ans)) {
-			err = -ENOMEM;
-			break;
-		}
-		if (err || (alive_due && knowledge_sent(e->knows, p->kn, alive_slot, now,
-							now + FACT_TTL_MS, ALIVE_MARGIN_MS,
-							hello || probe) == INT64_MIN) ||
-		    !push(&b, &a)) {
-			err = -ENOMEM;
-			break;
-		}
-		struct engine_send s = { .facts = b.facts, .n = b.n - !alive_due };
+		if (probe && answer)
+			plan.out[m++] = &ans;
+		if (alive_due)
+			known_alive_sent(&p->kn, now, hello || probe);
+		plan.out[m++] = &a;
+		struct engine_send s = { .facts = plan.out, .n = m - !alive_due };
 		if (s.n)
 			p->ps.fact_tx++; /* explains our tx bytes */
 		memcpy(s.peer, p->key, WIRE_KEY_LEN);
 		if (!alive_due) {
-			s.fill = &b.facts[b.n - 1];
+			s.fill = &a;
 			s.n_fill = 1;
 		}
 		fn(arg, &s);
 	}
-	free(b.facts);
-	free(cand);
-	return err;
+	plan_free(&plan);
+	return 0;
 }
 
 /* ---- reconcile ---- */
@@ -846,14 +870,12 @@ static bool added_has(const struct peer_entry *p, const struct wg_allowedip *ip)
 static bool taken_elsewhere(const struct engine *e, const struct peer_entry *p,
 			    const struct wg_allowedip *ip)
 {
-	for (size_t i = 0; i < e->dev->n_peers; i++) {
-		const struct wg_peer *q = &e->dev->peers[i];
-		if (q == p->wg || !has_ip(q->allowedips, q->n_allowedips, ip))
-			continue;
-		if (!engine_peer_is_router(e, q) || trust_covers_device(ip, device_netif(e)))
-			return true;
-	}
-	return false;
+	if (!e->held_ok)
+		return true;
+	size_t i = prefixes_owner(&e->held, ip);
+	if (i == SIZE_MAX || &e->dev->peers[i] == p->wg)
+		return false;
+	return !engine_peer_is_router(e, &e->dev->peers[i]) || trust_covers_device(ip, device_netif(e));
 }
 
 /* A healthy, alive peer gains the allowed IPs that facts give it. Nothing
@@ -1141,7 +1163,6 @@ static void forget_gone(struct engine *e)
 		    facts_subject_count(e->received, p->key))
 			continue;
 		HASH_DEL(e->peers, p);
-		knowledge_drop_peer(e->knows, p->kn);
 		free(p->added);
 		free(p);
 	}
@@ -1155,7 +1176,7 @@ static bool config_peer_up(void *arg, const uint8_t key[static WIRE_KEY_LEN])
 /* engine_run's sink: every peer's facts gathered into the round. */
 struct collector {
 	struct fact_buf b;
-	struct engine_send *sends;
+	struct engine_sent *sends;
 	size_t n, cap;
 	bool failed;
 };
@@ -1167,12 +1188,14 @@ static void collect(void *arg, const struct engine_send *s)
 		c->failed = true;
 		return;
 	}
-	struct engine_send *d = &c->sends[c->n++];
-	*d = *s;
+	struct engine_sent *d = &c->sends[c->n++];
+	memcpy(d->peer, s->peer, WIRE_KEY_LEN);
+	d->n = s->n;
+	d->n_fill = s->n_fill;
 	/* Offsets for now: the buffer moves as it grows. */
 	d->facts = (void *)(uintptr_t)c->b.n;
 	for (size_t i = 0; i < s->n; i++)
-		c->failed |= !push(&c->b, &s->facts[i]);
+		c->failed |= !push(&c->b, s->facts[i]);
 	d->fill = (void *)(uintptr_t)c->b.n;
 	for (size_t i = 0; i < s->n_fill; i++)
 		c->failed |= !push(&c->b, &s->fill[i]);
@@ -1222,7 +1245,6 @@ int engine_decide(struct engine *e, int64_t now, struct engine_round *out)
 		engine_new_boot_id(e);
 		out->new_boot_id = true;
 	}
-	knowledge_expire(e->knows, now);
 	localfacts_free(&e->local);
 	struct local_input in = {
 		.self = e->self, .dev = e->dev, .host = e->host,
@@ -1243,7 +1265,10 @@ int engine_decide(struct engine *e, int64_t now, struct engine_round *out)
 void engine_new_boot_id(struct engine *e)
 {
 	new_boot_id(e);
-	knowledge_forget_fact(e->knows, e->alive_id);
+	/* Nobody knows our new Alive. */
+	struct peer_entry *p, *tmp;
+	HASH_ITER(hh, e->peers, p, tmp)
+		p->kn.alive_until = INT64_MIN;
 }
 
 void engine_round_free(struct engine_round *r)

@@ -44,9 +44,19 @@ struct engine_stats {
 	uint64_t restarts_ignored; /* new boot ids too soon after the last */
 };
 
-/* Facts for one peer; views point into engine memory valid until the next
- * engine_run. `fill` rides along only where it fits (pack_facts). */
+/* Facts for one peer, as engine_send streams them: pointers into the
+ * engine's round, valid during the call (a fact shared by many peers is
+ * not copied). `fill` rides along only where it fits (pack_facts). */
 struct engine_send {
+	uint8_t peer[WIRE_KEY_LEN];
+	const struct wire_fact *const *facts;
+	size_t n;
+	const struct wire_fact *fill;
+	size_t n_fill;
+};
+
+/* The same, gathered by engine_run: copies, valid until the round is freed. */
+struct engine_sent {
 	uint8_t peer[WIRE_KEY_LEN];
 	struct wire_fact *facts, *fill;
 	size_t n, n_fill;
@@ -73,7 +83,7 @@ enum { LINK_WATCH_MS = 1000 };
 
 struct engine_round {
 	struct wg_change change; /* empty when nothing is to change */
-	struct engine_send *sends;
+	struct engine_sent *sends;
 	size_t n_sends;
 	struct engine_event *events;
 	size_t n_events;

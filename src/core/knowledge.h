@@ -1,11 +1,14 @@
-/* What each peer knows, until when: facts it sent us or we sent it. Decides
- * what a peer needs now, with the original's re-send margins.
+/* What peers know, kept so that it does not grow as peers x facts.
  *
- * Compact by design, because a router's knowledge is N peers x N facts:
- * every fact id is interned once as a small "slot" number, and what a peer
- * knows is a paged array of 32-bit expiries indexed by slot (4 bytes per
- * (peer, fact), no per-entry allocation or hashing). Expiries are stored as
- * ms after a base that moves forward every few weeks.
+ * Every fact we could send carries a version from one counter. A version is
+ * given when the fact is new, when its subject comes up, and when peers must
+ * hear it again: we know it longer than its current version says and that
+ * version ends within RESEND_MARGIN_MS (the original's re-send margin). A
+ * peer then needs one number, its mark: it has had every version below it
+ * (sent, or not meant for it). What a peer needs is the versions from its
+ * mark up; a first send goes once more REPEAT_MS later, kept as one window
+ * of versions per peer. A hub sends almost every fact to every peer, so the
+ * per-(peer, fact) record this replaces was N x N.
  *
  * Pure: times are monotonic milliseconds supplied by the caller. */
 #ifndef WIRELINK_KNOWLEDGE_H
@@ -31,68 +34,78 @@ enum {
 	FIRST_CONTACT_HOLD_MS = 1000,
 };
 
-#define KNOW_NO_SLOT UINT32_MAX
+/* A fact's current version. */
+struct fact_version {
+	uint64_t ver;	      /* bumped whenever peers must hear it (again) */
+	uint64_t first_ver;   /* the version it (re)entered with: a peer whose
+			       * mark is above this has heard of it */
+	int64_t sent_expires; /* what a peer with this version knows it until */
+};
 
 struct knowledge;
-/* What one peer knows; owned by the knowledge, valid until knowledge_free. */
-struct known;
 
 struct knowledge *knowledge_new(void);
 void knowledge_free(struct knowledge *k);
 
-/* The peer's record, created empty on first use. NULL when out of memory. */
-struct known *knowledge_peer(struct knowledge *k, const uint8_t peer[static 32]);
+/* A round offers every fact we could send (up: its subject is up, so it may
+ * be sent) and gets its version, bumped as the header says. Facts not
+ * offered between knowledge_begin and knowledge_end are forgotten. A fact
+ * offered twice in a round is left as the first offer made it (*again is
+ * set). NULL when out of memory. */
+void knowledge_begin(struct knowledge *k);
+const struct fact_version *knowledge_offer(struct knowledge *k, uint64_t id, int64_t expires,
+					   bool up, int64_t now, bool *again);
+/* Returns how many facts were forgotten. */
+size_t knowledge_end(struct knowledge *k);
 
-/* The slot of fact `id`, interned on first use (KNOW_NO_SLOT when out of
- * memory). A slot stays valid until the next knowledge_expire or
- * knowledge_forget_fact; ask again after those. */
-uint32_t knowledge_slot(struct knowledge *k, uint64_t id);
-
-/* The peer knows the fact in `slot` until `until` (the later of two records
- * wins). 0 or -ENOMEM. */
-int knowledge_record(struct knowledge *k, struct known *p, uint32_t slot, int64_t until)
-	__attribute__((warn_unused_result));
-
-/* We sent the peer the fact in `slot`, good until `until`; it is due again
- * `margin` before it ends (RESEND_MARGIN_MS, or ALIVE_MARGIN_MS for our
- * Alive). A first send — `first`, or the peer knew nothing of it — is
- * recorded as ending REPEAT_MS + margin from now (replacing what was
- * recorded), so that it goes once more REPEAT_MS later: a first packet
- * often races the peer's own set-up and is lost (beyond the original).
- * Returns the end now recorded, or INT64_MIN when out of memory. */
-int64_t knowledge_sent(struct knowledge *k, struct known *p, uint32_t slot, int64_t now,
-		       int64_t until, int64_t margin, bool first);
-
-/* Until when the peer knows the fact; INT64_MIN when it does not. */
-int64_t knowledge_until(const struct knowledge *k, const struct known *p, uint32_t slot);
-
-/* Whether to send the peer the fact now: unless it knows it beyond
- * now + RESEND_MARGIN_MS. */
-bool knowledge_needs(const struct knowledge *k, const struct known *p, uint32_t slot,
-		     int64_t now);
-/* The same for our Alive, with ALIVE_MARGIN_MS. */
-bool knowledge_needs_alive(const struct knowledge *k, const struct known *p, uint32_t slot,
-			   int64_t now);
-
-/* The peer restarted (new boot id): it knows nothing any more. */
-void knowledge_forget_peer(struct knowledge *k, struct known *p);
-/* The peer is gone for good: its record is freed (p is invalid after). */
-void knowledge_drop_peer(struct knowledge *k, struct known *p);
-/* How many peers have a record. */
-size_t knowledge_peers(const struct knowledge *k);
-/* Nobody knows fact `id` any more (e.g. our Alive after our boot id changed). */
-void knowledge_forget_fact(struct knowledge *k, uint64_t id);
-
-/* Frees the slots of facts nobody knows beyond now (clearing what peers
- * knew of them); returns how many went. Call once per round, before asking
- * for slots. */
-size_t knowledge_expire(struct knowledge *k, int64_t now);
-
-/* How many facts the peer is recorded as knowing (ended ones included until
- * knowledge_expire frees their slot). */
-size_t knowledge_count(const struct known *p);
-/* Slots in use; bytes held by the per-peer arrays. */
-size_t knowledge_slots(const struct knowledge *k);
+/* The next version to be given: a mark equal to it means "knows all". */
+uint64_t knowledge_head(const struct knowledge *k);
+/* Facts with a version; bytes held (excluding the per-peer records). */
+size_t knowledge_facts(const struct knowledge *k);
 size_t knowledge_bytes(const struct knowledge *k);
+
+/* What one peer knows: a few numbers, however many facts there are. */
+struct known {
+	uint64_t mark;		  /* it has had every version below this */
+	uint64_t rep_from, rep_to; /* first sends in [from, to) go again... */
+	int64_t rep_at;		  /* ...at this time (INT64_MAX: none pending) */
+	int64_t alive_until;	  /* it knows our Alive until then */
+};
+
+/* A record that knows nothing (also: the peer restarted). */
+void known_reset(struct known *p);
+/* Whether anything could be due for it now: a version it has not had, or a
+ * repeat. */
+bool known_pending(const struct known *p, const struct knowledge *k, int64_t now);
+/* Whether the fact, at version v, goes to the peer in a scan at `now` from
+ * its mark (new: a version it has not had) or as a repeat (in the due
+ * window: a first send that still has long to live). */
+static inline bool known_new(const struct known *p, const struct fact_version *v)
+{
+	return v->ver >= p->mark;
+}
+
+static inline bool known_repeat(const struct known *p, const struct fact_version *v, int64_t now)
+{
+	return p->rep_at <= now && v->ver >= p->rep_from && v->ver < p->rep_to &&
+	       v->first_ver >= p->rep_from && v->sent_expires > now + RESEND_MARGIN_MS;
+}
+
+/* After a scan that sent what known_new/known_repeat chose: the mark moves
+ * to the head, and `first` (some version was the peer's first of a fact that
+ * lives beyond the repeat) opens or widens the repeat window. */
+void known_scanned(struct known *p, const struct knowledge *k, int64_t now, bool repeated,
+		   bool first);
+/* Whether the send of v is a first one worth repeating. */
+static inline bool known_first(const struct known *p, const struct fact_version *v, int64_t now)
+{
+	return v->first_ver >= p->mark && v->sent_expires > now + REPEAT_MS + RESEND_MARGIN_MS;
+}
+
+/* Our Alive: due when the peer's knowledge of it ends within
+ * ALIVE_MARGIN_MS; a first send (`first`, or it knew nothing) goes once
+ * more REPEAT_MS later. */
+bool known_alive_due(const struct known *p, int64_t now);
+void known_alive_sent(struct known *p, int64_t now, bool first);
 
 #endif

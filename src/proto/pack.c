@@ -52,23 +52,26 @@ static bool packable(const struct wire_fact *f)
 	return size != 0 && size <= WIRE_MAX_INNER && f->attr != WIRE_SIGNED_GROUP;
 }
 
-int pack_facts(const struct pack_target *t, const struct wire_fact *facts, size_t n,
-	       const struct wire_fact *fill, size_t nfill)
+/* Packs facts (an array) or, when it is NULL, refs (pointers). */
+static int pack(const struct pack_target *t, const struct wire_fact *facts,
+		const struct wire_fact *const *refs, size_t n, const struct wire_fact *fill,
+		size_t nfill)
 {
 	struct group_buf g = { .len = 0 };
 	int packets = 0;
 	size_t packed = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (!packable(&facts[i]))
+		const struct wire_fact *f = facts ? &facts[i] : refs[i];
+		if (!packable(f))
 			continue; /* one bad fact never costs the others */
 		packed++;
-		if (append(&g, &facts[i]))
+		if (append(&g, f))
 			continue;
 		int r = flush(t, &g);
 		if (r < 0)
 			return r;
 		packets++;
-		append(&g, &facts[i]); /* fits: checked above */
+		append(&g, f); /* fits: checked above */
 	}
 	for (size_t i = 0; i < nfill && packed > 0; i++)
 		if (packable(&fill[i]))
@@ -80,4 +83,16 @@ int pack_facts(const struct pack_target *t, const struct wire_fact *facts, size_
 		packets++;
 	}
 	return packets;
+}
+
+int pack_facts(const struct pack_target *t, const struct wire_fact *facts, size_t n,
+	       const struct wire_fact *fill, size_t nfill)
+{
+	return pack(t, facts, NULL, n, fill, nfill);
+}
+
+int pack_fact_refs(const struct pack_target *t, const struct wire_fact *const *refs, size_t n,
+		   const struct wire_fact *fill, size_t nfill)
+{
+	return pack(t, NULL, refs, n, fill, nfill);
 }

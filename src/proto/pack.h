@@ -32,5 +32,8 @@ struct pack_target {
  * emitted, or the emitter's error. */
 int pack_facts(const struct pack_target *t, const struct wire_fact *facts, size_t n,
 	       const struct wire_fact *fill, size_t nfill) __attribute__((warn_unused_result));
+/* The same for facts given by pointer. */
+int pack_fact_refs(const struct pack_target *t, const struct wire_fact *const *refs, size_t n,
+		   const struct wire_fact *fill, size_t nfill) __attribute__((warn_unused_result));
 
 #endif
