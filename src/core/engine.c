@@ -1249,7 +1249,8 @@ int engine_decide(struct engine *e, int64_t now, struct engine_round *out)
 	struct local_input in = {
 		.self = e->self, .dev = e->dev, .host = e->host,
 		.report_ifaces = e->cfg.report_ifaces, .hide_ifaces = e->cfg.hide_ifaces,
-		.config = e->cfg.peers, .n_config = e->cfg.n_peers, .is_router = e->is_router,
+		.config = e->cfg.peers, .n_config = e->cfg.n_peers, .by_key = e->by_key,
+		.is_router = e->is_router,
 		.wall_ms = e->wall_ms, .peer_is_up = config_peer_up, .arg = e,
 	};
 	if (localfacts_build(&in, &e->local) != 0)

@@ -106,6 +106,21 @@ static int endpoint_family(const union wg_endpoint *ep)
 	return ep->addr.sa_family;
 }
 
+static int cmp_key_config(const void *key, const void *c)
+{
+	return memcmp(key, (*(const struct peer_config *const *)c)->key, WIRE_KEY_LEN);
+}
+
+static const struct peer_config *find_config(const struct local_input *in,
+					     const uint8_t key[static WIRE_KEY_LEN])
+{
+	if (!in->by_key)
+		return peer_config_find(in->config, in->n_config, key);
+	const struct peer_config *const *c =
+		bsearch(key, in->by_key, in->n_config, sizeof(*in->by_key), cmp_key_config);
+	return c ? *c : NULL;
+}
+
 /* Rules 3 to 5: what we see of each WireGuard peer. */
 static void peer_facts(struct builder *b, const struct local_input *in, enum trust_level self_trust)
 {
@@ -128,7 +143,7 @@ static void peer_facts(struct builder *b, const struct local_input *in, enum tru
 		}
 		/* One MemberMetadata per peer, as the original sends: a peer in
 		 * the config file gets its named one from rule 6 instead. */
-		if (tell_members && !peer_config_find(in->config, in->n_config, p->public_key))
+		if (tell_members && !find_config(in, p->public_key))
 			add_meta(b, p->public_key, NULL, -1);
 	}
 }
@@ -212,7 +227,7 @@ int localfacts_build(const struct local_input *in, struct local_facts *out)
 	out->facts = calloc(b.cap ? b.cap : 1, sizeof(*out->facts));
 	if (!out->facts)
 		return -ENOMEM;
-	const struct peer_config *self = peer_config_find(in->config, in->n_config, in->self);
+	const struct peer_config *self = find_config(in, in->self);
 	self_facts(&b, in, self && self->n_allowed_ips > 0);
 	peer_facts(&b, in, self && self->has_trust ? self->trust : TRUST_UNTRUSTED);
 	config_facts(&b, in);

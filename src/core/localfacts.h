@@ -37,6 +37,8 @@ struct local_input {
 	const char *const *hide_ifaces;
 	const struct peer_config *config; /* the config file's peers */
 	size_t n_config;
+	/* The same sorted by key, for lookups in O(log n); NULL: walk config. */
+	const struct peer_config *const *by_key;
 	bool is_router;
 	int64_t wall_ms; /* to judge handshake age */
 	/* Whether a config peer is alive or healthy now (its static endpoints
