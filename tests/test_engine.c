@@ -445,13 +445,14 @@ static const struct wg_peer_change *endpoint_change(const struct engine_round *r
 /* Regression: a leaf tried another leaf's first endpoint (unreachable) and
  * moved on to the next after ENDPOINT_FIRST_TRY_MS, but WireGuard sends an
  * initiation at most once per 5 s: the new endpoint waited for that retry
- * (deadfirst 6.6 s). A peer that never had a handshake is made anew with
- * the next endpoint, as it was (allowed IPs, keepalive); one with a
- * handshake or a preshared key is updated in place. */
+ * (deadfirst 6.6 s). A peer we added that never had a handshake is made
+ * anew with the next endpoint, as it was (allowed IPs, keepalive); one with
+ * a handshake or a preshared key, or the administrator's, is updated in
+ * place. */
 static void test_renew_untried_peer(void **state)
 {
 	(void)state;
-	for (int kind = 0; kind < 3; kind++) {
+	for (int kind = 0; kind < 4; kind++) {
 		struct wg_device *d = wg_device_new("wg0");
 		add_peer(d, 0x06, "192.0.2.6:1", "10.0.0.0/24", true); /* router */
 		struct wg_peer *b = add_peer(d, 0x02, NULL, "10.9.0.0/24", false);
@@ -459,6 +460,8 @@ static void test_renew_untried_peer(void **state)
 		if (kind == 1)
 			b->last_handshake_sec = wall0 / 1000 - 600; /* long ago */
 		struct engine *e = engine_for(NULL, 0, false, -1);
+		if (kind != 3)
+			engine_adopt(e, b->public_key, true, NULL); /* we added it */
 		engine_set_device(e, d, wall0);
 		say_alive(e, 0x02, t0);
 		struct wire_fact eps[2] = { fact_of(WIRE_ENDPOINT_V4, 0x02, "192.168.7.2:51820", 255),

@@ -957,12 +957,14 @@ size_t engine_peer_candidates(const struct engine *e, const uint8_t key[static W
  * new endpoint waits for that retry. A peer that never had a handshake has
  * no session to lose, so when its endpoint moves on from one already tried
  * it is made anew — removed and added back as it is, with the new endpoint —
- * and the hello that follows goes out at once. Not a peer with a preshared
- * key, which the device does not tell us. Returns the change that adds it
- * back, or NULL when it is to be updated in place. */
-static struct wg_peer_change *renew_peer(struct change_buf *c, const struct wg_peer *w)
+ * and the hello that follows goes out at once. Only a peer we added
+ * ourselves (the administrator's are never removed, even for a moment),
+ * and not one with a preshared key, which the device does not tell us.
+ * Returns the change that adds it back, or NULL: update it in place. */
+static struct wg_peer_change *renew_peer(struct change_buf *c, const struct peer_entry *p)
 {
-	if (w->last_handshake_sec != 0 || w->endpoint.addr.sa_family == AF_UNSPEC ||
+	const struct wg_peer *w = p->wg;
+	if (!p->ours || w->last_handshake_sec != 0 || w->endpoint.addr.sa_family == AF_UNSPEC ||
 	    w->has_preshared_key || !change_new(c, w->public_key, WG_CHANGE_REMOVE))
 		return NULL;
 	struct wg_peer_change *pc = change_new(c, w->public_key, 0);
@@ -1007,7 +1009,7 @@ static bool reconcile_unhealthy(struct engine *e, struct peer_entry *p, bool dec
 	if (!moved)
 		return restrict_ips;
 	/* The endpoint rides on the restricting change, if there is one. */
-	struct wg_peer_change *pc = restrict_ips ? &c->peers[c->n - 1] : renew_peer(c, w);
+	struct wg_peer_change *pc = restrict_ips ? &c->peers[c->n - 1] : renew_peer(c, p);
 	if (!pc)
 		pc = change_new(c, p->key, WG_CHANGE_UPDATE_ONLY);
 	if (!pc)
