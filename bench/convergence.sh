@@ -13,6 +13,8 @@
 #   convergence.sh WIRELINK roam       2-leaf LAN; after convergence leaf l1
 #                                      changes address while l2 pings it:
 #                                      seconds to direct again (both columns)
+#   convergence.sh WIRELINK roamnat    the same, but l1 moves behind a NAT
+#                                      (new address, seen as the NAT's)
 #   convergence.sh WIRELINK fallback   2-leaf LAN; l1 pings l2 (one way),
 #                                      then the path l1 <-> l2 is cut:
 #                                      seconds until l1, and l2, hold each
@@ -33,10 +35,11 @@ for i in $(seq "$n"); do leaves+=("l$i"); done
 case $topo in
   lan|restart) star_setup "${leaves[@]}" || exit 1 ;;
   roam|fallback) leaves=(l1 l2); star_setup "${leaves[@]}" || exit 1 ;;
+  roamnat) leaves=(l1 l2); star_setup "${leaves[@]}" && nat_box l1 || exit 1 ;;
   nat) nat_setup || exit 1; leaves=(a b) ;;
   deadfirst) nat_setup && office_lan a && office_lan b || exit 1; leaves=(a b) ;;
   samenat) samenat_setup 0 || exit 1; leaves=(a b) ;;
-  *) echo "usage: convergence.sh WIRELINK lan|nat|restart|samenat|deadfirst|roam|fallback [N]" >&2; exit 2 ;;
+  *) echo "usage: convergence.sh WIRELINK lan|nat|restart|samenat|deadfirst|roam|roamnat|fallback [N]" >&2; exit 2 ;;
 esac
 star_reach_router || exit 1
 
@@ -84,20 +87,25 @@ restricted() {
     awk -v k="${pub[$2]}" '$1 == k { exit !(NF == 2 && $2 ~ /^fe80:.*\/128$/) } END { if (!NR) exit 1 }'
 }
 at_new_address() {
-  in_ns l2 wg show "$(star_iface l2)" endpoints | grep -q "^${pub[l1]}.192.0.2.111:51820" && star_direct l2 l1
+  in_ns l2 wg show "$(star_iface l2)" endpoints | grep -q "^${pub[l1]}.$1:" && star_direct l2 l1
 }
 
-if [ "$topo" = roam ] || [ "$topo" = fallback ]; then
+if [ "$topo" = roam ] || [ "$topo" = roamnat ] || [ "$topo" = fallback ]; then
   star_start "$wl"
   wait_until "$limit" star_converged || { echo "result NaN NaN"; exit 1; }
-  if [ "$topo" = roam ]; then
+  if [ "$topo" != fallback ]; then
     ip netns exec "$(ns l2)" ping -i 0.5 -q 198.51.100.11 >/dev/null 2>&1 &
     E2E_PIDS+=($!)
     sleep 2
     t0=$(date +%s.%N)
-    in_ns l1 ip addr flush dev "l${E2E_ID}l1"
-    in_ns l1 ip addr add 192.0.2.111/24 dev "l${E2E_ID}l1"
-    t=$(until_t "$t0" at_new_address)
+    if [ "$topo" = roam ]; then
+      in_ns l1 ip addr flush dev "l${E2E_ID}l1"
+      in_ns l1 ip addr add 192.0.2.111/24 dev "l${E2E_ID}l1"
+      t=$(until_t "$t0" at_new_address 192.0.2.111)
+    else
+      move_behind_nat l1
+      t=$(until_t "$t0" at_new_address 192.0.2.50)
+    fi
     echo "result $t $t"
   else
     in_ns l2 nft add table inet wlquiet

@@ -426,6 +426,80 @@ static void test_first_contact_hold(void **state)
 	}
 }
 
+/* The change for peer id with the endpoint flag; *removed says whether a
+ * removal of the same peer comes before it. */
+static const struct wg_peer_change *endpoint_change(const struct engine_round *r, uint8_t id,
+						    bool *removed)
+{
+	*removed = false;
+	for (size_t i = 0; i < r->change.n_peers; i++) {
+		const struct wg_peer_change *pc = &r->change.peers[i];
+		if (pc->public_key[0] != id)
+			continue;
+		*removed |= (pc->flags & WG_CHANGE_REMOVE) != 0;
+		if (pc->flags & WG_CHANGE_ENDPOINT)
+			return pc;
+	}
+	return NULL;
+}
+
+/* Regression: a leaf tried another leaf's first endpoint (unreachable) and
+ * moved on to the next after ENDPOINT_FIRST_TRY_MS, but WireGuard sends an
+ * initiation at most once per 5 s: the new endpoint waited for that retry
+ * (deadfirst 6.6 s). A peer we added that never had a handshake is made
+ * anew with the next endpoint, as it was (allowed IPs, keepalive); one with
+ * a handshake or a preshared key, or the administrator's, is updated in
+ * place. */
+static void test_renew_untried_peer(void **state)
+{
+	(void)state;
+	for (int kind = 0; kind < 4; kind++) {
+		struct wg_device *d = wg_device_new("wg0");
+		add_peer(d, 0x06, "192.0.2.6:1", "10.0.0.0/24", true); /* router */
+		struct wg_peer *b = add_peer(d, 0x02, NULL, "10.9.0.0/24", false);
+		b->keepalive = 25;
+		if (kind == 1)
+			b->last_handshake_sec = wall0 / 1000 - 600; /* long ago */
+		struct engine *e = engine_for(NULL, 0, false, -1);
+		if (kind != 3)
+			engine_adopt(e, b->public_key, true, NULL); /* we added it */
+		engine_set_device(e, d, wall0);
+		say_alive(e, 0x02, t0);
+		struct wire_fact eps[2] = { fact_of(WIRE_ENDPOINT_V4, 0x02, "192.168.7.2:51820", 255),
+					    fact_of(WIRE_ENDPOINT_V4, 0x02, "203.0.113.2:51820", 255) };
+		assert_int_equal(receive_from(e, 0x06, eps, 2, t0), 2);
+		struct engine_round r;
+		assert_int_equal(engine_run(e, t0, &r), 0);
+		bool removed;
+		const struct wg_peer_change *pc = endpoint_change(&r, 0x02, &removed);
+		assert_non_null(pc);
+		assert_false(removed); /* no endpoint yet: nothing was tried */
+		assert_int_equal(pc->endpoint.addr4.sin_addr.s_addr, inet_addr("192.168.7.2"));
+		engine_round_free(&r);
+		b = &d->peers[1];
+		assert_true(wg_endpoint_parse("192.168.7.2:51820", &b->endpoint));
+		b->has_preshared_key = kind == 2;
+		int64_t later = t0 + ENDPOINT_FIRST_TRY_MS;
+		engine_set_device(e, d, wall0 + ENDPOINT_FIRST_TRY_MS);
+		assert_int_equal(engine_run(e, later, &r), 0);
+		pc = endpoint_change(&r, 0x02, &removed);
+		assert_non_null(pc);
+		assert_int_equal(pc->endpoint.addr4.sin_addr.s_addr, inet_addr("203.0.113.2"));
+		assert_int_equal(removed, kind == 0);
+		if (kind == 0) { /* added back as it was */
+			assert_false(pc->flags & WG_CHANGE_UPDATE_ONLY);
+			assert_true(pc->flags & WG_CHANGE_KEEPALIVE);
+			assert_int_equal(pc->keepalive, 25);
+			assert_int_equal(pc->n_allowedips, b->n_allowedips);
+		} else {
+			assert_true(pc->flags & WG_CHANGE_UPDATE_ONLY);
+		}
+		engine_round_free(&r);
+		engine_free(e);
+		wg_device_free(d);
+	}
+}
+
 /* A leaf whose router has been healthy and alive since t0. */
 static struct engine_round leaf_round(struct engine *e, struct wg_device *d, int64_t now)
 {
@@ -1144,6 +1218,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_send_levels),
 		cmocka_unit_test(test_never_about_recipient),
 		cmocka_unit_test(test_first_contact_hold),
+		cmocka_unit_test(test_renew_untried_peer),
 		cmocka_unit_test(test_alive_when_link_comes_up),
 		cmocka_unit_test(test_rescan_when_needs_change),
 		cmocka_unit_test(test_add_members_from_trusted_only),

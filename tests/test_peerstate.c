@@ -293,6 +293,27 @@ static void test_endpoint_last_good(void **state)
  * dead in PROBE_WAIT_MS, whatever dropped the packets; only an answer or a
  * new handshake revives it (one-way receipts do not). Idle links and
  * single receipts (Alives, keepalives) are not probed. */
+/* Regression: counters that go back (the peer was removed and added back,
+ * see renew_peer in engine.c) read as 2^64 bytes moved: user traffic that
+ * never was, and a link watched for nothing. */
+static void test_counters_go_back(void **state)
+{
+	(void)state;
+	struct peerstate ps;
+	peerstate_init(&ps, key);
+	const int64_t hs = 1700000000, t = hs * 1000;
+	struct wg_peer p = peer_with(hs, true);
+	p.rx_bytes = p.tx_bytes = 5000;
+	assert_int_equal(peerstate_observe(&ps, &p, t), PEER_EV_HEALTHY);
+	assert_int_equal(peerstate_heard(&ps, PROBE_TTL), 0); /* a daemon that answers */
+	assert_int_equal(peerstate_observe(&ps, &p, t + 10000), 0);
+	assert_false(peerstate_watching(&ps, t + 10000));
+	p.rx_bytes = p.tx_bytes = 0;
+	assert_int_equal(peerstate_observe(&ps, &p, t + 11000), 0);
+	assert_false(peerstate_watching(&ps, t + 11000));
+	assert_int_equal(ps.unanswered_since, 0);
+}
+
 static void test_probes(void **state)
 {
 	(void)state;
@@ -439,6 +460,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_health_edges),
 		cmocka_unit_test(test_stalled_link),
+		cmocka_unit_test(test_counters_go_back),
 		cmocka_unit_test(test_alive_edges),
 		cmocka_unit_test(test_endpoint_rank),
 		cmocka_unit_test(test_endpoint_choice),

@@ -973,6 +973,41 @@ size_t engine_peer_candidates(const struct engine *e, const uint8_t key[static W
 	return n;
 }
 
+/* WireGuard sends a handshake initiation to a peer at most once per
+ * REKEY_TIMEOUT (5 s), to whatever endpoint the peer has then, whether the
+ * last one was answered, dropped on the way or never even left the host: a
+ * new endpoint waits for that retry. A peer that never had a handshake has
+ * no session to lose, so when its endpoint moves on from one already tried
+ * it is made anew — removed and added back as it is, with the new endpoint —
+ * and the hello that follows goes out at once. Only a peer we added
+ * ourselves (the administrator's are never removed, even for a moment),
+ * and not one with a preshared key, which the device does not tell us.
+ * Returns the change that adds it back, or NULL: update it in place. */
+static struct wg_peer_change *renew_peer(struct change_buf *c, const struct peer_entry *p)
+{
+	const struct wg_peer *w = p->wg;
+	if (!p->ours || w->last_handshake_sec != 0 || w->endpoint.addr.sa_family == AF_UNSPEC ||
+	    w->has_preshared_key || !change_new(c, w->public_key, WG_CHANGE_REMOVE))
+		return NULL;
+	struct wg_peer_change *pc = change_new(c, w->public_key, 0);
+	if (!pc) {
+		c->n--; /* never the removal alone */
+		return NULL;
+	}
+	if (w->keepalive) {
+		pc->flags |= WG_CHANGE_KEEPALIVE;
+		pc->keepalive = w->keepalive;
+	}
+	for (size_t i = 0; i < w->n_allowedips; i++)
+		change_ip(c, &w->allowedips[i]);
+	if (pc->n_allowedips != w->n_allowedips) { /* out of memory: as it was */
+		c->n_ips = c->ip_start[c->n - 1];
+		c->n -= 2;
+		return NULL;
+	}
+	return pc;
+}
+
 /* Returns whether the change replaces the peer's allowed IPs. */
 static bool reconcile_unhealthy(struct engine *e, struct peer_entry *p, bool deconf, int64_t now,
 				struct change_buf *c)
@@ -996,8 +1031,9 @@ static bool reconcile_unhealthy(struct engine *e, struct peer_entry *p, bool dec
 	if (!moved)
 		return restrict_ips;
 	/* The endpoint rides on the restricting change, if there is one. */
-	struct wg_peer_change *pc = restrict_ips ? &c->peers[c->n - 1]
-						 : change_new(c, p->key, WG_CHANGE_UPDATE_ONLY);
+	struct wg_peer_change *pc = restrict_ips ? &c->peers[c->n - 1] : renew_peer(c, p);
+	if (!pc)
+		pc = change_new(c, p->key, WG_CHANGE_UPDATE_ONLY);
 	if (!pc)
 		return false;
 	pc->flags |= WG_CHANGE_ENDPOINT;
@@ -1099,7 +1135,7 @@ static void remove_nonmembers(struct engine *e, int64_t now, struct change_buf *
 static void reset_endpoint(struct change_buf *c, const struct peer_entry *p)
 {
 	struct wg_peer_change *pc = NULL;
-	for (size_t k = 0; k < c->n && !pc; k++)
+	for (size_t k = 0; k < c->n; k++) /* the last: a renewed peer's is the adding one */
 		if (!memcmp(c->peers[k].public_key, p->key, WIRE_KEY_LEN))
 			pc = &c->peers[k];
 	if (!pc)

@@ -124,6 +124,12 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
 {
 	/* The first look has nothing to compare with: an old handshake seen at
 	 * start-up has not "advanced". */
+	/* Counters that went back belong to a peer made anew (see renew_peer
+	 * in engine.c): count from there. */
+	if (p->rx_bytes < ps->rx_bytes || p->tx_bytes < ps->tx_bytes) {
+		ps->rx_bytes = p->rx_bytes;
+		ps->tx_bytes = p->tx_bytes;
+	}
 	bool advanced = ps->observed && (p->last_handshake_sec > ps->handshake_sec ||
 					 (p->last_handshake_sec == ps->handshake_sec &&
 					  p->last_handshake_nsec > ps->handshake_nsec));

@@ -2,8 +2,8 @@
 # Field topologies (issue 12) with real wireguard-go in network namespaces,
 # one per run, each printing its step times. Limits carry a margin for a
 # loaded machine; the timing targets are in bench/convergence.sh.
-#   same-nat same-nat-hairpin dead-first roaming path-cut local-firewall
-#   symmetric-nat
+#   same-nat same-nat-hairpin dead-first roaming roaming-nat
+#   roaming-symmetric-nat path-cut local-firewall symmetric-nat
 # usage: field.sh WIRELINK NAME   (as root)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/star.sh"
@@ -92,6 +92,59 @@ roaming)
   lost=$(grep -oE '[0-9]+ received' "$E2E_TMP/ping" | cut -d' ' -f1)
   check "b's 60 pings: $((60 - ${lost:-0})) lost" test $((60 - ${lost:-0})) -le 6
   timed "the router holds a at its new address" 15 eval 'endpoint_is r a 192.0.2.111:51820'
+  ;;
+roaming-nat)
+  # b pings a; a moves from the LAN behind a NAT (a new address, a new
+  # source address and port for everything it sends).
+  lan_star a b && nat_box a || { not_ok "set-up"; exit 1; }
+  start_and_converge || exit 1
+  ip netns exec "$(ns b)" ping -i 0.5 -c 60 -q 198.51.100.11 >"$E2E_TMP/ping" 2>&1 &
+  pingpid=$!
+  E2E_PIDS+=($pingpid)
+  sleep 3
+  move_behind_nat a || { not_ok "moving a"; exit 1; }
+  ok "a moved behind a NAT: 192.0.2.11 -> 203.0.113.2, seen as 192.0.2.50"
+  timed "b holds a directly at the NAT's address" 10 \
+    eval 'endpoint_of b a | grep -q "^192.0.2.50:" && star_direct b a'
+  timed "a holds b directly" 10 star_direct a b
+  check "a noticed the change itself (rtnetlink)" grep -q "host addresses changed" "$E2E_TMP/wl-a.log"
+  wait "$pingpid"
+  got=$(grep -oE '[0-9]+ received' "$E2E_TMP/ping" | cut -d' ' -f1)
+  check "b's 60 pings meanwhile: $((60 - ${got:-0})) lost (at most 6)" test $((60 - ${got:-0})) -le 6
+  timed "the router holds a at the NAT's address" 15 eval 'endpoint_of r a | grep -q "^192.0.2.50:"'
+  check "b -> a goes direct (router counters)" goes_direct b a
+  read -r nb mb < <(watch_endpoints b a 20)
+  check "then b's endpoint for a stays put ($nb changes in 20 s), always direct ($mb of 40 looks)" \
+    test "$nb" = 0 -a "$mb" = 40
+  ;;
+roaming-symmetric-nat)
+  # Two NATs, direct; then a's network changes under it: its NAT gets a new
+  # public address and turns symmetric (a new random port per
+  # destination). a's own address stays: only what b and the router see
+  # changes. Direct is impossible now: traffic must keep flowing through
+  # the router, quietly.
+  nat_setup || { not_ok "set-up"; exit 1; }
+  start_and_converge || exit 1
+  ip netns exec "$(ns b)" ping -i 0.5 -c 120 -q 198.51.100.11 >"$E2E_TMP/ping" 2>&1 &
+  pingpid=$!
+  E2E_PIDS+=($pingpid)
+  sleep 3
+  in_ns nata ip addr del 203.0.113.2/24 dev "p${E2E_ID}a"
+  in_ns nata ip addr add 203.0.113.4/24 dev "p${E2E_ID}a"
+  in_ns nata nft flush chain ip nat post
+  in_ns nata nft add rule ip nat post oifname "p${E2E_ID}a" masquerade random
+  ok "a's NAT: 203.0.113.2 -> 203.0.113.4, now symmetric (a's own address unchanged)"
+  timed "b holds a through the router only" 20 restricted b a
+  timed "a holds b through the router only" 20 restricted a b
+  timed "the router holds a at its NAT's new address" 15 eval 'endpoint_of r a | grep -q "^203.0.113.4:"'
+  read -r nb mb < <(watch_endpoints b a 40)
+  check "b then changed a's endpoint $nb times in 40 s (at most 4), never direct ($mb looks)" \
+    test "$nb" -le 4 -a "$mb" = 0
+  wait "$pingpid"
+  got=$(grep -oE '[0-9]+ received' "$E2E_TMP/ping" | cut -d' ' -f1)
+  check "b's 120 pings over it all: $((120 - ${got:-0})) lost (at most 20)" test $((120 - ${got:-0})) -le 20
+  lines=$(grep -c "no endpoint answered" "$E2E_TMP/wl-b.log")
+  check "b said why once ($lines lines)" test "$lines" -le 1
   ;;
 path-cut)
   lan_star a b || { not_ok "set-up"; exit 1; }

@@ -110,3 +110,41 @@ office_lan() {
   in_ns "$1" ip link set office0 up
   in_ns "$1" ip addr add "fd00:$1::1/64" dev office0 nodad
 }
+
+# nat_box L [random]: a NAT namespace natL on the LAN bridge of star_setup
+# (192.0.2.50), masquerading what comes from 203.0.113.0/24 behind it,
+# unsolicited inbound dropped (a port-restricted cone; with "random", a new
+# random port per destination: symmetric). Nothing is behind it yet: see
+# move_behind_nat.
+nat_box() {
+  local n="nat$1" out="n$E2E_ID$1" rnd=""
+  [ "${2:-}" = random ] && rnd=random
+  ns_add "$n" || return 1
+  ip link add "$out" netns "$(ns "$n")" type veth peer name "m$E2E_ID$1" netns "$(ns lan)"
+  ip -n "$(ns lan)" link set "m$E2E_ID$1" master br0 up
+  in_ns "$n" ip addr add 192.0.2.50/24 dev "$out"
+  in_ns "$n" ip link set "$out" up
+  in_ns "$n" sysctl -qw net.ipv4.ip_forward=1
+  in_ns "$n" nft -f - <<NFT
+table ip nat {
+  chain post { type nat hook postrouting priority 100; oifname "$out" masquerade $rnd; }
+}
+table ip filter {
+  chain input { type filter hook input priority 0; iifname "$out" ct state new drop; }
+  chain forward { type filter hook forward priority 0; iifname "$out" ct state new drop; }
+}
+NFT
+}
+
+# move_behind_nat L: leaf L's LAN link leaves the bridge for natL (see
+# nat_box); L gets 203.0.113.2/24 there, its default route via the NAT.
+move_behind_nat() {
+  local n="nat$1" link="b$E2E_ID$1"
+  ip -n "$(ns lan)" link set "$link" nomaster
+  ip -n "$(ns lan)" link set "$link" netns "$(ns "$n")"
+  in_ns "$n" ip addr add 203.0.113.1/24 dev "$link"
+  in_ns "$n" ip link set "$link" up
+  in_ns "$1" ip addr flush dev "l$E2E_ID$1"
+  in_ns "$1" ip addr add 203.0.113.2/24 dev "l$E2E_ID$1"
+  in_ns "$1" ip route add default via 203.0.113.1
+}
