@@ -1209,6 +1209,64 @@ static void test_review_lan_moves_off_router(void **state)
 	wg_device_free(l);
 }
 
+/* Review of the version-based knowledge: a leaf that misses versions while
+ * it has no endpoint or wants no facts gets them when it can; a subject
+ * that goes down and comes back is told again; a fact that is both ours
+ * and received goes once, and to its sender too. */
+static void test_review_versions_missed(void **state)
+{
+	(void)state;
+	struct wg_device *d = wg_device_new("wg0");
+	add_peer(d, 0x51, "192.0.2.51:1", "10.0.0.51/32", true);
+	add_peer(d, 0x52, "192.0.2.52:1", "10.0.0.52/32", true);
+	struct engine *e = engine_for(NULL, 0, false, 1);
+	engine_set_device(e, d, wall0);
+	say_alive(e, 0x51, t0);
+	say_alive(e, 0x52, t0);
+	struct engine_round r;
+	assert_int_equal(engine_run(e, t0, &r), 0);
+	assert_true(sent_about(&r, 0x51, 0x52) > 0);
+	engine_round_free(&r);
+	assert_int_equal(engine_run(e, t0 + REPEAT_MS, &r), 0);
+	engine_round_free(&r);
+	/* 0x51 loses its endpoint; 0x52 gets a new allowed IP meanwhile. */
+	union wg_endpoint ep = d->peers[0].endpoint;
+	d->peers[0].endpoint.addr.sa_family = AF_UNSPEC;
+	struct wg_allowedip ip;
+	assert_true(wg_allowedip_parse("10.9.0.0/16", &ip));
+	assert_int_equal(wg_peer_add_allowedip(&d->peers[1], &ip), 0);
+	engine_set_device(e, d, wall0 + 5000);
+	assert_int_equal(engine_run(e, t0 + 5000, &r), 0);
+	assert_int_equal(sent_to(&r, 0x51), -1);
+	engine_round_free(&r);
+	/* Its endpoint is back: the fact it missed goes now. */
+	d->peers[0].endpoint = ep;
+	engine_set_device(e, d, wall0 + 10000);
+	assert_int_equal(engine_run(e, t0 + 10000, &r), 0);
+	assert_int_equal(sent_to(&r, 0x51), 1);
+	engine_round_free(&r);
+	/* 0x52 goes down (no Alive, no handshake) long enough for 0x51 to
+	 * forget its facts; when it comes back up, 0x51 hears them again. */
+	int64_t now = t0 + 10000;
+	for (; now < t0 + 400000; now += 5000) {
+		if ((now - t0) % 30000 == 0)
+			say_alive(e, 0x51, now);
+		d->peers[0].last_handshake_sec = (wall0 + (now - t0)) / 1000;
+		engine_set_device(e, d, wall0 + (now - t0));
+		assert_int_equal(engine_run(e, now, &r), 0);
+		engine_round_free(&r);
+	}
+	d->peers[1].last_handshake_sec = (wall0 + (now - t0)) / 1000;
+	say_alive(e, 0x51, now);
+	say_alive(e, 0x52, now);
+	engine_set_device(e, d, wall0 + (now - t0));
+	assert_int_equal(engine_run(e, now, &r), 0);
+	assert_true(sent_about(&r, 0x51, 0x52) >= 3);
+	engine_round_free(&r);
+	engine_free(e);
+	wg_device_free(d);
+}
+
 int main(int argc, char **argv)
 {
 	test_set_vector_dir(argc, argv);
@@ -1237,6 +1295,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_review_extension_not_news),
 		cmocka_unit_test(test_review_lan_moves_off_router),
 		cmocka_unit_test(test_probe_exchange),
+		cmocka_unit_test(test_review_versions_missed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -117,12 +117,72 @@ static void test_against_walk(void **state)
 	}
 }
 
+/* Queries that are not held, with host bits, and at the edges (/0, /32,
+ * /128, the other family), against the same walk. */
+static void test_review_queries_against_walk(void **state)
+{
+	(void)state;
+	srand(11);
+	struct wg_device *d = wg_device_new("wg0");
+	const char *fixed[] = { "0.0.0.0/0", "::/0", "10.0.0.0/8", "10.1.2.3/32", "fd00::/8",
+				"fd00::1/128", "255.255.255.255/32", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff/128" };
+	for (size_t i = 0; i < 8; i++) {
+		struct wg_allowedip ip = parse(fixed[i]);
+		assert_int_equal(wg_peer_add_allowedip(wg_device_add_peer(d), &ip), 0);
+	}
+	for (int i = 0; i < 60; i++) {
+		struct wg_allowedip ip = { .family = i % 2 ? AF_INET : AF_INET6 };
+		int max = ip.family == AF_INET ? 32 : 128;
+		ip.cidr = (uint8_t)(rand() % (max + 1));
+		uint8_t *b = (uint8_t *)&ip.ip6;
+		b[0] = ip.family == AF_INET ? 10 : 0xfd;
+		for (int k = 1; k < max / 8; k++)
+			b[k] = (uint8_t)(k < 3 ? rand() % 2 : rand());
+		trust_mask_allowedip(&ip);
+		bool dup = false;
+		for (size_t a = 0; a < d->n_peers; a++)
+			for (size_t c = 0; c < d->peers[a].n_allowedips; c++)
+				dup |= !memcmp(&d->peers[a].allowedips[c], &ip, sizeof(ip));
+		if (!dup)
+			assert_int_equal(wg_peer_add_allowedip(wg_device_add_peer(d), &ip), 0);
+	}
+	struct prefixes x = { 0 };
+	assert_int_equal(prefixes_build(&x, d), 0);
+	for (int n = 0; n < 3000; n++) {
+		struct wg_allowedip q = { .family = n % 2 ? AF_INET : AF_INET6 };
+		int max = q.family == AF_INET ? 32 : 128;
+		q.cidr = (uint8_t)(n % 5 == 0 ? (n % 3 ? max : 0) : rand() % (max + 1));
+		uint8_t *b = (uint8_t *)&q.ip6;
+		b[0] = n % 7 == 0 ? 0xff : q.family == AF_INET ? 10 : 0xfd;
+		for (int k = 1; k < max / 8; k++)
+			b[k] = (uint8_t)(n % 7 == 0 ? 0xff : k < 3 ? rand() % 2 : rand());
+		/* host bits left in: the index must ignore them */
+		struct wg_allowedip m = q;
+		trust_mask_allowedip(&m);
+		size_t want = 0, got = 0, owner = SIZE_MAX;
+		for (size_t a = 0; a < d->n_peers; a++)
+			for (size_t c = 0; c < d->peers[a].n_allowedips; c++) {
+				const struct wg_allowedip *h = &d->peers[a].allowedips[c];
+				want += trust_prefix_within(h, &m) || trust_prefix_within(&m, h);
+				if (h->family == m.family && h->cidr == m.cidr &&
+				    !memcmp(&h->ip6, &m.ip6, max / 8))
+					owner = a;
+			}
+		prefixes_overlapping(&x, &q, count_all, &got);
+		assert_int_equal(got, want);
+		assert_int_equal(prefixes_owner(&x, &q), owner);
+	}
+	prefixes_free(&x);
+	wg_device_free(d);
+}
+
 int main(int argc, char **argv)
 {
 	test_set_vector_dir(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_owner_and_overlap),
 		cmocka_unit_test(test_against_walk),
+		cmocka_unit_test(test_review_queries_against_walk),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
