@@ -226,9 +226,18 @@ static bool same_peers(const struct wg_device *a, const struct wg_device *b)
 	return true;
 }
 
-/* Reads the device (every round) and the host's interfaces (at most once
- * per REFRESH_MS: they change rarely, and rounds come every FAST_MS while
- * settling). */
+/* Whether the host's interfaces must be read again: when rtnetlink says
+ * they changed (or lost notifications); without notifications, at most
+ * once per REFRESH_MS (they change rarely, and rounds come every FAST_MS
+ * while settling). */
+static bool host_stale(const struct daemon *d, int64_t now)
+{
+	if (!d->host || d->host_dirty)
+		return true;
+	return !d->watch && now - d->host_read >= REFRESH_MS;
+}
+
+/* Reads the device (every round) and the host's interfaces (host_stale). */
 static bool refresh(struct daemon *d, int64_t now)
 {
 	struct wg_device *dev = NULL;
@@ -240,10 +249,12 @@ static bool refresh(struct daemon *d, int64_t now)
 		log_errorx("%s; exiting", why);
 		return false;
 	}
-	if (!d->host || d->host_dirty || now - d->host_read >= REFRESH_MS) {
+	if (host_stale(d, now)) {
 		struct netif_list *host = NULL;
-		/* On failure keep the last list: our role depends on it. */
-		if (netif_list(&host) == 0) {
+		/* On failure keep the last list (our role depends on it) and
+		 * try again next round. */
+		int err = netif_list(&host);
+		if (!err) {
 			/* We moved (an address came or went): tell peers our new
 			 * endpoints now and check every direct link from here. */
 			if (d->host && !netif_list_same(d->host, host)) {
@@ -254,7 +265,7 @@ static bool refresh(struct daemon *d, int64_t now)
 			netif_list_free(d->host);
 			d->host = host;
 		}
-		d->host_dirty = false;
+		d->host_dirty = err != 0;
 		d->host_read = now;
 	}
 	/* Host first: the old list is gone, and the device's peers are judged
@@ -632,7 +643,8 @@ static int setup(struct daemon *d)
 	d->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (d->sfd < 0 || d->tfd < 0 || d->ep < 0)
 		return -errno;
-	/* Without notifications the host is still re-read every round. */
+	/* With notifications the host is read only when they say it changed;
+	 * without, it is polled (host_stale). */
 	int werr = netif_watch_open(&d->watch);
 	if (werr) {
 		log_warnx("no rtnetlink address notifications (%s); polling only", strerror(-werr));
