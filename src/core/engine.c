@@ -1278,6 +1278,29 @@ int64_t engine_next_deadline(const struct engine *e, int64_t now)
 	return next > now ? next : now;
 }
 
+int64_t engine_next_look(const struct engine *e, int64_t now, int64_t wall_ms, int64_t idle_ms)
+{
+	int64_t next = now + idle_ms;
+	const struct peer_entry *p, *tmp;
+	HASH_ITER(hh, e->peers, p, tmp) {
+		if (!p->wg)
+			continue;
+		int64_t at = peerstate_watching(&p->ps, wall_ms) ? now + LINK_WATCH_MS : INT64_MAX;
+		int64_t wall = peerstate_next_look(&p->ps);
+		if (wall != INT64_MAX && now + (wall - wall_ms) < at)
+			at = now + (wall - wall_ms);
+		/* An endpoint try ends, or a failed peer is tried again: was
+		 * there a handshake? */
+		if (!p->ps.healthy && p->ps.attempt_until != INT64_MIN && p->ps.attempt_until < at)
+			at = p->ps.attempt_until;
+		if (!p->ps.healthy && p->ps.retry_at != INT64_MIN && p->ps.retry_at < at)
+			at = p->ps.retry_at;
+		if (at < next)
+			next = at;
+	}
+	return next > now ? next : now;
+}
+
 void engine_host_changed(struct engine *e)
 {
 	/* Our addresses changed: ask every peer that answers whether the link
