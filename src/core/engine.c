@@ -15,6 +15,7 @@
 
 struct peer_entry {
 	uint8_t key[WIRE_KEY_LEN];
+	struct wg_allowedip auto_ip; /* its auto-address: a SHA-1, so made once */
 	struct peerstate ps;
 	const struct wg_peer *wg; /* in the latest snapshot, or NULL */
 	bool alive_now;		  /* send it an Alive this round */
@@ -85,6 +86,13 @@ static int cmp_key_config(const void *key, const void *b)
 	return memcmp(key, (*y)->key, WIRE_KEY_LEN);
 }
 
+static struct wg_allowedip auto_ip(const uint8_t key[static 32])
+{
+	struct wg_allowedip ip = { .family = AF_INET6, .cidr = 128 };
+	autoaddr_from_key(key, &ip.ip6);
+	return ip;
+}
+
 static struct peer_entry *peer_get(struct engine *e, const uint8_t key[static 32], bool create)
 {
 	struct peer_entry *p = NULL;
@@ -95,6 +103,7 @@ static struct peer_entry *peer_get(struct engine *e, const uint8_t key[static 32
 			return NULL;
 		}
 		memcpy(p->key, key, WIRE_KEY_LEN);
+		p->auto_ip = auto_ip(key);
 		peerstate_init(&p->ps, key);
 		HASH_ADD(hh, e->peers, key, WIRE_KEY_LEN, p);
 	}
@@ -783,13 +792,6 @@ static void change_ip(struct change_buf *c, const struct wg_allowedip *ip)
 	}
 }
 
-static struct wg_allowedip auto_ip(const uint8_t key[static 32])
-{
-	struct wg_allowedip ip = { .family = AF_INET6, .cidr = 128 };
-	autoaddr_from_key(key, &ip.ip6);
-	return ip;
-}
-
 static bool same_ip(const struct wg_allowedip *a, const struct wg_allowedip *b)
 {
 	return a->family == b->family && a->cidr == b->cidr &&
@@ -817,7 +819,7 @@ static struct wg_allowedip cidr_ip(const struct wire_fact *f)
 static size_t wanted_ips(const struct engine *e, const struct peer_entry *p, struct wg_allowedip **out)
 {
 	size_t n = 0, cap = 0;
-	struct wg_allowedip a = auto_ip(p->key);
+	struct wg_allowedip a = p->auto_ip;
 	*out = NULL;
 	if (array_grow((void **)out, n, &cap, sizeof(**out)))
 		(*out)[n++] = a;
@@ -864,7 +866,7 @@ static void reconcile_healthy(struct engine *e, struct peer_entry *p, struct cha
 	struct wg_allowedip *want = NULL;
 	size_t n = wanted_ips(e, p, &want);
 	const struct wg_peer *w = p->wg;
-	struct wg_allowedip a = auto_ip(p->key);
+	struct wg_allowedip a = p->auto_ip;
 	struct wg_peer_change *pc = NULL;
 	bool moved = false;
 	for (size_t i = 0; i < n; i++) {
@@ -905,7 +907,7 @@ static bool restrict_to_admin(struct engine *e, struct peer_entry *p, struct cha
 	struct wg_peer_change *pc = change_new(c, p->key, WG_CHANGE_UPDATE_ONLY | WG_CHANGE_REPLACE_ALLOWEDIPS);
 	if (!pc)
 		return false;
-	struct wg_allowedip a = auto_ip(p->key);
+	struct wg_allowedip a = p->auto_ip;
 	change_ip(c, &a);
 	for (size_t i = 0; i < w->n_allowedips; i++)
 		if (!added_has(p, &w->allowedips[i]) && !same_ip(&w->allowedips[i], &a))
@@ -1114,7 +1116,7 @@ static void reconcile(struct engine *e, int64_t now, struct engine_round *out)
 			reset_endpoint(&c, p);
 		p->reset_endpoint = false;
 		/* Always keep the auto-address (a replacement includes it). */
-		struct wg_allowedip a = auto_ip(p->key);
+		struct wg_allowedip a = p->auto_ip;
 		if (!replaced && !has_ip(p->wg->allowedips, p->wg->n_allowedips, &a) &&
 		    change_new(&c, p->key, WG_CHANGE_UPDATE_ONLY))
 			change_ip(&c, &a);
