@@ -43,7 +43,7 @@
  * is read every round. */
 enum {
 	COALESCE_MS = 20,
-	IDLE_MS = 4000,
+	IDLE_MS = 5000, /* the engine's own grid (CHUNK_PERIOD_MS): one wake-up, not two */
 	LOOK_IDLE_MS = 30000,
 	REFRESH_MS = 1000,
 	ACTIVE_MS = 30000,
