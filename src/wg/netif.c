@@ -236,17 +236,28 @@ struct netif_watch {
 	struct mnl_socket *nl;
 };
 
+/* A non-blocking rtnetlink socket kept open, joined to groups: 0 or -errno. */
+static int rtnl_open(unsigned groups, struct mnl_socket **out)
+{
+	*out = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (*out && mnl_socket_bind(*out, groups, MNL_SOCKET_AUTOPID) == 0)
+		return 0;
+	int err = errno ? -errno : -EIO;
+	if (*out)
+		mnl_socket_close(*out);
+	*out = NULL;
+	return err;
+}
+
 int netif_watch_open(struct netif_watch **out)
 {
 	struct netif_watch *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	w->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (!w->nl || mnl_socket_bind(w->nl, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
-				      MNL_SOCKET_AUTOPID) < 0) {
-		int err = -errno;
-		netif_watch_close(w);
-		return err ? err : -EIO;
+	int err = rtnl_open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, &w->nl);
+	if (err) {
+		free(w);
+		return err;
 	}
 	*out = w;
 	return 0;
@@ -272,9 +283,7 @@ int netif_watch_read(struct netif_watch *w)
 
 void netif_watch_close(struct netif_watch *w)
 {
-	if (!w)
-		return;
-	if (w->nl)
+	if (w)
 		mnl_socket_close(w->nl);
 	free(w);
 }
@@ -310,11 +319,10 @@ int netif_stats_open(struct netif_stats **out)
 	struct netif_stats *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
-	s->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (!s->nl || mnl_socket_bind(s->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		int err = -errno;
-		netif_stats_close(s);
-		return err ? err : -EIO;
+	int err = rtnl_open(0, &s->nl);
+	if (err) {
+		free(s);
+		return err;
 	}
 	s->seq = (uint32_t)time(NULL);
 	*out = s;
@@ -356,9 +364,7 @@ int netif_stats_read(struct netif_stats *s, uint32_t ifindex, struct netif_count
 
 void netif_stats_close(struct netif_stats *s)
 {
-	if (!s)
-		return;
-	if (s->nl)
+	if (s)
 		mnl_socket_close(s->nl);
 	free(s);
 }
