@@ -32,13 +32,19 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The device is re-read every IDLE_MS when all is quiet (so a vanished
- * interface is noticed within 5 s), every REFRESH_MS for ACTIVE_MS after any
- * news or change, and every FAST_MS for SETTLE_MS after we changed it
- * (handshakes and the next step then follow quickly). */
+/* Rounds come at least every IDLE_MS. The device is read every REFRESH_MS
+ * for ACTIVE_MS after any news or change, and every FAST_MS for SETTLE_MS
+ * after we changed it (handshakes and the next step then follow quickly).
+ * When all is quiet it is read only when something may have changed: the
+ * interface's packet counters moved beyond our own fact packets (traffic
+ * that may start a flow to watch), rtnetlink tells of a link or address
+ * change (a vanished interface), the engine asks (engine_next_look), and
+ * at least every LOOK_IDLE_MS. Without the counters or notifications, it
+ * is read every round. */
 enum {
 	COALESCE_MS = 20,
-	IDLE_MS = 4000,
+	IDLE_MS = 5000, /* the engine's own grid (CHUNK_PERIOD_MS): one wake-up, not two */
+	LOOK_IDLE_MS = 30000,
 	REFRESH_MS = 1000,
 	ACTIVE_MS = 30000,
 	FAST_MS = 50,
@@ -67,6 +73,9 @@ struct daemon {
 	int64_t settle_until; /* poll the device fast until then */
 	int64_t active_until; /* poll it every second until then */
 	int64_t host_read;    /* when d->host was read */
+	int64_t read_at, next_read; /* when the device was read; must be next */
+	struct netif_stats *stats;  /* the interface's packet counters, or NULL */
+	struct netif_counters seen; /* ...as last looked at, less our fact packets */
 	struct netif_watch *watch; /* address and link notifications, or NULL */
 	bool host_dirty;	   /* one came: read the host again now */
 	struct log_ratelimit bad_log;
@@ -226,9 +235,18 @@ static bool same_peers(const struct wg_device *a, const struct wg_device *b)
 	return true;
 }
 
-/* Reads the device (every round) and the host's interfaces (at most once
- * per REFRESH_MS: they change rarely, and rounds come every FAST_MS while
- * settling). */
+/* Whether the host's interfaces must be read again: when rtnetlink says
+ * they changed (or lost notifications); without notifications, at most
+ * once per REFRESH_MS (they change rarely, and rounds come every FAST_MS
+ * while settling). */
+static bool host_stale(const struct daemon *d, int64_t now)
+{
+	if (!d->host || d->host_dirty)
+		return true;
+	return !d->watch && now - d->host_read >= REFRESH_MS;
+}
+
+/* Reads the device (every round) and the host's interfaces (host_stale). */
 static bool refresh(struct daemon *d, int64_t now)
 {
 	struct wg_device *dev = NULL;
@@ -240,10 +258,12 @@ static bool refresh(struct daemon *d, int64_t now)
 		log_errorx("%s; exiting", why);
 		return false;
 	}
-	if (!d->host || d->host_dirty || now - d->host_read >= REFRESH_MS) {
+	if (host_stale(d, now)) {
 		struct netif_list *host = NULL;
-		/* On failure keep the last list: our role depends on it. */
-		if (netif_list(&host) == 0) {
+		/* On failure keep the last list (our role depends on it) and
+		 * try again next round. */
+		int err = netif_list(&host);
+		if (!err) {
 			/* We moved (an address came or went): tell peers our new
 			 * endpoints now and check every direct link from here. */
 			if (d->host && !netif_list_same(d->host, host)) {
@@ -254,7 +274,7 @@ static bool refresh(struct daemon *d, int64_t now)
 			netif_list_free(d->host);
 			d->host = host;
 		}
-		d->host_dirty = false;
+		d->host_dirty = err != 0;
 		d->host_read = now;
 	}
 	/* Host first: the old list is gone, and the device's peers are judged
@@ -276,7 +296,45 @@ static bool refresh(struct daemon *d, int64_t now)
 	}
 	wg_device_free(d->dev);
 	d->dev = dev;
+	d->read_at = now;
 	return true;
+}
+
+/* Whether anything but our own fact packets went through the tunnel since
+ * the last look (true when the counters cannot be read). */
+static bool tunnel_moved(struct daemon *d)
+{
+	struct netif_counters c;
+	if (!d->stats || netif_stats_read(d->stats, d->dev->ifindex, &c) != 0)
+		return true;
+	c.rx_packets -= d->counters.packets_in;
+	c.tx_packets -= d->counters.packets_out;
+	bool moved = c.rx_packets != d->seen.rx_packets || c.tx_packets != d->seen.tx_packets;
+	d->seen = c;
+	return moved;
+}
+
+/* Whether this round reads the device (see the enum at the top). */
+static bool must_read(struct daemon *d, int64_t now)
+{
+	bool moved = tunnel_moved(d); /* looked at every round, to keep d->seen current */
+	return moved || d->host_dirty || !d->watch || now >= d->next_read;
+}
+
+/* When the device is next read, and the round that does it. */
+static void plan_next(struct daemon *d, int64_t now, bool read)
+{
+	if (read)
+		d->next_read = engine_next_look(d->eng, now, clock_ms(CLOCK_REALTIME), LOOK_IDLE_MS);
+	/* Handshakes change without telling us: fast while settling. */
+	int64_t poll = now < d->settle_until ? FAST_MS : now < d->active_until ? REFRESH_MS : INT64_MAX;
+	if (poll != INT64_MAX && d->next_read > now + poll)
+		d->next_read = now + poll;
+	d->next_round = engine_next_deadline(d->eng, now);
+	if (d->next_round > d->next_read)
+		d->next_round = d->next_read;
+	if (d->next_round > now + IDLE_MS)
+		d->next_round = now + IDLE_MS;
 }
 
 struct send_ctx {
@@ -415,7 +473,8 @@ static bool round_now(struct daemon *d, int64_t now)
 {
 	watch_clocks(d);
 	resolve_static(d, now);
-	if (!refresh(d, now))
+	bool read = must_read(d, now);
+	if (read && !refresh(d, now))
 		return false;
 	struct engine_round r;
 	if (engine_decide(d->eng, now, &r) != 0) {
@@ -427,7 +486,8 @@ static bool round_now(struct daemon *d, int64_t now)
 		log_warnx("%s", wg_last_error());
 	else if (r.change.n_peers && !refresh(d, now))
 		return false; /* read back now: a just-added peer's packets must be taken */
-	if (r.change.n_peers)
+	bool changed = r.change.n_peers > 0;
+	if (changed)
 		d->settle_until = now + SETTLE_MS;
 	save_owned(d);
 	if (r.change.n_peers || r.n_events)
@@ -436,11 +496,7 @@ static bool round_now(struct daemon *d, int64_t now)
 	if (engine_send(d->eng, now, send_one, d) != 0)
 		log_warnx("out of memory while sending facts");
 	report_status(d);
-	d->next_round = engine_next_deadline(d->eng, now);
-	/* Handshakes change without telling us: poll, fast while settling. */
-	int64_t poll = now < d->settle_until ? FAST_MS : now < d->active_until ? REFRESH_MS : IDLE_MS;
-	if (d->next_round > now + poll)
-		d->next_round = now + poll;
+	plan_next(d, now, read || changed);
 	return true;
 }
 
@@ -490,6 +546,13 @@ static void receive(struct daemon *d, int64_t now)
 		struct wire_fact g;
 		enum wire_err err;
 		if (!p) {
+			/* Perhaps a peer added since the last read: read again
+			 * soon (at most once per REFRESH_MS, floods included). */
+			if (d->next_read > d->read_at + REFRESH_MS) {
+				d->next_read = d->read_at + REFRESH_MS;
+				if (d->next_round > d->next_read)
+					d->next_round = d->next_read;
+			}
 			bad_packet(d, DROP_NOT_PEER, "not from a current peer's auto-address", &from);
 			continue;
 		}
@@ -524,8 +587,10 @@ static void receive(struct daemon *d, int64_t now)
 		}
 		if (accepted > 0 && d->next_round > now + COALESCE_MS)
 			d->next_round = now + COALESCE_MS; /* act on news promptly */
-		if (accepted > 0)
+		if (accepted > 0) {
 			d->active_until = now + ACTIVE_MS;
+			d->next_read = now; /* the handshake that carried it, at once */
+		}
 	}
 }
 
@@ -632,7 +697,8 @@ static int setup(struct daemon *d)
 	d->ep = epoll_create1(EPOLL_CLOEXEC);
 	if (d->sfd < 0 || d->tfd < 0 || d->ep < 0)
 		return -errno;
-	/* Without notifications the host is still re-read every round. */
+	/* With notifications the host is read only when they say it changed;
+	 * without, it is polled (host_stale). */
 	int werr = netif_watch_open(&d->watch);
 	if (werr) {
 		log_warnx("no rtnetlink address notifications (%s); polling only", strerror(-werr));
@@ -656,6 +722,9 @@ static int setup(struct daemon *d)
 	engine_set_host(d->eng, d->host);
 	if (!(d->resolver = resolver_new(SIGRTMIN)))
 		return -ENOMEM;
+	/* Without the counters the device is read every round. */
+	if (netif_stats_open(&d->stats) != 0)
+		d->stats = NULL;
 	engine_set_device(d->eng, d->dev, clock_ms(CLOCK_REALTIME));
 	bool router = engine_is_router(d->eng);
 	char addr[INET6_ADDRSTRLEN];
@@ -684,6 +753,7 @@ static void teardown(struct daemon *d)
 	free(d->addrs);
 	free(d->unnamed);
 	netif_watch_close(d->watch);
+	netif_stats_close(d->stats);
 	int fds[5] = { d->sock, d->sfd, d->tfd, d->ep, d->ctl };
 	for (int i = 0; i < 5; i++)
 		if (fds[i] >= 0)
@@ -794,7 +864,7 @@ static void reload(struct daemon *d)
 	*d->cfg = *next; /* the heap parts the engine points to move along */
 	free(next);
 	d->next_resolve = 0;
-	d->next_round = 0;
+	d->next_round = d->next_read = 0;
 	d->cfg_gen++;
 	log_set_level(d->cfg->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	log_info("reloaded %s: %zu peers configured, log level %s",
@@ -863,6 +933,13 @@ int daemon_run(struct config *cfg, int argc, char **argv, char **env)
 				status = 0;
 				goto out;
 			} else {
+				/* An operator looks: show a device read at most
+				 * REFRESH_MS old. */
+				if (now - d.read_at >= REFRESH_MS) {
+					d.next_read = now;
+					if (!round_now(&d, now))
+						goto out;
+				}
 				struct control_view v = { cfg, d.dev, d.eng, crypto_identity_public(d.id),
 							  d.port, now, clock_ms(CLOCK_REALTIME) / 1000,
 							  &d.counters };

@@ -883,6 +883,26 @@ static unsigned alive_ttl_to(const struct engine_round *r, uint8_t id, unsigned 
 	return 0;
 }
 
+/* When quiet, the device needs a look only when a handshake ages out (or
+ * after idle_ms): the wall-clock deadline comes back in monotonic time. */
+static void test_next_look(void **state)
+{
+	(void)state;
+	struct wg_device *d = wg_device_new("wg0");
+	add_peer(d, 0x02, "192.0.2.2:1", "10.0.0.2/32", true);
+	struct engine *e = engine_for(NULL, 0, false, 0);
+	engine_set_device(e, d, wall0 + 1000);
+	assert_true(engine_peer(e, d->peers[0].public_key)->healthy);
+	assert_int_equal(engine_next_look(e, t0, wall0 + 1000, 30000), t0 + 30000);
+	int64_t wall = wall0 + HANDSHAKE_VALIDITY_MS - 10000; /* 10 s before it ages out */
+	engine_set_device(e, d, wall);
+	assert_int_equal(engine_next_look(e, t0 + 500, wall, 30000), t0 + 500 + 10000);
+	/* Past due (a late round): now. */
+	assert_int_equal(engine_next_look(e, t0, wall + 20000, 30000), t0);
+	engine_free(e);
+	wg_device_free(d);
+}
+
 /* Link probes through the engine: a probe from a peer is answered in the
  * next round; traffic that stops gets our probe; unanswered, the link is
  * dead (unhealthy) within PROBE_WAIT_MS; an answer revives it. */
@@ -910,6 +930,8 @@ static void test_probe_exchange(void **state)
 		engine_round_free(&r);
 	}
 	assert_int_equal(engine_next_deadline(e, t0 + 13000), t0 + 13000 + LINK_WATCH_MS);
+	/* A watched link is looked at on the device as often. */
+	assert_int_equal(engine_next_look(e, t0 + 13000, wall0 + 13000, 30000), t0 + 13000 + LINK_WATCH_MS);
 	int64_t quiet = 13000 + LINK_QUIET_MS;
 	engine_set_device(e, d, wall0 + quiet);
 	assert_int_equal(engine_run(e, t0 + quiet, &r), 0);
@@ -1296,6 +1318,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_review_lan_moves_off_router),
 		cmocka_unit_test(test_probe_exchange),
 		cmocka_unit_test(test_review_versions_missed),
+		cmocka_unit_test(test_next_look),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

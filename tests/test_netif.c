@@ -78,9 +78,35 @@ static void test_parse(void **state)
 	free(list.ifs);
 }
 
+static struct nlmsghdr *stats_msg(uint32_t index, uint16_t type, size_t len)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_NEWSTATS;
+	struct if_stats_msg *ifs = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifs));
+	ifs->ifindex = index;
+	struct rtnl_link_stats64 st = { .rx_packets = 12, .tx_packets = 34, .rx_bytes = 5 };
+	mnl_attr_put(nlh, type, len, &st);
+	return nlh;
+}
+
+/* RTM_GETSTATS replies: the link's 64-bit packet counters, for that index
+ * only; a short or missing attribute is an error. */
+static void test_counters(void **state)
+{
+	(void)state;
+	struct netif_counters c = { 0 };
+	assert_int_equal(netif_parse_counters(stats_msg(5, IFLA_STATS_LINK_64, sizeof(struct rtnl_link_stats64)), 5, &c), 0);
+	assert_int_equal(c.rx_packets, 12);
+	assert_int_equal(c.tx_packets, 34);
+	assert_int_equal(netif_parse_counters(stats_msg(6, IFLA_STATS_LINK_64, sizeof(struct rtnl_link_stats64)), 5, &c), -EPROTO);
+	assert_int_equal(netif_parse_counters(stats_msg(5, IFLA_STATS_LINK_64, 16), 5, &c), -EPROTO);
+	assert_int_equal(netif_parse_counters(stats_msg(5, IFLA_STATS_LINK_XSTATS, sizeof(struct rtnl_link_stats64)), 5, &c), -EPROTO);
+	assert_int_equal(netif_parse_counters(link_msg(5, "wg0", 0), 5, &c), -EPROTO);
+}
+
 int main(int argc, char **argv)
 {
 	test_set_vector_dir(argc, argv);
-	const struct CMUnitTest tests[] = { cmocka_unit_test(test_parse) };
+	const struct CMUnitTest tests[] = { cmocka_unit_test(test_parse), cmocka_unit_test(test_counters) };
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

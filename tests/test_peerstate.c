@@ -95,6 +95,40 @@ static void test_health_edges(void **state)
 	assert_false(first.healthy);
 }
 
+/* When a look at the device is next due by time alone: the handshake
+ * ageing out (exactly when healthy would turn unhealthy), or an unanswered
+ * send due for a probe (answering peers) or a stall (the original). */
+static void test_next_look(void **state)
+{
+	(void)state;
+	struct peerstate ps;
+	peerstate_init(&ps, key);
+	assert_int_equal(peerstate_next_look(&ps), INT64_MAX); /* never looked */
+	const int64_t hs = 1700000000, t = hs * 1000;
+	struct wg_peer p = peer_with(hs, true);
+	p.rx_bytes = p.tx_bytes = 1000;
+	assert_int_equal(peerstate_observe(&ps, &p, t + 1000), PEER_EV_HEALTHY);
+	int64_t at = peerstate_next_look(&ps);
+	assert_int_equal(at, t + HANDSHAKE_VALIDITY_MS);
+	assert_int_equal(peerstate_observe(&ps, &p, at - 1), 0);
+	assert_int_equal(peerstate_observe(&ps, &p, at), PEER_EV_UNHEALTHY);
+	/* Sent and heard nothing: the stall is due LINK_STALL_MS on. */
+	p.last_handshake_sec = hs + 200;
+	assert_int_equal(peerstate_observe(&ps, &p, t + 201000), PEER_EV_HEALTHY);
+	p.tx_bytes += 100;
+	assert_int_equal(peerstate_observe(&ps, &p, t + 202000), 0);
+	assert_int_equal(peerstate_next_look(&ps), t + 202000 + LINK_STALL_MS);
+	/* A peer that answers probes: LINK_ANSWER_MS on. */
+	peerstate_heard(&ps, PROBE_TTL);
+	assert_int_equal(peerstate_next_look(&ps), t + 202000 + LINK_ANSWER_MS);
+	/* No endpoint: nothing ages. */
+	struct peerstate none;
+	peerstate_init(&none, key);
+	struct wg_peer q = peer_with(hs, false);
+	assert_int_equal(peerstate_observe(&none, &q, t + 1000), 0);
+	assert_int_equal(peerstate_next_look(&none), INT64_MAX);
+}
+
 static void test_alive_edges(void **state)
 {
 	(void)state;
@@ -461,6 +495,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_health_edges),
 		cmocka_unit_test(test_stalled_link),
 		cmocka_unit_test(test_counters_go_back),
+		cmocka_unit_test(test_next_look),
 		cmocka_unit_test(test_alive_edges),
 		cmocka_unit_test(test_endpoint_rank),
 		cmocka_unit_test(test_endpoint_choice),

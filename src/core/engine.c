@@ -16,6 +16,7 @@
 
 struct peer_entry {
 	uint8_t key[WIRE_KEY_LEN];
+	struct wg_allowedip auto_ip; /* its auto-address: a SHA-1, so made once */
 	struct peerstate ps;
 	const struct wg_peer *wg; /* in the latest snapshot, or NULL */
 	bool alive_now;		  /* send it an Alive this round */
@@ -82,6 +83,13 @@ static int cmp_key_config(const void *key, const void *b)
 	return memcmp(key, (*y)->key, WIRE_KEY_LEN);
 }
 
+static struct wg_allowedip auto_ip(const uint8_t key[static 32])
+{
+	struct wg_allowedip ip = { .family = AF_INET6, .cidr = 128 };
+	autoaddr_from_key(key, &ip.ip6);
+	return ip;
+}
+
 static struct peer_entry *peer_get(struct engine *e, const uint8_t key[static 32], bool create)
 {
 	struct peer_entry *p = NULL;
@@ -89,6 +97,7 @@ static struct peer_entry *peer_get(struct engine *e, const uint8_t key[static 32
 	if (!p && create && (p = calloc(1, sizeof(*p)))) {
 		known_reset(&p->kn);
 		memcpy(p->key, key, WIRE_KEY_LEN);
+		p->auto_ip = auto_ip(key);
 		peerstate_init(&p->ps, key);
 		HASH_ADD(hh, e->peers, key, WIRE_KEY_LEN, p);
 	}
@@ -807,13 +816,6 @@ static void change_ip(struct change_buf *c, const struct wg_allowedip *ip)
 	}
 }
 
-static struct wg_allowedip auto_ip(const uint8_t key[static 32])
-{
-	struct wg_allowedip ip = { .family = AF_INET6, .cidr = 128 };
-	autoaddr_from_key(key, &ip.ip6);
-	return ip;
-}
-
 static bool same_ip(const struct wg_allowedip *a, const struct wg_allowedip *b)
 {
 	return a->family == b->family && a->cidr == b->cidr &&
@@ -841,7 +843,7 @@ static struct wg_allowedip cidr_ip(const struct wire_fact *f)
 static size_t wanted_ips(const struct engine *e, const struct peer_entry *p, struct wg_allowedip **out)
 {
 	size_t n = 0, cap = 0;
-	struct wg_allowedip a = auto_ip(p->key);
+	struct wg_allowedip a = p->auto_ip;
 	*out = NULL;
 	if (array_grow((void **)out, n, &cap, sizeof(**out)))
 		(*out)[n++] = a;
@@ -886,7 +888,7 @@ static void reconcile_healthy(struct engine *e, struct peer_entry *p, struct cha
 	struct wg_allowedip *want = NULL;
 	size_t n = wanted_ips(e, p, &want);
 	const struct wg_peer *w = p->wg;
-	struct wg_allowedip a = auto_ip(p->key);
+	struct wg_allowedip a = p->auto_ip;
 	struct wg_peer_change *pc = NULL;
 	bool moved = false;
 	for (size_t i = 0; i < n; i++) {
@@ -927,7 +929,7 @@ static bool restrict_to_admin(struct engine *e, struct peer_entry *p, struct cha
 	struct wg_peer_change *pc = change_new(c, p->key, WG_CHANGE_UPDATE_ONLY | WG_CHANGE_REPLACE_ALLOWEDIPS);
 	if (!pc)
 		return false;
-	struct wg_allowedip a = auto_ip(p->key);
+	struct wg_allowedip a = p->auto_ip;
 	change_ip(c, &a);
 	for (size_t i = 0; i < w->n_allowedips; i++)
 		if (!added_has(p, &w->allowedips[i]) && !same_ip(&w->allowedips[i], &a))
@@ -1172,7 +1174,7 @@ static void reconcile(struct engine *e, int64_t now, struct engine_round *out)
 			reset_endpoint(&c, p);
 		p->reset_endpoint = false;
 		/* Always keep the auto-address (a replacement includes it). */
-		struct wg_allowedip a = auto_ip(p->key);
+		struct wg_allowedip a = p->auto_ip;
 		if (!replaced && !has_ip(p->wg->allowedips, p->wg->n_allowedips, &a) &&
 		    change_new(&c, p->key, WG_CHANGE_UPDATE_ONLY))
 			change_ip(&c, &a);
@@ -1336,6 +1338,29 @@ int64_t engine_next_deadline(const struct engine *e, int64_t now)
 			next = p->ps.attempt_until;
 		if (!p->ps.healthy && p->ps.retry_at != INT64_MIN && p->ps.retry_at < next)
 			next = p->ps.retry_at;
+	}
+	return next > now ? next : now;
+}
+
+int64_t engine_next_look(const struct engine *e, int64_t now, int64_t wall_ms, int64_t idle_ms)
+{
+	int64_t next = now + idle_ms;
+	const struct peer_entry *p, *tmp;
+	HASH_ITER(hh, e->peers, p, tmp) {
+		if (!p->wg)
+			continue;
+		int64_t at = peerstate_watching(&p->ps, wall_ms) ? now + LINK_WATCH_MS : INT64_MAX;
+		int64_t wall = peerstate_next_look(&p->ps);
+		if (wall != INT64_MAX && now + (wall - wall_ms) < at)
+			at = now + (wall - wall_ms);
+		/* An endpoint try ends, or a failed peer is tried again: was
+		 * there a handshake? */
+		if (!p->ps.healthy && p->ps.attempt_until != INT64_MIN && p->ps.attempt_until < at)
+			at = p->ps.attempt_until;
+		if (!p->ps.healthy && p->ps.retry_at != INT64_MIN && p->ps.retry_at < at)
+			at = p->ps.retry_at;
+		if (at < next)
+			next = at;
 	}
 	return next > now ? next : now;
 }

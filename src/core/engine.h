@@ -144,6 +144,14 @@ void engine_round_free(struct engine_round *r);
 /* When engine_run should next be called, at the latest. */
 int64_t engine_next_deadline(const struct engine *e, int64_t now);
 
+/* When the device should next be read (monotonic ms), given the wall
+ * clock now: at the latest now + idle_ms, sooner while a link is watched,
+ * an endpoint try runs out or backs off, a handshake ages out or an
+ * unanswered send calls for a probe. Between these, only traffic through
+ * the tunnel (the caller watches the interface's counters) or news from a
+ * peer can change what a read would tell. */
+int64_t engine_next_look(const struct engine *e, int64_t now, int64_t wall_ms, int64_t idle_ms);
+
 /* Our host's addresses changed (roaming): the next round probes every
  * direct link whose peer answers probes. */
 void engine_host_changed(struct engine *e);

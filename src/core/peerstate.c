@@ -197,6 +197,24 @@ unsigned peerstate_heard(struct peerstate *ps, unsigned ttl)
 	return ev;
 }
 
+int64_t peerstate_next_look(const struct peerstate *ps)
+{
+	int64_t at = INT64_MAX;
+	/* The handshake ages out: healthy turns unhealthy by time alone. */
+	if (ps->hs_ok && ps->handshake_sec != 0) {
+		int64_t hs_ms = ps->handshake_sec * 1000 + ps->handshake_nsec / 1000000;
+		at = hs_ms + HANDSHAKE_VALIDITY_MS;
+	}
+	/* We sent and heard nothing: a probe (or, for the original, a stall)
+	 * is due when that has lasted long enough. */
+	if (ps->unanswered_since) {
+		int64_t due = ps->unanswered_since + (ps->answers ? LINK_ANSWER_MS : LINK_STALL_MS);
+		if (due < at)
+			at = due;
+	}
+	return at;
+}
+
 bool peerstate_watching(const struct peerstate *ps, int64_t wall_ms)
 {
 	return ps->answers && ps->healthy &&

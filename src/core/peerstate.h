@@ -144,6 +144,11 @@ unsigned peerstate_heard(struct peerstate *ps, unsigned ttl);
 /* The link needs a closer look (traffic may be flowing, a probe is out). */
 bool peerstate_watching(const struct peerstate *ps, int64_t wall_ms);
 
+/* When (wall ms) time alone may change what a look at the device says:
+ * the handshake ages out, or an unanswered send calls for a probe;
+ * INT64_MAX when neither. */
+int64_t peerstate_next_look(const struct peerstate *ps);
+
 /* Our host moved (its addresses changed): endpoints that failed from
  * where we were may work now; a new round starts at the next chance. */
 void peerstate_host_moved(struct peerstate *ps);

@@ -1,4 +1,5 @@
-/* rtnetlink through libmnl: interface and address dumps, RTM_NEWADDR. */
+/* rtnetlink through libmnl: interface and address dumps, RTM_NEWADDR,
+ * notifications, one interface's packet counters. */
 #include "wg/netif.h"
 
 #include "util/array.h"
@@ -235,17 +236,28 @@ struct netif_watch {
 	struct mnl_socket *nl;
 };
 
+/* A non-blocking rtnetlink socket kept open, joined to groups: 0 or -errno. */
+static int rtnl_open(unsigned groups, struct mnl_socket **out)
+{
+	*out = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (*out && mnl_socket_bind(*out, groups, MNL_SOCKET_AUTOPID) == 0)
+		return 0;
+	int err = errno ? -errno : -EIO;
+	if (*out)
+		mnl_socket_close(*out);
+	*out = NULL;
+	return err;
+}
+
 int netif_watch_open(struct netif_watch **out)
 {
 	struct netif_watch *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	w->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (!w->nl || mnl_socket_bind(w->nl, RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR,
-				      MNL_SOCKET_AUTOPID) < 0) {
-		int err = -errno;
-		netif_watch_close(w);
-		return err ? err : -EIO;
+	int err = rtnl_open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR, &w->nl);
+	if (err) {
+		free(w);
+		return err;
 	}
 	*out = w;
 	return 0;
@@ -271,9 +283,88 @@ int netif_watch_read(struct netif_watch *w)
 
 void netif_watch_close(struct netif_watch *w)
 {
-	if (!w)
-		return;
-	if (w->nl)
+	if (w)
 		mnl_socket_close(w->nl);
 	free(w);
+}
+
+int netif_parse_counters(const void *buf, uint32_t ifindex, struct netif_counters *out)
+{
+	const struct nlmsghdr *nlh = buf;
+	if (nlh->nlmsg_type != RTM_NEWSTATS || mnl_nlmsg_get_payload_len(nlh) < sizeof(struct if_stats_msg))
+		return -EPROTO;
+	const struct if_stats_msg *ifs = mnl_nlmsg_get_payload(nlh);
+	if (ifs->ifindex != ifindex)
+		return -EPROTO;
+	const struct nlattr *attr;
+	mnl_attr_for_each(attr, nlh, sizeof(*ifs)) {
+		struct rtnl_link_stats64 st;
+		if (mnl_attr_get_type(attr) != IFLA_STATS_LINK_64 || mnl_attr_get_payload_len(attr) < sizeof(st))
+			continue;
+		memcpy(&st, mnl_attr_get_payload(attr), sizeof(st)); /* may be unaligned */
+		out->rx_packets = st.rx_packets;
+		out->tx_packets = st.tx_packets;
+		return 0;
+	}
+	return -EPROTO;
+}
+
+struct netif_stats {
+	struct mnl_socket *nl;
+	uint32_t seq;
+};
+
+int netif_stats_open(struct netif_stats **out)
+{
+	struct netif_stats *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	int err = rtnl_open(0, &s->nl);
+	if (err) {
+		free(s);
+		return err;
+	}
+	s->seq = (uint32_t)time(NULL);
+	*out = s;
+	return 0;
+}
+
+int netif_stats_read(struct netif_stats *s, uint32_t ifindex, struct netif_counters *out)
+{
+	char buf[1024];
+	/* RTM_GETSTATS for only the 64-bit link counters: far less for the
+	 * kernel to fill in than RTM_GETLINK. */
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETSTATS;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
+	nlh->nlmsg_seq = ++s->seq;
+	struct if_stats_msg *ifs = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifs));
+	ifs->family = AF_UNSPEC;
+	ifs->ifindex = ifindex;
+	ifs->filter_mask = IFLA_STATS_FILTER_BIT(IFLA_STATS_LINK_64);
+	if (mnl_socket_sendto(s->nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	/* The kernel answers within sendto; a reply to an older request (one
+	 * that failed half-way) is skipped by its sequence number. */
+	for (int tries = 0; tries < 4; tries++) {
+		ssize_t n = mnl_socket_recvfrom(s->nl, buf, sizeof(buf));
+		if (n < 0)
+			return -errno;
+		const struct nlmsghdr *r = (const void *)buf;
+		if (!mnl_nlmsg_ok(r, (int)n) || r->nlmsg_seq != s->seq)
+			continue;
+		if (r->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(r);
+			return mnl_nlmsg_get_payload_len(r) >= sizeof(*e) && e->error ? e->error : -EPROTO;
+		}
+		return netif_parse_counters(r, ifindex, out);
+	}
+	return -EPROTO;
+}
+
+void netif_stats_close(struct netif_stats *s)
+{
+	if (s)
+		mnl_socket_close(s->nl);
+	free(s);
 }

@@ -54,8 +54,23 @@ int netif_watch_fd(const struct netif_watch *w);
 int netif_watch_read(struct netif_watch *w);
 void netif_watch_close(struct netif_watch *w);
 
+/* One interface's packet counters, on a netlink socket kept open: a cheap
+ * look (two system calls) at whether anything moved through the tunnel,
+ * between reads of the WireGuard device. */
+struct netif_counters {
+	uint64_t rx_packets, tx_packets;
+};
+struct netif_stats;
+int netif_stats_open(struct netif_stats **out) __attribute__((warn_unused_result));
+/* 0, or -errno (-ENODEV: the interface is gone). */
+int netif_stats_read(struct netif_stats *s, uint32_t ifindex, struct netif_counters *out)
+	__attribute__((warn_unused_result));
+void netif_stats_close(struct netif_stats *s);
+
 /* Parsing of rtnetlink dumps, apart from the socket so it can be tested. */
 int netif_parse_link(const void *nlh, struct netif_list *list);
 int netif_parse_addr(const void *nlh, struct netif_list *list);
+/* An RTM_NEWSTATS reply about ifindex: its IFLA_STATS_LINK_64 packet counters. */
+int netif_parse_counters(const void *nlh, uint32_t ifindex, struct netif_counters *out);
 
 #endif

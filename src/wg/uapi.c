@@ -39,6 +39,28 @@ static bool parse_u64(const char *v, uint64_t max, uint64_t *out)
 	return true;
 }
 
+/* The public key of the last private key seen: the device is read every
+ * few seconds, and an X25519 multiplication per read would be most of the
+ * read's cost. */
+static struct {
+	uint8_t priv[WG_KEY_LEN], pub[WG_KEY_LEN];
+	bool set;
+} last_key;
+
+static int public_key_of(const uint8_t priv[static WG_KEY_LEN], uint8_t pub[static WG_KEY_LEN])
+{
+	if (!last_key.set || sodium_memcmp(last_key.priv, priv, WG_KEY_LEN) != 0) {
+		if (crypto_public_key(priv, last_key.pub) != 0) {
+			last_key.set = false;
+			return -1;
+		}
+		memcpy(last_key.priv, priv, WG_KEY_LEN);
+		last_key.set = true;
+	}
+	memcpy(pub, last_key.pub, WG_KEY_LEN);
+	return 0;
+}
+
 /* Applies one key=value line of a get reply; false if malformed. */
 static bool get_line(struct wg_device *dev, struct wg_peer **peer, const char *k, const char *v)
 {
@@ -48,7 +70,7 @@ static bool get_line(struct wg_device *dev, struct wg_peer **peer, const char *k
 		if (!parse_hex_key(v, dev->private_key))
 			return false;
 		dev->has_private_key = !sodium_is_zero(dev->private_key, WG_KEY_LEN);
-		return !dev->has_private_key || crypto_public_key(dev->private_key, dev->public_key) == 0;
+		return !dev->has_private_key || public_key_of(dev->private_key, dev->public_key) == 0;
 	}
 	if (!strcmp(k, "listen_port") && !p)
 		return parse_u64(v, 65535, &x) && ((dev->listen_port = (uint16_t)x), true);

@@ -151,7 +151,7 @@ path-cut)
   start_and_converge || exit 1
   one_way a b
   start_flow a b
-  sleep 6 # a flow is watched after two looks (4 s apart when idle)
+  sleep 6 # a flow is watched after two looks (the first within 5 s when idle, the next 1 s on)
   in_ns lan nft -f - <<NFT
 table bridge wlcut {
   chain forward { type filter hook forward priority 0;
@@ -173,7 +173,7 @@ local-firewall)
   start_and_converge || exit 1
   ip netns exec "$(ns a)" ping -i 0.5 -q 198.51.100.12 >/dev/null 2>&1 &
   E2E_PIDS+=($!)
-  sleep 6 # a flow is watched after two looks (4 s apart when idle)
+  sleep 6 # a flow is watched after two looks (the first within 5 s when idle, the next 1 s on)
   in_ns a nft -f - <<NFT
 table inet wlblock {
   chain output { type filter hook output priority 0; ip daddr 192.0.2.12 udp dport 51820 drop; }
