@@ -122,6 +122,8 @@ static void apply(struct wg_device *d, const struct wg_change *c)
 			continue;
 		if (!p) {
 			p = wg_device_add_peer(d);
+			if (!p)
+				abort(); /* out of memory: the test cannot go on */
 			memcpy(p->public_key, pc->public_key, 32);
 		}
 		if (pc->flags & WG_CHANGE_ENDPOINT)
@@ -247,6 +249,8 @@ static void build_star(void)
 	int64_t wall_s = (wall0 + now) / 1000;
 	for (int leaf = A; leaf <= B; leaf++) {
 		struct wg_peer *toR = wg_device_add_peer(nodes[leaf].dev);
+		if (!toR)
+			abort(); /* out of memory: the test cannot go on */
 		memcpy(toR->public_key, nodes[R].pub, 32);
 		set_endpoint(toR, nodes[R].real);
 		struct wg_allowedip net = tunnel_ip(R);
@@ -255,6 +259,8 @@ static void build_star(void)
 		assert_int_equal(wg_peer_add_allowedip(toR, &net), 0);
 		toR->last_handshake_sec = wall_s;
 		struct wg_peer *toLeaf = wg_device_add_peer(nodes[R].dev);
+		if (!toLeaf)
+			abort(); /* out of memory: the test cannot go on */
 		memcpy(toLeaf->public_key, nodes[leaf].pub, 32);
 		set_endpoint(toLeaf, nodes[leaf].real);
 		struct wg_allowedip ip = tunnel_ip(leaf);
