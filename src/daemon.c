@@ -32,7 +32,10 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Rounds come at least every IDLE_MS. The device is read every REFRESH_MS
+/* The daemon wakes at least every IDLE_MS; a wake-up is a full round (the
+ * engine decides and sends) only when the device is read or the engine has
+ * something due (engine_next_deadline), else a light look at the counters
+ * (two system calls). The device is read every REFRESH_MS
  * for ACTIVE_MS after any news or change, and every FAST_MS for SETTLE_MS
  * after we changed it (handshakes and the next step then follow quickly).
  * When all is quiet it is read only when something may have changed: the
@@ -43,7 +46,7 @@
  * is read every round. */
 enum {
 	COALESCE_MS = 20,
-	IDLE_MS = 5000, /* the engine's own grid (CHUNK_PERIOD_MS): one wake-up, not two */
+	IDLE_MS = 5000, /* a new flow is seen within this */
 	LOOK_IDLE_MS = 30000,
 	REFRESH_MS = 1000,
 	ACTIVE_MS = 30000,
@@ -70,6 +73,7 @@ struct daemon {
 	char status[128]; /* the last STATUS= sent */
 	uint16_t port;
 	int64_t next_round;
+	int64_t engine_due; /* the engine's next deadline: a full round then */
 	int64_t settle_until; /* poll the device fast until then */
 	int64_t active_until; /* poll it every second until then */
 	int64_t host_read;    /* when d->host was read */
@@ -330,7 +334,7 @@ static void plan_next(struct daemon *d, int64_t now, bool read)
 	int64_t poll = now < d->settle_until ? FAST_MS : now < d->active_until ? REFRESH_MS : INT64_MAX;
 	if (poll != INT64_MAX && d->next_read > now + poll)
 		d->next_read = now + poll;
-	d->next_round = engine_next_deadline(d->eng, now);
+	d->next_round = d->engine_due = engine_next_deadline(d->eng, now);
 	if (d->next_round > d->next_read)
 		d->next_round = d->next_read;
 	if (d->next_round > now + IDLE_MS)
@@ -408,7 +412,7 @@ static void take_resolved(struct daemon *d, int64_t now)
 		d->peers[i].endpoints = d->resolved[i];
 		d->peers[i].n_endpoints = n;
 	}
-	d->next_round = now; /* use them at once */
+	d->next_round = d->engine_due = now; /* use them at once */
 }
 
 static void resolve_static(struct daemon *d, int64_t now)
@@ -474,6 +478,13 @@ static bool round_now(struct daemon *d, int64_t now)
 	watch_clocks(d);
 	resolve_static(d, now);
 	bool read = must_read(d, now);
+	if (!read && now < d->engine_due) {
+		/* A light look: the counters did not move, nothing is due. */
+		d->next_round = d->engine_due < d->next_read ? d->engine_due : d->next_read;
+		if (d->next_round > now + IDLE_MS)
+			d->next_round = now + IDLE_MS;
+		return true;
+	}
 	if (read && !refresh(d, now))
 		return false;
 	struct engine_round r;
@@ -586,7 +597,7 @@ static void receive(struct daemon *d, int64_t now)
 				  peer_label(d, g.subject, kb), accepted);
 		}
 		if (accepted > 0 && d->next_round > now + COALESCE_MS)
-			d->next_round = now + COALESCE_MS; /* act on news promptly */
+			d->next_round = d->engine_due = now + COALESCE_MS; /* act on news promptly */
 		if (accepted > 0) {
 			d->active_until = now + ACTIVE_MS;
 			d->next_read = now; /* the handshake that carried it, at once */
@@ -864,7 +875,7 @@ static void reload(struct daemon *d)
 	*d->cfg = *next; /* the heap parts the engine points to move along */
 	free(next);
 	d->next_resolve = 0;
-	d->next_round = d->next_read = 0;
+	d->next_round = d->next_read = d->engine_due = 0;
 	d->cfg_gen++;
 	log_set_level(d->cfg->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	log_info("reloaded %s: %zu peers configured, log level %s",

@@ -322,6 +322,41 @@ static void test_alive_when_link_comes_up(void **state)
 	wg_device_free(d);
 }
 
+/* A quiet engine asks for no round before something is due: Alives wait
+ * for each other (up to ALIVE_LATE_MS), and otherwise a round comes every
+ * QUIET_ROUND_MS; a first Alive's repeat is on time. */
+static void test_quiet_deadline(void **state)
+{
+	(void)state;
+	struct wg_device *d = wg_device_new("wg0");
+	add_peer(d, 0x02, "192.0.2.2:1", "10.0.0.2/32", true);
+	add_peer(d, 0x03, "192.0.2.3:1", "10.0.0.3/32", true);
+	struct engine *e = engine_for(NULL, 0, false, 0);
+	engine_set_device(e, d, wall0);
+	say_alive(e, 0x02, t0);
+	struct engine_round r;
+	assert_int_equal(engine_run(e, t0, &r), 0);
+	engine_round_free(&r);
+	assert_int_equal(engine_next_deadline(e, t0), t0 + REPEAT_MS); /* the repeat */
+	say_alive(e, 0x03, t0 + 2000);
+	assert_int_equal(engine_run(e, t0 + 2000, &r), 0);
+	engine_round_free(&r);
+	assert_int_equal(engine_run(e, t0 + REPEAT_MS, &r), 0);
+	engine_round_free(&r);
+	assert_int_equal(engine_run(e, t0 + 5000, &r), 0);
+	engine_round_free(&r);
+	assert_int_equal(engine_next_deadline(e, t0 + 5000), t0 + 5000 + QUIET_ROUND_MS);
+	/* 0x02's Alive is due at t0 + 3 s + 30 s, 0x03's at t0 + 5 s + 30 s:
+	 * one round for both, 10 s after the first. */
+	int64_t at = t0 + REPEAT_MS + ALIVE_PERIOD_MS + ALIVE_LATE_MS;
+	assert_int_equal(engine_next_deadline(e, t0 + 30000), at);
+	assert_int_equal(engine_run(e, at, &r), 0);
+	assert_true(alive_due_to(&r, 0x02) && alive_due_to(&r, 0x03));
+	engine_round_free(&r);
+	engine_free(e);
+	wg_device_free(d);
+}
+
 static void test_never_about_recipient(void **state)
 {
 	(void)state;
@@ -1300,6 +1335,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_first_contact_hold),
 		cmocka_unit_test(test_renew_untried_peer),
 		cmocka_unit_test(test_alive_when_link_comes_up),
+		cmocka_unit_test(test_quiet_deadline),
 		cmocka_unit_test(test_rescan_when_needs_change),
 		cmocka_unit_test(test_add_members_from_trusted_only),
 		cmocka_unit_test(test_remove_safety),

@@ -1322,16 +1322,30 @@ void engine_round_free(struct engine_round *r)
 
 int64_t engine_next_deadline(const struct engine *e, int64_t now)
 {
-	/* Alive re-sends and fact expiry fall on this grid; expiry, the end
-	 * of an endpoint try and a link being watched may come sooner. */
-	int64_t next = now + CHUNK_PERIOD_MS;
-	int64_t exp = facts_next_expiry(e->received);
+	/* The next thing due: a fact expiring or getting a new version, an
+	 * Alive or a repeat to send, a first-contact hold ending, an endpoint
+	 * try, a watched link; and a look at least every QUIET_ROUND_MS for
+	 * what only time changes (a peer's Alive running out). */
+	int64_t next = now + QUIET_ROUND_MS;
+	int64_t exp = facts_next_expiry(e->received), bump = knowledge_next_bump(e->knows);
 	if (exp < next)
 		next = exp;
+	if (bump < next)
+		next = bump;
 	const struct peer_entry *p, *tmp;
 	HASH_ITER(hh, e->peers, p, tmp) {
 		if (!p->wg)
 			continue;
+		if (p->wg->endpoint.addr.sa_family != AF_UNSPEC) {
+			bool held = now < p->hold_until && p->wg->last_handshake_sec == 0;
+			int64_t at = held ? p->hold_until : known_alive_at(&p->kn);
+			if (!held && (p->alive_now || p->probe_now || p->answer_now))
+				at = now;
+			if (!held && p->kn.rep_at < at)
+				at = p->kn.rep_at;
+			if (at < next)
+				next = at;
+		}
 		if (peerstate_watching(&p->ps, e->wall_ms) && now + LINK_WATCH_MS < next)
 			next = now + LINK_WATCH_MS;
 		if (!p->ps.healthy && p->ps.attempt_until != INT64_MIN && p->ps.attempt_until < next)

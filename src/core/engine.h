@@ -78,8 +78,9 @@ enum {
 	ENGINE_EV_HIJACK = 1 << 15,  /* it claimed allowed IPs another peer holds (same) */
 };
 
-/* A link with traffic flowing or a probe out is looked at this often. */
-enum { LINK_WATCH_MS = 1000 };
+/* A link with traffic flowing or a probe out is looked at this often; a
+ * round comes at least every QUIET_ROUND_MS (engine_next_deadline). */
+enum { LINK_WATCH_MS = 1000, QUIET_ROUND_MS = 15000 };
 
 struct engine_round {
 	struct wg_change change; /* empty when nothing is to change */

@@ -9,6 +9,7 @@ struct version_entry {
 	uint64_t id;
 	struct fact_version v;
 	bool up;	 /* its subject was up when last offered */
+	int64_t offered; /* the expiry it was last offered with */
 	uint64_t round;	 /* the round that last offered it */
 	UT_hash_handle hh;
 };
@@ -17,6 +18,7 @@ struct knowledge {
 	struct version_entry *by_id;
 	uint64_t head;	/* the next version */
 	uint64_t round; /* rounds begun */
+	int64_t next_bump; /* see knowledge_next_bump */
 	size_t bytes;
 };
 
@@ -68,6 +70,7 @@ const struct fact_version *knowledge_offer(struct knowledge *k, uint64_t id, int
 		bump(k, e, expires, false);
 	}
 	e->up = up;
+	e->offered = expires;
 	e->round = k->round;
 	return &e->v;
 }
@@ -76,17 +79,22 @@ size_t knowledge_end(struct knowledge *k)
 {
 	size_t n = 0;
 	struct version_entry *e, *tmp;
+	k->next_bump = INT64_MAX;
 	HASH_ITER(hh, k->by_id, e, tmp)
 		if (e->round != k->round) {
 			HASH_DEL(k->by_id, e);
 			free(e);
 			k->bytes -= sizeof(*e);
 			n++;
+		} else if (e->up && e->offered > e->v.sent_expires &&
+			   e->v.sent_expires - RESEND_MARGIN_MS < k->next_bump) {
+			k->next_bump = e->v.sent_expires - RESEND_MARGIN_MS;
 		}
 	return n;
 }
 
 uint64_t knowledge_head(const struct knowledge *k) { return k->head; }
+int64_t knowledge_next_bump(const struct knowledge *k) { return k->round ? k->next_bump : INT64_MAX; }
 size_t knowledge_facts(const struct knowledge *k) { return HASH_COUNT(k->by_id); }
 
 size_t knowledge_bytes(const struct knowledge *k)
@@ -126,9 +134,17 @@ bool known_alive_due(const struct known *p, int64_t now)
 	return p->alive_until <= now + ALIVE_MARGIN_MS;
 }
 
+int64_t known_alive_at(const struct known *p)
+{
+	if (p->alive_until == INT64_MIN)
+		return INT64_MIN;
+	return p->alive_until - ALIVE_MARGIN_MS + (p->alive_first ? 0 : ALIVE_LATE_MS);
+}
+
 void known_alive_sent(struct known *p, int64_t now, bool first)
 {
-	if (first || p->alive_until == INT64_MIN)
+	p->alive_first = first || p->alive_until == INT64_MIN;
+	if (p->alive_first)
 		p->alive_until = now + REPEAT_MS + ALIVE_MARGIN_MS;
 	else if (now + FACT_TTL_MS > p->alive_until)
 		p->alive_until = now + FACT_TTL_MS;

@@ -29,6 +29,10 @@ enum {
 	/* A fact new to a peer goes once more this much later, in case the
 	 * first packet was lost. */
 	REPEAT_MS = 3000,
+	/* A round for a re-sent Alive may come up to this much late, so that
+	 * those due to several peers leave in one round (a quiet daemon wakes
+	 * less; the peer counts us alive for FACT_TTL_MS). */
+	ALIVE_LATE_MS = 10000,
 	/* The higher of two keys that never had a handshake waits this long
 	 * before its first packet to the other (crossing handshakes). */
 	FIRST_CONTACT_HOLD_MS = 1000,
@@ -60,6 +64,9 @@ size_t knowledge_end(struct knowledge *k);
 
 /* The next version to be given: a mark equal to it means "knows all". */
 uint64_t knowledge_head(const struct knowledge *k);
+/* When the next refresh, as offered in the last round, gets a new version
+ * (INT64_MAX: none pending). */
+int64_t knowledge_next_bump(const struct knowledge *k);
 /* Facts with a version; bytes held (excluding the per-peer records). */
 size_t knowledge_facts(const struct knowledge *k);
 size_t knowledge_bytes(const struct knowledge *k);
@@ -70,6 +77,7 @@ struct known {
 	uint64_t rep_from, rep_to; /* first sends in [from, to) go again... */
 	int64_t rep_at;		  /* ...at this time (INT64_MAX: none pending) */
 	int64_t alive_until;	  /* it knows our Alive until then */
+	bool alive_first;	  /* ...from a first send, to repeat on time */
 };
 
 /* A record that knows nothing (also: the peer restarted). */
@@ -104,8 +112,10 @@ static inline bool known_first(const struct known *p, const struct fact_version 
 
 /* Our Alive: due when the peer's knowledge of it ends within
  * ALIVE_MARGIN_MS; a first send (`first`, or it knew nothing) goes once
- * more REPEAT_MS later. */
+ * more REPEAT_MS later. known_alive_at: when a round must come for it
+ * (INT64_MIN: now; a re-send up to ALIVE_LATE_MS late). */
 bool known_alive_due(const struct known *p, int64_t now);
+int64_t known_alive_at(const struct known *p);
 void known_alive_sent(struct known *p, int64_t now, bool first);
 
 #endif
