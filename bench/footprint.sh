@@ -26,7 +26,9 @@ done
 star_start "$wl"
 wait_until 60 star_converged || { echo "did not converge"; exit 1; }
 status() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/${wlpid[$1]}/status"; }
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/${wlpid[$1]}/stat"; }
+# CPU time in ns (schedstat: exact; /proc/PID/stat counts 10 ms ticks, too
+# coarse for a quiet daemon's few dozen ms in ten minutes).
+cpu_ticks() { awk '{ print $1 }' "/proc/${wlpid[$1]}/schedstat"; }
 sent() { in_ns "$1" nft list table inet wlfp | grep -oE 'packets [0-9]+ bytes [0-9]+' | awk '{ print $2, $4 }'; }
 sleep 60
 declare -A cpu0 pk0 by0
@@ -39,7 +41,7 @@ done
 t0=$(date +%s.%N)
 sleep $((minutes * 60 - 60))
 secs=$(since "$t0" 3)
-hz=$(getconf CLK_TCK)
+hz=1000000000
 rss=0 anon=0 cpu=0 pk=0 by=0
 for n in "${nodes[@]}"; do
   r=$(status "$n" VmRSS); a=$(status "$n" RssAnon)
