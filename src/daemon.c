@@ -325,6 +325,15 @@ static bool must_read(struct daemon *d, int64_t now)
 	return moved || d->host_dirty || !d->watch || now >= d->next_read;
 }
 
+/* The next wake-up: the engine's deadline, the next read, or a light look
+ * IDLE_MS on, whichever comes first. */
+static void wake_next(struct daemon *d, int64_t now)
+{
+	d->next_round = d->engine_due < d->next_read ? d->engine_due : d->next_read;
+	if (d->next_round > now + IDLE_MS)
+		d->next_round = now + IDLE_MS;
+}
+
 /* When the device is next read, and the round that does it. */
 static void plan_next(struct daemon *d, int64_t now, bool read)
 {
@@ -334,11 +343,8 @@ static void plan_next(struct daemon *d, int64_t now, bool read)
 	int64_t poll = now < d->settle_until ? FAST_MS : now < d->active_until ? REFRESH_MS : INT64_MAX;
 	if (poll != INT64_MAX && d->next_read > now + poll)
 		d->next_read = now + poll;
-	d->next_round = d->engine_due = engine_next_deadline(d->eng, now);
-	if (d->next_round > d->next_read)
-		d->next_round = d->next_read;
-	if (d->next_round > now + IDLE_MS)
-		d->next_round = now + IDLE_MS;
+	d->engine_due = engine_next_deadline(d->eng, now);
+	wake_next(d, now);
 }
 
 struct send_ctx {
@@ -480,9 +486,7 @@ static bool round_now(struct daemon *d, int64_t now)
 	bool read = must_read(d, now);
 	if (!read && now < d->engine_due) {
 		/* A light look: the counters did not move, nothing is due. */
-		d->next_round = d->engine_due < d->next_read ? d->engine_due : d->next_read;
-		if (d->next_round > now + IDLE_MS)
-			d->next_round = now + IDLE_MS;
+		wake_next(d, now);
 		return true;
 	}
 	if (read && !refresh(d, now))
