@@ -32,18 +32,21 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The daemon wakes at least every IDLE_MS; a wake-up is a full round (the
- * engine decides and sends) only when the device is read or the engine has
- * something due (engine_next_deadline), else a light look at the counters
- * (two system calls). The device is read every REFRESH_MS
- * for ACTIVE_MS after any news or change, and every FAST_MS for SETTLE_MS
- * after we changed it (handshakes and the next step then follow quickly).
- * When all is quiet it is read only when something may have changed: the
- * interface's packet counters moved beyond our own fact packets (traffic
- * that may start a flow to watch), rtnetlink tells of a link or address
- * change (a vanished interface), the engine asks (engine_next_look), and
- * at least every LOOK_IDLE_MS. Without the counters or notifications, it
- * is read every round. */
+/* The daemon looks at the interface's packet counters at least every
+ * IDLE_MS (two system calls); a look brought forward when it is awake
+ * anyway (a packet came) and the next is due within IDLE_MS / 2. A
+ * wake-up is a full round (the engine decides and sends) only when the
+ * device is read or the engine has something due (engine_next_due): what
+ * must come on time wakes the daemon, what may wait rides with the next
+ * look. The device is read every REFRESH_MS for ACTIVE_MS after any news
+ * or change, and every FAST_MS for SETTLE_MS after we changed it
+ * (handshakes and the next step then follow quickly). When all is quiet
+ * it is read only when something may have changed: the counters moved
+ * beyond our own fact packets (traffic that may start a flow to watch),
+ * rtnetlink tells of a link or address change (a vanished interface), the
+ * engine asks (engine_next_look), and at the first look LOOK_IDLE_MS after
+ * the last read. Without the counters or notifications, it is read every
+ * round. */
 enum {
 	COALESCE_MS = 20,
 	IDLE_MS = 5000, /* a new flow is seen within this */
@@ -72,8 +75,11 @@ struct daemon {
 	int64_t watchdog_ms, next_watchdog;
 	char status[128]; /* the last STATUS= sent */
 	uint16_t port;
-	int64_t next_round;
-	int64_t engine_due; /* the engine's next deadline: a full round then */
+	int64_t next_round; /* the next wake-up */
+	int64_t look_at;    /* the next look at the counters */
+	int64_t engine_due; /* a full round then (the engine's or ours)... */
+	int64_t engine_soft; /* ...or at the first look from then */
+	int64_t armed;	     /* the timer is set for then (INT64_MIN: not set) */
 	int64_t settle_until; /* poll the device fast until then */
 	int64_t active_until; /* poll it every second until then */
 	int64_t host_read;    /* when d->host was read */
@@ -82,6 +88,7 @@ struct daemon {
 	struct netif_counters seen; /* ...as last looked at, less our fact packets */
 	struct netif_watch *watch; /* address and link notifications, or NULL */
 	bool host_dirty;	   /* one came: read the host again now */
+	bool quiet_look;	   /* this round's look saw no user packets */
 	struct log_ratelimit bad_log;
 	struct control_counters counters;
 	/* Peers logged by key because their name was unknown: when it becomes
@@ -250,6 +257,8 @@ static bool host_stale(const struct daemon *d, int64_t now)
 	return !d->watch && now - d->host_read >= REFRESH_MS;
 }
 
+static void receive(struct daemon *d, int64_t now);
+
 /* Reads the device (every round) and the host's interfaces (host_stale). */
 static bool refresh(struct daemon *d, int64_t now)
 {
@@ -281,6 +290,13 @@ static bool refresh(struct daemon *d, int64_t now)
 		d->host_dirty = err != 0;
 		d->host_read = now;
 	}
+	/* Fact packets the device counted before this read are most likely in
+	 * our socket by now: take them first, or their bytes would look like
+	 * user traffic (a flow to watch) to the engine. */
+	receive(d, now);
+	if (d->quiet_look)
+		engine_tunnel_quiet(d->eng);
+	d->quiet_look = false; /* a read-back later in the round: no claim */
 	/* Host first: the old list is gone, and the device's peers are judged
 	 * against the device's own addresses. */
 	engine_set_host(d->eng, d->host);
@@ -318,33 +334,37 @@ static bool tunnel_moved(struct daemon *d)
 	return moved;
 }
 
-/* Whether this round reads the device (see the enum at the top). */
+/* Whether this round reads the device (see the comment at the top); the
+ * look at the counters is taken here, so it is one every round. */
 static bool must_read(struct daemon *d, int64_t now)
 {
-	bool moved = tunnel_moved(d); /* looked at every round, to keep d->seen current */
-	return moved || d->host_dirty || !d->watch || now >= d->next_read;
+	bool moved = tunnel_moved(d);
+	d->quiet_look = !moved; /* and every look since the last read (it would have read) */
+	d->look_at = now + IDLE_MS;
+	return moved || d->host_dirty || !d->watch || now >= d->next_read ||
+	       now >= d->read_at + LOOK_IDLE_MS;
 }
 
-/* The next wake-up: the engine's deadline, the next read, or a light look
- * IDLE_MS on, whichever comes first. */
-static void wake_next(struct daemon *d, int64_t now)
+/* The next wake-up: the engine's hard deadline, the next read, or the
+ * next look, whichever comes first. */
+static void wake_next(struct daemon *d)
 {
-	d->next_round = d->engine_due < d->next_read ? d->engine_due : d->next_read;
-	if (d->next_round > now + IDLE_MS)
-		d->next_round = now + IDLE_MS;
+	int64_t next = d->engine_due < d->next_read ? d->engine_due : d->next_read;
+	d->next_round = next < d->look_at ? next : d->look_at;
 }
 
 /* When the device is next read, and the round that does it. */
 static void plan_next(struct daemon *d, int64_t now, bool read)
 {
+	/* The engine's hard reasons; the idle read rides with a look. */
 	if (read)
-		d->next_read = engine_next_look(d->eng, now, clock_ms(CLOCK_REALTIME), LOOK_IDLE_MS);
+		d->next_read = engine_next_look(d->eng, now, clock_ms(CLOCK_REALTIME), INT64_MAX / 4);
 	/* Handshakes change without telling us: fast while settling. */
 	int64_t poll = now < d->settle_until ? FAST_MS : now < d->active_until ? REFRESH_MS : INT64_MAX;
 	if (poll != INT64_MAX && d->next_read > now + poll)
 		d->next_read = now + poll;
-	d->engine_due = engine_next_deadline(d->eng, now);
-	wake_next(d, now);
+	d->engine_due = engine_next_due(d->eng, now, &d->engine_soft);
+	wake_next(d);
 }
 
 struct send_ctx {
@@ -484,9 +504,9 @@ static bool round_now(struct daemon *d, int64_t now)
 	watch_clocks(d);
 	resolve_static(d, now);
 	bool read = must_read(d, now);
-	if (!read && now < d->engine_due) {
+	if (!read && now < d->engine_due && now < d->engine_soft) {
 		/* A light look: the counters did not move, nothing is due. */
-		wake_next(d, now);
+		wake_next(d);
 		return true;
 	}
 	if (read && !refresh(d, now))
@@ -520,9 +540,12 @@ static void arm(struct daemon *d, int64_t now)
 	int64_t next = d->next_round, ctl = control_server_deadline(d->ctl_server);
 	if (ctl < next)
 		next = ctl;
+	if (next == d->armed && next > now)
+		return; /* set already (a packet woke us) */
 	int64_t wait = next > now ? next - now : 1;
 	struct itimerspec its = { .it_value = { wait / 1000, (wait % 1000) * 1000000 } };
 	timerfd_settime(d->tfd, 0, &its, NULL);
+	d->armed = next;
 }
 
 static const struct wg_peer *peer_by_addr(const struct daemon *d, const struct in6_addr *a)
@@ -890,7 +913,7 @@ static void reload(struct daemon *d)
 int daemon_run(struct config *cfg, int argc, char **argv, char **env)
 {
 	struct daemon d = { .cfg = cfg, .argc = argc, .argv = argv, .env = env,
-			    .sock = -1, .sfd = -1, .tfd = -1, .ep = -1, .ctl = -1 };
+			    .sock = -1, .sfd = -1, .tfd = -1, .ep = -1, .ctl = -1, .armed = INT64_MIN };
 	log_init();
 	log_set_level(cfg->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	int status = 1;
@@ -903,9 +926,13 @@ int daemon_run(struct config *cfg, int argc, char **argv, char **env)
 	d.watchdog_ms = service_watchdog_ms();
 	d.next_watchdog = d.next_round;
 	service_ready();
+	bool woke = false; /* by something other than the timer */
 	for (;;) {
 		int64_t now = clock_ms(CLOCK_MONOTONIC);
-		if (now >= d.next_round && !round_now(&d, now))
+		/* Awake anyway with a look due soon: take it now, one wake-up
+		 * fewer. */
+		bool early = woke && d.look_at - now <= IDLE_MS / 2;
+		if ((now >= d.next_round || early) && !round_now(&d, now))
 			goto out;
 		if (d.watchdog_ms && now >= d.next_watchdog) {
 			service_watchdog();
@@ -915,7 +942,9 @@ int daemon_run(struct config *cfg, int argc, char **argv, char **env)
 		struct epoll_event evs[16];
 		int n = epoll_wait(d.ep, evs, 16, -1);
 		now = clock_ms(CLOCK_MONOTONIC);
+		woke = false;
 		for (int i = 0; i < n; i++) {
+			woke |= evs[i].data.fd != d.tfd;
 			if (evs[i].data.fd == d.sock) {
 				receive(&d, now);
 			} else if (d.watch && evs[i].data.fd == netif_watch_fd(d.watch)) {
@@ -926,6 +955,7 @@ int daemon_run(struct config *cfg, int argc, char **argv, char **env)
 				}
 			} else if (evs[i].data.fd == d.tfd) {
 				uint64_t x;
+				d.armed = INT64_MIN;
 				if (read(d.tfd, &x, sizeof(x)) < 0)
 					continue;
 			} else if (evs[i].data.fd == d.sfd) {

@@ -323,8 +323,9 @@ static void test_alive_when_link_comes_up(void **state)
 }
 
 /* A quiet engine asks for no round before something is due: Alives wait
- * for each other (up to ALIVE_LATE_MS), and otherwise a round comes every
- * QUIET_ROUND_MS; a first Alive's repeat is on time. */
+ * for each other (up to ALIVE_LATE_MS) and may wait for the caller's next
+ * wake-up (soft), and otherwise a round comes every QUIET_ROUND_MS; a
+ * first Alive's repeat is on time (hard). */
 static void test_quiet_deadline(void **state)
 {
 	(void)state;
@@ -337,7 +338,10 @@ static void test_quiet_deadline(void **state)
 	struct engine_round r;
 	assert_int_equal(engine_run(e, t0, &r), 0);
 	engine_round_free(&r);
-	assert_int_equal(engine_next_deadline(e, t0), t0 + REPEAT_MS); /* the repeat */
+	int64_t soft;
+	assert_int_equal(engine_next_due(e, t0, &soft), t0 + REPEAT_MS); /* the repeat */
+	assert_true(soft > t0 + REPEAT_MS);
+	assert_int_equal(engine_next_deadline(e, t0), t0 + REPEAT_MS);
 	say_alive(e, 0x03, t0 + 2000);
 	assert_int_equal(engine_run(e, t0 + 2000, &r), 0);
 	engine_round_free(&r);
@@ -345,13 +349,85 @@ static void test_quiet_deadline(void **state)
 	engine_round_free(&r);
 	assert_int_equal(engine_run(e, t0 + 5000, &r), 0);
 	engine_round_free(&r);
-	assert_int_equal(engine_next_deadline(e, t0 + 5000), t0 + 5000 + QUIET_ROUND_MS);
 	/* 0x02's Alive is due at t0 + 3 s + 30 s, 0x03's at t0 + 5 s + 30 s:
-	 * one round for both, 10 s after the first. */
+	 * one round for both, 10 s after the first, and it may wait. */
 	int64_t at = t0 + REPEAT_MS + ALIVE_PERIOD_MS + ALIVE_LATE_MS;
+	assert_int_equal(engine_next_due(e, t0 + 5000, &soft), INT64_MAX);
+	assert_int_equal(soft, at);
 	assert_int_equal(engine_next_deadline(e, t0 + 30000), at);
 	assert_int_equal(engine_run(e, at, &r), 0);
 	assert_true(alive_due_to(&r, 0x02) && alive_due_to(&r, 0x03));
+	engine_round_free(&r);
+	engine_free(e);
+	wg_device_free(d);
+}
+
+/* Alive re-sends fall into step: a round that re-sends to one peer also
+ * re-sends to a peer due within ALIVE_EARLY_MS, so a daemon's Alives leave
+ * together; a round with nothing due sends none early. */
+static void test_alive_in_step(void **state)
+{
+	(void)state;
+	struct wg_device *d = wg_device_new("wg0");
+	add_peer(d, 0x02, "192.0.2.2:1", "10.0.0.2/32", true);
+	struct engine *e = engine_for(NULL, 0, false, 0);
+	engine_set_device(e, d, wall0);
+	struct engine_round r;
+	say_alive(e, 0x02, t0);
+	const int64_t at[] = { 0, REPEAT_MS, 14000, 14000 + REPEAT_MS };
+	for (size_t i = 0; i < 4; i++) {
+		if (i == 2) { /* 0x03 comes 14 s later: its hello and repeat */
+			add_peer(d, 0x03, "192.0.2.3:1", "10.0.0.3/32", true);
+			engine_set_device(e, d, wall0 + at[i]);
+			say_alive(e, 0x03, t0 + at[i]);
+		}
+		assert_int_equal(engine_run(e, t0 + at[i], &r), 0);
+		engine_round_free(&r);
+	}
+	/* Nothing due at t0 + 20 s: nobody gets an Alive early. */
+	assert_int_equal(engine_run(e, t0 + 20000, &r), 0);
+	assert_false(alive_due_to(&r, 0x02) || alive_due_to(&r, 0x03));
+	engine_round_free(&r);
+	/* 0x02 is due at t0 + 33 s; 0x03 (due at t0 + 47 s) goes with it. */
+	int64_t due = t0 + REPEAT_MS + ALIVE_PERIOD_MS;
+	assert_int_equal(engine_run(e, due, &r), 0);
+	assert_true(alive_due_to(&r, 0x02) && alive_due_to(&r, 0x03));
+	engine_round_free(&r);
+	/* From then on, in step. */
+	int64_t soft;
+	engine_next_due(e, due + 1000, &soft);
+	assert_int_equal(soft, due + ALIVE_PERIOD_MS + ALIVE_LATE_MS);
+	assert_int_equal(engine_run(e, soft, &r), 0);
+	assert_true(alive_due_to(&r, 0x02) && alive_due_to(&r, 0x03));
+	engine_round_free(&r);
+	engine_free(e);
+	wg_device_free(d);
+}
+
+/* What only time changes has its own (soft) deadline: a peer's Alive
+ * nearing its end and running out, and our start ageing past FactTTL. */
+static void test_time_only_deadlines(void **state)
+{
+	(void)state;
+	struct wg_device *d = wg_device_new("wg0");
+	add_peer(d, 0x02, NULL, "10.0.0.2/32", true); /* no endpoint: nothing to send */
+	struct engine *e = engine_for(NULL, 0, false, 0);
+	engine_set_device(e, d, wall0);
+	say_alive(e, 0x02, t0); /* alive until t0 + 255 s */
+	int64_t soft, alive_until = t0 + 255000;
+	assert_int_equal(engine_next_due(e, t0 + 1000, &soft), INT64_MAX);
+	assert_int_equal(soft, t0 + 1000 + QUIET_ROUND_MS);
+	engine_next_due(e, alive_until - 5000, &soft);
+	assert_int_equal(soft, alive_until - CHUNK_PERIOD_MS / 2);
+	engine_next_due(e, alive_until - 2000, &soft);
+	assert_int_equal(soft, alive_until); /* it dies; and our start is FactTTL old */
+	assert_int_equal(engine_started(e) + FACT_TTL_MS, alive_until);
+	struct engine_round r;
+	assert_int_equal(engine_run(e, soft, &r), 0);
+	bool dead = false;
+	for (size_t i = 0; i < r.n_events; i++)
+		dead |= r.events[i].peer[0] == 0x02 && (r.events[i].events & PEER_EV_DEAD);
+	assert_true(dead);
 	engine_round_free(&r);
 	engine_free(e);
 	wg_device_free(d);
@@ -1336,6 +1412,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_renew_untried_peer),
 		cmocka_unit_test(test_alive_when_link_comes_up),
 		cmocka_unit_test(test_quiet_deadline),
+		cmocka_unit_test(test_alive_in_step),
+		cmocka_unit_test(test_time_only_deadlines),
 		cmocka_unit_test(test_rescan_when_needs_change),
 		cmocka_unit_test(test_add_members_from_trusted_only),
 		cmocka_unit_test(test_remove_safety),

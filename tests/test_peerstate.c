@@ -348,6 +348,30 @@ static void test_counters_go_back(void **state)
 	assert_int_equal(ps.unanswered_since, 0);
 }
 
+/* A look the caller marks as tunnel-quiet (no user packet crossed the
+ * interface) counts no flow, whatever moved: many keepalives over a long
+ * quiet spell, or a fact packet counted before it was received. */
+static void test_tunnel_quiet(void **state)
+{
+	(void)state;
+	struct peerstate ps;
+	peerstate_init(&ps, key);
+	const int64_t hs = 1700000000, t = hs * 1000;
+	struct wg_peer p = peer_with(hs, true);
+	assert_int_equal(peerstate_observe(&ps, &p, t), PEER_EV_HEALTHY);
+	assert_int_equal(peerstate_heard(&ps, PROBE_TTL), 0);
+	/* 30 s of 5 s keepalives (6 x 32 bytes) and an Alive not yet taken. */
+	p.rx_bytes += 6 * 32 + 208;
+	ps.tunnel_quiet = true;
+	assert_int_equal(peerstate_observe(&ps, &p, t + 30000), 0);
+	assert_false(peerstate_watching(&ps, t + 30000));
+	assert_false(ps.tunnel_quiet); /* for one look only */
+	/* The same bytes on a look that is not marked: traffic to watch. */
+	p.rx_bytes += 6 * 32 + 208;
+	assert_int_equal(peerstate_observe(&ps, &p, t + 60000), 0);
+	assert_true(peerstate_watching(&ps, t + 60000));
+}
+
 static void test_probes(void **state)
 {
 	(void)state;
@@ -500,6 +524,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_endpoint_rank),
 		cmocka_unit_test(test_endpoint_choice),
 		cmocka_unit_test(test_endpoint_last_good),
+		cmocka_unit_test(test_tunnel_quiet),
 		cmocka_unit_test(test_probes),
 		cmocka_unit_test(test_event_text),
 	};

@@ -49,6 +49,7 @@ struct engine {
 	struct peer_entry *peers;
 	const struct wg_device *dev;
 	struct prefixes held; /* the device's allowed IPs, indexed */
+	bool tunnel_quiet;    /* for the next engine_set_device */
 	bool held_ok;	      /* (false: out of memory; every prefix counts as taken) */
 	const struct netif_list *host;
 	int64_t wall_ms;
@@ -231,6 +232,11 @@ static const struct netif *device_netif(const struct engine *e)
 	return NULL;
 }
 
+void engine_tunnel_quiet(struct engine *e)
+{
+	e->tunnel_quiet = true;
+}
+
 void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wall_ms)
 {
 	e->dev = dev;
@@ -244,6 +250,7 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 		if (!p)
 			continue;
 		p->wg = &dev->peers[i];
+		p->ps.tunnel_quiet = e->tunnel_quiet;
 		unsigned ev = peerstate_observe(&p->ps, p->wg, wall_ms);
 		/* A link just came up: say hello through it at once (what we
 		 * sent while the handshake was failing may be lost). */
@@ -254,6 +261,7 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 			p->probe_now = true;
 		emit(e, p->key, ev & ~(unsigned)PEER_EV_PROBE);
 	}
+	e->tunnel_quiet = false;
 	/* Gone from the device: what we had there went with it. */
 	HASH_ITER(hh, e->peers, p, tmp)
 		if (!p->wg && (p->ours || p->n_added)) {
@@ -730,6 +738,13 @@ static size_t facts_for(struct engine *e, struct peer_entry *to, const struct pl
 	return m;
 }
 
+/* Whether this round may send to p: it has an endpoint and is not held. */
+static bool sends_to(const struct peer_entry *p, int64_t now)
+{
+	return p && p->wg->endpoint.addr.sa_family != AF_UNSPEC &&
+	       !(now < p->hold_until && p->wg->last_handshake_sec == 0);
+}
+
 /* Sends: facts to each peer with an endpoint, then our Alive (a "fill" fact
  * riding along unless it is due). A peer is scanned only when a version it
  * has not had exists or a repeat is due: a steady round costs O(peers),
@@ -741,10 +756,15 @@ static int plan_sends(struct engine *e, int64_t now, engine_send_fn *fn, void *a
 	struct plan plan;
 	if (plan_round(e, now, &plan) != 0)
 		return -ENOMEM;
+	/* Does any peer's Alive re-send fall due? Then those due soon go too. */
+	bool alive_round = false;
+	for (size_t i = 0; i < e->dev->n_peers && !alive_round; i++) {
+		struct peer_entry *p = peer_get(e, e->dev->peers[i].public_key, false);
+		alive_round = sends_to(p, now) && !p->kn.alive_first && known_alive_due(&p->kn, now);
+	}
 	for (size_t i = 0; i < e->dev->n_peers; i++) {
 		struct peer_entry *p = peer_get(e, e->dev->peers[i].public_key, false);
-		if (!p || p->wg->endpoint.addr.sa_family == AF_UNSPEC ||
-		    (now < p->hold_until && p->wg->last_handshake_sec == 0))
+		if (!sends_to(p, now))
 			continue;
 		size_t m = 0;
 		if (wants_facts(e, p) && known_pending(&p->kn, e->knows, now))
@@ -755,7 +775,8 @@ static int plan_sends(struct engine *e, int64_t now, engine_send_fn *fn, void *a
 		 * known to answer is one (that is how we learn it answers). */
 		bool probe = p->probe_now || (hello && !p->ps.answers);
 		bool answer = p->answer_now;
-		bool alive_due = hello || probe || answer || known_alive_due(&p->kn, now);
+		bool alive_due = hello || probe || answer || known_alive_due(&p->kn, now) ||
+				 (alive_round && known_alive_soon(&p->kn, now));
 		p->alive_now = p->probe_now = p->answer_now = false;
 		struct wire_fact a = alive, ans = alive;
 		if (probe || answer)
@@ -1320,40 +1341,72 @@ void engine_round_free(struct engine_round *r)
 	memset(r, 0, sizeof(*r));
 }
 
-int64_t engine_next_deadline(const struct engine *e, int64_t now)
+/* `at`, if it is later than now and sooner than *next. */
+static void sooner(int64_t *next, int64_t at, int64_t now)
 {
-	/* The next thing due: a fact expiring or getting a new version, an
-	 * Alive or a repeat to send, a first-contact hold ending, an endpoint
-	 * try, a watched link; and a look at least every QUIET_ROUND_MS for
-	 * what only time changes (a peer's Alive running out). */
-	int64_t next = now + QUIET_ROUND_MS;
+	if (at > now && at < *next)
+		*next = at;
+}
+
+int64_t engine_next_due(const struct engine *e, int64_t now, int64_t *soft)
+{
+	/* On time: a first send's repeat, a hello, probe or answer, a
+	 * first-contact hold ending, an endpoint try, a watched link. */
+	int64_t hard = INT64_MAX;
+	/* May wait for the caller's next wake-up: an Alive re-sent, a fact
+	 * expiring or getting a new version, what only time changes (a peer's
+	 * Alive running out, the settling of membership, our own start
+	 * ageing), and a look at least every QUIET_ROUND_MS. */
+	int64_t late = now + QUIET_ROUND_MS;
 	int64_t exp = facts_next_expiry(e->received), bump = knowledge_next_bump(e->knows);
-	if (exp < next)
-		next = exp;
-	if (bump < next)
-		next = bump;
+	if (exp < late)
+		late = exp;
+	if (bump < late)
+		late = bump;
+	sooner(&late, e->started + FACT_TTL_MS, now);
 	const struct peer_entry *p, *tmp;
 	HASH_ITER(hh, e->peers, p, tmp) {
+		if (p->ps.alive) {
+			sooner(&late, p->ps.alive_until - CHUNK_PERIOD_MS * 3 / 2, now);
+			sooner(&late, p->ps.alive_until - CHUNK_PERIOD_MS / 2, now);
+			sooner(&late, p->ps.alive_until, now);
+			sooner(&late, p->ps.alive_since + FACT_TTL_MS + CHUNK_PERIOD_MS, now);
+		}
 		if (!p->wg)
 			continue;
 		if (p->wg->endpoint.addr.sa_family != AF_UNSPEC) {
 			bool held = now < p->hold_until && p->wg->last_handshake_sec == 0;
-			int64_t at = held ? p->hold_until : known_alive_at(&p->kn);
-			if (!held && (p->alive_now || p->probe_now || p->answer_now))
-				at = now;
-			if (!held && p->kn.rep_at < at)
-				at = p->kn.rep_at;
-			if (at < next)
-				next = at;
+			if (held) {
+				if (p->hold_until < hard)
+					hard = p->hold_until;
+			} else {
+				int64_t alive = known_alive_at(&p->kn);
+				if (p->alive_now || p->probe_now || p->answer_now)
+					hard = now;
+				if (p->kn.rep_at < hard)
+					hard = p->kn.rep_at;
+				/* Nobody knows it yet, or the first send's repeat. */
+				bool first = alive == INT64_MIN || p->kn.alive_first;
+				int64_t *at = first ? &hard : &late;
+				if (alive < *at)
+					*at = alive;
+			}
 		}
-		if (peerstate_watching(&p->ps, e->wall_ms) && now + LINK_WATCH_MS < next)
-			next = now + LINK_WATCH_MS;
-		if (!p->ps.healthy && p->ps.attempt_until != INT64_MIN && p->ps.attempt_until < next)
-			next = p->ps.attempt_until;
-		if (!p->ps.healthy && p->ps.retry_at != INT64_MIN && p->ps.retry_at < next)
-			next = p->ps.retry_at;
+		if (peerstate_watching(&p->ps, e->wall_ms) && now + LINK_WATCH_MS < hard)
+			hard = now + LINK_WATCH_MS;
+		if (!p->ps.healthy && p->ps.attempt_until != INT64_MIN && p->ps.attempt_until < hard)
+			hard = p->ps.attempt_until;
+		if (!p->ps.healthy && p->ps.retry_at != INT64_MIN && p->ps.retry_at < hard)
+			hard = p->ps.retry_at;
 	}
-	return next > now ? next : now;
+	*soft = late > now ? late : now;
+	return hard > now ? hard : now;
+}
+
+int64_t engine_next_deadline(const struct engine *e, int64_t now)
+{
+	int64_t soft, hard = engine_next_due(e, now, &soft);
+	return hard < soft ? hard : soft;
 }
 
 int64_t engine_next_look(const struct engine *e, int64_t now, int64_t wall_ms, int64_t idle_ms)

@@ -79,8 +79,9 @@ enum {
 };
 
 /* A link with traffic flowing or a probe out is looked at this often; a
- * round comes at least every QUIET_ROUND_MS (engine_next_deadline). */
-enum { LINK_WATCH_MS = 1000, QUIET_ROUND_MS = 15000 };
+ * round comes at least every QUIET_ROUND_MS (engine_next_due: everything
+ * time alone changes has its own deadline, this is a safety net). */
+enum { LINK_WATCH_MS = 1000, QUIET_ROUND_MS = 60000 };
 
 struct engine_round {
 	struct wg_change change; /* empty when nothing is to change */
@@ -108,6 +109,11 @@ int engine_set_config(struct engine *e, const struct engine_config *cfg)
 
 /* The latest device snapshot and host interfaces, borrowed until replaced. */
 void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wall_ms);
+/* No user packet crossed the tunnel since the last snapshot (the caller
+ * watches the interface's packet counters): in the next one, bytes that
+ * moved are WireGuard's own (keepalives, handshakes) or facts, never a
+ * flow to watch. */
+void engine_tunnel_quiet(struct engine *e);
 void engine_set_host(struct engine *e, const struct netif_list *host);
 const struct netif_list *engine_host(const struct engine *e);
 
@@ -142,7 +148,13 @@ int engine_send(struct engine *e, int64_t now, engine_send_fn *fn, void *arg)
 	__attribute__((warn_unused_result));
 void engine_round_free(struct engine_round *r);
 
-/* When engine_run should next be called, at the latest. */
+/* When engine_run should next be called. The return is what must come on
+ * time (a repeat, a hello, probe or answer, a hold or endpoint try ending,
+ * a watched link); *soft is what may wait a few seconds for the caller's
+ * next regular wake-up (an Alive re-sent, a fact expiring or re-sent,
+ * what only time changes, and at least every QUIET_ROUND_MS). */
+int64_t engine_next_due(const struct engine *e, int64_t now, int64_t *soft);
+/* The sooner of the two. */
 int64_t engine_next_deadline(const struct engine *e, int64_t now);
 
 /* When the device should next be read (monotonic ms), given the wall

@@ -134,6 +134,11 @@ bool known_alive_due(const struct known *p, int64_t now)
 	return p->alive_until <= now + ALIVE_MARGIN_MS;
 }
 
+bool known_alive_soon(const struct known *p, int64_t now)
+{
+	return !p->alive_first && known_alive_due(p, now + ALIVE_EARLY_MS);
+}
+
 int64_t known_alive_at(const struct known *p)
 {
 	if (p->alive_until == INT64_MIN)

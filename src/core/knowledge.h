@@ -33,6 +33,10 @@ enum {
 	 * those due to several peers leave in one round (a quiet daemon wakes
 	 * less; the peer counts us alive for FACT_TTL_MS). */
 	ALIVE_LATE_MS = 10000,
+	/* In a round that re-sends our Alive to some peer, it also goes to
+	 * peers whose re-send would be due within this: a daemon's re-sends
+	 * fall into step, one wake-up for all (here and at each receiver). */
+	ALIVE_EARLY_MS = 15000,
 	/* The higher of two keys that never had a handshake waits this long
 	 * before its first packet to the other (crossing handshakes). */
 	FIRST_CONTACT_HOLD_MS = 1000,
@@ -115,6 +119,8 @@ static inline bool known_first(const struct known *p, const struct fact_version 
  * more REPEAT_MS later. known_alive_at: when a round must come for it
  * (INT64_MIN: now; a re-send up to ALIVE_LATE_MS late). */
 bool known_alive_due(const struct known *p, int64_t now);
+/* A re-send (not a first send's repeat) due within ALIVE_EARLY_MS. */
+bool known_alive_soon(const struct known *p, int64_t now);
 int64_t known_alive_at(const struct known *p);
 void known_alive_sent(struct known *p, int64_t now, bool first);
 

@@ -146,9 +146,11 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
 	/* User traffic: moved, and not only by fact packets, keepalives or
 	 * handshakes. */
 	uint64_t got = p->rx_bytes - ps->rx_bytes;
-	bool rx_moved = ps->observed && !ps->fact_rx && !wireguard_only(got);
-	bool tx_moved = ps->observed && !ps->fact_tx && !wireguard_only(sent);
+	bool user = ps->observed && !ps->tunnel_quiet;
+	bool rx_moved = user && !ps->fact_rx && !wireguard_only(got);
+	bool tx_moved = user && !ps->fact_tx && !wireguard_only(sent);
 	ps->fact_rx = ps->fact_tx = 0;
+	ps->tunnel_quiet = false;
 	ps->rx_bytes = p->rx_bytes;
 	ps->tx_bytes = p->tx_bytes;
 	ps->observed = true;

@@ -100,6 +100,9 @@ struct peerstate {
 	/* Fact packets received from it and sent to it since the last look:
 	 * rx and tx that they explain are no user traffic. */
 	unsigned fact_rx, fact_tx;
+	/* Set before a look when no user packet crossed the tunnel since the
+	 * last (its packet counters say so): what moved is no flow. */
+	bool tunnel_quiet;
 	unsigned tx_run; /* sends in a row, each within LINK_FLOW_MS */
 	int64_t probe_at, probe_last; /* first and latest unanswered probe; 0: none */
 	unsigned probes;		 /* probes sent since probe_at */
