@@ -271,6 +271,11 @@ static bool refresh(struct daemon *d, int64_t now)
 		log_errorx("%s; exiting", why);
 		return false;
 	}
+	/* Fact packets the device counted before this read are most likely in
+	 * our socket by now: take them first (while the engine still holds the
+	 * old device and host lists), or their bytes would look like user
+	 * traffic (a flow to watch) to the engine. */
+	receive(d, now);
 	if (host_stale(d, now)) {
 		struct netif_list *host = NULL;
 		/* On failure keep the last list (our role depends on it) and
@@ -290,10 +295,6 @@ static bool refresh(struct daemon *d, int64_t now)
 		d->host_dirty = err != 0;
 		d->host_read = now;
 	}
-	/* Fact packets the device counted before this read are most likely in
-	 * our socket by now: take them first, or their bytes would look like
-	 * user traffic (a flow to watch) to the engine. */
-	receive(d, now);
 	if (d->quiet_look)
 		engine_tunnel_quiet(d->eng);
 	d->quiet_look = false; /* a read-back later in the round: no claim */
