@@ -34,7 +34,8 @@
 
 /* The daemon looks at the interface's packet counters at least every
  * IDLE_MS (two system calls); a look brought forward when it is awake
- * anyway (a packet came) and the next is due within IDLE_MS / 2. A
+ * anyway (a packet, a notification, a control request) and the next is
+ * due within IDLE_MS / 2. A
  * wake-up is a full round (the engine decides and sends) only when the
  * device is read or the engine has something due (engine_next_due): what
  * must come on time wakes the daemon, what may wait rides with the next
@@ -259,7 +260,8 @@ static bool host_stale(const struct daemon *d, int64_t now)
 
 static void receive(struct daemon *d, int64_t now);
 
-/* Reads the device (every round) and the host's interfaces (host_stale). */
+/* Reads the device (every round) and the host's interfaces (host_stale),
+ * taking pending fact packets first. */
 static bool refresh(struct daemon *d, int64_t now)
 {
 	struct wg_device *dev = NULL;
@@ -274,8 +276,10 @@ static bool refresh(struct daemon *d, int64_t now)
 	/* Fact packets the device counted before this read are most likely in
 	 * our socket by now: take them first (while the engine still holds the
 	 * old device and host lists), or their bytes would look like user
-	 * traffic (a flow to watch) to the engine. */
-	receive(d, now);
+	 * traffic (a flow to watch) to the engine. Not before the first read:
+	 * with no auto-address table yet, they would be dropped. */
+	if (d->addrs)
+		receive(d, now);
 	if (host_stale(d, now)) {
 		struct netif_list *host = NULL;
 		/* On failure keep the last list (our role depends on it) and
@@ -339,6 +343,10 @@ static bool tunnel_moved(struct daemon *d)
  * look at the counters is taken here, so it is one every round. */
 static bool must_read(struct daemon *d, int64_t now)
 {
+	/* Fact packets the interface counted are taken first, so that the
+	 * counters and our own count of fact packets agree. */
+	if (d->addrs)
+		receive(d, now);
 	bool moved = tunnel_moved(d);
 	d->quiet_look = !moved; /* and every look since the last read (it would have read) */
 	d->look_at = now + IDLE_MS;
@@ -467,6 +475,7 @@ static void watch_clocks(struct daemon *d)
 	log_info("%s: taking a new boot id so peers re-send what they know",
 		 ev == CLOCKWATCH_SUSPENDED ? "the machine was suspended" : "the wall clock jumped");
 	engine_new_boot_id(d->eng);
+	d->engine_due = mono; /* every peer needs our new Alive: a full round now */
 }
 
 /* STATUS= for the service manager, when the summary changed. */
@@ -932,7 +941,7 @@ int daemon_run(struct config *cfg, int argc, char **argv, char **env)
 		int64_t now = clock_ms(CLOCK_MONOTONIC);
 		/* Awake anyway with a look due soon: take it now, one wake-up
 		 * fewer. */
-		bool early = woke && d.look_at - now <= IDLE_MS / 2;
+		bool early = woke && d.look_at - now <= IDLE_MS / 2 && d.next_round > now + COALESCE_MS;
 		if ((now >= d.next_round || early) && !round_now(&d, now))
 			goto out;
 		if (d.watchdog_ms && now >= d.next_watchdog) {

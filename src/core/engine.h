@@ -79,8 +79,9 @@ enum {
 };
 
 /* A link with traffic flowing or a probe out is looked at this often; a
- * round comes at least every QUIET_ROUND_MS (engine_next_due: everything
- * time alone changes has its own deadline, this is a safety net). */
+ * round comes at least every QUIET_ROUND_MS, as a soft deadline (at the
+ * caller's next look; engine_next_due: everything time alone changes has
+ * its own deadline, this is a safety net). */
 enum { LINK_WATCH_MS = 1000, QUIET_ROUND_MS = 60000 };
 
 struct engine_round {

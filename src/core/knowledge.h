@@ -29,7 +29,8 @@ enum {
 	/* A fact new to a peer goes once more this much later, in case the
 	 * first packet was lost. */
 	REPEAT_MS = 3000,
-	/* A round for a re-sent Alive may come up to this much late, so that
+	/* A round for a re-sent Alive may come up to this much late (and a
+	 * daemon may take it at its next look, up to 5 s more), so that
 	 * those due to several peers leave in one round (a quiet daemon wakes
 	 * less; the peer counts us alive for FACT_TTL_MS). */
 	ALIVE_LATE_MS = 10000,
