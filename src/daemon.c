@@ -33,11 +33,11 @@
 #include <unistd.h>
 
 /* The daemon looks at the interface's packet counters at least every
- * IDLE_MS (two system calls); a look brought forward when it is awake
+ * IDLE_MS (two system calls); a look is brought forward when it is awake
  * anyway (a packet, a notification, a control request) and the next is
- * due within IDLE_MS / 2. A
- * wake-up is a full round (the engine decides and sends) only when the
- * device is read or the engine has something due (engine_next_due): what
+ * due within IDLE_MS / 2. A wake-up is a full round (the engine decides
+ * and sends) only when the device is read or the engine has something due
+ * (engine_next_due): what
  * must come on time wakes the daemon, what may wait rides with the next
  * look. The device is read every REFRESH_MS for ACTIVE_MS after any news
  * or change, and every FAST_MS for SETTLE_MS after we changed it
