@@ -1,5 +1,6 @@
 /* Control socket: requests in, JSON out (jansson). */
 #include "control.h"
+#include "core/factport.h"
 
 #include "core/facts.h"
 #include "core/knowledge.h"
@@ -180,12 +181,37 @@ static void peer_label(const struct control_view *v, const uint8_t key[static 32
 	snprintf(out, len, "%.*s", name ? 64 : 10, name ? name : b64);
 }
 
+/* How long a peer's daemon has been silent though its handshake is fresh
+ * (factport.h); 0 when it is not. */
+static int64_t silent_ms(const struct control_view *v, const struct wg_peer *p)
+{
+	const struct factport *fp = v->factport && p ? v->factport(v->factport_arg, p->public_key) : NULL;
+	int64_t ms = 0;
+	return fp && factport_is_silent(fp, v->now, &ms) ? ms : 0;
+}
+
+/* The why-line when wirelink facts do not flow: the cause is not NAT. */
+static bool why_silent(const struct control_view *v, const struct wg_peer *p, const char *whose, char *why,
+		       size_t len)
+{
+	int64_t ms = silent_ms(v, p);
+	if (!ms)
+		return false;
+	char who[80];
+	peer_label(v, p->public_key, who, sizeof(who));
+	snprintf(why, len,
+		 "no wirelink facts from %s%s for %lld s though its handshake is fresh: another wirelink "
+		 "port, a firewall on UDP port %u inside the tunnel, or no wirelink there",
+		 whose, who, (long long)(ms / 1000), v->port);
+	return true;
+}
+
 /* Path and, when it is not direct, why: what an operator asks first. */
 static void path_json(const struct control_view *v, const struct wg_peer *p, const struct peerstate *ps,
 		      json_t *o, size_t n_candidates, size_t n_tried)
 {
 	const struct wg_peer *router = healthy_router(v);
-	char via[96], why[160] = "";
+	char via[96], why[320] = "";
 	const char *path = "down";
 	if (ps && ps->healthy) {
 		path = "direct";
@@ -194,14 +220,20 @@ static void path_json(const struct control_view *v, const struct wg_peer *p, con
 		memcpy(via, "via ", 4);
 		path = via;
 	}
+	size_t n_tried_ever = ps ? ps->n_tried : 0;
 	if (ps && ps->healthy)
-		why[0] = '\0';
+		why_silent(v, p, "", why, sizeof(why));
 	else if (ps && ps->basic)
 		snprintf(why, sizeof(why), "a basic peer: only its configured endpoint is used");
 	else if (ps && ps->dead)
 		snprintf(why, sizeof(why), "the direct link stopped answering; trying its endpoints again");
-	else if (!n_candidates)
+	else if (router && router != p && why_silent(v, router, "the router ", why, sizeof(why)))
+		;
+	else if (!n_candidates && !n_tried_ever)
 		snprintf(why, sizeof(why), "no endpoint known for it");
+	else if (!n_candidates)
+		snprintf(why, sizeof(why), "no answer from %zu endpoint%s tried; none known now", n_tried_ever,
+			 n_tried_ever == 1 ? "" : "s");
 	else if (!n_tried)
 		snprintf(why, sizeof(why), "%zu endpoint%s known, not tried yet", n_candidates,
 			 n_candidates == 1 ? "" : "s");
@@ -264,6 +296,11 @@ static json_t *peer_json(const struct control_view *v, const struct wg_peer *p)
 		json_array_append_new(ips, json_string(buf));
 	}
 	json_object_set_new(o, "allowed_ips", ips);
+	/* Where its wirelink takes our facts, learned from its packets. */
+	const struct factport *fp = v->factport ? v->factport(v->factport_arg, p->public_key) : NULL;
+	json_object_set_new(o, "fact_port", fp && fp->port ? json_integer(fp->port) : json_null());
+	json_object_set_new(o, "facts_heard_seconds_ago",
+			    fp && fp->heard ? json_integer((v->now - fp->heard) / 1000) : json_null());
 	json_object_set_new(o, "trust", json_string(trust_name(engine_peer_trust(v->eng, p->public_key))));
 	json_object_set_new(o, "last_handshake", json_integer(p->last_handshake_sec));
 	json_object_set_new(o, "handshake_seconds_ago",

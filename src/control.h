@@ -41,6 +41,9 @@ struct control_view {
 	int64_t now;	  /* monotonic ms */
 	int64_t wall_sec; /* the wall clock, for handshake ages */
 	const struct control_counters *counters;
+	/* What the daemon learned of a peer's fact port (NULL: nothing). */
+	const struct factport *(*factport)(const void *arg, const uint8_t key[32]);
+	const void *factport_arg;
 };
 
 /* Peers that are healthy, and those reached directly (healthy and not a

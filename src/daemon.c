@@ -6,6 +6,7 @@
 
 #include "control.h"
 #include "core/engine.h"
+#include "core/factport.h"
 #include "core/trust.h"
 #include "log.h"
 #include "proto/autoaddr.h"
@@ -76,6 +77,7 @@ struct daemon {
 	int64_t watchdog_ms, next_watchdog;
 	char status[128]; /* the last STATUS= sent */
 	uint16_t port;
+	int64_t send_now;   /* the round's time, for send_one */
 	int64_t next_round; /* the next wake-up */
 	int64_t look_at;    /* the next look at the counters */
 	int64_t engine_due; /* a full round then (the engine's or ours)... */
@@ -102,7 +104,11 @@ struct daemon {
 	struct addr_entry {
 		struct in6_addr addr;
 		size_t peer; /* index into dev->peers */
+		struct factport fp; /* where its daemon takes facts */
 	} *addrs;
+	/* Extra fact sockets, on ports peers' endpoints imply (factport.h). */
+	int xsock[FACTPORT_EXTRA];
+	uint16_t xport[FACTPORT_EXTRA];
 	struct peer_endpoint (*resolved)[MAX_STATIC]; /* per config peer */
 	int64_t next_resolve;
 	char owned_path[128]; /* what we added to the device (owned.h); "" when none */
@@ -211,6 +217,18 @@ static int cmp_addr(const void *a, const void *b)
 	return memcmp(a, b, sizeof(struct in6_addr));
 }
 
+static struct addr_entry *entry_by_addr(const struct daemon *d, const struct in6_addr *a)
+{
+	return d->addrs ? bsearch(a, d->addrs, d->dev->n_peers, sizeof(*d->addrs), cmp_addr) : NULL;
+}
+
+static struct addr_entry *entry_by_key(const struct daemon *d, const uint8_t key[WIRE_KEY_LEN])
+{
+	struct in6_addr a;
+	autoaddr_from_key(key, &a);
+	return entry_by_addr(d, &a);
+}
+
 /* Why the interface cannot be read, naming the real cause: it does not
  * exist, or it is not a WireGuard interface (neither wireguard-go's
  * socket nor the kernel's "wireguard" device type), else the backend's
@@ -259,6 +277,20 @@ static bool host_stale(const struct daemon *d, int64_t now)
 }
 
 static void receive(struct daemon *d, int64_t now);
+
+/* A rebuilt auto-address table keeps what we learned of each peer's fact
+ * port (both tables are sorted by address). */
+static void keep_factports(const struct daemon *d, struct addr_entry *next, size_t n)
+{
+	for (size_t i = 0; d->addrs && i < n; i++) {
+		const struct addr_entry *old =
+			bsearch(&next[i].addr, d->addrs, d->dev->n_peers, sizeof(*d->addrs), cmp_addr);
+		if (old)
+			next[i].fp = old->fp;
+	}
+}
+
+static void listen_extra(struct daemon *d);
 
 /* Reads the device (every round) and the host's interfaces (host_stale),
  * taking pending fact packets first. */
@@ -314,14 +346,17 @@ static bool refresh(struct daemon *d, int64_t now)
 			autoaddr_from_key(dev->peers[i].public_key, &addrs[i].addr);
 			addrs[i].peer = i;
 		}
-		if (addrs)
+		if (addrs) {
 			qsort(addrs, dev->n_peers, sizeof(*addrs), cmp_addr);
+			keep_factports(d, addrs, dev->n_peers);
+		}
 		free(d->addrs);
 		d->addrs = addrs; /* NULL (out of memory): packets are dropped until the next read */
 	}
 	wg_device_free(d->dev);
 	d->dev = dev;
 	d->read_at = now;
+	listen_extra(d);
 	return true;
 }
 
@@ -379,19 +414,37 @@ static void plan_next(struct daemon *d, int64_t now, bool read)
 struct send_ctx {
 	struct daemon *d;
 	struct sockaddr_in6 to;
+	uint16_t ports[FACTPORT_TARGETS]; /* each packet goes to each */
+	size_t n_ports;
 };
 
 static int send_packet(void *arg, const uint8_t *pkt, size_t len)
 {
 	struct send_ctx *c = arg;
-	ssize_t n = sendto(c->d->sock, pkt, len, 0, (struct sockaddr *)&c->to, sizeof(c->to));
-	if (n < 0 && errno != EHOSTUNREACH && errno != ENETUNREACH && errno != EAGAIN && errno != ENOKEY)
-		log_debug("send: %s", strerror(errno));
-	if (n > 0) {
-		c->d->counters.packets_out++;
-		c->d->counters.bytes_out += (uint64_t)n;
+	for (size_t i = 0; i < c->n_ports; i++) {
+		c->to.sin6_port = htons(c->ports[i]);
+		ssize_t n = sendto(c->d->sock, pkt, len, 0, (struct sockaddr *)&c->to, sizeof(c->to));
+		if (n < 0 && errno != EHOSTUNREACH && errno != ENETUNREACH && errno != EAGAIN &&
+		    errno != ENOKEY)
+			log_debug("send: %s", strerror(errno));
+		if (n > 0) {
+			c->d->counters.packets_out++;
+			c->d->counters.bytes_out += (uint64_t)n;
+		}
 	}
 	return 0; /* unreachable peers are normal: not connected yet */
+}
+
+/* Where a peer's facts go: its learned fact port, or our guesses. */
+static size_t send_ports(const struct daemon *d, const uint8_t key[WIRE_KEY_LEN], int64_t now,
+			 uint16_t out[static FACTPORT_TARGETS])
+{
+	const struct addr_entry *e = entry_by_key(d, key);
+	if (!e) {
+		out[0] = d->port;
+		return 1;
+	}
+	return factport_targets(&e->fp, d->port, &d->dev->peers[e->peer].endpoint, now, out);
 }
 
 static void send_one(void *arg, const struct engine_send *s)
@@ -399,9 +452,9 @@ static void send_one(void *arg, const struct engine_send *s)
 	struct daemon *d = arg;
 	const uint8_t *shared = crypto_cache_get(d->cache, s->peer);
 	if (shared) {
-		struct send_ctx c = { d, { .sin6_family = AF_INET6, .sin6_port = htons(d->port),
-					  .sin6_scope_id = d->dev->ifindex } };
+		struct send_ctx c = { d, { .sin6_family = AF_INET6, .sin6_scope_id = d->dev->ifindex }, { 0 }, 0 };
 		autoaddr_from_key(s->peer, &c.to.sin6_addr);
+		c.n_ports = send_ports(d, s->peer, d->send_now, c.ports);
 		struct pack_target t = { crypto_identity_public(d->id), shared, send_packet, &c };
 		int packets = pack_fact_refs(&t, s->facts, s->n, s->fill, s->n_fill);
 		if (packets < 0) {
@@ -509,6 +562,32 @@ static void save_owned(struct daemon *d)
 	}
 }
 
+/* Once per peer: its WireGuard handshake is fresh, but its daemon has sent
+ * us no fact packet for FACTPORT_SILENT_MS (the status why-line says the
+ * same while it lasts). */
+static void check_silent(struct daemon *d, int64_t now)
+{
+	for (size_t i = 0; d->addrs && i < d->dev->n_peers; i++) {
+		struct addr_entry *e = &d->addrs[i];
+		const struct wg_peer *p = &d->dev->peers[e->peer];
+		const struct peerstate *ps = engine_peer(d->eng, p->public_key);
+		if (!factport_check_silent(&e->fp, ps && ps->healthy && !ps->basic, now))
+			continue;
+		char kb[KEY_B64_LEN + 1];
+		log_warnx("%s: WireGuard handshake is fresh, but no wirelink fact packet came from it for %d s "
+			  "(another wirelink port there? a firewall dropping UDP to port %u inside the tunnel? "
+			  "no wirelink running there?)",
+			  peer_label(d, p->public_key, kb), FACTPORT_SILENT_MS / 1000, d->port);
+	}
+}
+
+/* For status: what we know of a peer's fact port (control.h). */
+static const struct factport *peer_factport(const void *arg, const uint8_t key[WIRE_KEY_LEN])
+{
+	const struct addr_entry *e = entry_by_key(arg, key);
+	return e ? &e->fp : NULL;
+}
+
 static bool round_now(struct daemon *d, int64_t now)
 {
 	watch_clocks(d);
@@ -521,6 +600,8 @@ static bool round_now(struct daemon *d, int64_t now)
 	}
 	if (read && !refresh(d, now))
 		return false;
+	if (read)
+		check_silent(d, now);
 	struct engine_round r;
 	if (engine_decide(d->eng, now, &r) != 0) {
 		log_warnx("out of memory in a round");
@@ -538,6 +619,7 @@ static bool round_now(struct daemon *d, int64_t now)
 	if (r.change.n_peers || r.n_events)
 		d->active_until = now + ACTIVE_MS;
 	engine_round_free(&r);
+	d->send_now = now;
 	if (engine_send(d->eng, now, send_one, d) != 0)
 		log_warnx("out of memory while sending facts");
 	report_status(d);
@@ -558,13 +640,6 @@ static void arm(struct daemon *d, int64_t now)
 	d->armed = next;
 }
 
-static const struct wg_peer *peer_by_addr(const struct daemon *d, const struct in6_addr *a)
-{
-	const struct addr_entry *e =
-		d->addrs ? bsearch(a, d->addrs, d->dev->n_peers, sizeof(*d->addrs), cmp_addr) : NULL;
-	return e ? &d->dev->peers[e->peer] : NULL;
-}
-
 static void bad_packet(struct daemon *d, enum control_drop reason, const char *why,
 		       const struct sockaddr_in6 *from)
 {
@@ -577,20 +652,22 @@ static void bad_packet(struct daemon *d, enum control_drop reason, const char *w
 	log_warnx("dropped a packet from %s: %s%s", a, why, suppressed ? " (and others not logged)" : "");
 }
 
-static void receive(struct daemon *d, int64_t now)
+/* Takes what is pending on one fact socket (ours on port `port`). */
+static void receive_on(struct daemon *d, int sock, uint16_t port, int64_t now)
 {
 	uint8_t buf[WIRE_RECV_BUF];
 	struct sockaddr_in6 from;
 	for (int burst = 0; burst < 64; burst++) {
 		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(d->sock, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+		ssize_t n = recvfrom(sock, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
 		if (n < 0)
 			return;
 		d->counters.packets_in++;
 		d->counters.bytes_in += (uint64_t)n;
 		/* Cheap checks before any crypto: a current peer's auto-address,
 		 * signed by that same peer. */
-		const struct wg_peer *p = peer_by_addr(d, &from.sin6_addr);
+		struct addr_entry *e = entry_by_addr(d, &from.sin6_addr);
+		const struct wg_peer *p = e ? &d->dev->peers[e->peer] : NULL;
 		struct wire_fact g;
 		enum wire_err err;
 		if (!p) {
@@ -617,6 +694,11 @@ static void receive(struct daemon *d, int64_t now)
 			bad_packet(d, DROP_BAD_TAG, "bad tag", &from);
 			continue;
 		}
+		if (factport_heard(&e->fp, ntohs(from.sin6_port), port, now)) {
+			char kb[KEY_B64_LEN + 1];
+			log_info("%s: fact packets arrive again (from port %u)", peer_label(d, g.subject, kb),
+				 ntohs(from.sin6_port));
+		}
 		struct wire_fact facts[WIRE_RECV_BUF / 34];
 		struct wire_inner_iter it;
 		size_t k = 0;
@@ -642,6 +724,113 @@ static void receive(struct daemon *d, int64_t now)
 	}
 }
 
+static bool is_extra(const struct daemon *d, int fd)
+{
+	for (int i = 0; i < FACTPORT_EXTRA; i++)
+		if (d->xsock[i] == fd)
+			return true;
+	return false;
+}
+
+static void receive(struct daemon *d, int64_t now)
+{
+	receive_on(d, d->sock, d->port, now);
+	for (int i = 0; i < FACTPORT_EXTRA; i++)
+		if (d->xsock[i] >= 0)
+			receive_on(d, d->xsock[i], d->xport[i], now);
+}
+
+/* A UDP socket on our auto-address and port, or -errno. */
+static int bind_fact_socket(const struct daemon *d, uint16_t port)
+{
+	struct in6_addr self;
+	autoaddr_from_key(crypto_identity_public(d->id), &self);
+	int s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s < 0)
+		return -errno;
+	int one = 1;
+	/* The address was added without DAD, so it is usable at once; FREEBIND
+	 * covers kernels that still mark it tentative for a moment. */
+	setsockopt(s, SOL_IPV6, IPV6_FREEBIND, &one, sizeof(one));
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(port),
+				   .sin6_addr = self, .sin6_scope_id = d->dev->ifindex };
+	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int err = -errno;
+		close(s);
+		return err;
+	}
+	return s;
+}
+
+static bool want_port(const uint16_t *ports, size_t n, uint16_t port)
+{
+	for (size_t i = 0; i < n; i++)
+		if (ports[i] == port)
+			return true;
+	return false;
+}
+
+/* The extra fact ports: those peers' endpoints imply where the peer may
+ * send only to its own port number (factport_wants_extra), routers and
+ * peers with the most allowed IPs first, FACTPORT_EXTRA at most. */
+static size_t wanted_extra(const struct daemon *d, int64_t now, uint16_t want[static FACTPORT_EXTRA])
+{
+	size_t n = 0;
+	for (size_t pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < d->dev->n_peers && n < FACTPORT_EXTRA; i++) {
+			const struct wg_peer *p = &d->dev->peers[i];
+			const struct addr_entry *e = entry_by_key(d, p->public_key);
+			if (engine_peer_is_router(d->eng, p) != (pass == 0) || !e ||
+			    !factport_wants_extra(&e->fp, d->port, &p->endpoint, now))
+				continue;
+			uint16_t port = factport_implied(&p->endpoint);
+			if (!want_port(want, n, port))
+				want[n++] = port;
+		}
+	return n;
+}
+
+/* Opens and closes the extra fact sockets to match wanted_extra. */
+static void listen_extra(struct daemon *d)
+{
+	uint16_t want[FACTPORT_EXTRA];
+	size_t n = d->addrs ? wanted_extra(d, d->read_at, want) : 0;
+	for (int i = 0; i < FACTPORT_EXTRA; i++) {
+		if (d->xsock[i] < 0 || want_port(want, n, d->xport[i]))
+			continue;
+		receive_on(d, d->xsock[i], d->xport[i], d->read_at);
+		close(d->xsock[i]); /* epoll forgets a closed socket */
+		d->xsock[i] = -1;
+		log_debug("%s: no longer listening for facts on port %u", d->cfg->iface, d->xport[i]);
+	}
+	for (size_t k = 0; k < n; k++) {
+		int free_slot = -1;
+		bool open = false;
+		for (int i = 0; i < FACTPORT_EXTRA; i++) {
+			open |= d->xsock[i] >= 0 && d->xport[i] == want[k];
+			if (d->xsock[i] < 0 && free_slot < 0)
+				free_slot = i;
+		}
+		if (open || free_slot < 0)
+			continue;
+		int s = bind_fact_socket(d, want[k]);
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = s };
+		if (s >= 0 && epoll_ctl(d->ep, EPOLL_CTL_ADD, s, &ev) < 0) {
+			close(s);
+			s = -errno;
+		}
+		if (s < 0) {
+			log_debug("%s: cannot listen for facts on port %u too: %s", d->cfg->iface, want[k],
+				  strerror(-s));
+			continue;
+		}
+		d->xsock[free_slot] = s;
+		d->xport[free_slot] = want[k];
+		log_debug("%s: also listening for facts on port %u (a peer's endpoint implies it)",
+			  d->cfg->iface, want[k]);
+	}
+}
+
 static int open_socket(struct daemon *d)
 {
 	struct in6_addr self;
@@ -653,17 +842,9 @@ static int open_socket(struct daemon *d)
 		log_errorx("%s: cannot add the auto-address %s/64: %s", d->cfg->iface, a, strerror(-err));
 		return err;
 	}
-	d->sock = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (d->sock < 0)
-		return -errno;
-	int one = 1;
-	/* The address was added without DAD, so it is usable at once; FREEBIND
-	 * covers kernels that still mark it tentative for a moment. */
-	setsockopt(d->sock, SOL_IPV6, IPV6_FREEBIND, &one, sizeof(one));
-	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(d->port),
-				   .sin6_addr = self, .sin6_scope_id = d->dev->ifindex };
-	if (bind(d->sock, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		err = -errno;
+	d->sock = bind_fact_socket(d, d->port);
+	if (d->sock < 0) {
+		err = d->sock;
 		log_errorx("%s: cannot bind the fact port %u: %s", d->cfg->iface, d->port, strerror(-err));
 		return err;
 	}
@@ -709,6 +890,12 @@ static int setup(struct daemon *d)
 	}
 	if (crypto_identity_new(d->dev->private_key, &d->id) || !(d->cache = crypto_cache_new(d->id)))
 		return -ENOMEM;
+	if (!d->cfg->port && (d->dev->listen_port == 0 || d->dev->listen_port == UINT16_MAX)) {
+		log_errorx("%s: WireGuard listens on port %u, so the default fact port (listen port + 1) "
+			   "does not exist; set another ListenPort, or a fact port with --port or Port:",
+			   d->cfg->iface, d->dev->listen_port);
+		return -ERANGE;
+	}
 	d->port = d->cfg->port ? (uint16_t)d->cfg->port : (uint16_t)(d->dev->listen_port + 1);
 	struct engine_config ec;
 	if (engine_config_from(d->cfg, &ec, &d->peers, &d->resolved) != 0)
@@ -806,6 +993,9 @@ static void teardown(struct daemon *d)
 	for (int i = 0; i < 5; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
+	for (int i = 0; i < FACTPORT_EXTRA; i++)
+		if (d->xsock[i] >= 0)
+			close(d->xsock[i]);
 	if (d->ctl_path[0])
 		unlink(d->ctl_path); /* fails harmlessly after dropping root */
 }
@@ -923,7 +1113,8 @@ static void reload(struct daemon *d)
 int daemon_run(struct config *cfg, int argc, char **argv, char **env)
 {
 	struct daemon d = { .cfg = cfg, .argc = argc, .argv = argv, .env = env,
-			    .sock = -1, .sfd = -1, .tfd = -1, .ep = -1, .ctl = -1, .armed = INT64_MIN };
+			    .sock = -1, .sfd = -1, .tfd = -1, .ep = -1, .ctl = -1, .armed = INT64_MIN,
+			    .xsock = { -1, -1, -1, -1 } };
 	log_init();
 	log_set_level(cfg->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	int status = 1;
@@ -955,7 +1146,7 @@ int daemon_run(struct config *cfg, int argc, char **argv, char **env)
 		woke = false;
 		for (int i = 0; i < n; i++) {
 			woke |= evs[i].data.fd != d.tfd;
-			if (evs[i].data.fd == d.sock) {
+			if (evs[i].data.fd == d.sock || is_extra(&d, evs[i].data.fd)) {
 				receive(&d, now);
 			} else if (d.watch && evs[i].data.fd == netif_watch_fd(d.watch)) {
 				if (netif_watch_read(d.watch) != 0) {
@@ -997,7 +1188,7 @@ int daemon_run(struct config *cfg, int argc, char **argv, char **env)
 				}
 				struct control_view v = { cfg, d.dev, d.eng, crypto_identity_public(d.id),
 							  d.port, now, clock_ms(CLOCK_REALTIME) / 1000,
-							  &d.counters };
+							  &d.counters, peer_factport, &d };
 				control_server_event(d.ctl_server, evs[i].data.fd, &v, now);
 			}
 		}

@@ -1,0 +1,60 @@
+/* Where each peer's daemon takes fact packets: learned from the source port
+ * of its verified packets, guessed until then. Pure: the daemon owns the
+ * sockets and the clock. */
+#ifndef WIRELINK_CORE_FACTPORT_H
+#define WIRELINK_CORE_FACTPORT_H
+
+#include "wg/wg.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum {
+	/* A learned port counts alone while packets came from it within
+	 * this (2.5 Alive periods); after that the guesses are tried too,
+	 * in case the peer came back on another port. */
+	FACTPORT_HEARD_MS = 75000,
+	/* A peer with a fresh handshake that sent no fact packet for this
+	 * long is named once in the log and in status. */
+	FACTPORT_SILENT_MS = 60000,
+	FACTPORT_TARGETS = 3,
+	/* Extra ports we listen on for peers that send only to their own
+	 * port number (the original implementation). */
+	FACTPORT_EXTRA = 4,
+};
+
+struct factport {
+	uint16_t port;	     /* source port of its last verified packet; 0: none yet */
+	uint16_t to;	     /* the port of ours that packet came to */
+	int64_t heard;	     /* when (monotonic ms) */
+	int64_t fresh_since; /* its handshake has been fresh since then; 0: not fresh */
+	bool said;	     /* its silence was logged */
+};
+
+/* The fact port a peer's WireGuard endpoint implies (endpoint port + 1), 0
+ * when it has no endpoint or the sum does not fit. */
+uint16_t factport_implied(const union wg_endpoint *ep);
+
+/* A verified packet from the peer: sent from port `from` to our port `to`.
+ * Returns true when the peer had been logged as silent. */
+bool factport_heard(struct factport *fp, uint16_t from, uint16_t to, int64_t now);
+
+/* The ports to send a peer's facts to, into out; returns how many (1-3):
+ * the learned port while it is current, else our own port number (the
+ * original's rule), the one its endpoint implies and a stale learned one. */
+size_t factport_targets(const struct factport *fp, uint16_t own, const union wg_endpoint *ep, int64_t now,
+			uint16_t out[static FACTPORT_TARGETS]);
+
+/* Whether we should also listen on the port its endpoint implies: it is
+ * not our port, and the peer has not been heard, or its packets come to an
+ * extra port (it sends only to its own port number). */
+bool factport_wants_extra(const struct factport *fp, uint16_t own, const union wg_endpoint *ep, int64_t now);
+
+/* Tracks silence each round the device is read: true once, when a peer
+ * whose handshake is fresh has sent no fact packet for FACTPORT_SILENT_MS. */
+bool factport_check_silent(struct factport *fp, bool handshake_fresh, int64_t now);
+
+/* Whether the peer counts as silent now (for status); *for_ms: how long. */
+bool factport_is_silent(const struct factport *fp, int64_t now, int64_t *for_ms);
+
+#endif
