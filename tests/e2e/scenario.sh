@@ -3,6 +3,7 @@
 # run, each printing how long its steps took:
 #   two-nats direct-path-dies leaf-restart router-restart membership-revoked
 #   lossy hostile-input hostile-peer two-hubs interface-vanishes nothing-lost
+#   ports ports-nat
 # usage: scenario.sh WIRELINK HOSTILE NAME   (as root)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/star.sh"
@@ -11,7 +12,53 @@
 wl=$1 hostile=$2 scenario=$3
 
 
+# hears_all N: N's daemon has had fact packets from every other daemon.
+hears_all() {
+  local n=$1 js
+  js=$(in_ns "$n" "$wl" status -i "$(star_iface "$n")" --json 2>/dev/null) || return 1
+  grep -q '"facts_heard_seconds_ago"' <<<"$js" && ! grep -q '"facts_heard_seconds_ago": null' <<<"$js"
+}
+# fact_port N: the fact port N's daemon announced at its last start.
+fact_port() { grep -oE 'facts on \[[^]]+\]:[0-9]+' "$E2E_TMP/wl-$1.log" | tail -n 1 | sed 's/.*://'; }
+# learned N M: the fact port N's daemon learned for M's.
+learned() {
+  in_ns "$1" "$wl" status -i "$(star_iface "$1")" --json 2>/dev/null |
+    jq -r --arg k "${pub[$2]}" '.peers[] | select(.public_key == $k) | .fact_port'
+}
+
 case $scenario in
+ports)
+  # The commonest set-up: a hub on 51820, laptops on other ports (one
+  # fixed, one WireGuard's own pick, one equal), no config files.
+  STAR_PORT=([a]=40001 [b]=0 [c]=51820)
+  lan_star a b c || { not_ok "set-up"; exit 1; }
+  ok "hub on 51820; leaves on 40001, WireGuard's pick ($(in_ns b wg show "$(star_iface b)" listen-port)) and 51820"
+  start_and_converge || exit 1
+  timed "the hub's daemon hears every leaf" 10 hears_all r
+  for l in a b c; do check "leaf $l's daemon hears every other daemon" hears_all "$l"; done
+  check "a's fact port is 40002, the hub's 51821" eval '[ "$(fact_port a)" = 40002 ] && [ "$(fact_port r)" = 51821 ]'
+  check "a -> b goes direct (router counters)" goes_direct a b
+  check "nobody says a peer is silent" eval '! grep -q "no wirelink fact packet" "$E2E_TMP"/wl-*.log'
+  # The same leaf comes back on a new random port: the others follow.
+  kill "${wlpid[b]}"; wait "${wlpid[b]}" 2>/dev/null
+  in_ns b wg set "$(star_iface b)" listen-port 0
+  star_start_one b "$wl"
+  ok "b restarted on WireGuard port $(in_ns b wg show "$(star_iface b)" listen-port)"
+  check "b's new fact port is its new WireGuard port + 1 ($(fact_port b))" \
+    test "$(fact_port b)" = "$(($(in_ns b wg show "$(star_iface b)" listen-port) + 1))"
+  timed "the hub and a learn b's new fact port" 20 \
+    eval '[ "$(learned r b)" = "$(fact_port b)" ] && [ "$(learned a b)" = "$(fact_port b)" ]'
+  timed "every pair direct again" 30 star_converged
+  ;;
+ports-nat)
+  # Two laptops on WireGuard's own ports, each behind a home NAT.
+  STAR_PORT=([a]=0 [b]=0)
+  nat_setup || { not_ok "set-up"; exit 1; }
+  ok "two NATs; leaves on WireGuard ports $(in_ns a wg show "$(star_iface a)" listen-port) and $(in_ns b wg show "$(star_iface b)" listen-port)"
+  start_and_converge || exit 1
+  timed "the hub's daemon hears both leaves" 10 hears_all r
+  check "a -> b goes direct through both NATs (router counters)" goes_direct a b
+  ;;
 two-nats)
   nat_setup || { not_ok "set-up"; exit 1; }
   ok "two NATs set up; leaves reach the router"

@@ -8,7 +8,10 @@ STAR_LEAVES=()
 star_iface() { echo "wm$E2E_ID$1"; }
 
 # star_wg N ADDR: WireGuard interface for node N (key made once, kept for
-# re-creation), listening on 51820, tunnel address 198.51.100.ADDR/24.
+# re-creation), listening on STAR_PORT[N] (default 51820; 0: WireGuard's
+# own pick, as a wg-quick file without ListenPort), tunnel address
+# 198.51.100.ADDR/24.
+declare -A STAR_PORT
 star_wg() {
   local n=$1
   wg_up "$n" "$(star_iface "$n")" || return 1
@@ -16,7 +19,7 @@ star_wg() {
     key[$n]=$(wg genkey); pub[$n]=$(echo "${key[$n]}" | wg pubkey)
     (umask 077; echo "${key[$n]}" >"$E2E_TMP/$n.key")
   fi
-  in_ns "$n" wg set "$(star_iface "$n")" private-key "$E2E_TMP/$n.key" listen-port 51820
+  in_ns "$n" wg set "$(star_iface "$n")" private-key "$E2E_TMP/$n.key" listen-port "${STAR_PORT[$n]:-51820}"
   in_ns "$n" ip addr add "198.51.100.$2/24" dev "$(star_iface "$n")"
   in_ns "$n" ip link set "$(star_iface "$n")" up
 }
@@ -47,8 +50,14 @@ star_setup() {
   # Leaves that fall back reach each other through the router.
   in_ns r sysctl -qw net.ipv4.ip_forward=1
   for l in "$@"; do
-    in_ns r wg set "$(star_iface r)" peer "${pub[$l]}" endpoint "192.0.2.${ip[$l]}:51820" \
-      allowed-ips "198.51.100.${ip[$l]}/32"
+    # A leaf on WireGuard's own pick is known to the router only when it
+    # calls in, as a laptop is.
+    if [ "${STAR_PORT[$l]:-51820}" = 0 ]; then
+      in_ns r wg set "$(star_iface r)" peer "${pub[$l]}" allowed-ips "198.51.100.${ip[$l]}/32"
+    else
+      in_ns r wg set "$(star_iface r)" peer "${pub[$l]}" endpoint "192.0.2.${ip[$l]}:${STAR_PORT[$l]:-51820}" \
+        allowed-ips "198.51.100.${ip[$l]}/32"
+    fi
     star_leaf_peer "$l" 192.0.2.1:51820
   done
 }
