@@ -161,10 +161,12 @@ static void add_candidate(void *arg, const struct fact *f)
 	json_array_append_new(c->list, o);
 }
 
-/* The healthy router peer traffic falls back through, or NULL. */
-static const struct wg_peer *healthy_router(const struct control_view *v)
+/* The first healthy router peer after `after` (NULL: from the start), or
+ * NULL. */
+static const struct wg_peer *healthy_router(const struct control_view *v, const struct wg_peer *after)
 {
-	for (size_t i = 0; v->dev && i < v->dev->n_peers; i++) {
+	size_t from = after ? (size_t)(after - v->dev->peers) + 1 : 0;
+	for (size_t i = from; v->dev && i < v->dev->n_peers; i++) {
 		const struct wg_peer *p = &v->dev->peers[i];
 		const struct peerstate *ps = engine_peer(v->eng, p->public_key);
 		if (engine_peer_is_router(v->eng, p) && ps && ps->healthy)
@@ -206,16 +208,74 @@ static bool why_silent(const struct control_view *v, const struct wg_peer *p, co
 	return true;
 }
 
-/* Path and, when it is not direct, why: what an operator asks first. */
+/* Whether router's allowed IPs cover ip. */
+static bool carried_by(const struct wg_peer *router, const struct wg_allowedip *ip)
+{
+	for (size_t i = 0; i < router->n_allowedips; i++)
+		if (trust_prefix_within(ip, &router->allowedips[i]))
+			return true;
+	return false;
+}
+
+struct carry {
+	const struct wg_peer *router;
+	struct wg_allowedip missing; /* the first address it does not cover */
+	bool all;
+};
+
+static void carry_fact(void *arg, const struct fact *f)
+{
+	struct carry *c = arg;
+	if (!c->all || (f->f.attr != WIRE_CIDR_V4 && f->f.attr != WIRE_CIDR_V6))
+		return;
+	struct wg_allowedip ip = { .family = f->f.attr == WIRE_CIDR_V4 ? AF_INET : AF_INET6,
+				   .cidr = f->f.v.cidr.prefix };
+	memcpy(&ip.ip6, f->f.v.cidr.addr, ip.family == AF_INET ? 4 : 16);
+	if (!carried_by(c->router, &ip)) {
+		c->all = false;
+		c->missing = ip;
+	}
+}
+
+/* Whether traffic for p can go through router: the router's allowed IPs
+ * cover every address p is known by (facts about it, and its own allowed
+ * IPs but the auto-address); else *missing is one that is not covered. */
+static bool router_carries(const struct control_view *v, const struct wg_peer *router, const struct wg_peer *p,
+			   struct wg_allowedip *missing)
+{
+	struct carry c = { router, { 0 }, true };
+	for (size_t i = 0; c.all && i < p->n_allowedips; i++) {
+		const struct wg_allowedip *ip = &p->allowedips[i];
+		bool auto_addr = ip->family == AF_INET6 && ip->cidr == 128 && ip->ip6.s6_addr[0] == 0xfe &&
+				 (ip->ip6.s6_addr[1] & 0xc0) == 0x80;
+		if (!auto_addr && !carried_by(router, ip)) {
+			c.all = false;
+			c.missing = *ip;
+		}
+	}
+	engine_each_subject_fact(v->eng, p->public_key, carry_fact, &c);
+	*missing = c.missing;
+	return c.all;
+}
+
+/* Path and, when it is not direct, why: what an operator asks first. A
+ * peer is "via" a healthy router only when that router carries it. */
 static void path_json(const struct control_view *v, const struct wg_peer *p, const struct peerstate *ps,
 		      json_t *o, size_t n_candidates, size_t n_tried)
 {
-	const struct wg_peer *router = healthy_router(v);
+	const struct wg_peer *router = healthy_router(v, NULL);
 	char via[96], why[320] = "";
 	const char *path = "down";
+	struct wg_allowedip missing;
+	bool carried = false;
+	for (const struct wg_peer *r = router; r && r != p && !carried; r = healthy_router(v, r))
+		if ((carried = router_carries(v, r, p, &missing)))
+			router = r;
+	if (!carried && router && router != p)
+		router_carries(v, router, p, &missing); /* the first router's reason */
 	if (ps && ps->healthy) {
 		path = "direct";
-	} else if (!engine_peer_is_router(v->eng, p) && router && router != p) {
+	} else if (!engine_peer_is_router(v->eng, p) && carried) {
 		peer_label(v, router->public_key, via + 4, sizeof(via) - 4);
 		memcpy(via, "via ", 4);
 		path = via;
@@ -229,6 +289,13 @@ static void path_json(const struct control_view *v, const struct wg_peer *p, con
 		snprintf(why, sizeof(why), "the direct link stopped answering; trying its endpoints again");
 	else if (router && router != p && why_silent(v, router, "the router ", why, sizeof(why)))
 		;
+	else if (router && router != p && !carried && !engine_peer_is_router(v->eng, p)) {
+		char r[80], ip[64];
+		peer_label(v, router->public_key, r, sizeof(r));
+		wg_allowedip_format(&missing, ip, sizeof(ip));
+		snprintf(why, sizeof(why), "unreachable: the router %s does not carry its address %s, and %s",
+			 r, ip, !n_candidates && !n_tried_ever ? "no endpoint is known for it" : "no direct link is up");
+	}
 	else if (!n_candidates && !n_tried_ever)
 		snprintf(why, sizeof(why), "no endpoint known for it");
 	else if (!n_candidates)

@@ -3,7 +3,7 @@
 # run, each printing how long its steps took:
 #   two-nats direct-path-dies leaf-restart router-restart membership-revoked
 #   lossy hostile-input hostile-peer two-hubs interface-vanishes nothing-lost
-#   ports ports-nat
+#   ports ports-nat uncarried
 # usage: scenario.sh WIRELINK HOSTILE NAME   (as root)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/star.sh"
@@ -49,6 +49,36 @@ ports)
   timed "the hub and a learn b's new fact port" 20 \
     eval '[ "$(learned r b)" = "$(fact_port b)" ] && [ "$(learned a b)" = "$(fact_port b)" ]'
   timed "every pair direct again" 30 star_converged
+  ;;
+uncarried)
+  # b's tunnel address lies outside what the leaves route to the hub, and
+  # a and b cannot reach each other directly: a must not claim b is
+  # reachable "via" the hub.
+  lan_star a b || { not_ok "set-up"; exit 1; }
+  in_ns r wg set "$(star_iface r)" peer "${pub[b]}" allowed-ips "198.51.100.12/32,10.99.0.12/32"
+  in_ns lan nft -f - <<NFT
+table bridge wlab {
+  chain forward { type filter hook forward priority 0;
+    ip saddr 192.0.2.11 ip daddr 192.0.2.12 drop; ip saddr 192.0.2.12 ip daddr 192.0.2.11 drop; }
+}
+NFT
+  star_start "$wl"
+  path_of() {
+    in_ns a "$wl" status -i "$(star_iface a)" --json |
+      jq -r --arg k "${pub[b]}" '.peers[] | select(.public_key == $k) | .path + "|" + (.why_not_direct // "")'
+  }
+  timed "a knows b's address 10.99.0.12 from the hub" 20 \
+    eval 'in_ns a "$wl" facts -i "$(star_iface a)" --json | grep -q 10.99.0.12'
+  # b's 198.51.100.12 is carried, its 10.99.0.12 is not.
+  timed "a's status says b is down: the hub does not carry 10.99.0.12" 20 \
+    eval 'path_of | grep -q "^down|unreachable: the router .* does not carry its address 10.99.0.12/32"'
+  check "a's metrics agree (b counted down)" \
+    eval 'in_ns a "$wl" metrics -i "$(star_iface a)" | grep -qE "^wirelink_peers\{.*state=\"down\"\} 1"'
+  in_ns a "$wl" status -i "$(star_iface a)" | sed 's/^/#   /'
+  # Carried once the hub routes 10.99.0.0/24 for a.
+  in_ns a wg set "$(star_iface a)" peer "${pub[r]}" allowed-ips "198.51.100.0/24,10.99.0.0/24"
+  timed "with 10.99.0.0/24 on the hub, a's status says b is via the hub" 20 \
+    eval 'path_of | grep -q "^via "'
   ;;
 ports-nat)
   # Two laptops on WireGuard's own ports, each behind a home NAT.
