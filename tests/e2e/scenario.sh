@@ -3,7 +3,9 @@
 # run, each printing how long its steps took:
 #   two-nats direct-path-dies leaf-restart router-restart membership-revoked
 #   lossy hostile-input hostile-peer two-hubs interface-vanishes nothing-lost
-#   ports ports-nat uncarried
+#   ports ports-nat uncarried original-hub original-leaf
+# original-hub and original-leaf need the original Go implementation
+# (ORIGINAL_WIRELINK=/path/to/wirelink; skipped without it).
 # usage: scenario.sh WIRELINK HOSTILE NAME   (as root)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/star.sh"
@@ -79,6 +81,39 @@ NFT
   in_ns a wg set "$(star_iface a)" peer "${pub[r]}" allowed-ips "198.51.100.0/24,10.99.0.0/24"
   timed "with 10.99.0.0/24 on the hub, a's status says b is via the hub" 20 \
     eval 'path_of | grep -q "^via "'
+  ;;
+original-hub|original-leaf)
+  # A mixed network: the original's rule is "listen on own port + 1, send
+  # to that same port number"; our daemons must meet it.
+  orig=${ORIGINAL_WIRELINK:-}
+  if [ -z "$orig" ] || [ ! -x "$orig" ]; then echo "skipped: ORIGINAL_WIRELINK is not set"; exit 77; fi
+  if [ "$scenario" = original-hub ]; then
+    # The Go hub on 51820/51821, our leaves on 40001, WireGuard's pick, 51820.
+    STAR_PORT=([a]=40001 [b]=0 [c]=51820); goside=r
+  else
+    # Our hub on 51820; leaf c is the original, on 51820; a and b ours, on
+    # 40001 and WireGuard's pick.
+    STAR_PORT=([a]=40001 [b]=0 [c]=51820); goside=c
+  fi
+  lan_star a b c || { not_ok "set-up"; exit 1; }
+  for n in r a b c; do
+    if [ "$n" = "$goside" ]; then
+      ip netns exec "$(ns "$n")" env WIRELINK_CONFIG_PATH="$E2E_TMP/etc" "$orig" -i "$(star_iface "$n")" \
+        >>"$E2E_TMP/wl-$n.log" 2>&1 &
+      E2E_PIDS+=($!); wlpid[$n]=$!
+    else
+      star_start_one "$n" "$wl"
+    fi
+  done
+  ok "the original runs on $goside"
+  timed "every leaf pair is direct" 60 star_converged
+  star_converged || E2E_LOG_LINES=25 show_logs
+  for n in r a b c; do
+    [ "$n" = "$goside" ] && continue
+    check "our daemon on $n hears every other daemon" hears_all "$n"
+  done
+  check "a -> b goes direct (router counters)" goes_direct a b
+  [ "$goside" = c ] && check "a -> c (the original) goes direct" goes_direct a c
   ;;
 ports-nat)
   # Two laptops on WireGuard's own ports, each behind a home NAT.
