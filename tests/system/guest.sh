@@ -181,6 +181,12 @@ if [ "$phase" = 1 ]; then
     eval 'runuser -u op -- wirelink status -i wg0 | grep -q "^wg0: "'
   check "  ... and refused to a non-member" eval '! runuser -u other -- wirelink status -i wg0 >/dev/null 2>&1'
 
+  out=$(timeout 20 /usr/sbin/wirelink -i wg0 2>&1); rc=$?
+  check "a second wirelink -i wg0 beside the unit exits non-zero ($rc) naming the running pid" \
+    eval '[ "$rc" != 0 ] && [ "$rc" != 124 ] && grep -qw "$(mainpid)" <<<"$out"'
+  echo "$out" | sed 's/^/#   /'
+  check "  ... and the unit's daemon still answers" eval 'wirelink status -i wg0 >/dev/null'
+
   step "restart and stop with wg-quick@wg0"
   p=$(mainpid)
   systemctl restart wg-quick@wg0
@@ -261,7 +267,7 @@ if [ "$phase" = 1 ]; then
     echo "not ok - journalctl -p warning shows it # TODO the daemon writes no <N> priority prefixes for the journal yet"
   fi
   n=$(mine | wc -l)
-  check "the default level is quiet ($n lines from the daemon over 5 starts)" test "$n" -lt 40
+  check "the default level is quiet ($n lines from the daemon over its 6 starts)" test "$n" -lt 48
   check "  ... and has no debug lines" eval '! mine | grep -q "debug:"'
   mine | tail -n 8 | sed 's/^/#   /'
 
