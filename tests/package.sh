@@ -61,4 +61,14 @@ done
 dpkg-deb -e "$deb" "$tmp/control"
 check "postinst creates the wirelink system user" grep -q "adduser --system" "$tmp/control/postinst"
 check "postrm removes it on purge" grep -q "deluser --system.* wirelink" "$tmp/control/postrm"
+# A daemon started by hand outlives the package: its socket and IFACE.owned
+# in /run/wirelink must outlive a purge too (issue 22).
+check "postrm leaves /run/wirelink alone" eval '! grep -vE "^[[:space:]]*#" "$tmp/control/postrm" | grep -q "/run/wirelink"'
+check "wirelink@ and wl-quick@ conflict (one daemon per interface)" eval '
+  grep -q "^Conflicts=wl-quick@%i.service" "$tmp/root/lib/systemd/system/wirelink@.service" &&
+  grep -q "^Conflicts=wirelink@%i.service" "$tmp/root/lib/systemd/system/wl-quick@.service"'
+for u in wirelink@ wl-quick@; do
+  check "$u.service may bind a fact port below 1024 (CAP_NET_BIND_SERVICE)" \
+    grep -qE "^CapabilityBoundingSet=.*CAP_NET_BIND_SERVICE" "$tmp/root/lib/systemd/system/$u.service"
+done
 [ "$fails" = 0 ]

@@ -1,10 +1,14 @@
 #!/bin/bash
 # Runs inside the Debian 12 guest booted by tests/system/run.sh, as the unit
-# wltest.service, with systemd as PID 1 and the kernel's WireGuard. This host
-# is the hub of the README's Quick start: /etc/wireguard/wg0.conf lists two
-# leaves, and wg-quick@wg0 + wl-quick@wg0 run it. The leaves are network
-# namespaces on a bridge, each a kernel WireGuard interface with only the hub
-# as peer and a `wirelink` started by hand. Phase 1 installs our .deb and
+# wltest.service, with systemd as PID 1 and the kernel's WireGuard. It runs
+# the README's Quick start as written there: the wg0.conf files, the
+# firewall rule and the commands are taken from the README itself (keys and
+# the hub's address filled in). This host is the hub (wg-quick@wg0 +
+# wl-quick@wg0, with a firewall that drops what the README's rule does not
+# let in). The laptop and the server are network namespaces on a bridge,
+# each with the README's leaf wg0.conf (no ListenPort: a random port) in
+# /etc/netns/lN/wireguard, brought up with `wg-quick up wg0` and a
+# `wirelink -i wg0` started by hand (no systemd inside a namespace). Phase 1 installs our .deb and
 # exercises the service, then reboots; phase 2 checks that everything comes
 # back, then removes and purges the package and powers off.
 # Writes "ok - ..." / "not ok - ..." / "# ..." lines to the second serial
@@ -35,10 +39,35 @@ unit=wl-quick@wg0.service
 mainpid() { systemctl show -P MainPID "$unit"; }
 active() { [ "$(systemctl is-active "$1")" = active ]; }
 inactive() { [ "$(systemctl is-active "$1")" != active ] && [ "$(systemctl is-active "$1")" != activating ]; }
-leaf_if() { echo "wgl$1"; }
+leaf_if() { echo wg0; }
+readme=$here/README.md
+# readme_block FIRST-LINE: the README's code block that starts with that line.
+readme_block() { awk -v first="$1" '$0 == first { on = 1 } on && /^```/ { exit } on' "$readme"; }
+# The Quick start's files with this run's keys; the hub is 192.0.2.1 here.
+quickstart_conf() { # quickstart_conf hub|1|2
+  local k
+  if [ "$1" = hub ]; then
+    readme_block "# /etc/wireguard/wg0.conf on the hub"
+  else
+    readme_block "# /etc/wireguard/wg0.conf on the laptop" |
+      sed "s|^Address = 10.10.0.2/24$|Address = 10.10.0.$(($1 + 1))/24|; s|<laptop's private key>|<l$1 private>|"
+  fi | sed "s|<hub's private key>|$(cat "$state/hub.key")|; s|<hub's public key>|$(wg pubkey <"$state/hub.key")|
+            s|<laptop's public key>|$(wg pubkey <"$state/l1.key")|; s|<server's public key>|$(wg pubkey <"$state/l2.key")|
+            s|<l$1 private>|$(cat "$state/l$1.key" 2>/dev/null)|; s|203.0.113.1:51820|192.0.2.1:51820|"
+}
+# hub_firewall: input dropped but for loopback, WireGuard's port and the
+# README's rule for the facts (the hub's own rule set; lost at reboot).
+hub_firewall() {
+  nft add table inet filter &&
+    nft add chain inet filter input '{ type filter hook input priority 0; policy drop; }' &&
+    nft add rule inet filter input iifname lo accept &&
+    nft add rule inet filter input udp dport 51820 accept &&
+    eval "$(grep -m 1 '^nft add rule inet filter input iifname "wg0"' "$readme")"
+}
 
 # The leaves: namespaces l1 (laptop, 10.10.0.2) and l2 (server, 10.10.0.3) on
-# bridge br0 with the hub (192.0.2.1); keys kept across the reboot.
+# bridge br0 with the hub (192.0.2.1), each with the README's leaf wg0.conf;
+# keys kept across the reboot.
 leaves_up() {
   local n
   ip link add br0 type bridge && ip addr add 192.0.2.1/24 dev br0 && ip link set br0 up
@@ -48,12 +77,11 @@ leaves_up() {
     ip link set "vl$n" master br0 up
     ip -n "l$n" addr add "192.0.2.1$n/24" dev eth0
     ip -n "l$n" link set eth0 up && ip -n "l$n" link set lo up
-    ip -n "l$n" link add "$(leaf_if $n)" type wireguard
-    ip netns exec "l$n" wg set "$(leaf_if $n)" private-key "$state/l$n.key" listen-port 51820 \
-      peer "$(wg pubkey <"$state/hub.key")" endpoint 192.0.2.1:51820 allowed-ips 10.10.0.0/24 \
-      persistent-keepalive 5
-    ip -n "l$n" addr add "10.10.0.$((n + 1))/24" dev "$(leaf_if $n)"
-    ip -n "l$n" link set "$(leaf_if $n)" up
+    # The README's leaf file: /etc/netns/lN/wireguard is what `ip netns exec`
+    # shows the namespace as /etc/wireguard.
+    mkdir -p "/etc/netns/l$n/wireguard"
+    (umask 077; quickstart_conf "$n" >"/etc/netns/l$n/wireguard/wg0.conf")
+    ip netns exec "l$n" wg-quick up wg0 >>"$state/wg-quick-l$n.log" 2>&1
   done
 }
 # leaf_wirelink N: starts leaf N's daemon by hand (its log in $state), with
@@ -108,24 +136,17 @@ if [ "$phase" = 1 ]; then
   # The Quick start, as an administrator types it.
   umask 077
   for k in hub l1 l2; do wg genkey >"$state/$k.key"; done
-  cat >/etc/wireguard/wg0.conf <<CONF
-[Interface]
-Address = 10.10.0.1/24
-ListenPort = 51820
-PrivateKey = $(cat "$state/hub.key")
-
-[Peer]
-# laptop
-PublicKey = $(wg pubkey <"$state/l1.key")
-AllowedIPs = 10.10.0.2/32
-
-[Peer]
-# server
-PublicKey = $(wg pubkey <"$state/l2.key")
-AllowedIPs = 10.10.0.3/32
-CONF
+  quickstart_conf hub >/etc/wireguard/wg0.conf
+  sed 's/^PrivateKey = .*/PrivateKey = (hidden)/; s/^/#   /' /etc/wireguard/wg0.conf
+  check "the README's hub wg0.conf is complete (no <placeholder> left)" eval '! grep -q "<" /etc/wireguard/wg0.conf'
+  check "  ... and the laptop's has no ListenPort" eval '! quickstart_conf 1 | grep -q ListenPort'
   umask 022
+  sysctl -q -w net.ipv4.ip_forward=1
+  check "the README's firewall rule, under a drop policy" hub_firewall
   leaves_up
+  check "the leaves' wg-quick up wg0 (README's wg0.conf)" eval 'ip netns exec l1 wg show wg0 >/dev/null && ip netns exec l2 wg show wg0 >/dev/null'
+  check "  ... and WireGuard picked a random listen port (no ListenPort)" \
+    eval '[ "$(ip netns exec l1 wg show wg0 listen-port)" != 51820 ]'
   check "systemctl enable --now wg-quick@wg0" systemctl enable --now wg-quick@wg0
   wirelink config-from-wg wg0 >/etc/wireguard/wirelink.wg0.yaml
   check "wirelink config-from-wg wg0 > /etc/wireguard/wirelink.wg0.yaml" \
@@ -159,6 +180,12 @@ CONF
   check "wirelink status as a member of --control-group (op in wlops)" \
     eval 'runuser -u op -- wirelink status -i wg0 | grep -q "^wg0: "'
   check "  ... and refused to a non-member" eval '! runuser -u other -- wirelink status -i wg0 >/dev/null 2>&1'
+
+  out=$(timeout 20 /usr/sbin/wirelink -i wg0 2>&1); rc=$?
+  check "a second wirelink -i wg0 beside the unit exits non-zero ($rc) naming the running pid" \
+    eval '[ "$rc" != 0 ] && [ "$rc" != 124 ] && grep -qw "$(mainpid)" <<<"$out"'
+  echo "$out" | sed 's/^/#   /'
+  check "  ... and the unit's daemon still answers" eval 'wirelink status -i wg0 >/dev/null'
 
   step "restart and stop with wg-quick@wg0"
   p=$(mainpid)
@@ -214,6 +241,16 @@ CONF
       eval '! systemctl reload "$unit" 2>/dev/null && active "$unit"'
   fi
 
+  step "wirelink@ and wl-quick@ for one interface"
+  systemctl start wirelink@wg0
+  check "systemctl start wirelink@wg0 stops wl-quick@wg0 (Conflicts=)" \
+    wait_until 30 eval 'active wirelink@wg0.service && inactive "$unit"'
+  check "  ... and its daemon sees both leaves alive" wait_until 60 hub_alive
+  systemctl start "$unit"
+  check "systemctl start wl-quick@wg0 stops wirelink@wg0 again" \
+    wait_until 30 eval 'active "$unit" && inactive wirelink@wg0.service'
+  check "  ... and sees both leaves alive" wait_until 60 hub_alive
+
   step "journal"
   # A packet that is not a valid fact packet, through the tunnel to the
   # hub's fact port: the daemon drops it with a warning.
@@ -230,7 +267,7 @@ CONF
     echo "not ok - journalctl -p warning shows it # TODO the daemon writes no <N> priority prefixes for the journal yet"
   fi
   n=$(mine | wc -l)
-  check "the default level is quiet ($n lines from the daemon over 5 starts)" test "$n" -lt 40
+  check "the default level is quiet ($n lines from the daemon over its 6 starts)" test "$n" -lt 48
   check "  ... and has no debug lines" eval '! mine | grep -q "debug:"'
   mine | tail -n 8 | sed 's/^/#   /'
 
@@ -293,7 +330,8 @@ CONF
   exit 0
 fi
 
-# Phase 2, after the reboot.
+# Phase 2, after the reboot (the firewall is the test's own, not kept).
+hub_firewall
 check "after the reboot wg-quick@wg0 is active" wait_until 60 active wg-quick@wg0.service
 check "  ... and wl-quick@wg0 too" wait_until 60 active "$unit"
 check "  ... running as wirelink" \
@@ -304,6 +342,13 @@ check_converges "  ... and the mesh converges" 90
 check "  ... the hub sees both leaves alive" wait_until 60 hub_alive
 
 step "remove and purge"
+# A daemon started by hand on a second interface: not the units', so remove
+# does not stop it, and purge must leave its files in /run/wirelink.
+ip link add wg9 type wireguard && wg set wg9 private-key "$state/l1.key" listen-port 51830 &&
+  ip link set wg9 up
+/usr/sbin/wirelink -i wg9 >>"$state/wl-wg9.log" 2>&1 </dev/null &
+handpid=$!
+check "a daemon started by hand on wg9" wait_until 20 test -S /run/wirelink/wg9.sock
 peers_before=$(wg show wg0 peers | sort)
 apt-get remove -y -q wirelink >"$state/apt.log" 2>&1
 check "apt-get remove wirelink" eval '! dpkg -s wirelink 2>/dev/null | grep -q "Status: install ok"'
@@ -315,7 +360,9 @@ check "  ... removes /usr/sbin/wirelink" test ! -e /usr/sbin/wirelink
 apt-get purge -y -q wirelink >>"$state/apt.log" 2>&1
 check "apt-get purge wirelink" eval '! dpkg -l wirelink 2>/dev/null | grep -q "^[ri]"'
 check "  ... removes the wirelink user and group" eval '! getent passwd wirelink && ! getent group wirelink'
-check "  ... removes /run/wirelink" test ! -e /run/wirelink
+check "  ... leaves the running hand-started daemon and its socket alone" \
+  eval 'kill -0 "$handpid" && test -S /run/wirelink/wg9.sock'
+kill "$handpid"; wait "$handpid" 2>/dev/null; ip link del wg9
 check "  ... leaves the administrator's /etc/wireguard alone" \
   test -f /etc/wireguard/wg0.conf -a -f /etc/wireguard/wirelink.wg0.yaml
 leaves_stop

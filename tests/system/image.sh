@@ -8,7 +8,7 @@
 # usage: image.sh CACHE-DIR    prints the image's directory on stdout
 set -euo pipefail
 cache=$(realpath -m "$1")
-version=3 # bump when the package list or the guest set-up below changes
+version=4 # bump when the package list or the guest set-up below changes
 dir=$cache/debian12-v$version
 [ -f "$dir/root.img" ] && { echo "$dir"; exit 0; }
 command -v debootstrap >/dev/null || { echo "needs debootstrap (tools/deps.sh test)" >&2; exit 77; }
@@ -22,6 +22,7 @@ rm -rf "$cache"/debian12-v*
 mkdir -p "$dir"
 root=$dir/rootfs
 pkgs=systemd,systemd-sysv,udev,dbus,kmod,linux-image-amd64,initramfs-tools,wireguard-tools,iproute2,
+pkgs+=nftables,util-linux,
 pkgs+=procps,iputils-ping,adduser,passwd,libsodium23,libnettle8,libmnl0,libjansson4,libyaml-0-2,
 pkgs+=libunistring2,libcap-ng0,libsystemd0
 start=$(date +%s)

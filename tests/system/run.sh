@@ -35,6 +35,8 @@ if ! (cd "$work/src/wirelink" && DEB_BUILD_OPTIONS="parallel=2" dpkg-buildpackag
 fi
 cp "$work"/src/wirelink_*.deb "$work/payload/"
 cp "$here/guest.sh" "$work/payload/"
+# The guest runs the Quick start as the README writes it.
+cp "$src/README.md" "$work/payload/"
 step "built $(basename "$work"/payload/wirelink_*.deb)"
 tar -cf "$work/payload.tar" -C "$work/payload" .
 
