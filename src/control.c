@@ -307,7 +307,7 @@ static void path_json(const struct control_view *v, const struct wg_peer *p, con
 	else
 		snprintf(why, sizeof(why), "no answer from %zu endpoint%s tried%s", n_tried,
 			 n_tried == 1 ? "" : "s",
-			 engine_is_router(v->eng) ? "" : " (NAT on both sides?)");
+			 engine_is_router(v->eng) ? "" : " (NAT on both sides, or it does not know us yet?)");
 	json_object_set_new(o, "path", json_string(path));
 	json_object_set_new(o, "why_not_direct", *why ? json_string(why) : json_null());
 }

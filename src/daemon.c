@@ -696,8 +696,14 @@ static void receive_on(struct daemon *d, int sock, uint16_t port, int64_t now)
 		}
 		if (factport_heard(&e->fp, ntohs(from.sin6_port), port, now)) {
 			char kb[KEY_B64_LEN + 1];
-			log_info("%s: fact packets arrive again (from port %u)", peer_label(d, g.subject, kb),
-				 ntohs(from.sin6_port));
+			log_info("%s: fact packets arrive again (from port %u); taking a new boot id so "
+				 "peers re-send what we missed", peer_label(d, g.subject, kb), ntohs(from.sin6_port));
+			/* Its packets were lost (a firewall, a wrong port) while
+			 * its daemon believed we had them. */
+			engine_new_boot_id(d->eng);
+			d->engine_due = now;
+			if (d->next_round > now)
+				d->next_round = now;
 		}
 		struct wire_fact facts[WIRE_RECV_BUF / 34];
 		struct wire_inner_iter it;

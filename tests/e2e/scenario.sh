@@ -3,7 +3,7 @@
 # run, each printing how long its steps took:
 #   two-nats direct-path-dies leaf-restart router-restart membership-revoked
 #   lossy hostile-input hostile-peer two-hubs interface-vanishes nothing-lost
-#   ports ports-nat uncarried original-hub original-leaf
+#   ports ports-nat uncarried original-hub original-leaf silent
 # original-hub and original-leaf need the original Go implementation
 # (ORIGINAL_WIRELINK=/path/to/wirelink; skipped without it).
 # usage: scenario.sh WIRELINK HOSTILE NAME   (as root)
@@ -114,6 +114,35 @@ original-hub|original-leaf)
   done
   check "a -> b goes direct (router counters)" goes_direct a b
   [ "$goside" = c ] && check "a -> c (the original) goes direct" goes_direct a c
+  ;;
+silent)
+  # WireGuard works but facts do not flow: c runs no daemon; b's firewall
+  # drops UDP to its fact port inside the tunnel. Each is named once, with
+  # the likely causes, after 60 s; status says the same, not NAT.
+  lan_star a b c || { not_ok "set-up"; exit 1; }
+  in_ns b nft -f - <<NFT
+table inet wlfw {
+  chain input { type filter hook input priority 0; iifname "$(star_iface b)" udp dport 51821 drop; }
+}
+NFT
+  for n in r a b; do star_start_one "$n" "$wl"; done
+  why_of() {
+    in_ns "$1" "$wl" status -i "$(star_iface "$1")" --json |
+      jq -r --arg k "${pub[$2]}" '.peers[] | select(.public_key == $k) | .why_not_direct // ""'
+  }
+  timed "the hub names c once: no wirelink facts though its handshake is fresh" 100 \
+    eval 'grep -q "no wirelink fact packet came from it" "$E2E_TMP/wl-r.log"'
+  check "  ... naming c and the causes (port, firewall, no daemon)" \
+    eval 'grep "no wirelink fact packet" "$E2E_TMP/wl-r.log" | grep -q "another wirelink port.*firewall.*no wirelink running"'
+  timed "b names the hub (its firewall drops what the hub sends)" 30 \
+    eval 'grep -q "${pub[r]:0:10}.*no wirelink fact packet\|no wirelink fact packet" "$E2E_TMP/wl-b.log"'
+  check "the hub's status says why for c" eval 'why_of r c | grep -q "no wirelink facts from"'
+  check "b's status says why for the hub" eval 'why_of b r | grep -q "no wirelink facts from"'
+  check "each said once" eval '[ "$(grep -c "no wirelink fact packet" "$E2E_TMP/wl-r.log")" = 1 ]'
+  in_ns b nft delete table inet wlfw
+  timed "b's firewall lifted: the hub's facts arrive again" 60 \
+    eval 'grep -q "fact packets arrive again" "$E2E_TMP/wl-b.log"'
+  timed "then b learns of a and they go direct" 10 eval 'star_direct a b && star_direct b a'
   ;;
 ports-nat)
   # Two laptops on WireGuard's own ports, each behind a home NAT.
