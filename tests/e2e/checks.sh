@@ -17,6 +17,11 @@ has_peer() { in_ns "$1" wg show "$(star_iface "$1")" peers | grep -qxF "${pub[$2
 lacks_peer() { ! has_peer "$@"; }
 daemon_gone() { ! kill -0 "${wlpid[$1]}" 2>/dev/null; }
 rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/${wlpid[$1]}/status"; }
+# CPU time (user + system, in clock ticks) N's daemon has used; the fields
+# after the command name, which could hold spaces.
+cpu_ticks() { sed 's/.*) //' "/proc/${wlpid[$1]}/stat" | awk '{ print $12 + $13 }'; }
+# ticks_s TICKS: clock ticks as seconds.
+ticks_s() { awk -v t="$1" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'; }
 # Bytes the router moved for leaves L and M.
 router_bytes() {
   in_ns r wg show "$(star_iface r)" transfer |
