@@ -211,31 +211,6 @@ static int cmp_addr(const void *a, const void *b)
 	return memcmp(a, b, sizeof(struct in6_addr));
 }
 
-/* Why the interface cannot be read, naming the real cause: it does not
- * exist, or it is not a WireGuard interface (neither wireguard-go's
- * socket nor the kernel's "wireguard" device type), else the backend's
- * reason. */
-static void device_problem(const char *iface, char *out, size_t len)
-{
-	char path[96], line[128];
-	if (if_nametoindex(iface) == 0) {
-		snprintf(out, len, "%s: no such interface", iface);
-		return;
-	}
-	bool wireguard = wg_backend_for(iface) == &wg_backend_userspace;
-	snprintf(path, sizeof(path), "/sys/class/net/%s/uevent", iface);
-	FILE *f = wireguard ? NULL : fopen(path, "re");
-	bool known = f != NULL;
-	while (f && fgets(line, sizeof(line), f))
-		wireguard |= !strcmp(line, "DEVTYPE=wireguard\n");
-	if (f)
-		fclose(f);
-	if (known && !wireguard)
-		snprintf(out, len, "%s: not a WireGuard interface", iface);
-	else
-		snprintf(out, len, "%s", wg_last_error());
-}
-
 /* Whether two reads list the same peers in the same order. */
 static bool same_peers(const struct wg_device *a, const struct wg_device *b)
 {
@@ -267,7 +242,7 @@ static bool refresh(struct daemon *d, int64_t now)
 	struct wg_device *dev = NULL;
 	if (wg_get_device(d->cfg->iface, &dev) != 0) {
 		char why[600];
-		device_problem(d->cfg->iface, why, sizeof(why));
+		wg_device_problem(d->cfg->iface, why, sizeof(why));
 		if (if_nametoindex(d->cfg->iface) == 0)
 			snprintf(why, sizeof(why), "%s: the interface is gone", d->cfg->iface);
 		log_errorx("%s; exiting", why);
@@ -699,7 +674,7 @@ static int setup(struct daemon *d)
 		return -EIO;
 	if (wg_get_device(d->cfg->iface, &d->dev) != 0) {
 		char why[600];
-		device_problem(d->cfg->iface, why, sizeof(why));
+		wg_device_problem(d->cfg->iface, why, sizeof(why));
 		log_errorx("%s", why);
 		return -ENODEV;
 	}

@@ -69,6 +69,14 @@ expect "log-level: the level checked first" 2 "debug|info" "$wl" log-level -i "$
 reject "log-level: no daemon contacted for a bad level" "no daemon" "$wl" log-level -i "$nosuch" trace
 expect "log-level: a level is required" 2 "debug|info" "$wl" log-level -i "$nosuch"
 
+# config-from-wg names the real cause, and takes -i as well as the positional form.
+expect "config-from-wg: a missing interface" 1 "wirelink: error: $nosuch: no such interface" "$wl" config-from-wg "$nosuch"
+expect "config-from-wg -i: a missing interface" 1 "wirelink: error: $nosuch: no such interface" "$wl" config-from-wg -i "$nosuch"
+expect "config-from-wg: not a WireGuard interface" 1 "wirelink: error: lo: not a WireGuard interface" "$wl" config-from-wg -i lo
+reject "config-from-wg: no kernel-module guess" "kernel has no WireGuard" "$wl" config-from-wg "$nosuch"
+expect "config-from-wg: no interface is a usage error" 2 "wirelink: error: config-from-wg: which interface?" "$wl" config-from-wg
+expect "config-from-wg --help" 0 "usage: wirelink config-from-wg [-i] IFACE" "$wl" help config-from-wg
+
 # Several daemons (sockets that answer) and no -i: facts lists them.
 if command -v socat >/dev/null && [ -w /run ] && mkdir -p /run/wirelink; then
   for n in wlca$$ wlcb$$; do
