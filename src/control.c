@@ -274,6 +274,36 @@ static json_t *peer_json(const struct control_view *v, const struct wg_peer *p)
 	return o;
 }
 
+/* Named peers first, by name; then by key (unnamed ones, or equal names). */
+static int cmp_peer(const void *a, const void *b)
+{
+	const json_t *pa = *(const json_t *const *)a, *pb = *(const json_t *const *)b;
+	const char *na = json_string_value(json_object_get(pa, "name"));
+	const char *nb = json_string_value(json_object_get(pb, "name"));
+	int by_name = na && nb ? strcmp(na, nb) : (nb != NULL) - (na != NULL);
+	if (by_name)
+		return by_name;
+	const char *ka = json_string_value(json_object_get(pa, "public_key"));
+	const char *kb = json_string_value(json_object_get(pb, "public_key"));
+	return strcmp(ka ? ka : "", kb ? kb : "");
+}
+
+int control_sort_peers(json_t *peers)
+{
+	size_t n = json_array_size(peers);
+	json_t **items = calloc(n + 1, sizeof(*items));
+	if (!items)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		items[i] = json_incref(json_array_get(peers, i));
+	qsort(items, n, sizeof(*items), cmp_peer);
+	json_array_clear(peers);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(peers, items[i]);
+	free(items);
+	return 0;
+}
+
 static json_t *status_json(const struct control_view *v)
 {
 	json_t *o = json_object(), *peers = json_array();
@@ -288,6 +318,9 @@ static json_t *status_json(const struct control_view *v)
 	control_count(v->eng, v->dev, &healthy, &direct);
 	for (size_t i = 0; v->dev && i < v->dev->n_peers; i++)
 		json_array_append_new(peers, peer_json(v, &v->dev->peers[i]));
+	/* The device's order is the order peers were added: meaningless to a
+	 * reader. On ENOMEM they stay in that order. */
+	(void)control_sort_peers(peers);
 	json_object_set_new(o, "interface", json_string(v->cfg->iface));
 	json_object_set_new(o, "public_key", key_json(v->self));
 	json_object_set_new(o, "role", json_string(engine_is_router(v->eng) ? "router" : "leaf"));
@@ -335,6 +368,7 @@ static json_t *metrics_json(const struct control_view *v)
 		json_decref(full);
 		json_array_append_new(peers, pj);
 	}
+	(void)control_sort_peers(peers); /* as status lists them */
 	for (size_t i = 0; c && i < DROP_REASONS; i++)
 		json_object_set_new(drops, control_drop_names[i], json_integer((json_int_t)c->dropped[i]));
 	json_object_set_new(o, "interface", json_string(v->cfg->iface));

@@ -55,6 +55,11 @@ size_t control_local_facts(const struct engine *eng);
  * "allowed-ip", "member", ...). */
 const char *control_attr_name(uint8_t attr);
 
+/* Sorts a status answer's "peers" (JSON objects) by name, then by
+ * public key, unnamed peers after named ones: 0 or -ENOMEM. */
+typedef struct json_t json_t;
+int control_sort_peers(json_t *peers);
+
 /* Answers one request (text up to a newline) into a malloc'd JSON string.
  * *log_level is set to a new level for "log-level" (else left alone). */
 char *control_answer(const char *request, const struct control_view *v, int *log_level);

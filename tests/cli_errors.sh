@@ -86,6 +86,15 @@ if command -v socat >/dev/null && [ -w /run ] && mkdir -p /run/wirelink; then
   expect "several daemons: listed" 1 "choose one with -i" "$wl" facts
   expect "several daemons: the first named" 1 " wlca$$ " "$wl" facts
   expect "several daemons: the second named" 1 " wlcb$$" "$wl" facts
+  # Someone who may not use the sockets is told so, not that none runs.
+  if command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
+    chmod 600 /run/wirelink/wlca$$.sock /run/wirelink/wlcb$$.sock
+    asnobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+    expect "status as non-root: permission denied" 1 "Permission denied (run as root, or as a member of the daemon's ControlGroup)" asnobody "$wl" status
+    reject "status as non-root: not 'no daemon'" "no daemon is running" asnobody "$wl" status
+  else
+    echo "ok - status as non-root # SKIP needs setpriv and nobody"
+  fi
   for p in "${socks[@]}"; do kill "$p"; wait "$p" 2>/dev/null; done
   socks=()
   rm -f /run/wirelink/wlca$$.sock /run/wirelink/wlcb$$.sock
