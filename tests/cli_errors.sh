@@ -61,6 +61,21 @@ fi
 expect "wirelink help exits 0" 0 "Other commands" "$wl" help
 expect "wirelink help status" 0 "usage: wirelink status" "$wl" help status
 expect "status --help" 0 "usage: wirelink status" "$wl" status --help
+expect "help is listed in the usage" 0 "help [COMMAND]" "$wl" --help
+for c in facts log-level metrics decode config-from-wg; do
+  expect "wirelink help $c" 0 "usage: wirelink $c" "$wl" help "$c"
+done
+expect "help of an unknown command" 2 "wirelink: error: help: no command 'bogus'" "$wl" help bogus
+expect "--help describes -V" 0 "-V, --version            print the version and exit" "$wl" --help
+expect "--help describes -h" 0 "-h, --help               print this help and exit" "$wl" --help
+# One error style: "wirelink: error: ..." from every command, getopt's own
+# messages included.
+expect "status: unknown flag" 2 "wirelink: error: status: unknown flag --bogus" "$wl" status --bogus
+expect "facts: a flag without its value" 2 "wirelink: error: facts: missing value for -i" "$wl" facts -i
+expect "decode: unknown flag" 2 "wirelink: error: decode: unknown flag --bogus" "$wl" decode --bogus
+expect "decode: unreadable input" 2 "wirelink: error: decode: /nonexistent$$: No such file" "$wl" decode /nonexistent$$
+expect "decode: two inputs" 2 "wirelink: error: decode: one input file at most" "$wl" decode a b
+reject "status: no getopt message" "unrecognized option" "$wl" status --bogus
 expect "-i before the subcommand" 1 "no daemon is running for $nosuch" "$wl" -i "$nosuch" status
 expect "--iface= before the subcommand" 1 "no daemon is running for $nosuch" "$wl" --iface="$nosuch" facts
 expect "-i after the subcommand" 1 "no daemon is running for $nosuch" "$wl" status -i "$nosuch"

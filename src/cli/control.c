@@ -467,7 +467,8 @@ static int client(int argc, char **argv, const char *request, void (*print)(cons
 	bool json = false;
 	int opt;
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "i:jhr:", opts, NULL)) != -1) {
+	opterr = 0; /* our own message, in the one error style */
+	while ((opt = getopt_long(argc, argv, ":i:jhr:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'i': iface = optarg; break;
 		case 'j': json = true; break;
@@ -479,7 +480,10 @@ static int client(int argc, char **argv, const char *request, void (*print)(cons
 			if (print)
 				puts("--read FILE formats an answer saved with --json instead of asking a daemon.");
 			return 0;
-		default: return EXIT_USAGE;
+		default:
+			fprintf(stderr, "wirelink: error: %s: %s %s (see --help)\n", argv[0],
+				opt == ':' ? "missing value for" : "unknown flag", argv[optind - 1]);
+			return EXIT_USAGE;
 		}
 	}
 	if (!print && (optind != argc - 1 || (strcmp(argv[optind], "debug") && strcmp(argv[optind], "info")))) {
