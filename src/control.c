@@ -11,12 +11,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -55,6 +57,52 @@ int control_open(const char *iface, const char *group, char *path, size_t pathle
 		return err;
 	}
 	return fd;
+}
+
+/* The pid written in a lock file, 0 when there is none yet. */
+static long lock_holder(int fd)
+{
+	char buf[24] = "";
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	return n > 0 ? strtol(buf, NULL, 10) : 0;
+}
+
+int control_lock(const char *iface, char *path, size_t pathlen, long *holder)
+{
+	*holder = 0;
+	int n = snprintf(path, pathlen, "%s/%s.lock", CONTROL_DIR, iface);
+	if (n < 0 || (size_t)n >= pathlen)
+		return -ENAMETOOLONG;
+	if (mkdir(CONTROL_DIR, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	/* A daemon on its way out removes its lock file: the one we locked
+	 * must still be the one at path, or a third daemon could lock a new
+	 * file beside us. Retry a few times on such a race. */
+	for (int tries = 0; tries < 5; tries++) {
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			int err = -errno;
+			if (err == -EWOULDBLOCK)
+				*holder = lock_holder(fd);
+			close(fd);
+			return err;
+		}
+		struct stat locked, named;
+		if (fstat(fd, &locked) == 0 && stat(path, &named) == 0 && locked.st_ino == named.st_ino &&
+		    locked.st_dev == named.st_dev) {
+			char pid[24];
+			int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+			/* Without the pid the lock still holds; only another
+			 * daemon's message loses it. */
+			if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)len, 0) != len)
+				log_debug("%s: cannot write our pid", path);
+			return fd;
+		}
+		close(fd);
+	}
+	return -EAGAIN;
 }
 
 static json_t *key_json(const uint8_t key[static 32])
