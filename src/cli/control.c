@@ -48,7 +48,7 @@ static size_t running(char names[][IFNAMSIZ], size_t max, char denied[static IFN
 		if (!err)
 			snprintf(names[found++], IFNAMSIZ, "%.*s", (int)(n - 5), de->d_name);
 		else if (err == -EACCES && !denied[0])
-			snprintf(denied, IFNAMSIZ + 8, "%s", de->d_name);
+			snprintf(denied, IFNAMSIZ + 8, "%.*s.sock", (int)(n - 5), de->d_name);
 	}
 	if (d)
 		closedir(d);
