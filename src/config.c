@@ -415,9 +415,12 @@ static int peer_field(struct errbuf *e, struct where *w, const char *k, const js
 		if ((r = string_list(e, w, v, &list, &n, NULL, "")))
 			return r;
 		cp->ips = calloc(n ? n : 1, sizeof(*cp->ips));
-		for (size_t i = 0; i < n && !r; i++)
+		for (size_t i = 0; i < n && !r; i++) {
 			if (!cp->ips || !wg_allowedip_parse(list[i], &cp->ips[i]))
 				r = fail(e, "%s: %s[%zu]: '%s' is not a CIDR (address/prefix)", loc(w), w->path, i, list[i]);
+			else /* as WireGuard keeps it: 10.1.2.3/24 is 10.1.2.0/24 */
+				trust_mask_allowedip(&cp->ips[i]);
+		}
 		for (size_t i = 0; i < n; i++)
 			free(list[i]);
 		free(list);
@@ -475,17 +478,19 @@ static int set_name(struct errbuf *e, const char *src, const char *key, const ch
 	return 0;
 }
 
-/* Limits: the per-peer budget (see engine.h), each a count >= 1. */
+/* Limits: the per-peer budget (see engine.h), each a count >= 1. The
+ * defaults are the engine's (engine.h), shown by --dump; 0 there means
+ * "as MaxFacts". */
 static const struct {
 	const char *key;
-	size_t off;
+	size_t off, dflt;
 } limit_keys[] = {
-	{ "MaxFacts", offsetof(struct engine_limits, max_facts) },
-	{ "MaxSubjects", offsetof(struct engine_limits, max_subjects) },
-	{ "EndpointsPerPeer", offsetof(struct engine_limits, endpoints_per_peer) },
-	{ "CidrsPerPeer", offsetof(struct engine_limits, cidrs_per_peer) },
-	{ "FactsPerSource", offsetof(struct engine_limits, facts_per_source) },
-	{ "MembersPerRound", offsetof(struct engine_limits, members_per_round) },
+	{ "MaxFacts", offsetof(struct engine_limits, max_facts), 100000 },
+	{ "MaxSubjects", offsetof(struct engine_limits, max_subjects), 20000 },
+	{ "EndpointsPerPeer", offsetof(struct engine_limits, endpoints_per_peer), 16 },
+	{ "CidrsPerPeer", offsetof(struct engine_limits, cidrs_per_peer), 256 },
+	{ "FactsPerSource", offsetof(struct engine_limits, facts_per_source), 0 },
+	{ "MembersPerRound", offsetof(struct engine_limits, members_per_round), 64 },
 };
 enum { N_LIMITS = sizeof(limit_keys) / sizeof(limit_keys[0]) };
 
@@ -627,8 +632,8 @@ void config_usage(FILE *out)
 	      "      --config-path DIR    where wirelink.<iface>.json|yaml|yml is (default /etc/wireguard)\n"
 	      "      --user NAME          after set-up, run as NAME with only CAP_NET_ADMIN\n"
 	      "      --control-group NAME let group NAME use the control socket (default: root only)\n"
-	      "  -V, --version            print the version\n"
-	      "  -h, --help               this help\n"
+	      "  -V, --version            print the version and exit\n"
+	      "  -h, --help               print this help and exit\n"
 	      "Every option is also read from WIRELINK_<OPTION> (dashes as underscores),\n"
 	      "e.g. WIRELINK_IFACE=wg1; flags win over the environment, which wins over the file.\n",
 	      out);
@@ -741,8 +746,14 @@ static int pick_file(const struct config *c, const char *const *exts, size_t n, 
 	char a[sizeof(c->source)], b[sizeof(c->source)];
 	for (size_t i = 0; i < n; i++) {
 		snprintf(b, sizeof(b), "%s/wirelink.%s.%s", c->config_path, c->iface, exts[i]);
-		if (access(b, F_OK) != 0)
-			continue;
+		/* Only a file that is not there is "no file": one we cannot
+		 * look at (a directory we may not search, a path through a
+		 * file) would otherwise start, or reload, with no settings. */
+		if (access(b, F_OK) != 0) {
+			if (errno == ENOENT)
+				continue;
+			return fail(e, "%s: %s", b, strerror(errno)), -2;
+		}
 		if (found >= 0)
 			return fail(e, "both %s and %s exist: keep one", a, b), -2;
 		found = (int)i;
@@ -767,7 +778,7 @@ static int read_file(struct config *c, struct errbuf *e)
 		if (err == -ENOENT)
 			continue;
 		if (err == -EFBIG)
-			return fail(e, "%s: larger than 1 MiB", c->source);
+			return fail(e, "%s: too large (a configuration file is at most 1 MiB)", c->source);
 		if (err)
 			return fail(e, "%s: %s", c->source, strerror(-err));
 		int r = config_parse_text(text ? text : "", len, i > 0, c->source, c, e->buf, e->len);
@@ -843,20 +854,24 @@ void config_dump(const struct config *c, FILE *out)
 	json_t *root = json_object(), *peers = json_array();
 	json_object_set_new(root, "Iface", json_string(c->iface));
 	json_object_set_new(root, "Port", json_integer(c->port));
-	json_object_set_new(root, "Router", c->router < 0 ? json_null() : json_boolean(c->router));
+	/* Unset settings show what they mean, not null. */
+	json_object_set_new(root, "Router", c->router < 0 ? json_string("detect") : json_boolean(c->router));
 	json_object_set_new(root, "Chatty", json_boolean(c->chatty));
 	json_object_set_new(root, "Debug", json_boolean(c->debug));
 	json_object_set_new(root, "ConfigPath", json_string(c->config_path));
 	json_object_set_new(root, "ConfigFile", c->source[0] ? json_string(c->source) : json_null());
-	json_object_set_new(root, "User", c->user[0] ? json_string(c->user) : json_null());
-	json_object_set_new(root, "ControlGroup", c->control_group[0] ? json_string(c->control_group) : json_null());
+	json_object_set_new(root, "User", json_string(c->user[0] ? c->user : "root"));
+	json_object_set_new(root, "ControlGroup", json_string(c->control_group[0] ? c->control_group : "root"));
 	json_object_set_new(root, "ReportIfaces", list_json(c->report_ifaces));
 	json_object_set_new(root, "HideIfaces", list_json(c->hide_ifaces));
 	json_t *lim = json_object();
 	struct engine_limits l = c->limits;
-	for (size_t i = 0; i < N_LIMITS; i++)
-		json_object_set_new(lim, limit_keys[i].key,
-				    *limit_at(&l, i) ? json_integer((json_int_t)*limit_at(&l, i)) : json_null());
+	for (size_t i = 0; i < N_LIMITS; i++) {
+		size_t *v = limit_at(&l, i);
+		if (!*v)
+			*v = limit_keys[i].dflt ? limit_keys[i].dflt : l.max_facts;
+		json_object_set_new(lim, limit_keys[i].key, json_integer((json_int_t)*v));
+	}
 	json_object_set_new(root, "Limits", lim);
 	for (size_t i = 0; i < c->n_peers; i++) {
 		const struct peer_config *pc = &c->peers[i].pc;

@@ -12,12 +12,14 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -56,6 +58,52 @@ int control_open(const char *iface, const char *group, char *path, size_t pathle
 		return err;
 	}
 	return fd;
+}
+
+/* The pid written in a lock file, 0 when there is none yet. */
+static long lock_holder(int fd)
+{
+	char buf[24] = "";
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	return n > 0 ? strtol(buf, NULL, 10) : 0;
+}
+
+int control_lock(const char *iface, char *path, size_t pathlen, long *holder)
+{
+	*holder = 0;
+	int n = snprintf(path, pathlen, "%s/%s.lock", CONTROL_DIR, iface);
+	if (n < 0 || (size_t)n >= pathlen)
+		return -ENAMETOOLONG;
+	if (mkdir(CONTROL_DIR, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	/* A daemon on its way out removes its lock file: the one we locked
+	 * must still be the one at path, or a third daemon could lock a new
+	 * file beside us. Retry a few times on such a race. */
+	for (int tries = 0; tries < 5; tries++) {
+		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (fd < 0)
+			return -errno;
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+			int err = -errno;
+			if (err == -EWOULDBLOCK)
+				*holder = lock_holder(fd);
+			close(fd);
+			return err;
+		}
+		struct stat locked, named;
+		if (fstat(fd, &locked) == 0 && stat(path, &named) == 0 && locked.st_ino == named.st_ino &&
+		    locked.st_dev == named.st_dev) {
+			char pid[24];
+			int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+			/* Without the pid the lock still holds; only another
+			 * daemon's message loses it. */
+			if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)len, 0) != len)
+				log_debug("%s: cannot write our pid", path);
+			return fd;
+		}
+		close(fd);
+	}
+	return -EAGAIN;
 }
 
 static json_t *key_json(const uint8_t key[static 32])
@@ -378,6 +426,36 @@ static json_t *peer_json(const struct control_view *v, const struct wg_peer *p)
 	return o;
 }
 
+/* Named peers first, by name; then by key (unnamed ones, or equal names). */
+static int cmp_peer(const void *a, const void *b)
+{
+	const json_t *pa = *(const json_t *const *)a, *pb = *(const json_t *const *)b;
+	const char *na = json_string_value(json_object_get(pa, "name"));
+	const char *nb = json_string_value(json_object_get(pb, "name"));
+	int by_name = na && nb ? strcmp(na, nb) : (nb != NULL) - (na != NULL);
+	if (by_name)
+		return by_name;
+	const char *ka = json_string_value(json_object_get(pa, "public_key"));
+	const char *kb = json_string_value(json_object_get(pb, "public_key"));
+	return strcmp(ka ? ka : "", kb ? kb : "");
+}
+
+int control_sort_peers(json_t *peers)
+{
+	size_t n = json_array_size(peers);
+	json_t **items = calloc(n + 1, sizeof(*items));
+	if (!items)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		items[i] = json_incref(json_array_get(peers, i));
+	qsort(items, n, sizeof(*items), cmp_peer);
+	json_array_clear(peers);
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(peers, items[i]);
+	free(items);
+	return 0;
+}
+
 static json_t *status_json(const struct control_view *v)
 {
 	json_t *o = json_object(), *peers = json_array();
@@ -392,6 +470,9 @@ static json_t *status_json(const struct control_view *v)
 	control_count(v->eng, v->dev, &healthy, &direct);
 	for (size_t i = 0; v->dev && i < v->dev->n_peers; i++)
 		json_array_append_new(peers, peer_json(v, &v->dev->peers[i]));
+	/* The device's order is the order peers were added: meaningless to a
+	 * reader. On ENOMEM they stay in that order. */
+	(void)control_sort_peers(peers);
 	json_object_set_new(o, "interface", json_string(v->cfg->iface));
 	json_object_set_new(o, "public_key", key_json(v->self));
 	json_object_set_new(o, "role", json_string(engine_is_router(v->eng) ? "router" : "leaf"));
@@ -439,6 +520,7 @@ static json_t *metrics_json(const struct control_view *v)
 		json_decref(full);
 		json_array_append_new(peers, pj);
 	}
+	(void)control_sort_peers(peers); /* as status lists them */
 	for (size_t i = 0; c && i < DROP_REASONS; i++)
 		json_object_set_new(drops, control_drop_names[i], json_integer((json_int_t)c->dropped[i]));
 	json_object_set_new(o, "interface", json_string(v->cfg->iface));

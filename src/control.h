@@ -23,6 +23,14 @@ enum { CONTROL_REQUEST_MAX = 256 };
  * or -errno; *path gets the socket's path. */
 int control_open(const char *iface, const char *group, char *path, size_t pathlen);
 
+/* One daemon per interface: takes CONTROL_DIR/<iface>.lock (flock, with
+ * our pid in it) before anything else is touched. Returns the lock's fd
+ * (kept open while the daemon runs), -EWOULDBLOCK when another daemon
+ * holds it (*holder: its pid, 0 when unknown), or -errno. *path gets the
+ * lock's path. */
+int control_lock(const char *iface, char *path, size_t pathlen, long *holder)
+	__attribute__((warn_unused_result));
+
 /* What the daemon counts, for `metrics`. */
 enum control_drop { DROP_NOT_PEER, DROP_MALFORMED, DROP_WRONG_SIGNER, DROP_BAD_TAG, DROP_REASONS };
 extern const char *const control_drop_names[DROP_REASONS];
@@ -57,6 +65,11 @@ size_t control_local_facts(const struct engine *eng);
 /* A fact attribute's name as status, facts and logs show it ("endpoint",
  * "allowed-ip", "member", ...). */
 const char *control_attr_name(uint8_t attr);
+
+/* Sorts a status answer's "peers" (JSON objects) by name, then by
+ * public key, unnamed peers after named ones: 0 or -ENOMEM. */
+typedef struct json_t json_t;
+int control_sort_peers(json_t *peers);
 
 /* Answers one request (text up to a newline) into a malloc'd JSON string.
  * *log_level is set to a new level for "log-level" (else left alone). */

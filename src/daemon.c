@@ -74,6 +74,8 @@ struct daemon {
 	int sock, sfd, tfd, ep, ctl;
 	struct control_server *ctl_server;
 	char ctl_path[128];
+	int lock; /* control_lock's: one daemon per interface */
+	char lock_path[128];
 	int64_t watchdog_ms, next_watchdog;
 	char status[128]; /* the last STATUS= sent */
 	uint16_t port;
@@ -229,31 +231,6 @@ static struct addr_entry *entry_by_key(const struct daemon *d, const uint8_t key
 	return entry_by_addr(d, &a);
 }
 
-/* Why the interface cannot be read, naming the real cause: it does not
- * exist, or it is not a WireGuard interface (neither wireguard-go's
- * socket nor the kernel's "wireguard" device type), else the backend's
- * reason. */
-static void device_problem(const char *iface, char *out, size_t len)
-{
-	char path[96], line[128];
-	if (if_nametoindex(iface) == 0) {
-		snprintf(out, len, "%s: no such interface", iface);
-		return;
-	}
-	bool wireguard = wg_backend_for(iface) == &wg_backend_userspace;
-	snprintf(path, sizeof(path), "/sys/class/net/%s/uevent", iface);
-	FILE *f = wireguard ? NULL : fopen(path, "re");
-	bool known = f != NULL;
-	while (f && fgets(line, sizeof(line), f))
-		wireguard |= !strcmp(line, "DEVTYPE=wireguard\n");
-	if (f)
-		fclose(f);
-	if (known && !wireguard)
-		snprintf(out, len, "%s: not a WireGuard interface", iface);
-	else
-		snprintf(out, len, "%s", wg_last_error());
-}
-
 /* Whether two reads list the same peers in the same order. */
 static bool same_peers(const struct wg_device *a, const struct wg_device *b)
 {
@@ -299,7 +276,7 @@ static bool refresh(struct daemon *d, int64_t now)
 	struct wg_device *dev = NULL;
 	if (wg_get_device(d->cfg->iface, &dev) != 0) {
 		char why[600];
-		device_problem(d->cfg->iface, why, sizeof(why));
+		wg_device_problem(d->cfg->iface, why, sizeof(why));
 		if (if_nametoindex(d->cfg->iface) == 0)
 			snprintf(why, sizeof(why), "%s: the interface is gone", d->cfg->iface);
 		log_errorx("%s; exiting", why);
@@ -537,9 +514,10 @@ static void report_status(struct daemon *d)
 	size_t healthy, direct;
 	control_count(d->eng, d->dev, &healthy, &direct);
 	char text[sizeof(d->status)];
-	snprintf(text, sizeof(text), "%s on %s: %zu peers, %zu healthy, %zu direct, %zu facts",
-		 engine_is_router(d->eng) ? "router" : "leaf", d->cfg->iface, d->dev->n_peers, healthy,
-		 direct, engine_fact_count(d->eng) + control_local_facts(d->eng));
+	size_t facts = engine_fact_count(d->eng) + control_local_facts(d->eng);
+	snprintf(text, sizeof(text), "%s on %s: %zu peer%s, %zu healthy, %zu direct, %zu fact%s",
+		 engine_is_router(d->eng) ? "router" : "leaf", d->cfg->iface, d->dev->n_peers,
+		 d->dev->n_peers == 1 ? "" : "s", healthy, direct, facts, facts == 1 ? "" : "s");
 	if (strcmp(text, d->status)) {
 		memcpy(d->status, text, sizeof(text));
 		service_status(text);
@@ -880,13 +858,48 @@ static int engine_config_from(const struct config *cfg, struct engine_config *ec
 	return 0;
 }
 
+/* The interface's lock, before anything is touched: a second daemon
+ * would take over the control socket and the first would look dead. */
+static int take_lock(struct daemon *d)
+{
+	long holder;
+	d->lock = control_lock(d->cfg->iface, d->lock_path, sizeof(d->lock_path), &holder);
+	if (d->lock == -EWOULDBLOCK) {
+		if (holder > 0)
+			log_errorx("wirelink already runs on %s (pid %ld)", d->cfg->iface, holder);
+		else
+			log_errorx("wirelink already runs on %s (it holds %s)", d->cfg->iface, d->lock_path);
+		return -EEXIST;
+	}
+	if (d->lock < 0) /* not root, say: nothing to take over either */
+		log_warnx("cannot take %s (%s): not checking for another wirelink on %s", d->lock_path,
+			  strerror(-d->lock), d->cfg->iface);
+	return 0;
+}
+
+/* Why open_socket will fail, when IPv6 is off: clearer than its errno. */
+static int check_ipv6(const struct daemon *d)
+{
+	enum netif_ipv6 v6 = netif_ipv6_state(d->cfg->iface);
+	if (v6 == NETIF_IPV6_OFF_HOST)
+		log_errorx("IPv6 is disabled on this host (ipv6.disable=1?): wirelink's fact port needs "
+			   "an IPv6 link-local address on %s", d->cfg->iface);
+	else if (v6 == NETIF_IPV6_OFF_IFACE)
+		log_errorx("%s: IPv6 is disabled on the interface (sysctl net.ipv6.conf.%s.disable_ipv6=1); "
+			   "wirelink's fact port needs it: set it to 0", d->cfg->iface, d->cfg->iface);
+	return v6 == NETIF_IPV6_ON ? 0 : -EAFNOSUPPORT;
+}
+
 static int setup(struct daemon *d)
 {
+	d->lock = -1;
 	if (crypto_init() != 0)
 		return -EIO;
+	if (take_lock(d) != 0)
+		return -EEXIST;
 	if (wg_get_device(d->cfg->iface, &d->dev) != 0) {
 		char why[600];
-		device_problem(d->cfg->iface, why, sizeof(why));
+		wg_device_problem(d->cfg->iface, why, sizeof(why));
 		log_errorx("%s", why);
 		return -ENODEV;
 	}
@@ -909,7 +922,9 @@ static int setup(struct daemon *d)
 	int64_t now = clock_ms(CLOCK_MONOTONIC);
 	if (!(d->eng = engine_new(&ec, crypto_identity_public(d->id), now)))
 		return -ENOMEM;
-	int err = open_socket(d);
+	int err = check_ipv6(d);
+	if (!err)
+		err = open_socket(d);
 	if (err)
 		return err;
 	if (snprintf(d->owned_path, sizeof(d->owned_path), "%s/%s.owned", CONTROL_DIR, d->cfg->iface) <
@@ -972,10 +987,12 @@ static int setup(struct daemon *d)
 	struct in6_addr self;
 	autoaddr_from_key(crypto_identity_public(d->id), &self);
 	inet_ntop(AF_INET6, &self, addr, sizeof(addr));
-	log_info("wirelink %s on %s (%s WireGuard): facts on [%s%%%s]:%u, %s (%s), %s", WIRELINK_VERSION,
-		 d->cfg->iface, wg_backend_for(d->cfg->iface) == &wg_backend_userspace ? "userspace" : "kernel",
-		 addr, d->cfg->iface, d->port, router ? "router" : "leaf",
-		 d->cfg->router < 0 ? "detected" : "configured", d->cfg->chatty ? "chatty" : "quiet");
+	log_info("wirelink %s on %s (%s WireGuard): facts on [%s%%%s]:%u, %s (%s)%s, log level %s",
+		 WIRELINK_VERSION, d->cfg->iface,
+		 wg_backend_for(d->cfg->iface) == &wg_backend_userspace ? "userspace" : "kernel", addr,
+		 d->cfg->iface, d->port, router ? "router" : "leaf",
+		 d->cfg->router < 0 ? "detected" : "configured", d->cfg->chatty ? ", chatty" : "",
+		 d->cfg->debug ? "debug" : "info");
 	d->bad_log = (struct log_ratelimit){ .per_sec = 1, .burst = 5 };
 	return 0;
 }
@@ -1004,6 +1021,10 @@ static void teardown(struct daemon *d)
 			close(d->xsock[i]);
 	if (d->ctl_path[0])
 		unlink(d->ctl_path); /* fails harmlessly after dropping root */
+	if (d->lock >= 0) {
+		unlink(d->lock_path); /* before closing: control_lock checks it locked the file named */
+		close(d->lock);
+	}
 }
 
 /* One fact as a log line: attribute, subject and source by name, value,
@@ -1078,6 +1099,32 @@ static void carry_resolved(const struct daemon *d, const struct config *next, st
 		}
 }
 
+/* The control socket was removed (a tidy-up of /run, say): without it
+ * `status` finds no daemon. Made again; the old one is closed. */
+static void reopen_control(struct daemon *d)
+{
+	char path[sizeof(d->ctl_path)];
+	int fd = control_open(d->cfg->iface, d->cfg->control_group, path, sizeof(path));
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+	struct control_server *s =
+		fd >= 0 && epoll_ctl(d->ep, EPOLL_CTL_ADD, fd, &ev) == 0 ? control_server_new(fd, d->ep) : NULL;
+	if (!s) {
+		log_warnx("the control socket %s is gone and cannot be made again: %s", d->ctl_path,
+			  strerror(fd < 0 ? -fd : errno ? errno : ENOMEM));
+		if (fd >= 0) {
+			epoll_ctl(d->ep, EPOLL_CTL_DEL, fd, NULL);
+			close(fd);
+		}
+		return;
+	}
+	control_server_free(d->ctl_server);
+	epoll_ctl(d->ep, EPOLL_CTL_DEL, d->ctl, NULL);
+	close(d->ctl);
+	d->ctl = fd;
+	d->ctl_server = s;
+	log_info("made the control socket %s again (it was removed)", path);
+}
+
 /* SIGHUP: the configuration loaded again exactly as at start, applied
  * without touching links (peers, names, trust, endpoints, router, chatty,
  * the interface globs, the log level). A bad file keeps the old one. */
@@ -1088,6 +1135,8 @@ static void reload(struct daemon *d)
 	struct engine_config ec;
 	struct peer_config *peers = NULL;
 	struct peer_endpoint (*resolved)[MAX_STATIC] = NULL;
+	if (d->ctl_path[0] && d->ctl >= 0 && access(d->ctl_path, F_OK) < 0 && errno == ENOENT)
+		reopen_control(d);
 	if (!next || config_load(d->argc, d->argv, d->env, next, err, sizeof(err)) != 0 ||
 	    engine_config_from(next, &ec, &peers, &resolved) != 0 || engine_set_config(d->eng, &ec) != 0) {
 		log_warnx("reload failed, keeping the configuration in use: %s", err);
@@ -1111,9 +1160,9 @@ static void reload(struct daemon *d)
 	d->next_round = d->next_read = d->engine_due = 0;
 	d->cfg_gen++;
 	log_set_level(d->cfg->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
-	log_info("reloaded %s: %zu peers configured, log level %s",
+	log_info("reloaded %s: %zu peer%s configured, log level %s",
 		 d->cfg->source[0] ? d->cfg->source : "the configuration (no file)", d->cfg->n_peers,
-		 d->cfg->debug ? "debug" : "info");
+		 d->cfg->n_peers == 1 ? "" : "s", d->cfg->debug ? "debug" : "info");
 }
 
 int daemon_run(struct config *cfg, int argc, char **argv, char **env)

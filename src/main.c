@@ -29,7 +29,8 @@ static void usage(FILE *out)
 	fputs("\nOther commands: wirelink COMMAND [ARGS...]\n", out);
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		fprintf(out, "  %-15s %s\n", subcommands[i].name, subcommands[i].summary);
-	fputs("\nRun `wirelink COMMAND --help` for a command's options.\n", out);
+	fprintf(out, "  %-15s %s\n", "help [COMMAND]", "this help, or a command's options");
+	fputs("\nRun `wirelink help COMMAND` (or `wirelink COMMAND --help`) for a command's options.\n", out);
 }
 
 /* The daemon: flags, environment and file, then the event loop. Exit
@@ -82,6 +83,10 @@ int main(int argc, char **argv)
 		if (sc) {
 			char *args[] = { (char *)sc->name, "--help", NULL };
 			return sc->run(2, args);
+		}
+		if (argc > 2 && strcmp(argv[2], "help")) {
+			fprintf(stderr, "wirelink: error: help: no command '%s' (see wirelink help)\n", argv[2]);
+			return EXIT_USAGE;
 		}
 		usage(stdout);
 		return 0;

@@ -50,8 +50,15 @@ check "--verify reports each signed vector's outcome" $all_ok
 key 1 | "$wl" decode --verify - <(grep -v '^#' "$vec/signed.txt" | awk '$3 == 1 { print $5 }') >"$tmp/out"; st=$?
 [ $st = 1 ] && [ "$(grep -c '^tag ok' "$tmp/out")" = 4 ]; check "--verify - reads the key from stdin" $?
 
+# Our own packet (signed with the very key given): the tag cannot be
+# checked without the recipient's key, and the output says so.
+key 0 >"$tmp/key0"
+grep -v '^#' "$vec/signed.txt" | awk '$1 == "g1-0to1" { print $5 }' | "$wl" decode --verify "$tmp/key0" >"$tmp/out"; st=$?
+[ $st = 1 ] && [ "$(tail -n 1 "$tmp/out")" = "tag not checked: signed with this private key (our own packet); only its recipient can check it: --verify with the recipient's key" ]
+check "--verify of our own packet says why it cannot be checked" $?
+
 echo "not-a-key" >"$tmp/bad"
 "$wl" decode --verify "$tmp/bad" </dev/null >/dev/null 2>"$tmp/err"; st=$?
-[ $st = 2 ] && grep -q 'not a base64 WireGuard private key' "$tmp/err"; check "bad key file is refused" $?
+[ $st = 2 ] && grep -q '^wirelink: error: decode: .*not a base64 WireGuard private key' "$tmp/err"; check "bad key file is refused" $?
 
 exit $((failures > 0))

@@ -61,6 +61,21 @@ fi
 expect "wirelink help exits 0" 0 "Other commands" "$wl" help
 expect "wirelink help status" 0 "usage: wirelink status" "$wl" help status
 expect "status --help" 0 "usage: wirelink status" "$wl" status --help
+expect "help is listed in the usage" 0 "help [COMMAND]" "$wl" --help
+for c in facts log-level metrics decode config-from-wg; do
+  expect "wirelink help $c" 0 "usage: wirelink $c" "$wl" help "$c"
+done
+expect "help of an unknown command" 2 "wirelink: error: help: no command 'bogus'" "$wl" help bogus
+expect "--help describes -V" 0 "-V, --version            print the version and exit" "$wl" --help
+expect "--help describes -h" 0 "-h, --help               print this help and exit" "$wl" --help
+# One error style: "wirelink: error: ..." from every command, getopt's own
+# messages included.
+expect "status: unknown flag" 2 "wirelink: error: status: unknown flag --bogus" "$wl" status --bogus
+expect "facts: a flag without its value" 2 "wirelink: error: facts: missing value for -i" "$wl" facts -i
+expect "decode: unknown flag" 2 "wirelink: error: decode: unknown flag --bogus" "$wl" decode --bogus
+expect "decode: unreadable input" 2 "wirelink: error: decode: /nonexistent$$: No such file" "$wl" decode /nonexistent$$
+expect "decode: two inputs" 2 "wirelink: error: decode: one input file at most" "$wl" decode a b
+reject "status: no getopt message" "unrecognized option" "$wl" status --bogus
 expect "-i before the subcommand" 1 "no daemon is running for $nosuch" "$wl" -i "$nosuch" status
 expect "--iface= before the subcommand" 1 "no daemon is running for $nosuch" "$wl" --iface="$nosuch" facts
 expect "-i after the subcommand" 1 "no daemon is running for $nosuch" "$wl" status -i "$nosuch"
@@ -68,6 +83,14 @@ expect "status: stray argument" 2 "unexpected argument 'bogus'" "$wl" status -i 
 expect "log-level: the level checked first" 2 "debug|info" "$wl" log-level -i "$nosuch" trace
 reject "log-level: no daemon contacted for a bad level" "no daemon" "$wl" log-level -i "$nosuch" trace
 expect "log-level: a level is required" 2 "debug|info" "$wl" log-level -i "$nosuch"
+
+# config-from-wg names the real cause, and takes -i as well as the positional form.
+expect "config-from-wg: a missing interface" 1 "wirelink: error: $nosuch: no such interface" "$wl" config-from-wg "$nosuch"
+expect "config-from-wg -i: a missing interface" 1 "wirelink: error: $nosuch: no such interface" "$wl" config-from-wg -i "$nosuch"
+expect "config-from-wg: not a WireGuard interface" 1 "wirelink: error: lo: not a WireGuard interface" "$wl" config-from-wg -i lo
+reject "config-from-wg: no kernel-module guess" "kernel has no WireGuard" "$wl" config-from-wg "$nosuch"
+expect "config-from-wg: no interface is a usage error" 2 "wirelink: error: config-from-wg: which interface?" "$wl" config-from-wg
+expect "config-from-wg --help" 0 "usage: wirelink config-from-wg [-i] IFACE" "$wl" help config-from-wg
 
 # Several daemons (sockets that answer) and no -i: facts lists them.
 if command -v socat >/dev/null && [ -w /run ] && mkdir -p /run/wirelink; then
@@ -78,6 +101,15 @@ if command -v socat >/dev/null && [ -w /run ] && mkdir -p /run/wirelink; then
   expect "several daemons: listed" 1 "choose one with -i" "$wl" facts
   expect "several daemons: the first named" 1 " wlca$$ " "$wl" facts
   expect "several daemons: the second named" 1 " wlcb$$" "$wl" facts
+  # Someone who may not use the sockets is told so, not that none runs.
+  if command -v setpriv >/dev/null && id nobody >/dev/null 2>&1; then
+    chmod 600 /run/wirelink/wlca$$.sock /run/wirelink/wlcb$$.sock
+    asnobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+    expect "status as non-root: permission denied" 1 "Permission denied (run as root, or as a member of the daemon's ControlGroup)" asnobody "$wl" status
+    reject "status as non-root: not 'no daemon'" "no daemon is running" asnobody "$wl" status
+  else
+    echo "ok - status as non-root # SKIP needs setpriv and nobody"
+  fi
   for p in "${socks[@]}"; do kill "$p"; wait "$p" 2>/dev/null; done
   socks=()
   rm -f /run/wirelink/wlca$$.sock /run/wirelink/wlcb$$.sock

@@ -103,13 +103,24 @@ static void test_json_and_yaml_agree(void **state)
 	free(j);
 	free(y);
 	char *empty = dump_of("", true);
-	assert_non_null(strstr(empty, "\"Router\": null"));
-	assert_non_null(strstr(empty, "\"MaxFacts\": null"));
+	/* Unset settings show their effective defaults, never null. */
+	assert_non_null(strstr(empty, "\"Router\": \"detect\""));
+	assert_non_null(strstr(empty, "\"User\": \"root\""));
+	assert_non_null(strstr(empty, "\"MaxFacts\": 100000"));
+	assert_non_null(strstr(empty, "\"EndpointsPerPeer\": 16"));
+	assert_non_null(strstr(empty, "\"FactsPerSource\": 100000"));
+	assert_non_null(strstr(empty, "\"MembersPerRound\": 64"));
 	free(empty);
 	char *lim = dump_of("Limits:\n  maxfacts: 5000\n  EndpointsPerPeer: 4\n", true);
 	assert_non_null(strstr(lim, "\"MaxFacts\": 5000"));
 	assert_non_null(strstr(lim, "\"EndpointsPerPeer\": 4"));
+	assert_non_null(strstr(lim, "\"FactsPerSource\": 5000")); /* follows MaxFacts */
 	free(lim);
+	/* CIDRs as WireGuard keeps them: host bits cleared. */
+	char *masked = dump_of("Peers:\n  - PublicKey: " KEY "\n    AllowedIPs: [10.1.2.3/24, \"fd00::1:2/64\"]\n", true);
+	assert_non_null(strstr(masked, "\"10.1.2.0/24\""));
+	assert_non_null(strstr(masked, "\"fd00::/64\""));
+	free(masked);
 }
 
 static void test_precedence(void **state)

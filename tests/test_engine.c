@@ -929,6 +929,46 @@ static void test_untrusted_and_restarts(void **state)
 	wg_device_free(d);
 }
 
+/* A round's events for the peer whose key is all `who`. */
+static unsigned events_for(const struct engine_round *r, uint8_t who)
+{
+	uint8_t key[32];
+	memset(key, who, sizeof(key));
+	unsigned ev = 0;
+	for (size_t i = 0; i < r->n_events; i++)
+		if (!memcmp(r->events[i].peer, key, 32))
+			ev |= r->events[i].events;
+	return ev;
+}
+
+/* Issue 22: the log's "restarted" is for a peer seen before. A peer's
+ * first Alive (whatever its boot id) makes it alive, not restarted; a new
+ * boot id from it later is a restart. */
+static void test_first_alive_is_no_restart(void **state)
+{
+	(void)state;
+	struct wg_device *d = wg_device_new("wg0");
+	add_peer(d, 0x31, "192.0.2.31:1", "10.0.0.0/24", true);
+	struct engine *e = engine_for(NULL, 0, false, -1);
+	engine_set_device(e, d, wall0);
+	struct wire_fact a = { .attr = WIRE_ALIVE, .ttl = 255 };
+	memset(a.subject, 0x31, 32);
+	a.v.boot_id[0] = 7;
+	assert_true(receive_from(e, 0x31, &a, 1, t0) >= 0);
+	struct engine_round r;
+	assert_int_equal(engine_decide(e, t0, &r), 0);
+	assert_true(events_for(&r, 0x31) & PEER_EV_ALIVE);
+	assert_false(events_for(&r, 0x31) & PEER_EV_REBOOTED);
+	engine_round_free(&r);
+	a.v.boot_id[0] = 8;
+	assert_true(receive_from(e, 0x31, &a, 1, t0 + 20000) >= 0);
+	assert_int_equal(engine_decide(e, t0 + 20000, &r), 0);
+	assert_true(events_for(&r, 0x31) & PEER_EV_REBOOTED);
+	engine_round_free(&r);
+	engine_free(e);
+	wg_device_free(d);
+}
+
 /* Issue 13: caps on endpoints per subject and on subjects, one event per
  * minute when they are hit; peers added per round are capped. */
 static void test_budget(void **state)
@@ -1422,6 +1462,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_critical_expiry_new_boot_id),
 		cmocka_unit_test(test_stale_fact_not_bounced),
 		cmocka_unit_test(test_untrusted_and_restarts),
+		cmocka_unit_test(test_first_alive_is_no_restart),
 		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_hygiene_and_hijack),
 		cmocka_unit_test(test_two_hubs_and_admin_ips),

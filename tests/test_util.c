@@ -3,12 +3,17 @@
 
 #include "log.h"
 #include "util/clockwatch.h"
+#include "util/file.h"
 #include "util/hex.h"
 #include "util/keys.h"
 #include "util/sha1.h"
 #include "util/utf8.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void test_hex(void **state)
 {
@@ -23,6 +28,46 @@ static void test_hex(void **state)
 	assert_false(hex_parse("0g", 2, b, sizeof(b), &n));
 	assert_false(hex_parse("abc", 3, b, sizeof(b), &n));
 	assert_false(hex_parse("0102030405", 10, b, sizeof(b), &n)); /* too long */
+}
+
+/* Writes n bytes of 'x' to a fresh temporary file; its path in path. */
+static void temp_file(char path[static 32], size_t n)
+{
+	snprintf(path, 32, "/tmp/wl-file-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	char *b = malloc(n + 1);
+	assert_non_null(b);
+	memset(b, 'x', n);
+	assert_int_equal(write(fd, b, n), (ssize_t)n);
+	free(b);
+	close(fd);
+}
+
+/* The limit is inclusive: a file of exactly max bytes is read, one byte
+ * more is -EFBIG (not -ENOMEM), also past the first buffer's size. */
+static void test_file_limit(void **state)
+{
+	(void)state;
+	static const size_t maxes[] = { 10, 4096, 1u << 20 };
+	for (size_t i = 0; i < sizeof(maxes) / sizeof(maxes[0]); i++) {
+		char path[32], *text = NULL;
+		size_t len = 0;
+		temp_file(path, maxes[i]);
+		assert_int_equal(file_read_all(path, maxes[i], &text, &len), 0);
+		assert_int_equal(len, maxes[i]);
+		assert_int_equal(text[len], '\0');
+		free(text);
+		unlink(path);
+		temp_file(path, maxes[i] + 1);
+		assert_int_equal(file_read_all(path, maxes[i], &text, &len), -EFBIG);
+		assert_null(text);
+		unlink(path);
+	}
+	char *text = NULL;
+	size_t len;
+	assert_int_equal(file_read_all("/tmp", 100, &text, &len), -EISDIR);
+	assert_int_equal(file_read_all("/nonexistent-wl/x", 100, &text, &len), -ENOENT);
 }
 
 static void test_keys(void **state)
@@ -225,6 +270,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_keys),
+		cmocka_unit_test(test_file_limit),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_sha1),
 		cmocka_unit_test(test_ratelimit),

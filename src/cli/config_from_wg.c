@@ -8,6 +8,7 @@
 #include "util/keys.h"
 #include "wg/wg.h"
 
+#include <getopt.h>
 #include <jansson.h>
 #include <string.h>
 
@@ -58,31 +59,75 @@ static void print_peer(const struct wg_peer *p, const char *key, const json_t *d
 	}
 }
 
+static void usage(FILE *out)
+{
+	fputs("usage: wirelink config-from-wg [-i] IFACE\n"
+	      "Prints a starter wirelink.IFACE.yaml built from the live interface.\n",
+	      out);
+}
+
+/* The interface: "-i IFACE", "--iface IFACE" or just "IFACE"; NULL after
+ * printing help or a usage error (*status says which). */
+static const char *parse_args(int argc, char **argv, int *status)
+{
+	static const struct option opts[] = { { "iface", required_argument, NULL, 'i' },
+					       { "help", no_argument, NULL, 'h' }, { 0 } };
+	const char *iface = NULL;
+	int opt;
+	optind = 0;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "i:h", opts, NULL)) != -1) {
+		if (opt == 'h') {
+			usage(stdout);
+			*status = 0;
+			return NULL;
+		}
+		if (opt != 'i') {
+			fprintf(stderr, "wirelink: error: config-from-wg: unknown flag or missing value: %s\n",
+				argv[optind - 1]);
+			usage(stderr);
+			*status = EXIT_USAGE;
+			return NULL;
+		}
+		iface = optarg;
+	}
+	if (!iface && optind < argc)
+		iface = argv[optind++];
+	if (!iface || optind < argc) {
+		fprintf(stderr, "wirelink: error: config-from-wg: %s\n",
+			iface ? "one interface only" : "which interface? (wirelink config-from-wg IFACE)");
+		usage(stderr);
+		*status = EXIT_USAGE;
+		return NULL;
+	}
+	return iface;
+}
+
 int cmd_config_from_wg(int argc, char **argv)
 {
-	if (argc != 2 || argv[1][0] == '-') {
-		fprintf(argc == 2 && !strcmp(argv[1], "--help") ? stdout : stderr,
-			"usage: wirelink config-from-wg IFACE\n"
-			"Prints a starter wirelink.IFACE.yaml built from the live interface.\n");
-		return argc == 2 && !strcmp(argv[1], "--help") ? 0 : EXIT_USAGE;
-	}
+	int status = 0;
+	const char *iface = parse_args(argc, argv, &status);
+	if (!iface)
+		return status;
 	struct wg_device *dev = NULL;
-	if (wg_get_device(argv[1], &dev) != 0) {
-		fprintf(stderr, "wirelink: error: %s\n", wg_last_error());
+	if (wg_get_device(iface, &dev) != 0) {
+		char why[600];
+		wg_device_problem(iface, why, sizeof(why));
+		fprintf(stderr, "wirelink: error: %s\n", why);
 		return 1;
 	}
-	json_t *status = cli_ask(argv[1], "status", true); /* names; what wirelink added */
+	json_t *daemon = cli_ask(iface, "status", true); /* names; what wirelink added */
 	printf("# wirelink configuration for %s, from `wirelink config-from-wg %s`.\n"
 	       "# Edit it, then save it as /etc/wireguard/wirelink.%s.yaml; every key is\n"
 	       "# described in wirelink.conf(5).\n"
 	       "# Peers that route whole networks (a router) get Membership trust: their\n"
 	       "# word decides who belongs to the network.\n",
-	       argv[1], argv[1], argv[1]);
+	       iface, iface, iface);
 	size_t listed = 0, left_out = 0;
 	for (size_t i = 0; i < dev->n_peers; i++) {
 		char key[KEY_B64_LEN + 1];
 		key_to_base64(dev->peers[i].public_key, key);
-		const json_t *dp = daemon_peer(status, key);
+		const json_t *dp = daemon_peer(daemon, key);
 		if (json_is_true(json_object_get(dp, "learned"))) {
 			left_out++;
 			continue;
@@ -96,7 +141,7 @@ int cmd_config_from_wg(int argc, char **argv)
 	if (left_out)
 		printf("# %zu peer%s that wirelink learned from others %s left out.\n", left_out,
 		       left_out == 1 ? "" : "s", left_out == 1 ? "is" : "are");
-	json_decref(status);
+	json_decref(daemon);
 	wg_device_free(dev);
 	return 0;
 }

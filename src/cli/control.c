@@ -3,6 +3,7 @@
  * laid out for an 80-column terminal. */
 #include "cli/cli.h"
 #include "control.h"
+#include "util/file.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,33 +18,41 @@
 
 enum { ANSWER_MAX = 256 << 20 };
 
-/* Whether a daemon answers on the socket (a killed one leaves its socket). */
-static bool alive_socket(const char *name)
+/* Whether a daemon answers on the socket (a killed one leaves its
+ * socket): 0, or -errno (-EACCES: one may be there, but not for us). */
+static int probe_socket(const char *name)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", CONTROL_DIR, name);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	int err = fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
 	if (fd >= 0)
 		close(fd);
-	return ok;
+	return err;
 }
 
+static int cmp_names(const void *a, const void *b) { return strcmp(a, b); }
+
 /* The interfaces with a daemon answering, sorted; returns how many (at
- * most max). */
-static size_t running(char names[][IFNAMSIZ], size_t max)
+ * most max). *denied gets the first socket we may not use ("" if none). */
+static size_t running(char names[][IFNAMSIZ], size_t max, char denied[static IFNAMSIZ + 8])
 {
 	DIR *d = opendir(CONTROL_DIR);
 	size_t found = 0;
+	denied[0] = '\0';
 	for (struct dirent *de; d && (de = readdir(d));) {
 		size_t n = strlen(de->d_name);
-		if (n > 5 && n - 5 < IFNAMSIZ && !strcmp(de->d_name + n - 5, ".sock") && found < max &&
-		    alive_socket(de->d_name))
+		if (n <= 5 || n - 5 >= IFNAMSIZ || strcmp(de->d_name + n - 5, ".sock") || found == max)
+			continue;
+		int err = probe_socket(de->d_name);
+		if (!err)
 			snprintf(names[found++], IFNAMSIZ, "%.*s", (int)(n - 5), de->d_name);
+		else if (err == -EACCES && !denied[0])
+			snprintf(denied, IFNAMSIZ + 8, "%.*s.sock", (int)(n - 5), de->d_name);
 	}
 	if (d)
 		closedir(d);
-	qsort(names, found, IFNAMSIZ, (int (*)(const void *, const void *))strcmp);
+	qsort(names, found, IFNAMSIZ, cmp_names);
 	return found;
 }
 
@@ -57,9 +66,17 @@ static size_t pick_ifaces(const char *given, bool all, char names[][IFNAMSIZ])
 		snprintf(names[0], IFNAMSIZ, "%s", given);
 		return 1;
 	}
-	size_t found = running(names, MAX_DAEMONS);
+	char denied[IFNAMSIZ + 8];
+	size_t found = running(names, MAX_DAEMONS, denied);
 	if (found == 1 || (found && all))
 		return found;
+	if (!found && denied[0]) {
+		/* Not "none runs": one may, behind a socket only root (or the
+		 * ControlGroup) may use. */
+		fprintf(stderr, "wirelink: error: " CONTROL_DIR "/%s: %s (run as root, or as a member of "
+			"the daemon's ControlGroup)\n", denied, strerror(EACCES));
+		return 0;
+	}
 	if (!found) {
 		fprintf(stderr, "wirelink: error: no daemon is running (no socket answers in " CONTROL_DIR ")\n");
 		return 0;
@@ -250,9 +267,11 @@ static void print_status(const json_t *s)
 	       up, str(s, "boot_id", "?"), str(s, "log_level", "?"));
 	printf("key %s\n", str(s, "public_key", "?"));
 	printf("facts on [%s]:%lld\n", str(s, "address", "?"), num(s, "port"));
-	printf("%lld facts: %lld received, %lld our own\n", num(s, "facts"), num(s, "facts_received"),
-	       num(s, "facts_own"));
-	const json_t *peers = json_object_get(s, "peers"), *p;
+	printf("%lld fact%s: %lld received, %lld our own\n", num(s, "facts"), num(s, "facts") == 1 ? "" : "s",
+	       num(s, "facts_received"), num(s, "facts_own"));
+	/* Sorted here too: an answer saved by an older daemon was not. */
+	json_t *peers = json_copy(json_object_get(s, "peers")), *p;
+	(void)control_sort_peers(peers);
 	size_t i, direct = 0, down = 0;
 	json_array_foreach(peers, i, p) {
 		direct += !strcmp(str(p, "path", ""), "direct");
@@ -260,11 +279,11 @@ static void print_status(const json_t *s)
 	}
 	printf("%zu peer%s: %zu direct, %zu via a router, %zu down\n", json_array_size(peers),
 	       json_array_size(peers) == 1 ? "" : "s", direct, json_array_size(peers) - direct - down, down);
-	if (!json_array_size(peers))
-		return;
-	printf("\n%-*s %-*s %*s  %s\n", W_NAME, "NAME", W_PATH, "PATH", W_HS, "HANDSHAKE", "ENDPOINT");
+	if (json_array_size(peers))
+		printf("\n%-*s %-*s %*s  %s\n", W_NAME, "NAME", W_PATH, "PATH", W_HS, "HANDSHAKE", "ENDPOINT");
 	json_array_foreach(peers, i, p)
 		print_peer(p);
+	json_decref(peers);
 }
 
 static void print_facts(const json_t *f)
@@ -280,7 +299,7 @@ static void print_facts(const json_t *f)
 		       subj ? subj : str(x, "subject", "?"), num(x, "ttl_seconds"), from ? 16 : 10,
 		       from ? from : str(src, "public_key", "?"), str(x, "value", "?"));
 	}
-	printf("%zu facts\n", json_array_size(facts));
+	printf("%zu fact%s\n", json_array_size(facts), json_array_size(facts) == 1 ? "" : "s");
 }
 
 /* ---- metrics, in the Prometheus text format ---- */
@@ -354,23 +373,86 @@ static void print_metrics(const json_t *m)
 	metric_head("wirelink_endpoint_tries_total", "counter", "Endpoints tried for peers without a working link.");
 	sample("wirelink_endpoint_tries_total", ifc, NULL, NULL, num(m, "endpoint_tries"));
 	for (int rx = 1; rx >= 0; rx--) {
-		const char *name = rx ? "wirelink_peer_rx_bytes" : "wirelink_peer_tx_bytes";
-		metric_head(name, "gauge", rx ? "Bytes WireGuard received from the peer." : "Bytes WireGuard sent to the peer.");
+		/* WireGuard's byte counts only grow (a peer removed and added
+		 * again starts over, as a counter may): counters, so _total. */
+		const char *name = rx ? "wirelink_peer_rx_bytes_total" : "wirelink_peer_tx_bytes_total";
+		metric_head(name, "counter", rx ? "Bytes WireGuard received from the peer." : "Bytes WireGuard sent to the peer.");
 		json_array_foreach(peers, i, p)
 			sample(name, ifc, "peer", str(p, "name", str(p, "public_key", "?")), num(p, rx ? "rx_bytes" : "tx_bytes"));
 	}
 }
 
-/* An answer saved with --json, formatted as if a daemon had given it. */
-static int print_saved(const char *path, void (*print)(const json_t *))
+/* What each request's answer holds, so a saved answer of another kind is
+ * named as such rather than printed as an empty table. */
+static const struct answer_kind {
+	const char *request;
+	void (*print)(const json_t *);
+	const char *keys[3];
+} kinds[] = {
+	{ "status", print_status, { "interface", "role", "peers" } },
+	{ "facts", print_facts, { "facts", NULL, NULL } },
+	{ "metrics", print_metrics, { "interface", "packets_in", "peers" } },
+};
+
+static bool is_kind(const json_t *j, const struct answer_kind *k)
 {
+	for (size_t i = 0; i < 3; i++)
+		if (k->keys[i] && !json_object_get(j, k->keys[i]))
+			return false;
+	return json_is_object(j);
+}
+
+/* The kind a saved answer is (one, or the list --json gives for several
+ * daemons), or NULL. */
+static const struct answer_kind *kind_of(const json_t *j)
+{
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		bool all = json_is_array(j) ? json_array_size(j) > 0 : is_kind(j, &kinds[i]);
+		size_t k;
+		const json_t *x;
+		json_array_foreach(j, k, x)
+			all &= is_kind(x, &kinds[i]);
+		if (all)
+			return &kinds[i];
+	}
+	return NULL;
+}
+
+/* An answer saved with --json, formatted as if a daemon had given it. */
+static int print_saved(const char *path, const struct answer_kind *want)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int err = file_read_all(path, ANSWER_MAX, &text, &len);
+	if (err) {
+		fprintf(stderr, "wirelink: error: %s: %s\n", path, err == -EFBIG ? "too large" : strerror(-err));
+		return 1;
+	}
 	json_error_t je;
-	json_t *j = json_load_file(path, 0, &je);
+	json_t *j = json_loadb(text, len, 0, &je);
+	free(text);
 	if (!j) {
 		fprintf(stderr, "wirelink: error: %s:%d: %s\n", path, je.line, je.text);
 		return 1;
 	}
-	print(j);
+	const struct answer_kind *is = kind_of(j);
+	if (is != want) {
+		fprintf(stderr, "wirelink: error: %s: not a saved `wirelink %s --json` answer", path, want->request);
+		if (is)
+			fprintf(stderr, " (it is `wirelink %s --json`)", is->request);
+		fputc('\n', stderr);
+		json_decref(j);
+		return 1;
+	}
+	size_t i;
+	const json_t *x;
+	if (!json_is_array(j))
+		want->print(j);
+	json_array_foreach(j, i, x) {
+		if (i)
+			putchar('\n');
+		want->print(x);
+	}
 	json_decref(j);
 	return 0;
 }
@@ -385,7 +467,8 @@ static int client(int argc, char **argv, const char *request, void (*print)(cons
 	bool json = false;
 	int opt;
 	optind = 0;
-	while ((opt = getopt_long(argc, argv, "i:jhr:", opts, NULL)) != -1) {
+	opterr = 0; /* our own message, in the one error style */
+	while ((opt = getopt_long(argc, argv, ":i:jhr:", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'i': iface = optarg; break;
 		case 'j': json = true; break;
@@ -397,7 +480,10 @@ static int client(int argc, char **argv, const char *request, void (*print)(cons
 			if (print)
 				puts("--read FILE formats an answer saved with --json instead of asking a daemon.");
 			return 0;
-		default: return EXIT_USAGE;
+		default:
+			fprintf(stderr, "wirelink: error: %s: %s %s (see --help)\n", argv[0],
+				opt == ':' ? "missing value for" : "unknown flag", argv[optind - 1]);
+			return EXIT_USAGE;
 		}
 	}
 	if (!print && (optind != argc - 1 || (strcmp(argv[optind], "debug") && strcmp(argv[optind], "info")))) {
@@ -409,8 +495,9 @@ static int client(int argc, char **argv, const char *request, void (*print)(cons
 			argv[optind]);
 		return EXIT_USAGE;
 	}
-	if (saved && print)
-		return print_saved(saved, print);
+	for (size_t i = 0; saved && print && i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (kinds[i].print == print)
+			return print_saved(saved, &kinds[i]);
 	char names[MAX_DAEMONS][IFNAMSIZ], req[CONTROL_REQUEST_MAX];
 	size_t n = pick_ifaces(iface, print == print_status, names);
 	if (!n)

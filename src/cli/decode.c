@@ -42,16 +42,16 @@ static int load_identity(const char *path, struct crypto_identity **id)
 	uint8_t priv[KEY_LEN];
 	int err = file_read_all(path, 4096, &text, &len);
 	if (err) {
-		fprintf(stderr, "wirelink decode: cannot read private key %s: %s\n", path, strerror(-err));
+		fprintf(stderr, "wirelink: error: decode: cannot read private key %s: %s\n", path, strerror(-err));
 		return err;
 	}
 	if (!key_from_base64(text, len, priv)) {
-		fprintf(stderr, "wirelink decode: %s: not a base64 WireGuard private key\n", path);
+		fprintf(stderr, "wirelink: error: decode: %s: not a base64 WireGuard private key\n", path);
 		err = -EINVAL;
 	} else {
 		err = crypto_identity_new(priv, id);
 		if (err)
-			fprintf(stderr, "wirelink decode: %s: unusable private key\n", path);
+			fprintf(stderr, "wirelink: error: decode: %s: unusable private key\n", path);
 	}
 	sodium_memzero(priv, sizeof(priv));
 	sodium_memzero(text, len);
@@ -65,6 +65,14 @@ static void verify_packet(struct decode_ctx *c, const uint8_t *buf, size_t len)
 	struct wire_fact g;
 	if (wire_decode_group_outer(buf, len, &g) != WIRE_OK)
 		return;
+	/* Our own packet: its tag is made with the key we share with the
+	 * peer it went to, which this one key cannot rebuild. */
+	if (!memcmp(g.subject, crypto_identity_public(c->id), KEY_LEN)) {
+		puts("tag not checked: signed with this private key (our own packet); "
+		     "only its recipient can check it: --verify with the recipient's key");
+		c->failed++;
+		return;
+	}
 	const uint8_t *shared = crypto_cache_get(c->cache, g.subject);
 	if (!shared) {
 		puts("tag bad (signer key is low-order)");
@@ -119,21 +127,28 @@ int cmd_decode(int argc, char **argv)
 	bool raw = false;
 	const char *key_path = NULL;
 	int opt;
-	while ((opt = getopt_long(argc, argv, "rv:h", opts, NULL)) != -1) {
+	optind = 0;
+	opterr = 0; /* our own message, in the one error style */
+	while ((opt = getopt_long(argc, argv, ":rv:h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'r': raw = true; break;
 		case 'v': key_path = optarg; break;
 		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return EXIT_USAGE;
+		default:
+			fprintf(stderr, "wirelink: error: decode: %s %s\n", opt == ':' ? "missing value for" : "unknown flag",
+				argv[optind - 1]);
+			usage(stderr);
+			return EXIT_USAGE;
 		}
 	}
 	if (argc - optind > 1) {
+		fputs("wirelink: error: decode: one input file at most\n", stderr);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
 	const char *input = optind < argc ? argv[optind] : "-";
 	if (key_path && strcmp(key_path, "-") == 0 && strcmp(input, "-") == 0) {
-		fputs("wirelink decode: the key and the packets cannot both come from standard input\n",
+		fputs("wirelink: error: decode: the key and the packets cannot both come from standard input\n",
 		      stderr);
 		return EXIT_USAGE;
 	}
@@ -147,7 +162,7 @@ int cmd_decode(int argc, char **argv)
 		goto out;
 	int err = file_read_all(input, raw ? UDP_MAX : INPUT_MAX, &text, &len);
 	if (err) {
-		fprintf(stderr, "wirelink decode: %s: %s%s\n", input, strerror(-err),
+		fprintf(stderr, "wirelink: error: decode: %s: %s%s\n", input, strerror(-err),
 			err == -EFBIG && raw ? " (a packet is at most 65535 bytes)" : "");
 		goto out;
 	}

@@ -8,6 +8,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -367,4 +368,19 @@ void netif_stats_close(struct netif_stats *s)
 	if (s)
 		mnl_socket_close(s->nl);
 	free(s);
+}
+
+enum netif_ipv6 netif_ipv6_state(const char *ifname)
+{
+	char path[96];
+	if (access("/proc/sys/net/ipv6", F_OK) < 0 && errno == ENOENT && access("/proc/sys/net", F_OK) == 0)
+		return NETIF_IPV6_OFF_HOST;
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+	FILE *f = fopen(path, "re");
+	int off = 0;
+	if (f && fscanf(f, "%d", &off) != 1)
+		off = 0;
+	if (f)
+		fclose(f);
+	return off ? NETIF_IPV6_OFF_IFACE : NETIF_IPV6_ON;
 }

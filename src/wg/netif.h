@@ -42,6 +42,13 @@ int netif_add_addr6(uint32_t ifindex, const struct in6_addr *addr, uint8_t prefi
 
 /* Whether two lists have the same interfaces up with the same addresses
  * (NULL is an empty list). */
+/* Whether IPv6 is off where wirelink needs it (its fact port is on a
+ * link-local address): on the interface (net.ipv6.conf.IFACE.disable_ipv6),
+ * or on the whole host (no /proc/sys/net/ipv6: ipv6.disable=1). Read in
+ * the caller's network namespace; NETIF_IPV6_ON when it cannot tell. */
+enum netif_ipv6 { NETIF_IPV6_ON, NETIF_IPV6_OFF_IFACE, NETIF_IPV6_OFF_HOST };
+enum netif_ipv6 netif_ipv6_state(const char *ifname);
+
 bool netif_list_same(const struct netif_list *a, const struct netif_list *b);
 
 /* rtnetlink notifications of link and address changes (roaming), on a

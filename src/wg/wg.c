@@ -7,6 +7,7 @@
 #include "util/array.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -16,6 +17,31 @@
 static __thread char last_error[512];
 
 const char *wg_last_error(void) { return last_error; }
+
+/* Why the interface cannot be read, naming the real cause: it does not
+ * exist, or it is not a WireGuard interface (neither wireguard-go's
+ * socket nor the kernel's "wireguard" device type), else the backend's
+ * reason. */
+void wg_device_problem(const char *iface, char *out, size_t len)
+{
+	char path[96], line[128];
+	if (if_nametoindex(iface) == 0) {
+		snprintf(out, len, "%s: no such interface", iface);
+		return;
+	}
+	bool wireguard = wg_backend_for(iface) == &wg_backend_userspace;
+	snprintf(path, sizeof(path), "/sys/class/net/%s/uevent", iface);
+	FILE *f = wireguard ? NULL : fopen(path, "re");
+	bool known = f != NULL;
+	while (f && fgets(line, sizeof(line), f))
+		wireguard |= !strcmp(line, "DEVTYPE=wireguard\n");
+	if (f)
+		fclose(f);
+	if (known && !wireguard)
+		snprintf(out, len, "%s: not a WireGuard interface", iface);
+	else
+		snprintf(out, len, "%s", wg_last_error());
+}
 
 void wg_set_error(int err, const char *fmt, ...)
 {

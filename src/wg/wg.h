@@ -96,6 +96,9 @@ int wg_set_device(const char *ifname, const struct wg_change *change)
  * interface, what went wrong. */
 const char *wg_last_error(void);
 void wg_set_error(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* After a failed get: why, naming the real cause ("wg0: no such
+ * interface", "eth0: not a WireGuard interface"), else wg_last_error(). */
+void wg_device_problem(const char *iface, char *out, size_t len);
 
 /* Model helpers. */
 struct wg_device *wg_device_new(const char *ifname);

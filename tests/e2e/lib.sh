@@ -24,8 +24,8 @@ e2e_cleanup() {
     kill -9 "$pid" 2>/dev/null
   done
   for ns in "${E2E_NS[@]}"; do ip netns del "$ns" 2>/dev/null; done
-  # Control sockets a killed (or unprivileged) daemon could not remove.
-  for ifc in "${E2E_IFACES[@]}"; do rm -f "/run/wirelink/$ifc.sock" "/run/wirelink/$ifc.owned"; done
+  # Control sockets and locks a killed (or unprivileged) daemon could not remove.
+  for ifc in "${E2E_IFACES[@]}"; do rm -f "/run/wirelink/$ifc.sock" "/run/wirelink/$ifc.owned" "/run/wirelink/$ifc.lock"; done
   [ -n "${E2E_TMP:-}" ] && rm -rf "$E2E_TMP"
 }
 trap e2e_cleanup EXIT

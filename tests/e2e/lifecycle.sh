@@ -33,7 +33,7 @@ wait_exit() { # PID SECONDS: sets st to the exit status, or "running"
 }
 
 check "starts and says what it is doing" start_daemon
-check "  ... with its address and port" grep -qE "on $IF \(userspace WireGuard\): facts on \[fe80::[0-9a-f:]+%$IF\]:51821, router \(detected\), quiet" "$E2E_TMP/log"
+check "  ... with its address and port" grep -qE "on $IF \(userspace WireGuard\): facts on \[fe80::[0-9a-f:]+%$IF\]:51821, router \(detected\), log level info" "$E2E_TMP/log"
 check "its auto-address is on the interface, not tentative" \
   sh -c "ip -n $(ns a) -6 addr show dev $IF | grep -q 'fe80.*/64' && ! ip -n $(ns a) -6 addr show dev $IF | grep -q tentative"
 kill -USR1 "$DPID"; sleep 0.3

@@ -34,7 +34,7 @@ Peers:
     Trust: AllowedIPs
 YAML
 kill -HUP "${wlpid[r]}"
-check "SIGHUP: the reload is logged" wait_until 5 grep -q "reloaded $conf: 1 peers configured, log level debug" "$E2E_TMP/wl-r.log"
+check "SIGHUP: the reload is logged" wait_until 5 grep -q "reloaded $conf: 1 peer configured, log level debug" "$E2E_TMP/wl-r.log"
 check "  ... the daemon keeps running" kill -0 "$pid_before"
 check "  ... names apply" test "$(peer_field "${pub[a]}" name)" = sixteen-chars-ab
 check "  ... trust applies" test "$(peer_field "${pub[a]}" trust)" = AllowedIPs

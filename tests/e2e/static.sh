@@ -40,7 +40,7 @@ check "the tunnel carries traffic" in_ns a ping -c 3 -w 10 -q 198.51.100.12
 check "logs use the configured names" grep -q "adding peer host-b" "$E2E_TMP/wl-a.log"
 # A reload with the same file keeps the peer and its endpoint.
 kill -HUP "${dpid[a]}"
-check "SIGHUP: a's daemon reloads" wait_until 5 grep -q "^reloaded .*: 1 peers configured" "$E2E_TMP/wl-a.log"
+check "SIGHUP: a's daemon reloads" wait_until 5 grep -q "^reloaded .*: 1 peer configured" "$E2E_TMP/wl-a.log"
 sleep 1
 check "  ... and keeps b's static endpoint" eval 'in_ns a wg show "ws${E2E_ID}a" endpoints | grep -q "192.0.2.12:51820"'
 check "  ... the tunnel still carries traffic" in_ns a ping -c 1 -w 5 -q 198.51.100.12
