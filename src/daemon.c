@@ -1,133 +1,32 @@
-/* Event loop and fact server: one UDP socket on our auto-address, signals
- * and a timer in one epoll set. A verified packet goes through the engine at
- * once; rounds that follow packets are coalesced for COALESCE_MS. */
+/* Event loop and rounds: the fact sockets (factsock.c), signals, a timer,
+ * rtnetlink and the control socket in one epoll set. A verified packet goes
+ * through the engine at once; rounds that follow packets are coalesced for
+ * COALESCE_MS. */
 #include "daemon.h"
+#include "daemon_int.h"
 #include "owned.h"
 
-#include "control.h"
-#include "core/engine.h"
-#include "core/factport.h"
 #include "core/trust.h"
-#include "log.h"
 #include "proto/autoaddr.h"
-#include "proto/crypto.h"
-#include "proto/pack.h"
 #include "proto/text.h"
-#include "resolve.h"
 #include "sys/service.h"
-#include "util/clockwatch.h"
-#include "util/keys.h"
-#include "wg/netif.h"
-#include "wg/wg.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <net/if.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
-#include <time.h>
 #include <unistd.h>
 
-/* The daemon looks at the interface's packet counters at least every
- * IDLE_MS (two system calls); a look is brought forward when it is awake
- * anyway (a packet, a notification, a control request) and the next is
- * due within IDLE_MS / 2. A wake-up is a full round (the engine decides
- * and sends) only when the device is read or the engine has something due
- * (engine_next_due): what
- * must come on time wakes the daemon, what may wait rides with the next
- * look. The device is read every REFRESH_MS for ACTIVE_MS after any news
- * or change, and every FAST_MS for SETTLE_MS after we changed it
- * (handshakes and the next step then follow quickly). When all is quiet
- * it is read only when something may have changed: the counters moved
- * beyond our own fact packets (traffic that may start a flow to watch),
- * rtnetlink tells of a link or address change (a vanished interface), the
- * engine asks (engine_next_look), and at the first look LOOK_IDLE_MS after
- * the last read. Without the counters or notifications, it is read every
- * round. */
-enum {
-	COALESCE_MS = 20,
-	IDLE_MS = 5000, /* a new flow is seen within this */
-	LOOK_IDLE_MS = 30000,
-	REFRESH_MS = 1000,
-	ACTIVE_MS = 30000,
-	FAST_MS = 50,
-	SETTLE_MS = 3000,
-	RESOLVE_MS = 300000,
-	MAX_STATIC = 16,
-};
-
-struct daemon {
-	struct config *cfg;
-	int argc;
-	char **argv, **env; /* to load the configuration again on SIGHUP */
-	struct peer_config *peers;
-	struct wg_device *dev;
-	struct netif_list *host;
-	struct engine *eng;
-	struct crypto_identity *id;
-	struct crypto_cache *cache;
-	int sock, sfd, tfd, ep, ctl;
-	struct control_server *ctl_server;
-	char ctl_path[128];
-	int lock; /* control_lock's: one daemon per interface */
-	char lock_path[128];
-	int64_t watchdog_ms, next_watchdog;
-	char status[128]; /* the last STATUS= sent */
-	uint16_t port;
-	int64_t send_now;   /* the round's time, for send_one */
-	int64_t next_round; /* the next wake-up */
-	int64_t look_at;    /* the next look at the counters */
-	int64_t engine_due; /* a full round then (the engine's or ours)... */
-	int64_t engine_soft; /* ...or at the first look from then */
-	int64_t armed;	     /* the timer is set for then (INT64_MIN: not set) */
-	int64_t settle_until; /* poll the device fast until then */
-	int64_t active_until; /* poll it every second until then */
-	int64_t host_read;    /* when d->host was read */
-	int64_t read_at, next_read; /* when the device was read; must be next */
-	struct netif_stats *stats;  /* the interface's packet counters, or NULL */
-	struct netif_counters seen; /* ...as last looked at, less our fact packets */
-	struct netif_watch *watch; /* address and link notifications, or NULL */
-	bool host_dirty;	   /* one came: read the host again now */
-	bool quiet_look;	   /* this round's look saw no user packets */
-	struct log_ratelimit bad_log;
-	struct control_counters counters;
-	/* Peers logged by key because their name was unknown: when it becomes
-	 * known, one line ties the two together. */
-	uint8_t (*unnamed)[WIRE_KEY_LEN];
-	size_t n_unnamed;
-	struct clockwatch clocks;
-	/* Each device peer's auto-address, sorted: built once per device read,
-	 * so a received packet costs a binary search, not a SHA-1 per peer. */
-	struct addr_entry {
-		struct in6_addr addr;
-		size_t peer; /* index into dev->peers */
-		struct factport fp; /* where its daemon takes facts */
-	} *addrs;
-	/* Extra fact sockets, on ports peers' endpoints imply (factport.h). */
-	int xsock[FACTPORT_EXTRA];
-	uint16_t xport[FACTPORT_EXTRA];
-	struct peer_endpoint (*resolved)[MAX_STATIC]; /* per config peer */
-	int64_t next_resolve;
-	char owned_path[128]; /* what we added to the device (owned.h); "" when none */
-	uint64_t owned_gen;   /* the engine's owned_gen as last saved */
-	bool owned_said;      /* we logged that it cannot be saved */
-	struct resolver *resolver;
-	unsigned cfg_gen, resolve_gen; /* the configuration's, and the lookup's */
-};
-
-static int64_t clock_ms(clockid_t c)
-{
-	struct timespec ts;
-	clock_gettime(c, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static const char *peer_label(const struct daemon *d, const uint8_t key[32], char buf[KEY_B64_LEN + 1])
+const char *daemon_peer_label(const struct daemon *d, const uint8_t key[32], char buf[KEY_B64_LEN + 1])
 {
 	const char *name = engine_peer_name(d->eng, key);
 	if (name)
@@ -186,7 +85,7 @@ static void log_events(struct daemon *d, const struct engine_round *r)
 	for (size_t i = 0; i < r->n_events; i++) {
 		char kb[KEY_B64_LEN + 1], text[128], ep[80];
 		unsigned ev = r->events[i].events;
-		const char *who = peer_label(d, r->events[i].peer, kb);
+		const char *who = daemon_peer_label(d, r->events[i].peer, kb);
 		note_unnamed(d, r->events[i].peer);
 		if (ev & 0xff)
 			log_info("%s is now %s", who, peerstate_event_text(ev & 0xff, text, sizeof(text)));
@@ -214,23 +113,6 @@ static void log_events(struct daemon *d, const struct engine_round *r)
 	}
 }
 
-static int cmp_addr(const void *a, const void *b)
-{
-	return memcmp(a, b, sizeof(struct in6_addr));
-}
-
-static struct addr_entry *entry_by_addr(const struct daemon *d, const struct in6_addr *a)
-{
-	return d->addrs ? bsearch(a, d->addrs, d->dev->n_peers, sizeof(*d->addrs), cmp_addr) : NULL;
-}
-
-static struct addr_entry *entry_by_key(const struct daemon *d, const uint8_t key[WIRE_KEY_LEN])
-{
-	struct in6_addr a;
-	autoaddr_from_key(key, &a);
-	return entry_by_addr(d, &a);
-}
-
 /* Whether two reads list the same peers in the same order. */
 static bool same_peers(const struct wg_device *a, const struct wg_device *b)
 {
@@ -253,22 +135,6 @@ static bool host_stale(const struct daemon *d, int64_t now)
 	return !d->watch && now - d->host_read >= REFRESH_MS;
 }
 
-static void receive(struct daemon *d, int64_t now);
-
-/* A rebuilt auto-address table keeps what we learned of each peer's fact
- * port (both tables are sorted by address). */
-static void keep_factports(const struct daemon *d, struct addr_entry *next, size_t n)
-{
-	for (size_t i = 0; d->addrs && i < n; i++) {
-		const struct addr_entry *old =
-			bsearch(&next[i].addr, d->addrs, d->dev->n_peers, sizeof(*d->addrs), cmp_addr);
-		if (old)
-			next[i].fp = old->fp;
-	}
-}
-
-static void listen_extra(struct daemon *d);
-
 /* Reads the device (every round) and the host's interfaces (host_stale),
  * taking pending fact packets first. */
 static bool refresh(struct daemon *d, int64_t now)
@@ -288,7 +154,7 @@ static bool refresh(struct daemon *d, int64_t now)
 	 * traffic (a flow to watch) to the engine. Not before the first read:
 	 * with no auto-address table yet, they would be dropped. */
 	if (d->addrs)
-		receive(d, now);
+		factsock_receive(d, now);
 	if (host_stale(d, now)) {
 		struct netif_list *host = NULL;
 		/* On failure keep the last list (our role depends on it) and
@@ -324,8 +190,8 @@ static bool refresh(struct daemon *d, int64_t now)
 			addrs[i].peer = i;
 		}
 		if (addrs) {
-			qsort(addrs, dev->n_peers, sizeof(*addrs), cmp_addr);
-			keep_factports(d, addrs, dev->n_peers);
+			qsort(addrs, dev->n_peers, sizeof(*addrs), factsock_cmp_addr);
+			factsock_keep_ports(d, addrs, dev->n_peers);
 		}
 		free(d->addrs);
 		d->addrs = addrs; /* NULL (out of memory): packets are dropped until the next read */
@@ -333,7 +199,7 @@ static bool refresh(struct daemon *d, int64_t now)
 	wg_device_free(d->dev);
 	d->dev = dev;
 	d->read_at = now;
-	listen_extra(d);
+	factsock_listen_extra(d);
 	return true;
 }
 
@@ -358,7 +224,7 @@ static bool must_read(struct daemon *d, int64_t now)
 	/* Fact packets the interface counted are taken first, so that the
 	 * counters and our own count of fact packets agree. */
 	if (d->addrs)
-		receive(d, now);
+		factsock_receive(d, now);
 	bool moved = tunnel_moved(d);
 	d->quiet_look = !moved; /* and every look since the last read (it would have read) */
 	d->look_at = now + IDLE_MS;
@@ -386,62 +252,6 @@ static void plan_next(struct daemon *d, int64_t now, bool read)
 		d->next_read = now + poll;
 	d->engine_due = engine_next_due(d->eng, now, &d->engine_soft);
 	wake_next(d);
-}
-
-struct send_ctx {
-	struct daemon *d;
-	struct sockaddr_in6 to;
-	uint16_t ports[FACTPORT_TARGETS]; /* each packet goes to each */
-	size_t n_ports;
-};
-
-static int send_packet(void *arg, const uint8_t *pkt, size_t len)
-{
-	struct send_ctx *c = arg;
-	for (size_t i = 0; i < c->n_ports; i++) {
-		c->to.sin6_port = htons(c->ports[i]);
-		ssize_t n = sendto(c->d->sock, pkt, len, 0, (struct sockaddr *)&c->to, sizeof(c->to));
-		if (n < 0 && errno != EHOSTUNREACH && errno != ENETUNREACH && errno != EAGAIN &&
-		    errno != ENOKEY)
-			log_debug("send: %s", strerror(errno));
-		if (n > 0) {
-			c->d->counters.packets_out++;
-			c->d->counters.bytes_out += (uint64_t)n;
-		}
-	}
-	return 0; /* unreachable peers are normal: not connected yet */
-}
-
-/* Where a peer's facts go: its learned fact port, or our guesses. */
-static size_t send_ports(const struct daemon *d, const uint8_t key[WIRE_KEY_LEN], int64_t now,
-			 uint16_t out[static FACTPORT_TARGETS])
-{
-	const struct addr_entry *e = entry_by_key(d, key);
-	if (!e) {
-		out[0] = d->port;
-		return 1;
-	}
-	return factport_targets(&e->fp, d->port, &d->dev->peers[e->peer].endpoint, now, out);
-}
-
-static void send_one(void *arg, const struct engine_send *s)
-{
-	struct daemon *d = arg;
-	const uint8_t *shared = crypto_cache_get(d->cache, s->peer);
-	if (shared) {
-		struct send_ctx c = { d, { .sin6_family = AF_INET6, .sin6_scope_id = d->dev->ifindex }, { 0 }, 0 };
-		autoaddr_from_key(s->peer, &c.to.sin6_addr);
-		c.n_ports = send_ports(d, s->peer, d->send_now, c.ports);
-		struct pack_target t = { crypto_identity_public(d->id), shared, send_packet, &c };
-		int packets = pack_fact_refs(&t, s->facts, s->n, s->fill, s->n_fill);
-		if (packets < 0) {
-			log_debug("packing facts failed");
-		} else if (packets > 0 && log_enabled(LOG_LEVEL_DEBUG)) {
-			char kb[KEY_B64_LEN + 1];
-			log_debug("sent %zu facts in %d packets to %s", s->n, packets,
-				  peer_label(d, s->peer, kb));
-		}
-	}
 }
 
 /* Static endpoints from the config file, looked up every RESOLVE_MS off
@@ -540,32 +350,6 @@ static void save_owned(struct daemon *d)
 	}
 }
 
-/* Once per peer: its WireGuard handshake is fresh, but its daemon has sent
- * us no fact packet for FACTPORT_SILENT_MS (the status why-line says the
- * same while it lasts). */
-static void check_silent(struct daemon *d, int64_t now)
-{
-	for (size_t i = 0; d->addrs && i < d->dev->n_peers; i++) {
-		struct addr_entry *e = &d->addrs[i];
-		const struct wg_peer *p = &d->dev->peers[e->peer];
-		const struct peerstate *ps = engine_peer(d->eng, p->public_key);
-		if (!factport_check_silent(&e->fp, ps && ps->healthy && !ps->basic, now))
-			continue;
-		char kb[KEY_B64_LEN + 1];
-		log_warnx("%s: WireGuard handshake is fresh, but no wirelink fact packet came from it for %d s "
-			  "(another wirelink port there? a firewall dropping UDP to port %u inside the tunnel? "
-			  "no wirelink running there?)",
-			  peer_label(d, p->public_key, kb), FACTPORT_SILENT_MS / 1000, d->port);
-	}
-}
-
-/* For status: what we know of a peer's fact port (control.h). */
-static const struct factport *peer_factport(const void *arg, const uint8_t key[WIRE_KEY_LEN])
-{
-	const struct addr_entry *e = entry_by_key(arg, key);
-	return e ? &e->fp : NULL;
-}
-
 static bool round_now(struct daemon *d, int64_t now)
 {
 	watch_clocks(d);
@@ -579,7 +363,7 @@ static bool round_now(struct daemon *d, int64_t now)
 	if (read && !refresh(d, now))
 		return false;
 	if (read)
-		check_silent(d, now);
+		factsock_check_silent(d, now);
 	struct engine_round r;
 	if (engine_decide(d->eng, now, &r) != 0) {
 		log_warnx("out of memory in a round");
@@ -598,7 +382,7 @@ static bool round_now(struct daemon *d, int64_t now)
 		d->active_until = now + ACTIVE_MS;
 	engine_round_free(&r);
 	d->send_now = now;
-	if (engine_send(d->eng, now, send_one, d) != 0)
+	if (engine_send(d->eng, now, factsock_send_one, d) != 0)
 		log_warnx("out of memory while sending facts");
 	report_status(d);
 	plan_next(d, now, read || changed);
@@ -616,223 +400,6 @@ static void arm(struct daemon *d, int64_t now)
 	struct itimerspec its = { .it_value = { wait / 1000, (wait % 1000) * 1000000 } };
 	timerfd_settime(d->tfd, 0, &its, NULL);
 	d->armed = next;
-}
-
-static void bad_packet(struct daemon *d, enum control_drop reason, const char *why,
-		       const struct sockaddr_in6 *from)
-{
-	uint64_t suppressed = 0;
-	d->counters.dropped[reason]++;
-	if (!log_ratelimit_allow(&d->bad_log, clock_ms(CLOCK_MONOTONIC), &suppressed))
-		return;
-	char a[INET6_ADDRSTRLEN];
-	inet_ntop(AF_INET6, &from->sin6_addr, a, sizeof(a));
-	log_warnx("dropped a packet from %s: %s%s", a, why, suppressed ? " (and others not logged)" : "");
-}
-
-/* Takes what is pending on one fact socket (ours on port `port`). */
-static void receive_on(struct daemon *d, int sock, uint16_t port, int64_t now)
-{
-	uint8_t buf[WIRE_RECV_BUF];
-	struct sockaddr_in6 from;
-	for (int burst = 0; burst < 64; burst++) {
-		socklen_t fl = sizeof(from);
-		ssize_t n = recvfrom(sock, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
-		if (n < 0)
-			return;
-		d->counters.packets_in++;
-		d->counters.bytes_in += (uint64_t)n;
-		/* Cheap checks before any crypto: a current peer's auto-address,
-		 * signed by that same peer. */
-		struct addr_entry *e = entry_by_addr(d, &from.sin6_addr);
-		const struct wg_peer *p = e ? &d->dev->peers[e->peer] : NULL;
-		struct wire_fact g;
-		enum wire_err err;
-		if (!p) {
-			/* Perhaps a peer added since the last read: read again
-			 * soon (at most once per REFRESH_MS, floods included). */
-			if (d->next_read > d->read_at + REFRESH_MS) {
-				d->next_read = d->read_at + REFRESH_MS;
-				if (d->next_round > d->next_read)
-					d->next_round = d->next_read;
-			}
-			bad_packet(d, DROP_NOT_PEER, "not from a current peer's auto-address", &from);
-			continue;
-		}
-		if ((err = wire_decode_group_outer(buf, (size_t)n, &g)) != WIRE_OK) {
-			bad_packet(d, DROP_MALFORMED, wire_strerror(err), &from);
-			continue;
-		}
-		if (memcmp(g.subject, p->public_key, WIRE_KEY_LEN) != 0) {
-			bad_packet(d, DROP_WRONG_SIGNER, "signer is not the peer it came from", &from);
-			continue;
-		}
-		const uint8_t *shared = crypto_cache_get(d->cache, g.subject);
-		if (!shared || !crypto_group_verify(shared, &g.v.group)) {
-			bad_packet(d, DROP_BAD_TAG, "bad tag", &from);
-			continue;
-		}
-		if (factport_heard(&e->fp, ntohs(from.sin6_port), port, now)) {
-			char kb[KEY_B64_LEN + 1];
-			log_info("%s: fact packets arrive again (from port %u); taking a new boot id so "
-				 "peers re-send what we missed", peer_label(d, g.subject, kb), ntohs(from.sin6_port));
-			/* Its packets were lost (a firewall, a wrong port) while
-			 * its daemon believed we had them. */
-			engine_new_boot_id(d->eng);
-			d->engine_due = now;
-			if (d->next_round > now)
-				d->next_round = now;
-		}
-		struct wire_fact facts[WIRE_RECV_BUF / 34];
-		struct wire_inner_iter it;
-		size_t k = 0;
-		wire_inner_begin(&it, &g.v.group.inner);
-		while (k < sizeof(facts) / sizeof(facts[0]) && wire_inner_next(&it, &facts[k]))
-			k++;
-		if (it.err) {
-			bad_packet(d, DROP_MALFORMED, wire_strerror(it.err), &from);
-			continue;
-		}
-		int accepted = engine_receive(d->eng, g.subject, facts, k, now);
-		if (log_enabled(LOG_LEVEL_DEBUG)) {
-			char kb[KEY_B64_LEN + 1];
-			log_debug("received %zu facts from %s, %d new or renewed", k,
-				  peer_label(d, g.subject, kb), accepted);
-		}
-		if (accepted > 0 && d->next_round > now + COALESCE_MS)
-			d->next_round = d->engine_due = now + COALESCE_MS; /* act on news promptly */
-		if (accepted > 0) {
-			d->active_until = now + ACTIVE_MS;
-			d->next_read = now; /* the handshake that carried it, at once */
-		}
-	}
-}
-
-static bool is_extra(const struct daemon *d, int fd)
-{
-	for (int i = 0; i < FACTPORT_EXTRA; i++)
-		if (d->xsock[i] == fd)
-			return true;
-	return false;
-}
-
-static void receive(struct daemon *d, int64_t now)
-{
-	receive_on(d, d->sock, d->port, now);
-	for (int i = 0; i < FACTPORT_EXTRA; i++)
-		if (d->xsock[i] >= 0)
-			receive_on(d, d->xsock[i], d->xport[i], now);
-}
-
-/* A UDP socket on our auto-address and port, or -errno. */
-static int bind_fact_socket(const struct daemon *d, uint16_t port)
-{
-	struct in6_addr self;
-	autoaddr_from_key(crypto_identity_public(d->id), &self);
-	int s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (s < 0)
-		return -errno;
-	int one = 1;
-	/* The address was added without DAD, so it is usable at once; FREEBIND
-	 * covers kernels that still mark it tentative for a moment. */
-	setsockopt(s, SOL_IPV6, IPV6_FREEBIND, &one, sizeof(one));
-	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(port),
-				   .sin6_addr = self, .sin6_scope_id = d->dev->ifindex };
-	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int err = -errno;
-		close(s);
-		return err;
-	}
-	return s;
-}
-
-static bool want_port(const uint16_t *ports, size_t n, uint16_t port)
-{
-	for (size_t i = 0; i < n; i++)
-		if (ports[i] == port)
-			return true;
-	return false;
-}
-
-/* The extra fact ports: those peers' endpoints imply where the peer may
- * send only to its own port number (factport_wants_extra), routers and
- * peers with the most allowed IPs first, FACTPORT_EXTRA at most. */
-static size_t wanted_extra(const struct daemon *d, int64_t now, uint16_t want[static FACTPORT_EXTRA])
-{
-	size_t n = 0;
-	for (size_t pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < d->dev->n_peers && n < FACTPORT_EXTRA; i++) {
-			const struct wg_peer *p = &d->dev->peers[i];
-			const struct addr_entry *e = entry_by_key(d, p->public_key);
-			if (engine_peer_is_router(d->eng, p) != (pass == 0) || !e ||
-			    !factport_wants_extra(&e->fp, d->port, &p->endpoint, now))
-				continue;
-			uint16_t port = factport_implied(&p->endpoint);
-			if (!want_port(want, n, port))
-				want[n++] = port;
-		}
-	return n;
-}
-
-/* Opens and closes the extra fact sockets to match wanted_extra. */
-static void listen_extra(struct daemon *d)
-{
-	uint16_t want[FACTPORT_EXTRA];
-	size_t n = d->addrs ? wanted_extra(d, d->read_at, want) : 0;
-	for (int i = 0; i < FACTPORT_EXTRA; i++) {
-		if (d->xsock[i] < 0 || want_port(want, n, d->xport[i]))
-			continue;
-		receive_on(d, d->xsock[i], d->xport[i], d->read_at);
-		close(d->xsock[i]); /* epoll forgets a closed socket */
-		d->xsock[i] = -1;
-		log_debug("%s: no longer listening for facts on port %u", d->cfg->iface, d->xport[i]);
-	}
-	for (size_t k = 0; k < n; k++) {
-		int free_slot = -1;
-		bool open = false;
-		for (int i = 0; i < FACTPORT_EXTRA; i++) {
-			open |= d->xsock[i] >= 0 && d->xport[i] == want[k];
-			if (d->xsock[i] < 0 && free_slot < 0)
-				free_slot = i;
-		}
-		if (open || free_slot < 0)
-			continue;
-		int s = bind_fact_socket(d, want[k]);
-		struct epoll_event ev = { .events = EPOLLIN, .data.fd = s };
-		if (s >= 0 && epoll_ctl(d->ep, EPOLL_CTL_ADD, s, &ev) < 0) {
-			close(s);
-			s = -errno;
-		}
-		if (s < 0) {
-			log_debug("%s: cannot listen for facts on port %u too: %s", d->cfg->iface, want[k],
-				  strerror(-s));
-			continue;
-		}
-		d->xsock[free_slot] = s;
-		d->xport[free_slot] = want[k];
-		log_debug("%s: also listening for facts on port %u (a peer's endpoint implies it)",
-			  d->cfg->iface, want[k]);
-	}
-}
-
-static int open_socket(struct daemon *d)
-{
-	struct in6_addr self;
-	autoaddr_from_key(crypto_identity_public(d->id), &self);
-	int err = netif_add_addr6(d->dev->ifindex, &self, 64);
-	if (err) {
-		char a[INET6_ADDRSTRLEN];
-		inet_ntop(AF_INET6, &self, a, sizeof(a));
-		log_errorx("%s: cannot add the auto-address %s/64: %s", d->cfg->iface, a, strerror(-err));
-		return err;
-	}
-	d->sock = bind_fact_socket(d, d->port);
-	if (d->sock < 0) {
-		err = d->sock;
-		log_errorx("%s: cannot bind the fact port %u: %s", d->cfg->iface, d->port, strerror(-err));
-		return err;
-	}
-	return 0;
 }
 
 /* The engine's view of a configuration; the peers' endpoints are filled in
@@ -877,7 +444,7 @@ static int take_lock(struct daemon *d)
 	return 0;
 }
 
-/* Why open_socket will fail, when IPv6 is off: clearer than its errno. */
+/* Why factsock_open will fail, when IPv6 is off: clearer than its errno. */
 static int check_ipv6(const struct daemon *d)
 {
 	enum netif_ipv6 v6 = netif_ipv6_state(d->cfg->iface);
@@ -924,7 +491,7 @@ static int setup(struct daemon *d)
 		return -ENOMEM;
 	int err = check_ipv6(d);
 	if (!err)
-		err = open_socket(d);
+		err = factsock_open(d);
 	if (err)
 		return err;
 	if (snprintf(d->owned_path, sizeof(d->owned_path), "%s/%s.owned", CONTROL_DIR, d->cfg->iface) <
@@ -1039,8 +606,8 @@ static void log_fact(void *arg, const struct fact *f)
 		known |= f->source[i] != 0;
 	int64_t left = (f->expires - clock_ms(CLOCK_MONOTONIC)) / 1000;
 	log_info("fact: %s of %s is %s, %llds left, from %s", control_attr_name(f->f.attr),
-		 peer_label(d, f->f.subject, kb), value ? value : "?", (long long)(left < 0 ? 0 : left),
-		 known ? peer_label(d, f->source, sb) : "?");
+		 daemon_peer_label(d, f->f.subject, kb), value ? value : "?", (long long)(left < 0 ? 0 : left),
+		 known ? daemon_peer_label(d, f->source, sb) : "?");
 	free(value);
 }
 
@@ -1053,7 +620,7 @@ static void log_state(const struct daemon *d)
 		char kb[KEY_B64_LEN + 1], ep[80] = "no endpoint";
 		if (p->endpoint.addr.sa_family != AF_UNSPEC)
 			wg_endpoint_format(&p->endpoint, ep, sizeof(ep));
-		log_info("peer %s: %s, %s, %s, trust %s", peer_label(d, p->public_key, kb),
+		log_info("peer %s: %s, %s, %s, trust %s", daemon_peer_label(d, p->public_key, kb),
 			 ps && ps->healthy ? "healthy" : "unhealthy", ps && ps->alive ? "alive" : "not alive",
 			 ep, trust_name(engine_peer_trust(d->eng, p->public_key)));
 	}
@@ -1201,8 +768,8 @@ int daemon_run(struct config *cfg, int argc, char **argv, char **env)
 		woke = false;
 		for (int i = 0; i < n; i++) {
 			woke |= evs[i].data.fd != d.tfd;
-			if (evs[i].data.fd == d.sock || is_extra(&d, evs[i].data.fd)) {
-				receive(&d, now);
+			if (evs[i].data.fd == d.sock || factsock_is_extra(&d, evs[i].data.fd)) {
+				factsock_receive(&d, now);
 			} else if (d.watch && evs[i].data.fd == netif_watch_fd(d.watch)) {
 				if (netif_watch_read(d.watch) != 0) {
 					d.host_dirty = true;
@@ -1243,7 +810,7 @@ int daemon_run(struct config *cfg, int argc, char **argv, char **env)
 				}
 				struct control_view v = { cfg, d.dev, d.eng, crypto_identity_public(d.id),
 							  d.port, now, clock_ms(CLOCK_REALTIME) / 1000,
-							  &d.counters, peer_factport, &d };
+							  &d.counters, factsock_peer_port, &d };
 				control_server_event(d.ctl_server, evs[i].data.fd, &v, now);
 			}
 		}

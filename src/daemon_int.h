@@ -1,0 +1,142 @@
+/* The daemon's state, shared by its rooms: daemon.c (the loop, rounds,
+ * set-up and reload) and factsock.c (the fact sockets: receiving, sending,
+ * where each peer's daemon takes facts). Internal to the daemon. */
+#ifndef WIRELINK_DAEMON_INT_H
+#define WIRELINK_DAEMON_INT_H
+
+#include "config.h"
+#include "control.h"
+#include "core/engine.h"
+#include "core/factport.h"
+#include "log.h"
+#include "proto/crypto.h"
+#include "resolve.h"
+#include "util/clockwatch.h"
+#include "util/keys.h"
+#include "wg/netif.h"
+#include "wg/wg.h"
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+/* The daemon looks at the interface's packet counters at least every
+ * IDLE_MS (two system calls); a look is brought forward when it is awake
+ * anyway (a packet, a notification, a control request) and the next is
+ * due within IDLE_MS / 2. A wake-up is a full round (the engine decides
+ * and sends) only when the device is read or the engine has something due
+ * (engine_next_due): what
+ * must come on time wakes the daemon, what may wait rides with the next
+ * look. The device is read every REFRESH_MS for ACTIVE_MS after any news
+ * or change, and every FAST_MS for SETTLE_MS after we changed it
+ * (handshakes and the next step then follow quickly). When all is quiet
+ * it is read only when something may have changed: the counters moved
+ * beyond our own fact packets (traffic that may start a flow to watch),
+ * rtnetlink tells of a link or address change (a vanished interface), the
+ * engine asks (engine_next_look), and at the first look LOOK_IDLE_MS after
+ * the last read. Without the counters or notifications, it is read every
+ * round. */
+enum {
+	COALESCE_MS = 20,
+	IDLE_MS = 5000, /* a new flow is seen within this */
+	LOOK_IDLE_MS = 30000,
+	REFRESH_MS = 1000,
+	ACTIVE_MS = 30000,
+	FAST_MS = 50,
+	SETTLE_MS = 3000,
+	RESOLVE_MS = 300000,
+	MAX_STATIC = 16,
+};
+
+struct daemon {
+	struct config *cfg;
+	int argc;
+	char **argv, **env; /* to load the configuration again on SIGHUP */
+	struct peer_config *peers;
+	struct wg_device *dev;
+	struct netif_list *host;
+	struct engine *eng;
+	struct crypto_identity *id;
+	struct crypto_cache *cache;
+	int sock, sfd, tfd, ep, ctl;
+	struct control_server *ctl_server;
+	char ctl_path[128];
+	int lock; /* control_lock's: one daemon per interface */
+	char lock_path[128];
+	int64_t watchdog_ms, next_watchdog;
+	char status[128]; /* the last STATUS= sent */
+	uint16_t port;
+	int64_t send_now;   /* the round's time, for send_one */
+	int64_t next_round; /* the next wake-up */
+	int64_t look_at;    /* the next look at the counters */
+	int64_t engine_due; /* a full round then (the engine's or ours)... */
+	int64_t engine_soft; /* ...or at the first look from then */
+	int64_t armed;	     /* the timer is set for then (INT64_MIN: not set) */
+	int64_t settle_until; /* poll the device fast until then */
+	int64_t active_until; /* poll it every second until then */
+	int64_t host_read;    /* when d->host was read */
+	int64_t read_at, next_read; /* when the device was read; must be next */
+	struct netif_stats *stats;  /* the interface's packet counters, or NULL */
+	struct netif_counters seen; /* ...as last looked at, less our fact packets */
+	struct netif_watch *watch; /* address and link notifications, or NULL */
+	bool host_dirty;	   /* one came: read the host again now */
+	bool quiet_look;	   /* this round's look saw no user packets */
+	struct log_ratelimit bad_log;
+	struct control_counters counters;
+	/* Peers logged by key because their name was unknown: when it becomes
+	 * known, one line ties the two together. */
+	uint8_t (*unnamed)[WIRE_KEY_LEN];
+	size_t n_unnamed;
+	struct clockwatch clocks;
+	/* Each device peer's auto-address, sorted: built once per device read,
+	 * so a received packet costs a binary search, not a SHA-1 per peer. */
+	struct addr_entry {
+		struct in6_addr addr;
+		size_t peer; /* index into dev->peers */
+		struct factport fp; /* where its daemon takes facts */
+	} *addrs;
+	/* Extra fact sockets, on ports peers' endpoints imply (factport.h). */
+	int xsock[FACTPORT_EXTRA];
+	uint16_t xport[FACTPORT_EXTRA];
+	struct peer_endpoint (*resolved)[MAX_STATIC]; /* per config peer */
+	int64_t next_resolve;
+	char owned_path[128]; /* what we added to the device (owned.h); "" when none */
+	uint64_t owned_gen;   /* the engine's owned_gen as last saved */
+	bool owned_said;      /* we logged that it cannot be saved */
+	struct resolver *resolver;
+	unsigned cfg_gen, resolve_gen; /* the configuration's, and the lookup's */
+};
+
+static inline int64_t clock_ms(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* A peer as the log names it: its name, else the start of its key. */
+const char *daemon_peer_label(const struct daemon *d, const uint8_t key[32], char buf[KEY_B64_LEN + 1]);
+
+/* ---- factsock.c ---- */
+
+/* Binds the fact socket on our auto-address (added to the interface
+ * first); 0 or -errno, said in the log. */
+int factsock_open(struct daemon *d);
+/* Takes what is pending on every fact socket into the engine. */
+void factsock_receive(struct daemon *d, int64_t now);
+bool factsock_is_extra(const struct daemon *d, int fd);
+/* Opens and closes the extra fact sockets to match the device just read. */
+void factsock_listen_extra(struct daemon *d);
+/* For qsort and bsearch of the auto-address table. */
+int factsock_cmp_addr(const void *a, const void *b);
+/* A rebuilt auto-address table keeps what was learned of fact ports. */
+void factsock_keep_ports(const struct daemon *d, struct addr_entry *next, size_t n);
+/* engine_send's callback: packs and sends one peer's facts. */
+void factsock_send_one(void *arg, const struct engine_send *s);
+/* Names, once, peers whose daemon is silent though their handshake is fresh. */
+void factsock_check_silent(struct daemon *d, int64_t now);
+/* control_view's look-up of a peer's fact port. */
+const struct factport *factsock_peer_port(const void *arg, const uint8_t key[WIRE_KEY_LEN]);
+
+#endif
