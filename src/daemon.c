@@ -26,15 +26,6 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
-const char *daemon_peer_label(const struct daemon *d, const uint8_t key[32], char buf[KEY_B64_LEN + 1])
-{
-	const char *name = engine_peer_name(d->eng, key);
-	if (name)
-		return name;
-	key_to_base64(key, buf);
-	buf[10] = '\0'; /* short key, as wg(8) users recognise it */
-	return buf;
-}
 
 /* The endpoint a round sets on a peer, as text ("" when none). */
 static void change_endpoint(const struct engine_round *r, const uint8_t key[32], char *out, size_t len)

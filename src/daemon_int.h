@@ -116,7 +116,15 @@ static inline int64_t clock_ms(clockid_t c)
 }
 
 /* A peer as the log names it: its name, else the start of its key. */
-const char *daemon_peer_label(const struct daemon *d, const uint8_t key[32], char buf[KEY_B64_LEN + 1]);
+static inline const char *daemon_peer_label(const struct daemon *d, const uint8_t key[32], char buf[KEY_B64_LEN + 1])
+{
+	const char *name = engine_peer_name(d->eng, key);
+	if (name)
+		return name;
+	key_to_base64(key, buf);
+	buf[10] = '\0'; /* short key, as wg(8) users recognise it */
+	return buf;
+}
 
 /* ---- factsock.c ---- */
 
