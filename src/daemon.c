@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdio.h>
@@ -723,6 +724,26 @@ static void reload(struct daemon *d)
 		 d->cfg->n_peers == 1 ? "" : "s", d->cfg->debug ? "debug" : "info");
 }
 
+/* After dropping to User:, a reload reads the file as that user: say at
+ * once, with the fix, when it cannot (the file was read as root at start;
+ * a reload then keeps the configuration in use). */
+static void check_reloadable(const struct config *cfg)
+{
+	if (!cfg->source[0] || faccessat(AT_FDCWD, cfg->source, R_OK, AT_EACCESS) == 0)
+		return;
+	char dir[sizeof(cfg->source)];
+	snprintf(dir, sizeof(dir), "%s", cfg->source);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir)
+		*slash = '\0';
+	int err = errno;
+	const struct group *g = getgrgid(getegid());
+	log_warnx("as %s, a reload cannot read %s (%s); until it can, SIGHUP keeps this configuration. "
+		  "To allow it: chgrp %s %s %s; chmod g+r %s; chmod g+x %s",
+		  cfg->user, cfg->source, strerror(err), g ? g->gr_name : cfg->user, dir, cfg->source,
+		  cfg->source, dir);
+}
+
 int daemon_run(struct config *cfg, int argc, char **argv, char **env)
 {
 	struct daemon d = { .cfg = cfg, .argc = argc, .argv = argv, .env = env,
@@ -736,6 +757,8 @@ int daemon_run(struct config *cfg, int argc, char **argv, char **env)
 	if (cfg->user[0] &&
 	    service_drop_privileges(cfg->user, wg_backend_for(cfg->iface) == &wg_backend_userspace) != 0)
 		goto out;
+	if (cfg->user[0])
+		check_reloadable(cfg);
 	d.next_round = clock_ms(CLOCK_MONOTONIC);
 	d.watchdog_ms = service_watchdog_ms();
 	d.next_watchdog = d.next_round;

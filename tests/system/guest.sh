@@ -288,6 +288,20 @@ if [ "$phase" = 1 ]; then
   check_converges "  ... and the leaves are direct" 30
   check "wirelink status as the op user, daemon running as wirelink" \
     eval 'runuser -u op -- wirelink status -i wg0 | grep -q "^wg0: "'
+  # The file is root's: a reload as wirelink could not read it. The
+  # daemon says so at start, with the commands that allow it.
+  check "  ... the journal says a reload cannot read the file, and how to allow it" \
+    eval 'journalctl -b -u "$unit" --no-pager -o cat | grep "a reload cannot read /etc/wireguard/wirelink.wg0.yaml" | grep -q "chgrp wirelink /etc/wireguard"'
+  fix=$(journalctl -b -u "$unit" --no-pager -o cat | grep -o "To allow it: .*" | tail -n 1 | cut -c14-)
+  echo "# following it: $fix"
+  eval "$fix"
+  sed -i 's/Name: peer1$/Name: laptop-one/' /etc/wireguard/wirelink.wg0.yaml
+  p=$(mainpid)
+  systemctl reload "$unit"
+  check "  ... after that, a reload as wirelink applies the changed file" \
+    wait_until 10 eval 'wirelink status -i wg0 | grep -q "^laptop-one "'
+  check "  ... in the same daemon" test "$(mainpid)" = "$p"
+  chgrp root /etc/wireguard /etc/wireguard/wirelink.wg0.yaml && chmod 0700 /etc/wireguard && chmod 0600 /etc/wireguard/wirelink.wg0.yaml
 
   # The same with systemd's User= (a drop-in): the daemon starts unprivileged
   # with only CAP_NET_ADMIN as an ambient capability. /etc/wireguard is
