@@ -74,6 +74,19 @@ check "IPv6 disabled on the interface: start-up fails (exit $st)" test "$st" = 1
 check "  ... and says so" grep -qF "error: $IF6: IPv6 is disabled on the interface (sysctl net.ipv6.conf.$IF6.disable_ipv6=1)" <<<"$out"
 check "  ... its lock is released on the way out" test ! -e "/run/wirelink/$IF6.lock"
 
+# A listen port of 65535 leaves no default fact port: a clear error, not
+# a wrap to port 0 (a random port); --port then works.
+in_ns a sysctl -qw "net.ipv6.conf.$IF6.disable_ipv6=0"
+in_ns a wg set "$IF6" listen-port 65535
+out=$(timeout 10 ip netns exec "$(ns a)" "$wl" -i "$IF6" --config-path "$E2E_TMP/etc" 2>&1); st=$?
+check "WireGuard on port 65535: start-up fails (exit $st)" test "$st" = 1
+check "  ... saying the default fact port does not exist" grep -qF "WireGuard listens on port 65535, so the default fact port (listen port + 1) does not exist" <<<"$out"
+ip netns exec "$(ns a)" "$wl" -i "$IF6" --port 40000 --config-path "$E2E_TMP/etc" >"$E2E_TMP/log6" 2>&1 &
+P6=$!
+E2E_PIDS+=($P6)
+check "  ... with --port 40000 it starts, on port 40000" wait_until 10 grep -qE "facts on \[[^]]+\]:40000," "$E2E_TMP/log6"
+kill "$P6"; wait "$P6" 2>/dev/null
+
 kill "$DPID"
 wait "$DPID" 2>/dev/null
 check "the first daemon's socket and lock are gone when it stops" eval 'test ! -e "$sock" && test ! -e "/run/wirelink/$IF.lock"'
