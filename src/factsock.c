@@ -69,11 +69,12 @@ static int send_packet(void *arg, const uint8_t *pkt, size_t len)
 	return 0; /* unreachable peers are normal: not connected yet */
 }
 
-/* Where a peer's facts go: its learned fact port, or our guesses. */
-static size_t send_ports(const struct daemon *d, const uint8_t key[WIRE_KEY_LEN], int64_t now,
+/* Where a peer's facts go (addr: its auto-address): its learned fact
+ * port, or our guesses. */
+static size_t send_ports(const struct daemon *d, const struct in6_addr *addr, int64_t now,
 			 uint16_t out[static FACTPORT_TARGETS])
 {
-	const struct addr_entry *e = entry_by_key(d, key);
+	const struct addr_entry *e = entry_by_addr(d, addr);
 	if (!e) {
 		out[0] = d->port;
 		return 1;
@@ -88,7 +89,7 @@ void factsock_send_one(void *arg, const struct engine_send *s)
 	if (shared) {
 		struct send_ctx c = { d, { .sin6_family = AF_INET6, .sin6_scope_id = d->dev->ifindex }, { 0 }, 0 };
 		autoaddr_from_key(s->peer, &c.to.sin6_addr);
-		c.n_ports = send_ports(d, s->peer, d->send_now, c.ports);
+		c.n_ports = send_ports(d, &c.to.sin6_addr, d->send_now, c.ports);
 		struct pack_target t = { crypto_identity_public(d->id), shared, send_packet, &c };
 		int packets = pack_fact_refs(&t, s->facts, s->n, s->fill, s->n_fill);
 		if (packets < 0) {
@@ -264,17 +265,17 @@ static bool want_port(const uint16_t *ports, size_t n, uint16_t port)
 }
 
 /* The extra fact ports: those peers' endpoints imply where the peer may
- * send only to its own port number (factport_wants_extra), routers and
- * peers with the most allowed IPs first, FACTPORT_EXTRA at most. */
+ * send only to its own port number (factport_wants_extra), routers first,
+ * FACTPORT_EXTRA at most. */
 static size_t wanted_extra(const struct daemon *d, int64_t now, uint16_t want[static FACTPORT_EXTRA])
 {
 	size_t n = 0;
 	for (size_t pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < d->dev->n_peers && n < FACTPORT_EXTRA; i++) {
-			const struct wg_peer *p = &d->dev->peers[i];
-			const struct addr_entry *e = entry_by_key(d, p->public_key);
-			if (engine_peer_is_router(d->eng, p) != (pass == 0) || !e ||
-			    !factport_wants_extra(&e->fp, d->port, &p->endpoint, now))
+			const struct addr_entry *e = &d->addrs[i];
+			const struct wg_peer *p = &d->dev->peers[e->peer];
+			if (!factport_wants_extra(&e->fp, d->port, &p->endpoint, now) ||
+			    engine_peer_is_router(d->eng, p) != (pass == 0))
 				continue;
 			uint16_t port = factport_implied(&p->endpoint);
 			if (!want_port(want, n, port))
