@@ -311,7 +311,10 @@ static bool router_carries(const struct control_view *v, const struct wg_peer *r
 static void path_json(const struct control_view *v, const struct wg_peer *p, const struct peerstate *ps,
 		      json_t *o, size_t n_candidates, size_t n_tried)
 {
-	const struct wg_peer *router = healthy_router(v, NULL);
+	bool healthy = ps && ps->healthy;
+	/* A healthy peer is direct: no router to look for (on a hub of many
+	 * leaves, that would be a walk over every peer for each). */
+	const struct wg_peer *router = healthy ? NULL : healthy_router(v, NULL);
 	char via[96], why[320] = "";
 	const char *path = "down";
 	struct wg_allowedip missing;
@@ -335,15 +338,14 @@ static void path_json(const struct control_view *v, const struct wg_peer *p, con
 		snprintf(why, sizeof(why), "a basic peer: only its configured endpoint is used");
 	else if (ps && ps->dead)
 		snprintf(why, sizeof(why), "the direct link stopped answering; trying its endpoints again");
-	else if (router && router != p && why_silent(v, router, "the router ", why, sizeof(why)))
-		;
 	else if (router && router != p && !carried && !engine_peer_is_router(v->eng, p)) {
 		char r[80], ip[64];
 		peer_label(v, router->public_key, r, sizeof(r));
 		wg_allowedip_format(&missing, ip, sizeof(ip));
 		snprintf(why, sizeof(why), "unreachable: the router %s does not carry its address %s, and %s",
 			 r, ip, !n_candidates && !n_tried_ever ? "no endpoint is known for it" : "no direct link is up");
-	}
+	} else if (router && router != p && why_silent(v, router, "the router ", why, sizeof(why)))
+		;
 	else if (!n_candidates && !n_tried_ever)
 		snprintf(why, sizeof(why), "no endpoint known for it");
 	else if (!n_candidates)

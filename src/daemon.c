@@ -731,12 +731,12 @@ static void check_reloadable(const struct config *cfg)
 {
 	if (!cfg->source[0] || faccessat(AT_FDCWD, cfg->source, R_OK, AT_EACCESS) == 0)
 		return;
-	char dir[sizeof(cfg->source)];
-	snprintf(dir, sizeof(dir), "%s", cfg->source);
-	char *slash = strrchr(dir, '/');
-	if (slash && slash != dir)
-		*slash = '\0';
 	int err = errno;
+	char dir[sizeof(cfg->source)] = ".";
+	const char *slash = strrchr(cfg->source, '/');
+	if (slash)
+		snprintf(dir, sizeof(dir), "%.*s", slash == cfg->source ? 1 : (int)(slash - cfg->source),
+			 cfg->source);
 	const struct group *g = getgrgid(getegid());
 	log_warnx("as %s, a reload cannot read %s (%s); until it can, SIGHUP keeps this configuration. "
 		  "To allow it: chgrp %s %s %s; chmod g+r %s; chmod g+x %s",

@@ -47,6 +47,7 @@ enum {
 	SETTLE_MS = 3000,
 	RESOLVE_MS = 300000,
 	MAX_STATIC = 16,
+	EXTRA_RETRY_MS = 60000, /* an extra fact port that could not be bound */
 };
 
 struct daemon {
@@ -99,6 +100,11 @@ struct daemon {
 	/* Extra fact sockets, on ports peers' endpoints imply (factport.h). */
 	int xsock[FACTPORT_EXTRA];
 	uint16_t xport[FACTPORT_EXTRA];
+	struct {
+		uint16_t port;
+		int64_t until;
+	} xfail[FACTPORT_EXTRA]; /* extra ports that could not be bound lately */
+	int64_t silence_boot_at; /* the last new boot id for a silence that ended */
 	struct peer_endpoint (*resolved)[MAX_STATIC]; /* per config peer */
 	int64_t next_resolve;
 	char owned_path[128]; /* what we added to the device (owned.h); "" when none */

@@ -5,6 +5,7 @@
  * learned from its packets (core/factport.h). */
 #include "daemon_int.h"
 
+#include "core/knowledge.h"
 #include "proto/autoaddr.h"
 #include "proto/pack.h"
 
@@ -102,22 +103,24 @@ void factsock_send_one(void *arg, const struct engine_send *s)
 	}
 }
 
-/* Once per peer: its WireGuard handshake is fresh, but its daemon has sent
- * us no fact packet for FACTPORT_SILENT_MS (the status why-line says the
- * same while it lasts). */
+/* Once per silence: a peer's WireGuard handshake is fresh, but its daemon
+ * sends us no fact packets (factport_check_silent; the status why-line
+ * says the same while it lasts). */
 void factsock_check_silent(struct daemon *d, int64_t now)
 {
 	for (size_t i = 0; d->addrs && i < d->dev->n_peers; i++) {
 		struct addr_entry *e = &d->addrs[i];
 		const struct wg_peer *p = &d->dev->peers[e->peer];
 		const struct peerstate *ps = engine_peer(d->eng, p->public_key);
-		if (!factport_check_silent(&e->fp, ps && ps->healthy && !ps->basic, now))
+		int64_t ms;
+		if (!factport_check_silent(&e->fp, ps && ps->healthy && !ps->basic, p->last_handshake_sec, now) ||
+		    !factport_is_silent(&e->fp, now, &ms))
 			continue;
 		char kb[KEY_B64_LEN + 1];
-		log_warnx("%s: WireGuard handshake is fresh, but no wirelink fact packet came from it for %d s "
+		log_warnx("%s: WireGuard handshake is fresh, but no wirelink fact packet came from it for %lld s "
 			  "(another wirelink port there? a firewall dropping UDP to port %u inside the tunnel? "
 			  "no wirelink running there?)",
-			  daemon_peer_label(d, p->public_key, kb), FACTPORT_SILENT_MS / 1000, d->port);
+			  daemon_peer_label(d, p->public_key, kb), (long long)(ms / 1000), d->port);
 	}
 }
 
@@ -141,6 +144,27 @@ static void bad_packet(struct daemon *d, enum control_drop reason, const char *w
 }
 
 /* Takes what is pending on one fact socket (ours on port `port`). */
+/* A peer named as silent sends again. Its packets were lost (a firewall, a
+ * wrong port) while its daemon believed we had them: when it is a router
+ * (it tells us who is in the network), a new boot id makes peers re-send
+ * what we missed now rather than in minutes; at most once per FactTTL, so
+ * that a peer cannot make us do it over and over. */
+static void heard_again(struct daemon *d, const struct wg_peer *p, int64_t now, uint16_t from)
+{
+	char kb[KEY_B64_LEN + 1];
+	bool renew = engine_peer_is_router(d->eng, p) &&
+		     (!d->silence_boot_at || now - d->silence_boot_at >= FACT_TTL_MS);
+	log_info("%s: fact packets arrive again (from port %u)%s", daemon_peer_label(d, p->public_key, kb), from,
+		 renew ? "; taking a new boot id so that peers re-send what we missed" : "");
+	if (!renew)
+		return;
+	d->silence_boot_at = now;
+	engine_new_boot_id(d->eng);
+	d->engine_due = now;
+	if (d->next_round > now)
+		d->next_round = now;
+}
+
 static void receive_on(struct daemon *d, int sock, uint16_t port, int64_t now)
 {
 	uint8_t buf[WIRE_RECV_BUF];
@@ -182,17 +206,8 @@ static void receive_on(struct daemon *d, int sock, uint16_t port, int64_t now)
 			bad_packet(d, DROP_BAD_TAG, "bad tag", &from);
 			continue;
 		}
-		if (factport_heard(&e->fp, ntohs(from.sin6_port), port, now)) {
-			char kb[KEY_B64_LEN + 1];
-			log_info("%s: fact packets arrive again (from port %u); taking a new boot id so "
-				 "peers re-send what we missed", daemon_peer_label(d, g.subject, kb), ntohs(from.sin6_port));
-			/* Its packets were lost (a firewall, a wrong port) while
-			 * its daemon believed we had them. */
-			engine_new_boot_id(d->eng);
-			d->engine_due = now;
-			if (d->next_round > now)
-				d->next_round = now;
-		}
+		if (factport_heard(&e->fp, ntohs(from.sin6_port), port, now))
+			heard_again(d, p, now, ntohs(from.sin6_port));
 		struct wire_fact facts[WIRE_RECV_BUF / 34];
 		struct wire_inner_iter it;
 		size_t k = 0;
@@ -264,21 +279,37 @@ static bool want_port(const uint16_t *ports, size_t n, uint16_t port)
 	return false;
 }
 
-/* The extra fact ports: those peers' endpoints imply where the peer may
- * send only to its own port number (factport_wants_extra), routers first,
- * FACTPORT_EXTRA at most. */
-static size_t wanted_extra(const struct daemon *d, int64_t now, uint16_t want[static FACTPORT_EXTRA])
+/* Whether binding port failed lately (then it is not tried again for
+ * EXTRA_RETRY_MS); with fail, records a failure. */
+static bool extra_failed(struct daemon *d, uint16_t port, int64_t now, bool fail)
+{
+	size_t oldest = 0;
+	for (size_t i = 0; i < sizeof(d->xfail) / sizeof(d->xfail[0]); i++) {
+		if (d->xfail[i].port == port && now < d->xfail[i].until && !fail)
+			return true;
+		if (d->xfail[i].until < d->xfail[oldest].until)
+			oldest = i;
+	}
+	if (fail)
+		d->xfail[oldest].port = port, d->xfail[oldest].until = now + EXTRA_RETRY_MS;
+	return false;
+}
+
+/* The extra fact ports (factport_extra), of peers whose handshake is fresh
+ * and that run wirelink as far as we know: routers first, FACTPORT_EXTRA
+ * at most. */
+static size_t wanted_extra(struct daemon *d, int64_t now, uint16_t want[static FACTPORT_EXTRA])
 {
 	size_t n = 0;
 	for (size_t pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < d->dev->n_peers && n < FACTPORT_EXTRA; i++) {
 			const struct addr_entry *e = &d->addrs[i];
 			const struct wg_peer *p = &d->dev->peers[e->peer];
-			if (!factport_wants_extra(&e->fp, d->port, &p->endpoint, now) ||
-			    engine_peer_is_router(d->eng, p) != (pass == 0))
+			uint16_t port = factport_extra(&e->fp, d->port, &p->endpoint, now);
+			if (!port || want_port(want, n, port) || engine_peer_is_router(d->eng, p) != (pass == 0))
 				continue;
-			uint16_t port = factport_implied(&p->endpoint);
-			if (!want_port(want, n, port))
+			const struct peerstate *ps = engine_peer(d->eng, p->public_key);
+			if (ps && ps->healthy && !ps->basic && !extra_failed(d, port, now, false))
 				want[n++] = port;
 		}
 	return n;
@@ -310,12 +341,14 @@ void factsock_listen_extra(struct daemon *d)
 		int s = bind_fact_socket(d, want[k]);
 		struct epoll_event ev = { .events = EPOLLIN, .data.fd = s };
 		if (s >= 0 && epoll_ctl(d->ep, EPOLL_CTL_ADD, s, &ev) < 0) {
+			int err = -errno;
 			close(s);
-			s = -errno;
+			s = err;
 		}
 		if (s < 0) {
-			log_debug("%s: cannot listen for facts on port %u too: %s", d->cfg->iface, want[k],
-				  strerror(-s));
+			extra_failed(d, want[k], d->read_at, true);
+			log_info("%s: cannot also listen for facts on port %u (%s); a peer that sends only to "
+				 "its own port number may not reach us", d->cfg->iface, want[k], strerror(-s));
 			continue;
 		}
 		d->xsock[free_slot] = s;

@@ -51,46 +51,70 @@ static void test_guess_then_learn(void **state)
 	assert_int_equal(out[1], 51821);
 }
 
-static void test_wants_extra(void **state)
+static void test_extra(void **state)
 {
 	(void)state;
 	struct factport fp = { 0 };
 	union wg_endpoint hub = v4(51820), same = v4(40001);
 	/* Our port is 40002: a hub on 51820 may send only to 51821. */
-	assert_true(factport_wants_extra(&fp, 40002, &hub, 0));
-	assert_false(factport_wants_extra(&fp, 40002, &same, 0));
+	assert_int_equal(factport_extra(&fp, 40002, &hub, 0), 51821);
+	assert_int_equal(factport_extra(&fp, 40002, &same, 0), 0);
 	/* It answered to our own port: it learns ports, no extra needed. */
 	factport_heard(&fp, 51821, 40002, 100);
-	assert_false(factport_wants_extra(&fp, 40002, &hub, 200));
-	/* It sent to the extra port (the original's rule): keep it. */
+	assert_int_equal(factport_extra(&fp, 40002, &hub, 200), 0);
+	/* It sent to an extra port (the original's rule): keep that one,
+	 * even when its endpoint moves (a NAT rebinding). */
 	factport_heard(&fp, 51821, 51821, 300);
-	assert_true(factport_wants_extra(&fp, 40002, &hub, 400));
+	assert_int_equal(factport_extra(&fp, 40002, &hub, 400), 51821);
+	union wg_endpoint moved = v4(61000);
+	assert_int_equal(factport_extra(&fp, 40002, &moved, 400), 51821);
+	/* Not heard for long: the port its endpoint implies again. */
+	assert_int_equal(factport_extra(&fp, 40002, &moved, 300 + FACTPORT_HEARD_MS), 61001);
 }
 
-static void test_silent(void **state)
+static void test_silent_never_heard(void **state)
 {
 	(void)state;
 	struct factport fp = { 0 };
 	int64_t ms;
 	/* No handshake: never silent. */
-	assert_false(factport_check_silent(&fp, false, 0));
-	assert_false(factport_check_silent(&fp, false, FACTPORT_SILENT_MS * 2));
-	/* Fresh from t=1000, nothing heard: said once, at 60 s. */
-	assert_false(factport_check_silent(&fp, true, 1000));
-	assert_false(factport_check_silent(&fp, true, 1000 + FACTPORT_SILENT_MS - 1));
+	assert_false(factport_check_silent(&fp, false, 0, 0));
+	assert_false(factport_check_silent(&fp, false, 0, FACTPORT_SILENT_MS * 2));
+	/* Fresh from t=1000, nothing ever heard: said once, at 60 s. */
+	assert_false(factport_check_silent(&fp, true, 77, 1000));
+	assert_false(factport_check_silent(&fp, true, 77, 1000 + FACTPORT_SILENT_MS - 1));
 	assert_false(factport_is_silent(&fp, 1000 + FACTPORT_SILENT_MS - 1, &ms));
-	assert_true(factport_check_silent(&fp, true, 1000 + FACTPORT_SILENT_MS));
-	assert_false(factport_check_silent(&fp, true, 1000 + FACTPORT_SILENT_MS * 3));
+	assert_true(factport_check_silent(&fp, true, 77, 1000 + FACTPORT_SILENT_MS));
+	assert_false(factport_check_silent(&fp, true, 77, 1000 + FACTPORT_SILENT_MS * 3));
 	assert_true(factport_is_silent(&fp, 1000 + FACTPORT_SILENT_MS * 3, &ms));
 	assert_int_equal(ms, FACTPORT_SILENT_MS * 3);
 	/* A packet: no longer silent, and the heard call says it had been. */
 	assert_true(factport_heard(&fp, 51821, 51821, 300000));
 	assert_false(factport_is_silent(&fp, 300001, &ms));
-	/* Silent again later: said again. */
-	assert_true(factport_check_silent(&fp, true, 300000 + FACTPORT_SILENT_MS));
-	/* The handshake went stale: the count starts again. */
-	assert_false(factport_check_silent(&fp, false, 500000));
+	/* The handshake went stale: the episode ends, and a later packet is
+	 * not "again" (a laptop that slept is no news). */
+	assert_false(factport_check_silent(&fp, false, 77, 500000));
 	assert_false(factport_is_silent(&fp, 500000, &ms));
+}
+
+static void test_silent_again(void **state)
+{
+	(void)state;
+	struct factport fp = { 0 };
+	int64_t ms, t = 1000;
+	assert_false(factport_check_silent(&fp, true, 100, t));
+	factport_heard(&fp, 51821, 51821, t);
+	/* One lost Alive: 90 s without a packet is not silence. */
+	assert_false(factport_check_silent(&fp, true, 100, t + 90000));
+	/* Long quiet, but the handshake never renewed: perhaps the host is
+	 * gone (it stays "fresh" for a while): not said. */
+	assert_false(factport_check_silent(&fp, true, 100, t + FACTPORT_SILENT_AGAIN_MS + 5000));
+	/* The handshake renews (its WireGuard is up) and still nothing: said
+	 * once. */
+	assert_true(factport_check_silent(&fp, true, 230, t + FACTPORT_SILENT_AGAIN_MS + 6000));
+	assert_true(factport_is_silent(&fp, t + FACTPORT_SILENT_AGAIN_MS + 6000, &ms));
+	assert_int_equal(ms, FACTPORT_SILENT_AGAIN_MS + 6000);
+	assert_false(factport_check_silent(&fp, true, 230, t + FACTPORT_SILENT_AGAIN_MS + 7000));
 }
 
 int main(void)
@@ -98,8 +122,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_implied),
 		cmocka_unit_test(test_guess_then_learn),
-		cmocka_unit_test(test_wants_extra),
-		cmocka_unit_test(test_silent),
+		cmocka_unit_test(test_extra),
+		cmocka_unit_test(test_silent_never_heard),
+		cmocka_unit_test(test_silent_again),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

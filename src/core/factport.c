@@ -53,22 +53,27 @@ size_t factport_targets(const struct factport *fp, uint16_t own, const union wg_
 	return add_port(out, n, factport_implied(ep));
 }
 
-bool factport_wants_extra(const struct factport *fp, uint16_t own, const union wg_endpoint *ep, int64_t now)
+uint16_t factport_extra(const struct factport *fp, uint16_t own, const union wg_endpoint *ep, int64_t now)
 {
+	if (current(fp, now))
+		return fp->to != own ? fp->to : 0;
 	uint16_t implied = factport_implied(ep);
-	if (!implied || implied == own)
-		return false;
-	return !current(fp, now) || fp->to != own;
+	return implied != own ? implied : 0;
 }
 
-bool factport_check_silent(struct factport *fp, bool handshake_fresh, int64_t now)
+bool factport_check_silent(struct factport *fp, bool handshake_fresh, int64_t handshake, int64_t now)
 {
 	if (!handshake_fresh) {
 		fp->fresh_since = 0;
+		fp->said = false;
 		return false;
 	}
 	if (!fp->fresh_since)
 		fp->fresh_since = now;
+	if (handshake != fp->handshake) {
+		fp->handshake = handshake;
+		fp->renewed = now;
+	}
 	int64_t ago;
 	if (fp->said || !factport_is_silent(fp, now, &ago))
 		return false;
@@ -80,7 +85,10 @@ bool factport_is_silent(const struct factport *fp, int64_t now, int64_t *for_ms)
 {
 	if (!fp->fresh_since)
 		return false;
-	int64_t since = fp->heard > fp->fresh_since ? fp->heard : fp->fresh_since;
-	*for_ms = now - since;
-	return *for_ms >= FACTPORT_SILENT_MS;
+	if (fp->heard < fp->fresh_since) {
+		*for_ms = now - fp->fresh_since; /* nothing since it became fresh */
+		return *for_ms >= FACTPORT_SILENT_MS;
+	}
+	*for_ms = now - fp->heard;
+	return *for_ms >= FACTPORT_SILENT_AGAIN_MS && fp->renewed > fp->heard;
 }

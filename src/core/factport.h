@@ -15,8 +15,12 @@ enum {
 	 * in case the peer came back on another port. */
 	FACTPORT_HEARD_MS = 75000,
 	/* A peer with a fresh handshake that sent no fact packet for this
-	 * long is named once in the log and in status. */
+	 * long is named once in the log and in status... */
 	FACTPORT_SILENT_MS = 60000,
+	/* ...or, when it had sent some, for this long (an Alive comes every
+	 * 30-45 s: one lost is no silence) with its WireGuard handshake
+	 * renewed since its last one (it is up: not a host that is gone). */
+	FACTPORT_SILENT_AGAIN_MS = 100000,
 	FACTPORT_TARGETS = 3,
 	/* Extra ports we listen on for peers that send only to their own
 	 * port number (the original implementation). */
@@ -28,6 +32,8 @@ struct factport {
 	uint16_t to;	     /* the port of ours that packet came to */
 	int64_t heard;	     /* when (monotonic ms) */
 	int64_t fresh_since; /* its handshake has been fresh since then; 0: not fresh */
+	int64_t handshake;   /* its last handshake (wall seconds) as last seen */
+	int64_t renewed;     /* when (monotonic ms) we saw that handshake change */
 	bool said;	     /* its silence was logged */
 };
 
@@ -45,14 +51,18 @@ bool factport_heard(struct factport *fp, uint16_t from, uint16_t to, int64_t now
 size_t factport_targets(const struct factport *fp, uint16_t own, const union wg_endpoint *ep, int64_t now,
 			uint16_t out[static FACTPORT_TARGETS]);
 
-/* Whether we should also listen on the port its endpoint implies: it is
- * not our port, and the peer has not been heard, or its packets come to an
- * extra port (it sends only to its own port number). */
-bool factport_wants_extra(const struct factport *fp, uint16_t own, const union wg_endpoint *ep, int64_t now);
+/* The extra port we should also listen on for this peer (0: none): where
+ * its packets come while they come to another port than ours (it sends
+ * only to its own port number); for a peer not heard lately, the port its
+ * endpoint implies when that is not ours. */
+uint16_t factport_extra(const struct factport *fp, uint16_t own, const union wg_endpoint *ep, int64_t now);
 
-/* Tracks silence each round the device is read: true once, when a peer
- * whose handshake is fresh has sent no fact packet for FACTPORT_SILENT_MS. */
-bool factport_check_silent(struct factport *fp, bool handshake_fresh, int64_t now);
+/* Tracks silence each time the device is read (handshake: the peer's last
+ * handshake, wall seconds): true once per silence, when a peer whose
+ * handshake is fresh sent nothing for FACTPORT_SILENT_MS since it became
+ * fresh, or, having sent before, for FACTPORT_SILENT_AGAIN_MS with its
+ * handshake renewed since. A stale handshake ends the episode unsaid. */
+bool factport_check_silent(struct factport *fp, bool handshake_fresh, int64_t handshake, int64_t now);
 
 /* Whether the peer counts as silent now (for status); *for_ms: how long. */
 bool factport_is_silent(const struct factport *fp, int64_t now, int64_t *for_ms);
