@@ -317,6 +317,7 @@ User=wirelink
 Group=wirelink
 SupplementaryGroups=wlops
 AmbientCapabilities=CAP_NET_ADMIN
+CapabilityBoundingSet=
 CapabilityBoundingSet=CAP_NET_ADMIN
 Environment=WIRELINK_CONFIG_PATH=/etc/wirelink
 CONF
@@ -328,6 +329,8 @@ CONF
   check "  ... the daemon runs as wirelink" \
     eval 'grep -q "^Uid:[[:space:]]*$(id -u wirelink)[[:space:]]" /proc/$(mainpid)/status'
   check "  ... sees both leaves alive" wait_until 60 hub_alive
+  check "  ... with only CAP_NET_ADMIN in its bounding set (the drop-in's, not the unit's too)" \
+    eval '[ "$(awk "/^CapBnd:/ { print \$2 }" /proc/$(mainpid)/status)" = 0000000000001000 ]'
   check "  ... and answers the op user" eval 'runuser -u op -- wirelink status -i wg0 | grep -q "^wg0: "'
   journalctl -b -u "$unit" --no-pager -o cat _COMM=wirelink | tail -n 3 | sed 's/^/#   /'
   rm -r "/etc/systemd/system/$unit.d" /etc/wirelink
