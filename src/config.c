@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -752,7 +753,18 @@ static int pick_file(const struct config *c, const char *const *exts, size_t n, 
 		if (access(b, F_OK) != 0) {
 			if (errno == ENOENT)
 				continue;
-			return fail(e, "%s: %s", b, strerror(errno)), -2;
+			int err = errno;
+			/* A directory we cannot look into: name it, not a file
+			 * that may not exist (.json when there is a .yaml). */
+			struct stat st;
+			int dir_err = stat(c->config_path, &st) != 0 ? errno
+				      : !S_ISDIR(st.st_mode)	     ? ENOTDIR
+				      : access(c->config_path, X_OK) != 0 ? errno
+									     : 0;
+			if (dir_err)
+				return fail(e, "%s: %s (cannot look for wirelink.%s.json, .yaml or .yml there)",
+					    c->config_path, strerror(dir_err), c->iface), -2;
+			return fail(e, "%s: %s", b, strerror(err)), -2;
 		}
 		if (found >= 0)
 			return fail(e, "both %s and %s exist: keep one", a, b), -2;

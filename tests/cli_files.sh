@@ -25,7 +25,7 @@ expect "no file: the defaults" 0 '"ConfigFile": null' dump "$dir/none"
 
 # A path through a regular file (ENOTDIR): not "no file".
 : >"$dir/plain"
-expect "config path is a file: an error naming the path" 2 "$dir/plain/wirelink.wgx.json: Not a directory" dump "$dir/plain"
+expect "config path is a file: an error naming the path" 2 "$dir/plain: Not a directory (cannot look for wirelink.wgx.json, .yaml or .yml there)" dump "$dir/plain"
 
 # The file is a directory (EISDIR).
 mkdir -p "$dir/isdir/wirelink.wgx.yaml"
@@ -38,7 +38,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && id nobody >/dev/null 2
   printf 'Peers: []\n' >"$dir/locked/wirelink.wgx.yaml"
   chmod 000 "$dir/locked"
   expect "unreadable config directory: permission denied with the path" 2 \
-    "$dir/locked/wirelink.wgx.json: permission denied" \
+    "$dir/locked: permission denied (cannot look for wirelink.wgx.json, .yaml or .yml there)" \
     setpriv --reuid=nobody --regid=nogroup --clear-groups env -u WIRELINK_IFACE "$wl" -i wgx --config-path "$dir/locked" --dump
   chmod 755 "$dir/locked"
   chmod 000 "$dir/locked/wirelink.wgx.yaml"

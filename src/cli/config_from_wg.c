@@ -6,6 +6,7 @@
 #include "core/trust.h"
 #include "proto/autoaddr.h"
 #include "util/keys.h"
+#include "wg/netif.h"
 #include "wg/wg.h"
 
 #include <getopt.h>
@@ -31,7 +32,7 @@ static bool is_autoaddr(const struct wg_peer *p, const struct wg_allowedip *ip)
 	return ip->family == AF_INET6 && ip->cidr == 128 && !memcmp(&ip->ip6, &a, sizeof(a));
 }
 
-static void print_peer(const struct wg_peer *p, const char *key, const json_t *dp)
+static void print_peer(const struct wg_peer *p, const char *key, const json_t *dp, const struct netif *device)
 {
 	char buf[80];
 	const char *name = json_string_value(json_object_get(dp, "name"));
@@ -44,7 +45,9 @@ static void print_peer(const struct wg_peer *p, const char *key, const json_t *d
 	}
 	if (!name)
 		printf("    # Name: a name of at most 16 characters\n");
-	if (trust_peer_is_router(p))
+	/* The daemon's router rule (a routed network holding one of our own
+	 * addresses): on a hub, a leaf that routes its LAN is no router. */
+	if (trust_peer_is_router_for(p, device))
 		printf("    Trust: Membership\n");
 	if (p->endpoint.addr.sa_family != AF_UNSPEC) {
 		wg_endpoint_format(&p->endpoint, buf, sizeof(buf));
@@ -117,11 +120,16 @@ int cmd_config_from_wg(int argc, char **argv)
 		return 1;
 	}
 	json_t *daemon = cli_ask(iface, "status", true); /* names; what wirelink added */
+	struct netif_list *host = NULL;
+	if (netif_list(&host) != 0)
+		host = NULL; /* then any routed network counts, as in the daemon */
+	const struct netif *device = host ? netif_find(host, iface) : NULL;
 	printf("# wirelink configuration for %s, from `wirelink config-from-wg %s`.\n"
 	       "# Edit it, then save it as /etc/wireguard/wirelink.%s.yaml; every key is\n"
 	       "# described in wirelink.conf(5).\n"
-	       "# Peers that route whole networks (a router) get Membership trust: their\n"
-	       "# word decides who belongs to the network.\n",
+	       "# Peers that route a network holding this interface's own address (a\n"
+	       "# router) get Membership trust: their word decides who belongs to the\n"
+	       "# network.\n",
 	       iface, iface, iface);
 	size_t listed = 0, left_out = 0;
 	for (size_t i = 0; i < dev->n_peers; i++) {
@@ -134,7 +142,7 @@ int cmd_config_from_wg(int argc, char **argv)
 		}
 		if (!listed++)
 			printf("Peers:\n");
-		print_peer(&dev->peers[i], key, dp);
+		print_peer(&dev->peers[i], key, dp, device);
 	}
 	if (!listed)
 		printf("Peers: []\n");
@@ -142,6 +150,7 @@ int cmd_config_from_wg(int argc, char **argv)
 		printf("# %zu peer%s that wirelink learned from others %s left out.\n", left_out,
 		       left_out == 1 ? "" : "s", left_out == 1 ? "is" : "are");
 	json_decref(daemon);
+	netif_list_free(host);
 	wg_device_free(dev);
 	return 0;
 }

@@ -43,6 +43,19 @@ check "  ... and still runs" kill -0 "$DPID"
 out=$(in_ns a "$wl" config-from-wg -i "$IF"); st=$?
 check "config-from-wg -i IFACE (exit $st)" eval 'test $st = 0 && grep -qF "PublicKey: \"$peer\"" <<<"$out" && grep -qF "Name: \"office\"" <<<"$out"'
 check "config-from-wg IFACE: the same" test "$(in_ns a "$wl" config-from-wg "$IF")" = "$out"
+# Membership only for a peer the daemon takes for a router: one whose routed
+# network holds this interface's own address, not a leaf that routes a LAN.
+in_ns a ip addr add 198.51.100.1/24 dev "$IF"
+hub=$(wg genkey | wg pubkey) lanleaf=$(wg genkey | wg pubkey)
+in_ns a wg set "$IF" peer "$hub" allowed-ips 198.51.100.128/25 peer "$lanleaf" allowed-ips 198.51.100.9/32,10.99.0.0/24
+out=$(in_ns a "$wl" config-from-wg -i "$IF")
+trust_of() { awk -v k="$1" '/PublicKey/ { on = index($0, k) > 0 } on && /Trust:/ { print $2 }' <<<"$out"; }
+check "config-from-wg: no Membership for a leaf that routes a LAN" test -z "$(trust_of "$lanleaf")"
+in_ns a wg set "$IF" peer "$hub" allowed-ips 198.51.100.0/25
+out=$(in_ns a "$wl" config-from-wg -i "$IF")
+check "config-from-wg: Membership for a peer routing our own address" test "$(trust_of "$hub")" = Membership
+in_ns a wg set "$IF" peer "$hub" remove peer "$lanleaf" remove
+in_ns a ip addr del 198.51.100.1/24 dev "$IF"
 
 # The control socket removed: SIGHUP makes it again.
 rm -f "$sock"
@@ -57,7 +70,7 @@ mv "$E2E_TMP/etc" "$E2E_TMP/etc.away"
 : >"$E2E_TMP/etc"
 kill -HUP "$DPID"
 check "SIGHUP with an unreadable configuration: the reload fails" \
-  wait_until 5 grep -qF "reload failed, keeping the configuration in use: $E2E_TMP/etc/wirelink.$IF.json: Not a directory" "$E2E_TMP/log"
+  wait_until 5 grep -qF "reload failed, keeping the configuration in use: $E2E_TMP/etc: Not a directory (cannot look for wirelink.$IF.json, .yaml or .yml there)" "$E2E_TMP/log"
 check "  ... not read as no file" eval '! grep -q "reloaded the configuration (no file)" "$E2E_TMP/log"'
 check "  ... the configured name stays" test "$(status_names)" = office
 rm -f "$E2E_TMP/etc"
