@@ -62,7 +62,8 @@ hub_firewall() {
     nft add chain inet filter input '{ type filter hook input priority 0; policy drop; }' &&
     nft add rule inet filter input iifname lo accept &&
     nft add rule inet filter input udp dport 51820 accept &&
-    eval "$(grep -m 1 '^nft add rule inet filter input iifname "wg0"' "$readme")"
+    { rule=$(grep -m 1 -E '^nft (add|insert) rule inet filter input iifname "wg0"' "$readme") &&
+      [ -n "$rule" ] && echo "# the README's rule: $rule" && eval "$rule"; }
 }
 
 # The leaves: namespaces l1 (laptop, 10.10.0.2) and l2 (server, 10.10.0.3) on
