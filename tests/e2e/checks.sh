@@ -75,3 +75,15 @@ start_and_converge() {
     not_ok "converged within ${CONVERGE_LIMIT:-30} s"; show_logs; return 1
   fi
 }
+
+# lan_cut TABLE: drops everything between a (192.0.2.11) and b (192.0.2.12)
+# on the star's LAN bridge (both still reach the router); `in_ns lan nft
+# delete table bridge TABLE` lifts it.
+lan_cut() {
+  in_ns lan nft -f - <<NFT
+table bridge $1 {
+  chain forward { type filter hook forward priority 0;
+    ip saddr 192.0.2.11 ip daddr 192.0.2.12 drop; ip saddr 192.0.2.12 ip daddr 192.0.2.11 drop; }
+}
+NFT
+}

@@ -152,12 +152,7 @@ path-cut)
   one_way a b
   start_flow a b
   sleep 6 # a flow is watched after two looks (the first within 5 s when idle, the next 1 s on)
-  in_ns lan nft -f - <<NFT
-table bridge wlcut {
-  chain forward { type filter hook forward priority 0;
-    ip saddr 192.0.2.11 ip daddr 192.0.2.12 drop; ip saddr 192.0.2.12 ip daddr 192.0.2.11 drop; }
-}
-NFT
+  lan_cut wlcut
   ok "cut a <-> b on the LAN (both still reach the router); a sends, b only receives"
   t0=$(date +%s.%N)
   timed "the sender a falls back to the router" 20 restricted a b

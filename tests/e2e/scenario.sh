@@ -59,12 +59,7 @@ uncarried)
   # reachable "via" the hub.
   lan_star a b || { not_ok "set-up"; exit 1; }
   in_ns r wg set "$(star_iface r)" peer "${pub[b]}" allowed-ips "198.51.100.12/32,10.99.0.12/32"
-  in_ns lan nft -f - <<NFT
-table bridge wlab {
-  chain forward { type filter hook forward priority 0;
-    ip saddr 192.0.2.11 ip daddr 192.0.2.12 drop; ip saddr 192.0.2.12 ip daddr 192.0.2.11 drop; }
-}
-NFT
+  lan_cut wlab
   star_start "$wl"
   path_of() {
     in_ns a "$wl" status -i "$(star_iface a)" --json |
