@@ -294,8 +294,8 @@ static bool router_carries(const struct control_view *v, const struct wg_peer *r
 	struct carry c = { router, { 0 }, true };
 	for (size_t i = 0; c.all && i < p->n_allowedips; i++) {
 		const struct wg_allowedip *ip = &p->allowedips[i];
-		bool auto_addr = ip->family == AF_INET6 && ip->cidr == 128 && ip->ip6.s6_addr[0] == 0xfe &&
-				 (ip->ip6.s6_addr[1] & 0xc0) == 0x80;
+		bool auto_addr = ip->family == AF_INET6 && ip->cidr == 128 &&
+				 autoaddr_matches(p->public_key, &ip->ip6);
 		if (!auto_addr && !carried_by(router, ip)) {
 			c.all = false;
 			c.missing = *ip;

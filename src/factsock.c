@@ -113,8 +113,8 @@ void factsock_check_silent(struct daemon *d, int64_t now)
 		const struct wg_peer *p = &d->dev->peers[e->peer];
 		const struct peerstate *ps = engine_peer(d->eng, p->public_key);
 		int64_t ms;
-		if (!factport_check_silent(&e->fp, ps && ps->healthy && !ps->basic, p->last_handshake_sec, now) ||
-		    !factport_is_silent(&e->fp, now, &ms))
+		if (!factport_check_silent(&e->fp, ps && ps->healthy && !ps->basic, p->last_handshake_sec, now,
+					   &ms))
 			continue;
 		char kb[KEY_B64_LEN + 1];
 		log_warnx("%s: WireGuard handshake is fresh, but no wirelink fact packet came from it for %lld s "

@@ -78,14 +78,14 @@ static void test_silent_never_heard(void **state)
 	struct factport fp = { 0 };
 	int64_t ms;
 	/* No handshake: never silent. */
-	assert_false(factport_check_silent(&fp, false, 0, 0));
-	assert_false(factport_check_silent(&fp, false, 0, FACTPORT_SILENT_MS * 2));
+	assert_false(factport_check_silent(&fp, false, 0, 0, &ms));
+	assert_false(factport_check_silent(&fp, false, 0, FACTPORT_SILENT_MS * 2, &ms));
 	/* Fresh from t=1000, nothing ever heard: said once, at 60 s. */
-	assert_false(factport_check_silent(&fp, true, 77, 1000));
-	assert_false(factport_check_silent(&fp, true, 77, 1000 + FACTPORT_SILENT_MS - 1));
+	assert_false(factport_check_silent(&fp, true, 77, 1000, &ms));
+	assert_false(factport_check_silent(&fp, true, 77, 1000 + FACTPORT_SILENT_MS - 1, &ms));
 	assert_false(factport_is_silent(&fp, 1000 + FACTPORT_SILENT_MS - 1, &ms));
-	assert_true(factport_check_silent(&fp, true, 77, 1000 + FACTPORT_SILENT_MS));
-	assert_false(factport_check_silent(&fp, true, 77, 1000 + FACTPORT_SILENT_MS * 3));
+	assert_true(factport_check_silent(&fp, true, 77, 1000 + FACTPORT_SILENT_MS, &ms));
+	assert_false(factport_check_silent(&fp, true, 77, 1000 + FACTPORT_SILENT_MS * 3, &ms));
 	assert_true(factport_is_silent(&fp, 1000 + FACTPORT_SILENT_MS * 3, &ms));
 	assert_int_equal(ms, FACTPORT_SILENT_MS * 3);
 	/* A packet: no longer silent, and the heard call says it had been. */
@@ -93,7 +93,7 @@ static void test_silent_never_heard(void **state)
 	assert_false(factport_is_silent(&fp, 300001, &ms));
 	/* The handshake went stale: the episode ends, and a later packet is
 	 * not "again" (a laptop that slept is no news). */
-	assert_false(factport_check_silent(&fp, false, 77, 500000));
+	assert_false(factport_check_silent(&fp, false, 77, 500000, &ms));
 	assert_false(factport_is_silent(&fp, 500000, &ms));
 }
 
@@ -102,19 +102,19 @@ static void test_silent_again(void **state)
 	(void)state;
 	struct factport fp = { 0 };
 	int64_t ms, t = 1000;
-	assert_false(factport_check_silent(&fp, true, 100, t));
+	assert_false(factport_check_silent(&fp, true, 100, t, &ms));
 	factport_heard(&fp, 51821, 51821, t);
 	/* One lost Alive: 90 s without a packet is not silence. */
-	assert_false(factport_check_silent(&fp, true, 100, t + 90000));
+	assert_false(factport_check_silent(&fp, true, 100, t + 90000, &ms));
 	/* Long quiet, but the handshake never renewed: perhaps the host is
 	 * gone (it stays "fresh" for a while): not said. */
-	assert_false(factport_check_silent(&fp, true, 100, t + FACTPORT_SILENT_AGAIN_MS + 5000));
+	assert_false(factport_check_silent(&fp, true, 100, t + FACTPORT_SILENT_AGAIN_MS + 5000, &ms));
 	/* The handshake renews (its WireGuard is up) and still nothing: said
 	 * once. */
-	assert_true(factport_check_silent(&fp, true, 230, t + FACTPORT_SILENT_AGAIN_MS + 6000));
+	assert_true(factport_check_silent(&fp, true, 230, t + FACTPORT_SILENT_AGAIN_MS + 6000, &ms));
 	assert_true(factport_is_silent(&fp, t + FACTPORT_SILENT_AGAIN_MS + 6000, &ms));
 	assert_int_equal(ms, FACTPORT_SILENT_AGAIN_MS + 6000);
-	assert_false(factport_check_silent(&fp, true, 230, t + FACTPORT_SILENT_AGAIN_MS + 7000));
+	assert_false(factport_check_silent(&fp, true, 230, t + FACTPORT_SILENT_AGAIN_MS + 7000, &ms));
 }
 
 int main(void)

@@ -61,7 +61,8 @@ uint16_t factport_extra(const struct factport *fp, uint16_t own, const union wg_
 	return implied != own ? implied : 0;
 }
 
-bool factport_check_silent(struct factport *fp, bool handshake_fresh, int64_t handshake, int64_t now)
+bool factport_check_silent(struct factport *fp, bool handshake_fresh, int64_t handshake, int64_t now,
+			   int64_t *for_ms)
 {
 	if (!handshake_fresh) {
 		fp->fresh_since = 0;
@@ -74,8 +75,7 @@ bool factport_check_silent(struct factport *fp, bool handshake_fresh, int64_t ha
 		fp->handshake = handshake;
 		fp->renewed = now;
 	}
-	int64_t ago;
-	if (fp->said || !factport_is_silent(fp, now, &ago))
+	if (fp->said || !factport_is_silent(fp, now, for_ms))
 		return false;
 	fp->said = true;
 	return true;

@@ -62,7 +62,8 @@ uint16_t factport_extra(const struct factport *fp, uint16_t own, const union wg_
  * handshake is fresh sent nothing for FACTPORT_SILENT_MS since it became
  * fresh, or, having sent before, for FACTPORT_SILENT_AGAIN_MS with its
  * handshake renewed since. A stale handshake ends the episode unsaid. */
-bool factport_check_silent(struct factport *fp, bool handshake_fresh, int64_t handshake, int64_t now);
+bool factport_check_silent(struct factport *fp, bool handshake_fresh, int64_t handshake, int64_t now,
+			   int64_t *for_ms);
 
 /* Whether the peer counts as silent now (for status); *for_ms: how long. */
 bool factport_is_silent(const struct factport *fp, int64_t now, int64_t *for_ms);

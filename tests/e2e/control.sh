@@ -9,20 +9,12 @@ wl=$1
 command -v socat >/dev/null || { echo "skipped: needs socat"; exit 77; }
 IF=wlk$E2E_ID
 E2E_IFACES+=("$IF")
-ns_add a || exit 1
-wg_up a "$IF" || exit 1
-wg genkey >"$E2E_TMP/k"
-in_ns a wg set "$IF" private-key "$E2E_TMP/k" listen-port 51820
+lone_wg a "$IF" || exit 1
 for i in $(seq 40); do # peers, so that facts make a long answer
   in_ns a wg set "$IF" peer "$(wg genkey | wg pubkey)" allowed-ips "198.51.100.$i/32" endpoint "192.0.2.$i:51820"
 done
 in_ns a ip link set "$IF" up
-mkdir -p "$E2E_TMP/etc"
-ip netns exec "$(ns a)" "$wl" -i "$IF" --config-path "$E2E_TMP/etc" >"$E2E_TMP/log" 2>&1 &
-DPID=$!
-E2E_PIDS+=($DPID)
-sock=/run/wirelink/$IF.sock
-wait_until 10 grep -q "facts on" "$E2E_TMP/log" && wait_until 5 test -S "$sock"
+lone_start a "$IF" "$wl"
 check "the daemon starts" test -S "$sock"
 
 # silent N: N clients that connect and never send (one socat each, which

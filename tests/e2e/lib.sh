@@ -83,3 +83,23 @@ ok() { echo "ok - $* [$(step_time)]"; }
 not_ok() { echo "not ok - $* [$(step_time)]"; E2E_FAILS=$((E2E_FAILS + 1)); }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
 e2e_finish() { [ "$E2E_FAILS" = 0 ]; }
+
+# lone_wg NS IFACE: namespace NS with one WireGuard interface IFACE (key in
+# $E2E_TMP/k, listen port 51820), not yet up: the tests of one daemon.
+lone_wg() {
+  ns_add "$1" || return 1
+  wg_up "$1" "$2" || return 1
+  wg genkey >"$E2E_TMP/k"
+  in_ns "$1" wg set "$2" private-key "$E2E_TMP/k" listen-port 51820
+  mkdir -p "$E2E_TMP/etc"
+}
+
+# lone_start NS IFACE WIRELINK: starts its daemon (PID in DPID, log in
+# $E2E_TMP/log) and waits for its start line and control socket ($sock).
+lone_start() {
+  ip netns exec "$(ns "$1")" "$3" -i "$2" --config-path "$E2E_TMP/etc" >"$E2E_TMP/log" 2>&1 &
+  DPID=$!
+  E2E_PIDS+=($DPID)
+  sock=/run/wirelink/$2.sock
+  wait_until 10 grep -q "facts on" "$E2E_TMP/log" && wait_until 5 test -S "$sock"
+}

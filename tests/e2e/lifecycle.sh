@@ -6,13 +6,9 @@
 . "$(dirname "$0")/lib.sh"
 wl=$1
 IF=wlc$E2E_ID
-ns_add a || exit 1
-wg_up a "$IF" || exit 1
-wg genkey >"$E2E_TMP/k"
-in_ns a wg set "$IF" private-key "$E2E_TMP/k" listen-port 51820 \
-  peer "$(wg genkey | wg pubkey)" allowed-ips 198.51.100.2/32 endpoint 192.0.2.2:51820
+lone_wg a "$IF" || exit 1
+in_ns a wg set "$IF" peer "$(wg genkey | wg pubkey)" allowed-ips 198.51.100.2/32 endpoint 192.0.2.2:51820
 in_ns a ip link set "$IF" up
-mkdir -p "$E2E_TMP/etc"
 
 starts=0
 start_daemon() {

@@ -9,20 +9,12 @@
 . "$(dirname "$0")/lib.sh"
 wl=$1
 IF=wlc$E2E_ID
-ns_add a || exit 1
-wg_up a "$IF" || exit 1
-wg genkey >"$E2E_TMP/k"
+lone_wg a "$IF" || exit 1
 peer=$(wg genkey | wg pubkey)
-in_ns a wg set "$IF" private-key "$E2E_TMP/k" listen-port 51820
 in_ns a wg set "$IF" peer "$peer" allowed-ips 198.51.100.7/32 endpoint 192.0.2.7:51820
 in_ns a ip link set "$IF" up
-mkdir -p "$E2E_TMP/etc"
 printf 'Peers:\n  - PublicKey: "%s"\n    Name: office\n' "$peer" >"$E2E_TMP/etc/wirelink.$IF.yaml"
-ip netns exec "$(ns a)" "$wl" -i "$IF" --config-path "$E2E_TMP/etc" >"$E2E_TMP/log" 2>&1 &
-DPID=$!
-E2E_PIDS+=($DPID)
-sock=/run/wirelink/$IF.sock
-wait_until 10 grep -q "facts on" "$E2E_TMP/log" && wait_until 5 test -S "$sock"
+lone_start a "$IF" "$wl"
 check "the first daemon starts" test -S "$sock"
 check "  ... its start line names the log level" grep -qE "facts on .*, log level info$" "$E2E_TMP/log"
 status_names() { in_ns a "$wl" status -i "$IF" 2>&1 | awk '/^NAME/ { on = 1; next } on && /^[^ ]/ { print $1 }'; }
