@@ -78,7 +78,7 @@ uncarried)
   timed "with 10.99.0.0/24 on the hub, a's status says b is via the hub" 20 \
     eval 'path_of | grep -q "^via "'
   ;;
-original-hub|original-leaf)
+original-hub|original-leaf|original-nat)
   # A mixed network: the original's rule is "listen on own port + 1, send
   # to that same port number"; our daemons must meet it.
   orig=${ORIGINAL_WIRELINK:-}
@@ -86,13 +86,16 @@ original-hub|original-leaf)
   if [ "$scenario" = original-hub ]; then
     # The Go hub on 51820/51821, our leaves on 40001, WireGuard's pick, 51820.
     STAR_PORT=([a]=40001 [b]=0 [c]=51820); goside=r
-  else
+  elif [ "$scenario" = original-leaf ]; then
     # Our hub on 51820; leaf c is the original, on 51820; a and b ours, on
     # 40001 and WireGuard's pick.
     STAR_PORT=([a]=40001 [b]=0 [c]=51820); goside=c
+  else
+    # The Go hub; our two laptops on WireGuard's own ports behind two NATs.
+    STAR_PORT=([a]=0 [b]=0); goside=r
   fi
-  lan_star a b c || { not_ok "set-up"; exit 1; }
-  for n in r a b c; do
+  if [ "$scenario" = original-nat ]; then nat_setup; else lan_star a b c; fi || { not_ok "set-up"; exit 1; }
+  for n in r "${STAR_LEAVES[@]}"; do
     if [ "$n" = "$goside" ]; then
       ip netns exec "$(ns "$n")" env WIRELINK_CONFIG_PATH="$E2E_TMP/etc" "$orig" -i "$(star_iface "$n")" \
         >>"$E2E_TMP/wl-$n.log" 2>&1 &
@@ -104,7 +107,7 @@ original-hub|original-leaf)
   ok "the original runs on $goside"
   timed "every leaf pair is direct" 60 star_converged
   star_converged || E2E_LOG_LINES=25 show_logs
-  for n in r a b c; do
+  for n in r "${STAR_LEAVES[@]}"; do
     [ "$n" = "$goside" ] && continue
     check "our daemon on $n hears every other daemon" hears_all "$n"
   done
