@@ -95,6 +95,14 @@ static struct wg_allowedip ip(const char *text)
 	return a;
 }
 
+static struct netif_addr na(const char *cidr)
+{
+	struct wg_allowedip a = ip(cidr);
+	struct netif_addr n = { .family = (uint8_t)a.family, .prefix = a.cidr };
+	memcpy(&n.ip6, &a.ip6, 16);
+	return n;
+}
+
 static void test_router_detection(void **state)
 {
 	(void)state;
@@ -103,10 +111,16 @@ static void test_router_detection(void **state)
 		bool routed;
 	} cases[] = {
 		{ "10.0.0.0/24", true },     { "192.0.2.0/31", true },   { "10.1.2.3/32", false },
-		{ "0.0.0.0/0", false },	     { "127.0.0.0/8", false },   { "169.254.0.0/16", false },
-		{ "224.0.0.0/4", false },    { "fd00::/64", true },      { "2001:db8::/127", true },
-		{ "fd00::1/128", false },    { "fe80::/64", false },     { "::/0", false },
-		{ "ff02::/16", false },	     { "::1/127", false }, /* the address as given */
+		{ "127.0.0.0/8", false },   { "169.254.0.0/16", false }, { "224.0.0.0/4", false },
+		{ "fd00::/64", true },      { "2001:db8::/127", true },  { "fd00::1/128", false },
+		{ "fe80::/64", false },     { "ff02::/16", false },      { "::1/127", false },
+		{ "127.1.0.0/16", false },  { "240.0.0.0/4", true },     { "::ffff:127.0.0.0/104", false },
+		{ "::ffff:10.0.0.0/104", true },
+		/* Judged by the range, not its first address: a split default
+		 * route (what wg-quick users write) and the default route. */
+		{ "0.0.0.0/1", true },      { "128.0.0.0/1", true },     { "0.0.0.0/0", true },
+		{ "::/0", true },           { "::/1", true },            { "8000::/1", true },
+		{ "224.0.0.0/3", true },    { "fe80::/9", true },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct wg_allowedip a = ip(cases[i].cidr);
@@ -130,14 +144,20 @@ static void test_router_detection(void **state)
 	assert_false(trust_device_is_router(dev, -1));
 	assert_true(trust_device_is_router(dev, 1));
 	wg_device_free(dev);
-}
-
-static struct netif_addr na(const char *cidr)
-{
-	struct wg_allowedip a = ip(cidr);
-	struct netif_addr n = { .family = (uint8_t)a.family, .prefix = a.cidr };
-	memcpy(&n.ip6, &a.ip6, 16);
-	return n;
+	/* A hub holding a split default route is a router for a leaf in the
+	 * tunnel subnet: the leaf is not the router itself. */
+	dev = wg_device_new("wg0");
+	struct wg_peer *split = wg_device_add_peer(dev);
+	struct wg_allowedip lo = ip("0.0.0.0/1"), hi = ip("128.0.0.0/1");
+	assert_int_equal(wg_peer_add_allowedip(split, &lo), 0);
+	assert_int_equal(wg_peer_add_allowedip(split, &hi), 0);
+	assert_true(trust_peer_is_router(split));
+	assert_false(trust_device_is_router(dev, -1));
+	struct netif_addr own = na("10.77.0.13/24");
+	struct netif nif = { .index = 5, .n_addrs = 1, .addrs = &own };
+	assert_true(trust_peer_is_router_for(split, &nif));
+	assert_false(trust_device_is_router_for(dev, -1, &nif));
+	wg_device_free(dev);
 }
 
 static void test_routes_into_tunnel(void **state)

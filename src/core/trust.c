@@ -80,10 +80,38 @@ bool trust_is_global_unicast(int family, const void *addr)
 	return true;
 }
 
+/* Networks without a single global-unicast address in them (the single
+ * addresses trust_is_global_unicast rejects are /32s and /128s, never
+ * networks, but for ::/127 = { ::, ::1 }). */
+static const struct {
+	uint8_t family, cidr, addr[16];
+} unrouted[] = {
+	{ AF_INET, 8, { 127 } },
+	{ AF_INET, 4, { 224 } },
+	{ AF_INET, 16, { 169, 254 } },
+	{ AF_INET6, 8, { 0xff } },
+	{ AF_INET6, 10, { 0xfe, 0x80 } },
+	{ AF_INET6, 127, { 0 } },
+	{ AF_INET6, 104, { [10] = 0xff, [11] = 0xff, [12] = 127 } },
+	{ AF_INET6, 100, { [10] = 0xff, [11] = 0xff, [12] = 224 } },
+	{ AF_INET6, 112, { [10] = 0xff, [11] = 0xff, [12] = 169, [13] = 254 } },
+};
+
+/* A network is routed when the range it covers holds a global-unicast
+ * address, whatever its first address is: 0.0.0.0/1 (half of a split
+ * default route) is, though 0.0.0.0 itself is not. */
 bool trust_allowedip_is_routed(const struct wg_allowedip *ip)
 {
 	int width = ip->family == AF_INET ? 32 : 128;
-	return ip->cidr < width && trust_is_global_unicast(ip->family, &ip->ip6);
+	if (ip->cidr >= width)
+		return false;
+	for (size_t i = 0; i < sizeof(unrouted) / sizeof(unrouted[0]); i++) {
+		struct wg_allowedip net = { .family = unrouted[i].family, .cidr = unrouted[i].cidr };
+		memcpy(&net.ip6, unrouted[i].addr, net.family == AF_INET ? 4 : 16);
+		if (trust_prefix_within(ip, &net))
+			return false;
+	}
+	return true;
 }
 
 bool trust_peer_is_router(const struct wg_peer *peer)

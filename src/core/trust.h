@@ -44,7 +44,8 @@ enum trust_level trust_threshold(uint8_t attr, bool subject_is_peer);
 bool trust_accepts(enum trust_level sender, uint8_t attr, bool subject_is_peer);
 
 /* Router detection: a peer is a router when one of its allowed IPs is a
- * global-unicast network that is not a single host. The device is a router
+ * network (not a single host) whose range holds a global-unicast address:
+ * judged by the range, so 0.0.0.0/1 and 0.0.0.0/0 are routed. The device is a router
  * when configured so, or (configured < 0: detect) when none of its peers is. */
 bool trust_allowedip_is_routed(const struct wg_allowedip *ip);
 bool trust_peer_is_router(const struct wg_peer *peer);
