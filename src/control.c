@@ -25,10 +25,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-int control_open(const char *iface, const char *group, char *path, size_t pathlen)
+int control_open(int dirfd, const char *name, const char *group, char *path, size_t pathlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s.sock", CONTROL_DIR, iface);
+	char file[RUNDIR_NAME_MAX + 8];
+	snprintf(file, sizeof(file), "%s.sock", name);
+	int n = snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", CONTROL_DIR, file);
 	if (n < 0 || (size_t)n >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
 	snprintf(path, pathlen, "%s", sa.sun_path);
@@ -39,17 +41,23 @@ int control_open(const char *iface, const char *group, char *path, size_t pathle
 			return -ESRCH;
 		gid = g->gr_gid;
 	}
-	if (mkdir(CONTROL_DIR, 0755) < 0 && errno != EEXIST)
-		return -errno;
+	if (dirfd < 0)
+		return -EBADF;
+	/* A live daemon's socket is never taken over; a killed one's is. */
+	int err = rundir_clear_socket(dirfd, file, sa.sun_path);
+	if (err)
+		return err;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	unlink(sa.sun_path); /* a stale socket from a daemon that was killed */
-	mode_t old = umask(0177);
-	int err = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	/* The mode comes from the umask at bind (nothing to chmod, through a
+	 * link or not); the group is set on the socket itself, never through
+	 * a symlink. The directory was checked (rundir_open): only root
+	 * makes entries in it. */
+	mode_t old = umask(gid != (gid_t)-1 ? 0117 : 0177);
+	err = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
 	umask(old);
-	if (!err && gid != (gid_t)-1 &&
-	    (chown(sa.sun_path, (uid_t)-1, gid) < 0 || chmod(sa.sun_path, 0660) < 0))
+	if (!err && gid != (gid_t)-1 && fchownat(dirfd, file, (uid_t)-1, gid, AT_SYMLINK_NOFOLLOW) < 0)
 		err = -errno;
 	if (!err && listen(fd, 8) < 0)
 		err = -errno;
@@ -68,19 +76,21 @@ static long lock_holder(int fd)
 	return n > 0 ? strtol(buf, NULL, 10) : 0;
 }
 
-int control_lock(const char *iface, char *path, size_t pathlen, long *holder)
+int control_lock(int dirfd, const char *name, char *path, size_t pathlen, long *holder)
 {
 	*holder = 0;
-	int n = snprintf(path, pathlen, "%s/%s.lock", CONTROL_DIR, iface);
+	char file[RUNDIR_NAME_MAX + 8];
+	snprintf(file, sizeof(file), "%s.lock", name);
+	int n = snprintf(path, pathlen, "%s/%s", CONTROL_DIR, file);
 	if (n < 0 || (size_t)n >= pathlen)
 		return -ENAMETOOLONG;
-	if (mkdir(CONTROL_DIR, 0755) < 0 && errno != EEXIST)
-		return -errno;
+	if (dirfd < 0)
+		return -EBADF;
 	/* A daemon on its way out removes its lock file: the one we locked
 	 * must still be the one at path, or a third daemon could lock a new
 	 * file beside us. Retry a few times on such a race. */
 	for (int tries = 0; tries < 5; tries++) {
-		int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		int fd = openat(dirfd, file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 		if (fd < 0)
 			return -errno;
 		if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
@@ -91,8 +101,8 @@ int control_lock(const char *iface, char *path, size_t pathlen, long *holder)
 			return err;
 		}
 		struct stat locked, named;
-		if (fstat(fd, &locked) == 0 && stat(path, &named) == 0 && locked.st_ino == named.st_ino &&
-		    locked.st_dev == named.st_dev) {
+		if (fstat(fd, &locked) == 0 && fstatat(dirfd, file, &named, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    locked.st_ino == named.st_ino && locked.st_dev == named.st_dev) {
 			char pid[24];
 			int len = snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
 			/* Without the pid the lock still holds; only another

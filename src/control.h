@@ -1,6 +1,6 @@
 /* The control socket: one stream socket per interface under
- * CONTROL_DIR, one request line per connection, one JSON document (and a
- * newline) back.
+ * CONTROL_DIR (named by rundir_name), one request line per connection,
+ * one JSON document (and a newline) back.
  * Requests: "status", "facts", "metrics", "log-level debug|info". Replies are objects;
  * a bad request gets {"error": "..."}. The JSON is documented in
  * wirelink(8). */
@@ -14,21 +14,24 @@
 
 #include "core/engine.h"
 #include "config.h"
+#include "rundir.h"
 
-#define CONTROL_DIR "/run/wirelink"
+#define CONTROL_DIR RUNDIR_PATH
 enum { CONTROL_REQUEST_MAX = 256 };
 
-/* Creates CONTROL_DIR/<iface>.sock (replacing a stale one), mode 0600, or
- * 0660 with group `group` when it is not "". Returns the listening socket
- * or -errno; *path gets the socket's path. */
-int control_open(const char *iface, const char *group, char *path, size_t pathlen);
+/* Creates <name>.sock in the runtime directory dirfd (rundir_open; name
+ * from rundir_name), mode 0600, or 0660 with group `group` when it is not
+ * "". A stale socket is replaced; a daemon answering on it is not
+ * (-EADDRINUSE), nor anything but a socket (-EEXIST). Returns the
+ * listening socket or -errno; *path gets the socket's path. */
+int control_open(int dirfd, const char *name, const char *group, char *path, size_t pathlen);
 
-/* One daemon per interface: takes CONTROL_DIR/<iface>.lock (flock, with
- * our pid in it) before anything else is touched. Returns the lock's fd
+/* One daemon per interface: takes <name>.lock in dirfd (flock, with our
+ * pid in it) before anything else is touched. Returns the lock's fd
  * (kept open while the daemon runs), -EWOULDBLOCK when another daemon
  * holds it (*holder: its pid, 0 when unknown), or -errno. *path gets the
  * lock's path. */
-int control_lock(const char *iface, char *path, size_t pathlen, long *holder)
+int control_lock(int dirfd, const char *name, char *path, size_t pathlen, long *holder)
 	__attribute__((warn_unused_result));
 
 /* What the daemon counts, for `metrics`. */

@@ -326,22 +326,6 @@ static void report_status(struct daemon *d)
 	}
 }
 
-/* Keeps the state file of what we added current (owned.h). */
-static void save_owned(struct daemon *d)
-{
-	uint64_t gen = engine_owned_gen(d->eng);
-	if (!d->owned_path[0] || gen == d->owned_gen)
-		return;
-	int err = owned_save(d->owned_path, d->dev->ifindex, d->eng);
-	if (!err)
-		d->owned_gen = gen;
-	else if (!d->owned_said) {
-		d->owned_said = true;
-		log_warnx("cannot keep %s (%s): after a restart, what this run added counts as "
-			  "configured by hand", d->owned_path, strerror(-err));
-	}
-}
-
 static bool round_now(struct daemon *d, int64_t now)
 {
 	watch_clocks(d);
@@ -369,7 +353,7 @@ static bool round_now(struct daemon *d, int64_t now)
 	bool changed = r.change.n_peers > 0;
 	if (changed)
 		d->settle_until = now + SETTLE_MS;
-	save_owned(d);
+	daemon_save_owned(d);
 	if (r.change.n_peers || r.n_events)
 		d->active_until = now + ACTIVE_MS;
 	engine_round_free(&r);
@@ -417,25 +401,6 @@ static int engine_config_from(const struct config *cfg, struct engine_config *ec
 	return 0;
 }
 
-/* The interface's lock, before anything is touched: a second daemon
- * would take over the control socket and the first would look dead. */
-static int take_lock(struct daemon *d)
-{
-	long holder;
-	d->lock = control_lock(d->cfg->iface, d->lock_path, sizeof(d->lock_path), &holder);
-	if (d->lock == -EWOULDBLOCK) {
-		if (holder > 0)
-			log_errorx("wirelink already runs on %s (pid %ld)", d->cfg->iface, holder);
-		else
-			log_errorx("wirelink already runs on %s (it holds %s)", d->cfg->iface, d->lock_path);
-		return -EEXIST;
-	}
-	if (d->lock < 0) /* not root, say: nothing to take over either */
-		log_warnx("cannot take %s (%s): not checking for another wirelink on %s", d->lock_path,
-			  strerror(-d->lock), d->cfg->iface);
-	return 0;
-}
-
 /* Why factsock_open will fail, when IPv6 is off: clearer than its errno. */
 static int check_ipv6(const struct daemon *d)
 {
@@ -454,8 +419,9 @@ static int setup(struct daemon *d)
 	d->lock = -1;
 	if (crypto_init() != 0)
 		return -EIO;
-	if (take_lock(d) != 0)
-		return -EEXIST;
+	int err = daemon_files_open(d);
+	if (err)
+		return err;
 	if (wg_get_device(d->cfg->iface, &d->dev) != 0) {
 		char why[600];
 		wg_device_problem(d->cfg->iface, why, sizeof(why));
@@ -481,22 +447,24 @@ static int setup(struct daemon *d)
 	int64_t now = clock_ms(CLOCK_MONOTONIC);
 	if (!(d->eng = engine_new(&ec, crypto_identity_public(d->id), now)))
 		return -ENOMEM;
-	int err = check_ipv6(d);
+	err = check_ipv6(d);
 	if (!err)
 		err = factsock_open(d);
 	if (err)
 		return err;
-	if (snprintf(d->owned_path, sizeof(d->owned_path), "%s/%s.owned", CONTROL_DIR, d->cfg->iface) <
-		    (int)sizeof(d->owned_path) &&
-	    owned_load(d->owned_path, d->dev->ifindex, d->eng) > 0)
-		log_debug("adopted what an earlier run added, from %s", d->owned_path);
-	d->ctl = control_open(d->cfg->iface, d->cfg->control_group, d->ctl_path, sizeof(d->ctl_path));
-	if (d->ctl < 0) {
-		if (d->ctl == -ESRCH) {
+	daemon_files_load(d);
+	d->ctl = daemon_control_open(d, d->ctl_path, sizeof(d->ctl_path));
+	if (d->ctl == -ESRCH || d->ctl == -EADDRINUSE) {
+		if (d->ctl == -ESRCH)
 			log_errorx("no control socket %s: no group %s", d->ctl_path, d->cfg->control_group);
-			return d->ctl;
-		}
-		log_warnx("no control socket %s: %s", d->ctl_path, strerror(-d->ctl));
+		else
+			log_errorx("another wirelink already runs for %s (%s answers)", d->cfg->iface,
+				   d->ctl_path);
+		return d->ctl;
+	}
+	if (d->ctl < 0) {
+		if (d->rundir >= 0)
+			log_warnx("no control socket %s: %s", d->ctl_path, strerror(-d->ctl));
 		d->ctl_path[0] = '\0';
 	}
 	sigset_t mask;
@@ -578,12 +546,7 @@ static void teardown(struct daemon *d)
 	for (int i = 0; i < FACTPORT_EXTRA; i++)
 		if (d->xsock[i] >= 0)
 			close(d->xsock[i]);
-	if (d->ctl_path[0])
-		unlink(d->ctl_path); /* fails harmlessly after dropping root */
-	if (d->lock >= 0) {
-		unlink(d->lock_path); /* before closing: control_lock checks it locked the file named */
-		close(d->lock);
-	}
+	daemon_files_close(d);
 }
 
 /* One fact as a log line: attribute, subject and source by name, value,
@@ -663,7 +626,7 @@ static void carry_resolved(const struct daemon *d, const struct config *next, st
 static void reopen_control(struct daemon *d)
 {
 	char path[sizeof(d->ctl_path)];
-	int fd = control_open(d->cfg->iface, d->cfg->control_group, path, sizeof(path));
+	int fd = daemon_control_open(d, path, sizeof(path));
 	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
 	struct control_server *s =
 		fd >= 0 && epoll_ctl(d->ep, EPOLL_CTL_ADD, fd, &ev) == 0 ? control_server_new(fd, d->ep) : NULL;
@@ -748,6 +711,7 @@ int daemon_run(struct config *cfg, int argc, char **argv, char **env)
 {
 	struct daemon d = { .cfg = cfg, .argc = argc, .argv = argv, .env = env,
 			    .sock = -1, .sfd = -1, .tfd = -1, .ep = -1, .ctl = -1, .armed = INT64_MIN,
+			    .lock = -1, .rundir = -1, .state_dir = -1,
 			    .xsock = { -1, -1, -1, -1 } };
 	log_init();
 	log_set_level(cfg->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);

@@ -1,6 +1,7 @@
 /* The daemon's state, shared by its rooms: daemon.c (the loop, rounds,
- * set-up and reload) and factsock.c (the fact sockets: receiving, sending,
- * where each peer's daemon takes facts). Internal to the daemon. */
+ * set-up and reload), factsock.c (the fact sockets: receiving, sending,
+ * where each peer's daemon takes facts) and daemon_files.c (its files in
+ * the runtime directory). Internal to the daemon. */
 #ifndef WIRELINK_DAEMON_INT_H
 #define WIRELINK_DAEMON_INT_H
 
@@ -107,7 +108,10 @@ struct daemon {
 	int64_t silence_boot_at; /* the last new boot id for a silence that ended */
 	struct peer_endpoint (*resolved)[MAX_STATIC]; /* per config peer */
 	int64_t next_resolve;
-	char owned_path[128]; /* what we added to the device (owned.h); "" when none */
+	int rundir;	      /* the runtime directory (rundir.h), or -1 */
+	int state_dir;	      /* the interface's own directory there, or -1 */
+	char name[RUNDIR_NAME_MAX]; /* the interface's files there: <name>.sock... */
+	char owned_path[160]; /* what we added to the device (owned.h); "" when none */
 	uint64_t owned_gen;   /* the engine's owned_gen as last saved */
 	bool owned_said;      /* we logged that it cannot be saved */
 	struct resolver *resolver;
@@ -131,6 +135,24 @@ static inline const char *daemon_peer_label(const struct daemon *d, const uint8_
 	buf[10] = '\0'; /* short key, as wg(8) users recognise it */
 	return buf;
 }
+
+/* ---- daemon_files.c ---- */
+
+/* The runtime directory, checked (one someone else may write to is
+ * refused: -errno, logged), then the interface's lock (-EEXIST when
+ * another daemon holds it). Without a runtime directory (not root), the
+ * lock, control socket and state file are skipped, with a warning. */
+int daemon_files_open(struct daemon *d);
+/* Once the device is read: the interface's state directory (given to
+ * User: before the drop) and what an earlier run added. */
+void daemon_files_load(struct daemon *d);
+/* The control socket in the runtime directory: its fd, or -errno (path
+ * gets its path; -EADDRINUSE: another daemon answers there). */
+int daemon_control_open(struct daemon *d, char *path, size_t pathlen);
+/* Keeps the state file of what we added current (owned.h). */
+void daemon_save_owned(struct daemon *d);
+/* Removes the control socket and lock, closes the directories. */
+void daemon_files_close(struct daemon *d);
 
 /* ---- factsock.c ---- */
 
