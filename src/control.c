@@ -650,6 +650,7 @@ char *control_answer(const char *request, const struct control_view *v, int *log
 
 struct control_client {
 	int fd;
+	bool root; /* the peer is uid 0: it may change the daemon */
 	int64_t deadline;
 	char in[CONTROL_REQUEST_MAX + 1];
 	size_t n_in;
@@ -660,6 +661,7 @@ struct control_client {
 struct control_server {
 	int listen_fd, epfd;
 	struct control_client clients[CONTROL_CLIENTS];
+	size_t pending; /* bytes of answers not yet read, all clients */
 };
 
 struct control_server *control_server_new(int listen_fd, int epfd)
@@ -681,6 +683,7 @@ static void drop(struct control_server *s, struct control_client *c)
 	epoll_ctl(s->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	free(c->out);
+	s->pending -= c->out_len;
 	*c = (struct control_client){ .fd = -1 };
 }
 
@@ -720,7 +723,10 @@ static void accept_clients(struct control_server *s, int64_t now)
 			close(fd);
 			continue;
 		}
-		*c = (struct control_client){ .fd = fd, .deadline = now + CONTROL_DEADLINE_MS };
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+		bool root = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.uid == 0;
+		*c = (struct control_client){ .fd = fd, .root = root, .deadline = now + CONTROL_DEADLINE_MS };
 	}
 }
 
@@ -741,12 +747,25 @@ static bool flush_out(struct control_server *s, struct control_client *c)
 	return true;
 }
 
-/* The request is complete (a newline), or can no longer be: answer it. */
-static void answer(struct control_client *c, const struct control_view *v)
+bool control_request_changes(const char *request)
+{
+	return !strncmp(request, "log-level", 9);
+}
+
+/* The request is complete (a newline), or can no longer be: answer it.
+ * No answer (c->out stays NULL, the client is dropped) when it does not
+ * fit in CONTROL_PENDING_MAX. */
+static void answer(struct control_server *s, struct control_client *c, const struct control_view *v)
 {
 	c->in[c->n_in] = '\0';
 	int level = -1;
-	char *text = memchr(c->in, '\n', c->n_in) ? control_answer(c->in, v, &level) : NULL;
+	bool whole = memchr(c->in, '\n', c->n_in);
+	char *text = NULL;
+	if (whole && control_request_changes(c->in) && !c->root)
+		text = strdup("{\"error\":\"only root may change the daemon (log-level); the control group "
+			      "may read status, facts and metrics\"}");
+	else if (whole)
+		text = control_answer(c->in, v, &level);
 	if (!text)
 		text = strdup("{\"error\":\"a request is one line of at most 255 bytes\"}");
 	if (level >= 0) {
@@ -754,6 +773,12 @@ static void answer(struct control_client *c, const struct control_view *v)
 		log_info("log level is now %s", level == LOG_LEVEL_DEBUG ? "debug" : "info");
 	}
 	size_t len = text ? strlen(text) : 0;
+	if (s->pending + len + 1 > CONTROL_PENDING_MAX) {
+		log_warnx("control socket: dropping a client, answers not yet read take %zu bytes already",
+			  s->pending);
+		free(text);
+		return;
+	}
 	char *out = text ? realloc(text, len + 2) : NULL;
 	if (!out) {
 		free(text);
@@ -762,10 +787,12 @@ static void answer(struct control_client *c, const struct control_view *v)
 	out[len] = '\n';
 	c->out = out;
 	c->out_len = len + 1;
+	s->pending += c->out_len;
 }
 
-/* Reads what has arrived; answers once a line is complete. */
-static bool read_request(struct control_client *c, const struct control_view *v)
+/* Reads what has arrived; answers once a line is complete. True when
+ * done reading (an answer in c->out, or none: drop the client). */
+static bool read_request(struct control_server *s, struct control_client *c, const struct control_view *v)
 {
 	for (;;) {
 		ssize_t r = read(c->fd, c->in + c->n_in, CONTROL_REQUEST_MAX - c->n_in);
@@ -774,7 +801,7 @@ static bool read_request(struct control_client *c, const struct control_view *v)
 		if (r > 0)
 			c->n_in += (size_t)r;
 		if (r <= 0 || memchr(c->in, '\n', c->n_in) || c->n_in == CONTROL_REQUEST_MAX) {
-			answer(c, v);
+			answer(s, c, v);
 			return true;
 		}
 	}
@@ -792,7 +819,7 @@ bool control_server_event(struct control_server *s, int fd, const struct control
 		struct control_client *c = &s->clients[i];
 		if (c->fd != fd)
 			continue;
-		if (!c->out && !read_request(c, v))
+		if (!c->out && !read_request(s, c, v))
 			return true;
 		if (!c->out || flush_out(s, c))
 			drop(s, c);

@@ -81,9 +81,15 @@ char *control_answer(const char *request, const struct control_view *v, int *log
 /* The server side: clients are non-blocking, each with its own request
  * and answer buffers and CONTROL_DEADLINE_MS from connecting to the end of
  * the answer; at most CONTROL_CLIENTS at once (a new one displaces the
- * one nearest its deadline). Client sockets are added to epfd with their
- * fd as the event data. */
-enum { CONTROL_CLIENTS = 16, CONTROL_DEADLINE_MS = 10000 };
+ * one nearest its deadline), and answers waiting to be read take at most
+ * CONTROL_PENDING_MAX bytes in all (a client whose answer does not fit is
+ * dropped, with a log line). Requests that change the daemon
+ * (control_request_changes) are answered only to uid 0 (SO_PEERCRED); the
+ * ControlGroup may read. Client sockets are added to epfd with their fd
+ * as the event data. */
+enum { CONTROL_CLIENTS = 16, CONTROL_DEADLINE_MS = 10000, CONTROL_PENDING_MAX = 64 << 20 };
+/* Whether a request changes the daemon (log-level) rather than reads it. */
+bool control_request_changes(const char *request);
 struct control_server;
 struct control_server *control_server_new(int listen_fd, int epfd);
 void control_server_free(struct control_server *s);

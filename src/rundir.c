@@ -26,7 +26,7 @@ bool rundir_netns_suffix(char out[static 32])
 	int err = stat("/proc/1/ns/net", &init) < 0 ? errno : 0;
 	if (!err && init.st_ino == self.st_ino && init.st_dev == self.st_dev)
 		return true;
-	snprintf(out, 32, ":ns%llu", (unsigned long long)self.st_ino);
+	snprintf(out, 32, "@ns%llu", (unsigned long long)self.st_ino);
 	return !err;
 }
 

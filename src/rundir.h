@@ -3,7 +3,7 @@
  * owner only), and the names of an interface's files there. /run is shared
  * by every network namespace, where the same interface name can exist
  * again: outside the host's namespace the names carry the namespace's
- * inode ("wg0:ns4026532451.sock"). */
+ * inode ("wg0@ns4026532451.sock"). */
 #ifndef WIRELINK_RUNDIR_H
 #define WIRELINK_RUNDIR_H
 
@@ -15,9 +15,9 @@
 enum { RUNDIR_NAME_MAX = 64 };
 
 /* Our network namespace as a file-name suffix: "" in the host's (PID 1's,
- * or the kernel's fixed initial inode), ":ns<inode>" in any other. Returns
+ * or the kernel's fixed initial inode), "@ns<inode>" in any other. Returns
  * false when it cannot be told for sure (an unprivileged caller on a kernel
- * without fixed namespace inodes): then out holds ":ns<inode>", and the
+ * without fixed namespace inodes): then out holds "@ns<inode>", and the
  * plain name may be the right one too. */
 bool rundir_netns_suffix(char out[static 32]);
 

@@ -126,7 +126,7 @@ static void test_names(void **state)
 	(void)state;
 	char suffix[32], name[RUNDIR_NAME_MAX], want[80];
 	rundir_netns_suffix(suffix);
-	assert_true(!suffix[0] || !strncmp(suffix, ":ns", 3));
+	assert_true(!suffix[0] || !strncmp(suffix, "@ns", 3));
 	assert_int_equal(rundir_name("wg0", name), 0);
 	snprintf(want, sizeof(want), "wg0%s", suffix);
 	assert_string_equal(name, want);

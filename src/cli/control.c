@@ -33,22 +33,48 @@ static int probe_socket(const char *name)
 
 static int cmp_names(const void *a, const void *b) { return strcmp(a, b); }
 
+/* The interface a socket's name is for, in our network namespace (see
+ * rundir.h): false when it is another namespace's, or not a socket's. */
+static bool socket_iface(const char *file, char iface[static IFNAMSIZ])
+{
+	char suffix[32];
+	bool sure = rundir_netns_suffix(suffix);
+	size_t n = strlen(file), len = strlen(suffix);
+	if (n <= 5 || strcmp(file + n - 5, ".sock"))
+		return false;
+	n -= 5;
+	/* "<iface>@ns<digits>": a namespace's; else a plain name, from the
+	 * host's namespace (ours, or maybe ours when we cannot tell). */
+	const char *at = memrchr(file, '@', n);
+	bool tagged = at && at + 3 < file + n && !strncmp(at, "@ns", 3) &&
+		      strspn(at + 3, "0123456789") == (size_t)(file + n - at - 3);
+	size_t stem = tagged ? (size_t)(at - file) : n;
+	bool ours = tagged ? len && n - stem == len && !memcmp(at, suffix, len) : !len || !sure;
+	if (!ours || stem == 0 || stem >= IFNAMSIZ)
+		return false;
+	snprintf(iface, IFNAMSIZ, "%.*s", (int)stem, file);
+	return true;
+}
+
 /* The interfaces with a daemon answering, sorted; returns how many (at
  * most max). *denied gets the first socket we may not use ("" if none). */
-static size_t running(char names[][IFNAMSIZ], size_t max, char denied[static IFNAMSIZ + 8])
+static size_t running(char names[][IFNAMSIZ], size_t max, char denied[static RUNDIR_NAME_MAX + 8])
 {
 	DIR *d = opendir(CONTROL_DIR);
 	size_t found = 0;
 	denied[0] = '\0';
 	for (struct dirent *de; d && (de = readdir(d));) {
-		size_t n = strlen(de->d_name);
-		if (n <= 5 || n - 5 >= IFNAMSIZ || strcmp(de->d_name + n - 5, ".sock") || found == max)
+		char iface[IFNAMSIZ];
+		if (!socket_iface(de->d_name, iface) || found == max)
 			continue;
 		int err = probe_socket(de->d_name);
-		if (!err)
-			snprintf(names[found++], IFNAMSIZ, "%.*s", (int)(n - 5), de->d_name);
+		bool dup = false;
+		for (size_t i = 0; i < found; i++)
+			dup |= !strcmp(names[i], iface);
+		if (!err && !dup)
+			snprintf(names[found++], IFNAMSIZ, "%s", iface);
 		else if (err == -EACCES && !denied[0])
-			snprintf(denied, IFNAMSIZ + 8, "%.*s.sock", (int)(n - 5), de->d_name);
+			snprintf(denied, RUNDIR_NAME_MAX + 8, "%s", de->d_name);
 	}
 	if (d)
 		closedir(d);
@@ -66,7 +92,7 @@ static size_t pick_ifaces(const char *given, bool all, char names[][IFNAMSIZ])
 		snprintf(names[0], IFNAMSIZ, "%s", given);
 		return 1;
 	}
-	char denied[IFNAMSIZ + 8];
+	char denied[RUNDIR_NAME_MAX + 8];
 	size_t found = running(names, MAX_DAEMONS, denied);
 	if (found == 1 || (found && all))
 		return found;
@@ -94,12 +120,39 @@ static json_t *ask(const char *iface, const char *request)
 	return cli_ask(iface, request, false);
 }
 
+/* Connects to the daemon for iface in our network namespace: a socket, or
+ * -1 with errno set; sa gets the path tried. */
+static int connect_daemon(const char *iface, struct sockaddr_un *sa)
+{
+	char name[RUNDIR_NAME_MAX], suffix[32];
+	bool sure = rundir_netns_suffix(suffix);
+	if (rundir_name(iface, name) != 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = -1;
+	/* Unsure of our namespace: ours by inode first, then the host's. */
+	for (int plain = 0; plain < 1 + !sure; plain++) {
+		snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s.sock", CONTROL_DIR, plain ? iface : name);
+		if (fd < 0)
+			fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || connect(fd, (struct sockaddr *)sa, sizeof(*sa)) == 0)
+			return fd;
+		if (errno != ENOENT)
+			break;
+	}
+	int err = errno;
+	if (fd >= 0)
+		close(fd);
+	errno = err;
+	return -1;
+}
+
 json_t *cli_ask(const char *iface, const char *request, bool quiet)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s.sock", CONTROL_DIR, iface);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	int fd = connect_daemon(iface, &sa);
+	if (fd < 0) {
 		if (quiet)
 			;
 		else if (errno == ENOENT || errno == ECONNREFUSED)
@@ -108,8 +161,6 @@ json_t *cli_ask(const char *iface, const char *request, bool quiet)
 		else
 			fprintf(stderr, "wirelink: error: cannot reach the daemon for %s at %s: %s\n", iface,
 				sa.sun_path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		return NULL;
 	}
 	size_t len = strlen(request);

@@ -2,7 +2,9 @@
 # The control socket never waits on one client: while one dribbles a byte a
 # second and others connect and say nothing, `status` from another client
 # answers at once; silent clients are dropped at their deadline; a large
-# answer to a client that does not read does not stall the daemon.
+# answer to a client that does not read does not stall the daemon. A
+# member of the control group (not root) may read status but not change
+# the log level.
 # usage: control.sh WIRELINK   (as root)
 . "$(dirname "$0")/lib.sh"
 wl=$1
@@ -14,8 +16,18 @@ for i in $(seq 40); do # peers, so that facts make a long answer
   in_ns a wg set "$IF" peer "$(wg genkey | wg pubkey)" allowed-ips "198.51.100.$i/32" endpoint "192.0.2.$i:51820"
 done
 in_ns a ip link set "$IF" up
-lone_start a "$IF" "$wl"
+lone_start a "$IF" "$wl" --control-group nogroup
 check "the daemon starts" test -S "$sock"
+check "its socket is the control group's, mode 0660" test "$(stat -c '%U %G %a' "$sock")" = "root nogroup 660"
+# as_member CMD...: CMD in a's namespace as nobody, in the group nogroup only.
+as_member() { ip netns exec "$(ns a)" setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+check "a control-group member reads status" eval 'as_member "$wl" status -i "$IF" | grep -q "^NAME "'
+out=$(as_member "$wl" log-level -i "$IF" debug 2>&1); st=$?
+check "  ... but may not change the log level (exit $st)" test "$st" = 1
+check "  ... and is told why" grep -qF "only root may change the daemon" <<<"$out"
+check "  ... the daemon kept its level" eval '! grep -q "log level is now debug" "$E2E_TMP/log"'
+check "root may change it" eval 'ip netns exec "$(ns a)" "$wl" log-level -i "$IF" info | grep -q "log level is now info"'
+
 
 # silent N: N clients that connect and never send (one socat each, which
 # reads the socket until the daemon closes it).
@@ -35,7 +47,7 @@ dribbler=$!
 silent 10
 sleep 1.5
 t0=$(date +%s.%N)
-out=$(timeout 5 "$wl" status -i "$IF")
+out=$(timeout 5 ip netns exec "$(ns a)" "$wl" status -i "$IF")
 took=$(since "$t0" 3)
 check "status answers while others hang (in ${took}s)" awk -v t="$took" 'BEGIN { exit !(t < 0.5) }'
 check "  ... with the table" grep -q "^NAME " <<<"$out"
@@ -46,7 +58,7 @@ check "the dribbling client is answered too (within its deadline)" grep -q '"int
 silent 20
 sleep 0.5
 t0=$(date +%s.%N)
-check "with 20 more silent clients, facts still answers" eval 'timeout 5 "$wl" facts -i "$IF" >/dev/null'
+check "with 20 more silent clients, facts still answers" eval 'timeout 5 ip netns exec "$(ns a)" "$wl" facts -i "$IF" >/dev/null'
 took=$(since "$t0" 3)
 check "  ... at once (${took}s)" awk -v t="$took" 'BEGIN { exit !(t < 0.5) }'
 
@@ -63,7 +75,7 @@ socat -u -t 8 "OPEN:$E2E_TMP/req" "UNIX-CONNECT:$sock" 2>/dev/null &
 E2E_PIDS+=($!)
 sleep 0.5
 t0=$(date +%s.%N)
-check "status while a facts answer waits on a reader" eval 'timeout 5 "$wl" status -i "$IF" >/dev/null'
+check "status while a facts answer waits on a reader" eval 'timeout 5 ip netns exec "$(ns a)" "$wl" status -i "$IF" >/dev/null'
 took=$(since "$t0" 3)
 check "  ... at once (${took}s)" awk -v t="$took" 'BEGIN { exit !(t < 0.5) }'
 check "the daemon is still running" kill -0 "$DPID"

@@ -43,7 +43,7 @@ t0=$(date +%s.%N)
 ip netns exec "$NSA" "$wl" -i "$IF" --config-path "$E2E_TMP/etc" >"$E2E_TMP/log" 2>&1 &
 DPID=$!
 E2E_PIDS+=($DPID)
-check "the daemon starts" wait_until 10 test -S "/run/wirelink/$IF.sock"
+check "the daemon starts" wait_until 10 test -S "/run/wirelink/$(run_name a "$IF").sock"
 sleep 2
 t1=$(date +%s.%N)
 out=$(timeout 5 ip netns exec "$NSA" "$wl" status -i "$IF")

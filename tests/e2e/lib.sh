@@ -25,7 +25,10 @@ e2e_cleanup() {
   done
   for ns in "${E2E_NS[@]}"; do ip netns del "$ns" 2>/dev/null; done
   # Control sockets and locks a killed (or unprivileged) daemon could not remove.
-  for ifc in "${E2E_IFACES[@]}"; do rm -f "/run/wirelink/$ifc.sock" "/run/wirelink/$ifc.owned" "/run/wirelink/$ifc.lock"; done
+  # Outside the host's namespace their names carry the namespace (run_name).
+  for ifc in "${E2E_IFACES[@]}"; do
+    rm -rf "/run/wirelink/$ifc".{sock,lock,owned} "/run/wirelink/$ifc" "/run/wirelink/$ifc"@ns*
+  done
   [ -n "${E2E_TMP:-}" ] && rm -rf "$E2E_TMP"
 }
 trap e2e_cleanup EXIT
@@ -84,6 +87,10 @@ not_ok() { echo "not ok - $* [$(step_time)]"; E2E_FAILS=$((E2E_FAILS + 1)); }
 check() { local what=$1; shift; if "$@"; then ok "$what"; else not_ok "$what"; fi; }
 e2e_finish() { [ "$E2E_FAILS" = 0 ]; }
 
+# run_name NS IFACE: the name of IFACE's files in /run/wirelink for a daemon
+# in NS: namespaces share /run, so it carries the namespace's inode.
+run_name() { echo "$2@ns$(in_ns "$1" stat -L -c %i /proc/self/ns/net)"; }
+
 # lone_wg NS IFACE: namespace NS with one WireGuard interface IFACE (key in
 # $E2E_TMP/k, listen port 51820), not yet up: the tests of one daemon.
 lone_wg() {
@@ -94,12 +101,12 @@ lone_wg() {
   mkdir -p "$E2E_TMP/etc"
 }
 
-# lone_start NS IFACE WIRELINK: starts its daemon (PID in DPID, log in
-# $E2E_TMP/log) and waits for its start line and control socket ($sock).
+# lone_start NS IFACE WIRELINK [ARGS...]: starts its daemon (PID in DPID,
+# log in $E2E_TMP/log) and waits for its start line and control socket ($sock).
 lone_start() {
-  ip netns exec "$(ns "$1")" "$3" -i "$2" --config-path "$E2E_TMP/etc" >"$E2E_TMP/log" 2>&1 &
+  ip netns exec "$(ns "$1")" "$3" -i "$2" --config-path "$E2E_TMP/etc" "${@:4}" >"$E2E_TMP/log" 2>&1 &
   DPID=$!
   E2E_PIDS+=($DPID)
-  sock=/run/wirelink/$2.sock
+  sock=/run/wirelink/$(run_name "$1" "$2").sock
   wait_until 10 grep -q "facts on" "$E2E_TMP/log" && wait_until 5 test -S "$sock"
 }

@@ -77,7 +77,7 @@ in_ns a ip link set "$IF6" up
 out=$(timeout 10 ip netns exec "$(ns a)" "$wl" -i "$IF6" --config-path "$E2E_TMP/etc" 2>&1); st=$?
 check "IPv6 disabled on the interface: start-up fails (exit $st)" test "$st" = 1
 check "  ... and says so" grep -qF "error: $IF6: IPv6 is disabled on the interface (sysctl net.ipv6.conf.$IF6.disable_ipv6=1)" <<<"$out"
-check "  ... its lock is released on the way out" test ! -e "/run/wirelink/$IF6.lock"
+check "  ... its lock is released on the way out" test ! -e "/run/wirelink/$(run_name a "$IF6").lock"
 
 # A listen port of 65535 leaves no default fact port: a clear error, not
 # a wrap to port 0 (a random port); --port then works.
@@ -94,5 +94,5 @@ kill "$P6"; wait "$P6" 2>/dev/null
 
 kill "$DPID"
 wait "$DPID" 2>/dev/null
-check "the first daemon's socket and lock are gone when it stops" eval 'test ! -e "$sock" && test ! -e "/run/wirelink/$IF.lock"'
+check "the first daemon's socket and lock are gone when it stops" eval 'test ! -e "$sock" && test ! -e "/run/wirelink/$(run_name a "$IF").lock"'
 e2e_finish
