@@ -460,6 +460,7 @@ static int setup(struct daemon *d)
 		else
 			log_errorx("another wirelink already runs for %s (%s answers)", d->cfg->iface,
 				   d->ctl_path);
+		d->ctl_path[0] = '\0'; /* not ours to remove on the way out */
 		return d->ctl;
 	}
 	if (d->ctl < 0) {
@@ -718,8 +719,13 @@ int daemon_run(struct config *cfg, int argc, char **argv, char **env)
 	int status = 1;
 	if (setup(&d) != 0)
 		goto out;
-	if (cfg->user[0] &&
-	    service_drop_privileges(cfg->user, wg_backend_for(cfg->iface) == &wg_backend_userspace) != 0)
+	/* wireguard-go's socket is root's: the connection made now is kept. */
+	if (cfg->user[0] && wg_backend_for(cfg->iface) == &wg_backend_userspace &&
+	    wg_uapi_keep(cfg->iface) != 0) {
+		log_errorx("%s: cannot reach the userspace WireGuard control socket", cfg->iface);
+		goto out;
+	}
+	if (cfg->user[0] && service_drop_privileges(cfg->user) != 0)
 		goto out;
 	if (cfg->user[0])
 		check_reloadable(cfg);

@@ -108,7 +108,7 @@ void service_status(const char *text) { (void)text; }
 int64_t service_watchdog_ms(void) { return 0; }
 #endif
 
-int service_drop_privileges(const char *user, bool userspace)
+int service_drop_privileges(const char *user)
 {
 	errno = 0;
 	struct passwd *pw = getpwnam(user);
@@ -119,8 +119,6 @@ int service_drop_privileges(const char *user, bool userspace)
 	}
 	capng_clear(CAPNG_SELECT_BOTH);
 	int r = capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_NET_ADMIN);
-	if (!r && userspace)
-		r = capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_DAC_OVERRIDE);
 	if (!r)
 		r = capng_change_id((int)pw->pw_uid, (int)pw->pw_gid,
 				    CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING);

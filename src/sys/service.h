@@ -21,9 +21,8 @@ void service_watchdog(void);
 int64_t service_watchdog_ms(void);
 
 /* Becomes `user` (its uid, primary gid, no supplementary groups), keeping
- * CAP_NET_ADMIN, plus CAP_DAC_OVERRIDE when `userspace` (wireguard-go's
- * control socket is root's, mode 0700), with no-new-privileges and an
- * emptied bounding set. 0, or -errno with a message logged. */
-int service_drop_privileges(const char *user, bool userspace);
+ * only CAP_NET_ADMIN, with no-new-privileges and an emptied bounding set.
+ * 0, or -errno with a message logged. */
+int service_drop_privileges(const char *user);
 
 #endif

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -300,21 +301,55 @@ static int read_reply(int fd, char **out, size_t *len)
 	return 0;
 }
 
-/* Sends a request and reads the reply: 0 or -errno, error message set. */
+/* The connection wg_uapi_keep opened, used for every request on its
+ * interface: wireguard-go answers any number of requests on one. */
+static struct {
+	char ifname[IFNAMSIZ];
+	int fd;
+} kept = { .fd = -1 };
+
+int wg_uapi_keep(const char *ifname)
+{
+	int fd = uapi_connect(ifname);
+	if (fd < 0)
+		return fd;
+	if (kept.fd >= 0)
+		close(kept.fd);
+	kept.fd = fd;
+	snprintf(kept.ifname, sizeof(kept.ifname), "%s", ifname);
+	return 0;
+}
+
+/* Sends a request and reads the reply: 0 or -errno, error message set.
+ * On the kept connection; when it failed (wireguard-go closed it, or a
+ * reply came short and the stream is out of step), once more on a new
+ * one, kept in its place (only while we may still connect). */
 static int exchange(const char *ifname, const char *req, size_t req_len, char **reply,
 		    size_t *reply_len)
 {
-	int fd = uapi_connect(ifname);
-	if (fd < 0) {
-		wg_set_error(-fd, "%s: cannot reach the userspace WireGuard control socket", ifname);
-		return fd;
+	bool on_kept = kept.fd >= 0 && !strcmp(kept.ifname, ifname);
+	int err = 0;
+	for (int tries = 0; tries < 1 + on_kept; tries++) {
+		bool keep = on_kept;
+		if (keep && tries) {
+			close(kept.fd);
+			kept.fd = -1;
+			keep = wg_uapi_keep(ifname) == 0;
+		}
+		int fd = keep ? kept.fd : uapi_connect(ifname);
+		if (fd < 0) {
+			wg_set_error(-fd, "%s: cannot reach the userspace WireGuard control socket", ifname);
+			return fd;
+		}
+		err = write_all(fd, req, req_len);
+		if (!err)
+			err = read_reply(fd, reply, reply_len);
+		if (!keep)
+			close(fd);
+		if (!err)
+			return 0;
 	}
-	int err = write_all(fd, req, req_len);
-	if (!err)
-		err = read_reply(fd, reply, reply_len);
-	close(fd);
-	if (err)
-		wg_set_error(-err, "%s: userspace WireGuard control socket", ifname);
+	wg_set_error(-err, "%s: userspace WireGuard control socket", ifname);
 	return err;
 }
 

@@ -88,6 +88,11 @@ extern const struct wg_backend wg_backend_kernel;
  * kernel. Errors of get and set: 0 or -errno, with the message in
  * wg_last_error(). */
 const struct wg_backend *wg_backend_for(const char *ifname);
+/* Opens a connection to ifname's userspace control socket and keeps it for
+ * every later request on ifname: wireguard-go's socket is root's (mode
+ * 0700), so a daemon that drops root keeps the connection it made before
+ * instead of keeping CAP_DAC_OVERRIDE. 0 or -errno. */
+int wg_uapi_keep(const char *ifname);
 int wg_get_device(const char *ifname, struct wg_device **out) __attribute__((warn_unused_result));
 int wg_set_device(const char *ifname, const struct wg_change *change)
 	__attribute__((warn_unused_result));

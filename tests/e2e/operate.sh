@@ -30,15 +30,23 @@ check "WATCHDOG=1 within the watchdog period" grep -q '^WATCHDOG=1' "$E2E_TMP/no
 first=$(grep -nE '^(READY|STATUS|WATCHDOG)' "$E2E_TMP/notify.log" | head -n 1)
 check "READY=1 came first ($first)" test "${first#*:}" = "READY=1"
 
-# Least privilege: the leaves' daemons as nobody, CAP_NET_ADMIN (+DAC_OVERRIDE
-# for wireguard-go's socket) and nothing else, no-new-privileges.
+# Least privilege: the leaves' daemons as nobody, CAP_NET_ADMIN and nothing
+# else (wireguard-go's socket: the connection made as root is kept),
+# no-new-privileges.
 st=/proc/${wlpid[a]}/status
 nobody=$(id -u nobody)
 check "a's daemon runs as nobody" awk -v u="$nobody" '/^Uid:/ { exit !($2 == u && $3 == u && $4 == u) }' "$st"
 capeff=$(awk '/^CapEff:/ { print $2 }' "$st")
-check "its effective capabilities are NET_ADMIN and DAC_OVERRIDE only ($capeff)" test "$capeff" = 0000000000001002
+check "its effective capability is NET_ADMIN only ($capeff)" test "$capeff" = 0000000000001000
 check "its bounding set is empty" awk '/^CapBnd:/ { exit !($2 == "0000000000000000") }' "$st"
 check "no new privileges" awk '/^NoNewPrivs:/ { exit !($2 == 1) }' "$st"
+# As nobody it still keeps the state file of what it added (b, learned from
+# r), in its own directory made for it before the drop.
+state=/run/wirelink/$(run_name a "$(star_iface a)")
+check "a (as nobody) keeps what it added in $state/owned" \
+  wait_until 10 grep -q "^${pub[b]} 1" "$state/owned"
+check "  ... a directory of nobody's, 0700, the file 0600" \
+  test "$(stat -c '%U %a' "$state") $(stat -c '%U %a' "$state/owned")" = "nobody 700 nobody 600"
 # ...and it still reconfigures peers: b's reset is repaired by b, a re-adds b.
 in_ns a wg set "$(star_iface a)" peer "${pub[b]}" remove
 for _ in $(seq 150); do star_direct a b && break; sleep 0.1; done
