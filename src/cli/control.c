@@ -74,7 +74,7 @@ static size_t running(char names[][IFNAMSIZ], size_t max, char denied[static RUN
 		if (!err && !dup)
 			snprintf(names[found++], IFNAMSIZ, "%s", iface);
 		else if (err == -EACCES && !denied[0])
-			snprintf(denied, RUNDIR_NAME_MAX + 8, "%s", de->d_name);
+			snprintf(denied, RUNDIR_NAME_MAX + 8, "%.*s", RUNDIR_NAME_MAX + 7, de->d_name);
 	}
 	if (d)
 		closedir(d);

@@ -7,7 +7,7 @@
 # to stops the daemon.
 # usage: rundir.sh WIRELINK   (as root)
 . "$(dirname "$0")/lib.sh"
-wl=$1
+wl=$(realpath "$1") # nsenter starts commands in the holder's working directory
 command -v nsenter >/dev/null && command -v unshare >/dev/null || { echo "skipped: needs nsenter and unshare"; exit 77; }
 IF=wlr$E2E_ID
 E2E_IFACES+=("$IF")
@@ -34,8 +34,7 @@ in_holder "$HB" mount -t tmpfs wlwg /run/wireguard
 in_holder "$HB" wireguard-go -f "$IF" >"$E2E_TMP/wg-b.log" 2>&1 &
 E2E_PIDS+=($!)
 wait_until 5 in_holder "$HB" test -S "/run/wireguard/$IF.sock" || { echo "b's wireguard-go did not start"; exit 1; }
-wg genkey >"$E2E_TMP/ka"
-wg genkey >"$E2E_TMP/kb"
+(umask 077; wg genkey >"$E2E_TMP/ka"; wg genkey >"$E2E_TMP/kb")
 in_ns a wg set "$IF" private-key "$E2E_TMP/ka" listen-port 51820
 in_holder "$HB" wg set "$IF" private-key "$E2E_TMP/kb" listen-port 51820
 in_ns a ip link set "$IF" up

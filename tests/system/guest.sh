@@ -85,12 +85,17 @@ leaves_up() {
     ip netns exec "l$n" wg-quick up wg0 >>"$state/wg-quick-l$n.log" 2>&1
   done
 }
-# leaf_wirelink N: starts leaf N's daemon by hand (its log in $state), with
-# its own /run/wirelink so that the hub's looks like the only daemon here.
+# leaf_wirelink N [ARGS...]: starts leaf N's daemon by hand (its log in
+# $state), with its own /run/wirelink (/run/wl-lN, kept across its
+# restarts) so that the hub's looks like the only daemon here.
 leaf_wirelink() {
-  ip netns exec "l$1" unshare -m --propagation private sh -c \
-    'mount -t tmpfs leaf /run/wirelink && exec /usr/sbin/wirelink -i "$0"' "$(leaf_if "$1")" 2>&1 </dev/null |
-    while IFS= read -r line; do echo "$(date +%T) $line"; done >>"$state/wl-l$1.log" &
+  local n=$1
+  shift
+  install -d -m 0755 "/run/wl-l$n"
+  ip netns exec "l$n" unshare -m --propagation private sh -c \
+    'mount --bind "$1" /run/wirelink && shift && exec /usr/sbin/wirelink -i "$0" "$@"' \
+    "$(leaf_if "$n")" "/run/wl-l$n" "$@" 2>&1 </dev/null |
+    while IFS= read -r line; do echo "$(date +%T) $line"; done >>"$state/wl-l$n.log" &
 }
 # leaves_stop: ends the leaves' daemons (every process in their namespaces).
 leaves_stop() { local n; for n in 1 2; do ip netns pids "l$n" | xargs -r kill; done; }
@@ -337,6 +342,25 @@ CONF
   rm -r "/etc/systemd/system/$unit.d" /etc/wirelink
   systemctl daemon-reload
   systemctl restart "$unit"
+
+  # A leaf on kernel WireGuard as User: wirelink keeps what it added (leaf
+  # 2, learned from the hub) in its state file after the drop, across a
+  # restart: what it added stays its own to take back.
+  step "a leaf as wirelink"
+  leaves_stop
+  sleep 1
+  leaf_wirelink 1 --user wirelink
+  leaf_wirelink 2
+  check_converges "leaf 1 running as wirelink converges" 90
+  owned=/run/wl-l1/$(leaf_if 1)@ns$(ip netns exec l1 stat -L -c %i /proc/self/ns/net)/owned
+  l2pub=$(wg pubkey <"$state/l2.key")
+  check "  ... and keeps what it added (leaf 2 and its /32) in $owned, as wirelink" \
+    wait_until 10 eval 'grep -q "^$l2pub 1 .*10\.10\.0\.3/32" "$owned" && [ "$(stat -c "%U %a" "$owned")" = "wirelink 600" ]'
+  ip netns pids l1 | xargs -r kill
+  sleep 1
+  leaf_wirelink 1 --user wirelink
+  check_converges "  ... restarted, it converges again" 90
+  check "  ... and still holds leaf 2 as its own" eval 'grep -q "^$l2pub 1 " "$owned"'
 
   for n in 1 2; do echo "# leaf $n's log:"; sed 's/^/#   /' "$state/wl-l$n.log"; done
 
