@@ -40,6 +40,18 @@ static struct engine *fresh(void)
 	return e;
 }
 
+/* Loads the file into a fresh engine: the entries read, and in *s what
+ * the engine then holds as ours. */
+static int load_counting(int dirfd, uint32_t ifindex, struct seen *s)
+{
+	struct engine *e = fresh();
+	int n = owned_load(dirfd, "owned", ifindex, e);
+	*s = (struct seen){ 0 };
+	engine_each_owned(e, count, s);
+	engine_free(e);
+	return n;
+}
+
 /* A fresh directory for the state file; its fd in *fd. */
 static char *temp_dir(int *fd)
 {
@@ -87,48 +99,33 @@ static void test_round_trip(void **state)
 	assert_int_equal(owned_save(dfd, "owned", 7, e), 0);
 	engine_free(e);
 
-	e = fresh();
-	assert_int_equal(owned_load(dfd, "owned", 7, e), 2);
-	struct seen s = { 0 };
-	engine_each_owned(e, count, &s);
+	struct seen s;
+	assert_int_equal(load_counting(dfd, 7, &s), 2);
 	assert_int_equal(s.peers, 1);
 	assert_int_equal(s.ips, 2);
-	engine_free(e);
 
 	/* Another interface (re-created): nothing is ours. */
-	e = fresh();
-	assert_int_equal(owned_load(dfd, "owned", 8, e), 0);
-	engine_free(e);
+	assert_int_equal(load_counting(dfd, 8, &s), 0);
 
 	/* Damaged lines are skipped, the rest is read. */
 	write_file(dfd, "wirelink-owned 1 7\nnot-a-key 1\nCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgo= 2\n"
 			"CgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgo= 1 10.0.0.0/99 10.1.0.0/16\n");
-	e = fresh();
-	assert_int_equal(owned_load(dfd, "owned", 7, e), 1);
-	memset(&s, 0, sizeof(s));
-	engine_each_owned(e, count, &s);
+	assert_int_equal(load_counting(dfd, 7, &s), 1);
 	assert_int_equal(s.peers, 1);
 	assert_int_equal(s.ips, 1);
-	engine_free(e);
 
 	/* A line cut short (no newline: a write that did not finish) is not
 	 * taken, not even in part. */
 	write_file(dfd, "wirelink-owned 1 7\n"
 			"CgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgo= 1 10.1.0.0/16\n"
 			"CwsLCwsLCwsLCwsLCwsLCwsLCwsLCwsLCwsLCwsLCws= 1 10.2.0.0/16 10.3");
-	e = fresh();
-	assert_int_equal(owned_load(dfd, "owned", 7, e), 1);
-	memset(&s, 0, sizeof(s));
-	engine_each_owned(e, count, &s);
+	assert_int_equal(load_counting(dfd, 7, &s), 1);
 	assert_int_equal(s.peers, 1);
 	assert_int_equal(s.ips, 1);
-	engine_free(e);
 
 	unlinkat(dfd, "owned", 0);
 	/* A missing file is nothing. */
-	e = fresh();
-	assert_int_equal(owned_load(dfd, "owned", 7, e), 0);
-	engine_free(e);
+	assert_int_equal(load_counting(dfd, 7, &s), 0);
 	remove_dir(dfd, dir);
 }
 
@@ -158,13 +155,9 @@ static void test_long_line(void **state)
 		assert_int_equal(s.ips, counts[c]);
 		assert_int_equal(owned_save(dfd, "owned", 3, e), 0);
 		engine_free(e);
-		e = fresh();
-		assert_int_equal(owned_load(dfd, "owned", 3, e), 1);
-		memset(&s, 0, sizeof(s));
-		engine_each_owned(e, count, &s);
+		assert_int_equal(load_counting(dfd, 3, &s), 1);
 		assert_int_equal(s.peers, 1);
 		assert_int_equal(s.ips, counts[c]);
-		engine_free(e);
 	}
 	remove_dir(dfd, dir);
 }
@@ -193,9 +186,8 @@ static void test_mode_and_links(void **state)
 	char target[128];
 	snprintf(target, sizeof(target), "%s/victim", dir);
 	assert_int_equal(symlinkat(target, dfd, "owned"), 0);
-	struct engine *e2 = fresh();
-	assert_int_equal(owned_load(dfd, "owned", 4, e2), 0);
-	engine_free(e2);
+	struct seen s;
+	assert_int_equal(load_counting(dfd, 4, &s), 0);
 	assert_int_equal(fstatat(dfd, "victim", &st, 0), 0);
 	off_t size = st.st_size;
 	engine_adopt(e, key, false, &(struct wg_allowedip){ .family = AF_INET, .cidr = 32 });
