@@ -527,7 +527,9 @@ static int client(int argc, char **argv, const char *request, void (*print)(cons
 		case 'h':
 			printf("usage: wirelink %s [-i IFACE] [--json]%s\n%s", argv[0],
 			       print ? " [--read FILE]" : " debug|info",
-			       print == print_status ? "Without -i, every interface with a daemon.\n" : "");
+			       print == print_status
+				       ? "Without -i, every interface with a daemon in this network namespace.\n"
+				       : "");
 			if (print)
 				puts("--read FILE formats an answer saved with --json instead of asking a daemon.");
 			return 0;
