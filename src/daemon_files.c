@@ -41,12 +41,18 @@ static void open_state(struct daemon *d)
 		gid = pw->pw_gid;
 	}
 	char why[400];
-	d->state_dir = rundir_state_dir(d->rundir, d->name, uid, gid, why, sizeof(why));
+	bool untrusted;
+	d->state_dir = rundir_state_dir(d->rundir, d->name, uid, gid, &untrusted, why, sizeof(why));
 	if (d->state_dir < 0) {
 		log_warnx("%s: after a restart, what this run added counts as configured by hand", why);
 		return;
 	}
 	snprintf(d->owned_path, sizeof(d->owned_path), "%s/%s/owned", CONTROL_DIR, d->name);
+	if (untrusted) {
+		log_warnx("%s: taken back; what an earlier run added there is not trusted", why);
+		unlinkat(d->state_dir, "owned", 0);
+		return;
+	}
 	if (owned_load(d->state_dir, "owned", d->dev->ifindex, d->eng) > 0) {
 		log_debug("adopted what an earlier run added, from %s", d->owned_path);
 		return;

@@ -90,10 +90,12 @@ int rundir_open(const char *path, char *why, size_t whylen)
 	return fd;
 }
 
-int rundir_state_dir(int dirfd, const char *name, uid_t uid, gid_t gid, char *why, size_t whylen)
+int rundir_state_dir(int dirfd, const char *name, uid_t uid, gid_t gid, bool *untrusted, char *why,
+		     size_t whylen)
 {
 	char path[sizeof(RUNDIR_PATH) + RUNDIR_NAME_MAX + 1];
 	snprintf(path, sizeof(path), "%s/%s", RUNDIR_PATH, name);
+	*untrusted = false;
 	if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST) {
 		snprintf(why, whylen, "cannot make %s: %s", path, strerror(errno));
 		return -errno;
@@ -102,8 +104,15 @@ int rundir_state_dir(int dirfd, const char *name, uid_t uid, gid_t gid, char *wh
 	if (fd < 0)
 		return fd;
 	int err = check_dir(fd, path, uid, why, whylen);
+	/* Root takes back a directory someone else had or could write to:
+	 * what it holds is not trusted, but the next file is ours again. */
+	if (err == -EPERM && geteuid() == 0) {
+		*untrusted = true;
+		err = 0;
+	}
 	/* An earlier run's user (or mode) is replaced by ours. */
-	if (!err && ((uid != (uid_t)-1 && fchown(fd, uid, gid) < 0) || fchmod(fd, 0700) < 0)) {
+	if (!err && ((uid != (uid_t)-1 && fchown(fd, uid, gid) < 0) ||
+		     (uid == (uid_t)-1 && *untrusted && fchown(fd, 0, 0) < 0) || fchmod(fd, 0700) < 0)) {
 		err = -errno;
 		snprintf(why, whylen, "%s: %s", path, strerror(errno));
 	}

@@ -35,9 +35,12 @@ int rundir_open(const char *path, char *why, size_t whylen);
 /* The interface's own directory, <name> in dirfd (mode 0700), where its
  * state file lives: made when missing, given to uid:gid (the user the
  * daemon becomes, so that it can still replace files there after dropping
- * root), checked like rundir_open (a symlink or another owner than root,
- * uid or us is refused). An fd or -errno with why set. */
-int rundir_state_dir(int dirfd, const char *name, uid_t uid, gid_t gid, char *why, size_t whylen);
+ * root), checked like rundir_open (a symlink is refused; another owner
+ * than root, uid or us, or a mode others may write with, too, unless we
+ * are root: then it is taken back and *untrusted set, for its files may
+ * be anyone's). An fd or -errno, why set (also when *untrusted). */
+int rundir_state_dir(int dirfd, const char *name, uid_t uid, gid_t gid, bool *untrusted, char *why,
+		     size_t whylen);
 
 /* Before binding the socket `name` in dirfd (path: its full path): 0 when
  * nothing is there or a stale socket was removed, -EADDRINUSE when a daemon

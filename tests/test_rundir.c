@@ -62,8 +62,10 @@ static void test_state_dir(void **state)
 	path_in(dir, sizeof(dir), "run");
 	int fd = rundir_open(dir, why, sizeof(why));
 	assert_true(fd >= 0);
-	int sd = rundir_state_dir(fd, "wgt0", (uid_t)-1, (gid_t)-1, why, sizeof(why));
+	bool untrusted;
+	int sd = rundir_state_dir(fd, "wgt0", (uid_t)-1, (gid_t)-1, &untrusted, why, sizeof(why));
 	assert_true(sd >= 0);
+	assert_false(untrusted);
 	close(sd);
 	struct stat st;
 	assert_int_equal(fstatat(fd, "wgt0", &st, AT_SYMLINK_NOFOLLOW), 0);
@@ -74,10 +76,20 @@ static void test_state_dir(void **state)
 	path_in(other, sizeof(other), "elsewhere");
 	assert_int_equal(mkdir(other, 0700), 0);
 	assert_int_equal(symlinkat(other, fd, "wgt1"), 0);
-	assert_int_equal(rundir_state_dir(fd, "wgt1", (uid_t)-1, (gid_t)-1, why, sizeof(why)), -ENOTDIR);
-	/* One others may write to is refused too. */
+	assert_int_equal(rundir_state_dir(fd, "wgt1", (uid_t)-1, (gid_t)-1, &untrusted, why, sizeof(why)),
+			 -ENOTDIR);
+	/* One others may write to: refused, or as root taken back (0700)
+	 * with its contents marked untrusted. */
 	assert_int_equal(fchmodat(fd, "wgt0", 0777, 0), 0);
-	assert_int_equal(rundir_state_dir(fd, "wgt0", (uid_t)-1, (gid_t)-1, why, sizeof(why)), -EPERM);
+	sd = rundir_state_dir(fd, "wgt0", (uid_t)-1, (gid_t)-1, &untrusted, why, sizeof(why));
+	if (geteuid() == 0) {
+		assert_true(sd >= 0 && untrusted);
+		close(sd);
+		assert_int_equal(fstatat(fd, "wgt0", &st, AT_SYMLINK_NOFOLLOW), 0);
+		assert_int_equal(st.st_mode & 07777, 0700);
+	} else {
+		assert_int_equal(sd, -EPERM);
+	}
 	unlinkat(fd, "wgt1", 0);
 	unlinkat(fd, "wgt0", AT_REMOVEDIR);
 	rmdir(other);
