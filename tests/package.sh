@@ -61,7 +61,7 @@ done
 dpkg-deb -e "$deb" "$tmp/control"
 check "postinst creates the wirelink system user" grep -q "adduser --system" "$tmp/control/postinst"
 check "postrm removes it on purge" grep -q "deluser --system.* wirelink" "$tmp/control/postrm"
-# A daemon started by hand outlives the package: its socket and IFACE.owned
+# A daemon started by hand outlives the package: its socket and IFACE/owned
 # in /run/wirelink must outlive a purge too (issue 22).
 check "postrm leaves /run/wirelink alone" eval '! grep -vE "^[[:space:]]*#" "$tmp/control/postrm" | grep -q "/run/wirelink"'
 check "wirelink@ and wl-quick@ conflict (one daemon per interface)" eval '
