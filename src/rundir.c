@@ -14,6 +14,8 @@
 /* The inode of the host's network namespace on kernels that fix it
  * (PROC_NET_INIT_INO); older ones number it like any other. */
 #define NETNS_INIT_INO 0xEFFFFFF9u
+/* A sysctl registered for the initial network namespace only. */
+#define HOST_ONLY_SYSCTL "netdev_max_backlog"
 
 bool rundir_netns_suffix(char out[static 32])
 {
@@ -23,10 +25,19 @@ bool rundir_netns_suffix(char out[static 32])
 		return true; /* no /proc or no namespaces: one namespace only */
 	if (self.st_ino == NETNS_INIT_INO)
 		return true;
+	snprintf(out, 32, "@ns%llu", (unsigned long long)self.st_ino);
+	/* The host's namespace alone has net.core's global sysctls; any
+	 * user sees them, so the daemon and the commands agree (PID 1's
+	 * namespace, below, is hidden from the unprivileged and from a
+	 * daemon without CAP_SYS_PTRACE). */
+	if (access("/proc/sys/net/core", F_OK) == 0) {
+		if (access("/proc/sys/net/core/" HOST_ONLY_SYSCTL, F_OK) == 0)
+			*out = '\0';
+		return true;
+	}
 	int err = stat("/proc/1/ns/net", &init) < 0 ? errno : 0;
 	if (!err && init.st_ino == self.st_ino && init.st_dev == self.st_dev)
-		return true;
-	snprintf(out, 32, "@ns%llu", (unsigned long long)self.st_ino);
+		*out = '\0';
 	return !err;
 }
 

@@ -14,11 +14,12 @@
 #define RUNDIR_PATH "/run/wirelink"
 enum { RUNDIR_NAME_MAX = 64 };
 
-/* Our network namespace as a file-name suffix: "" in the host's (PID 1's,
- * or the kernel's fixed initial inode), "@ns<inode>" in any other. Returns
- * false when it cannot be told for sure (an unprivileged caller on a kernel
- * without fixed namespace inodes): then out holds "@ns<inode>", and the
- * plain name may be the right one too. */
+/* Our network namespace as a file-name suffix: "" in the host's (the
+ * kernel's fixed initial inode, or the one with net.core's global
+ * sysctls), "@ns<inode>" in any other. Without /proc/sys, PID 1's
+ * namespace is the host's: false when that cannot be told (an
+ * unprivileged caller); then out holds "@ns<inode>", and the plain name
+ * may be the right one too. */
 bool rundir_netns_suffix(char out[static 32]);
 
 /* The base name of an interface's files: iface plus the suffix above.
