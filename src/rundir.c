@@ -17,6 +17,14 @@
 /* A sysctl registered for the initial network namespace only. */
 #define HOST_ONLY_SYSCTL "netdev_max_backlog"
 
+void rundir_netns_tag(char out[static 32])
+{
+	struct stat self;
+	*out = '\0';
+	if (stat("/proc/self/ns/net", &self) == 0)
+		snprintf(out, 32, "@ns%llu", (unsigned long long)self.st_ino);
+}
+
 bool rundir_netns_suffix(char out[static 32])
 {
 	struct stat self, init;
@@ -25,7 +33,7 @@ bool rundir_netns_suffix(char out[static 32])
 		return true; /* no /proc or no namespaces: one namespace only */
 	if (self.st_ino == NETNS_INIT_INO)
 		return true;
-	snprintf(out, 32, "@ns%llu", (unsigned long long)self.st_ino);
+	rundir_netns_tag(out);
 	/* The host's namespace alone has net.core's global sysctls; any
 	 * user sees them, so the daemon and the commands agree (PID 1's
 	 * namespace, below, is hidden from the unprivileged and from a
@@ -35,8 +43,10 @@ bool rundir_netns_suffix(char out[static 32])
 			*out = '\0';
 		return true;
 	}
+	/* No /proc/sys (systemd's ProcSubset=pid): PID 1's namespace, when
+	 * we may look; else taken for the host's, where a unit runs. */
 	int err = stat("/proc/1/ns/net", &init) < 0 ? errno : 0;
-	if (!err && init.st_ino == self.st_ino && init.st_dev == self.st_dev)
+	if (err || (init.st_ino == self.st_ino && init.st_dev == self.st_dev))
 		*out = '\0';
 	return !err;
 }

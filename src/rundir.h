@@ -16,11 +16,12 @@ enum { RUNDIR_NAME_MAX = 64 };
 
 /* Our network namespace as a file-name suffix: "" in the host's (the
  * kernel's fixed initial inode, or the one with net.core's global
- * sysctls), "@ns<inode>" in any other. Without /proc/sys, PID 1's
- * namespace is the host's: false when that cannot be told (an
- * unprivileged caller); then out holds "@ns<inode>", and the plain name
- * may be the right one too. */
+ * sysctls), "@ns<inode>" in any other. Without /proc/sys (systemd's
+ * ProcSubset=pid), the host's is PID 1's; when that cannot be seen either
+ * (returns false), "" too: the plain name, and the other may be right. */
 bool rundir_netns_suffix(char out[static 32]);
+/* "@ns<inode>" of our namespace, host's or not ("" without /proc). */
+void rundir_netns_tag(char out[static 32]);
 
 /* The base name of an interface's files: iface plus the suffix above.
  * 0 or -ENAMETOOLONG. */

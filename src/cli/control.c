@@ -37,19 +37,22 @@ static int cmp_names(const void *a, const void *b) { return strcmp(a, b); }
  * rundir.h): false when it is another namespace's, or not a socket's. */
 static bool socket_iface(const char *file, char iface[static IFNAMSIZ])
 {
-	char suffix[32];
+	char suffix[32], tag[32];
 	bool sure = rundir_netns_suffix(suffix);
-	size_t n = strlen(file), len = strlen(suffix);
+	rundir_netns_tag(tag);
+	size_t n = strlen(file), len = strlen(tag);
 	if (n <= 5 || strcmp(file + n - 5, ".sock"))
 		return false;
 	n -= 5;
-	/* "<iface>@ns<digits>": a namespace's; else a plain name, from the
-	 * host's namespace (ours, or maybe ours when we cannot tell). */
+	/* "<iface>@ns<digits>": a namespace's (ours when it is our tag and
+	 * we are not, or may not be, in the host's); else a plain name, from
+	 * the host's namespace (ours, or maybe ours when we cannot tell). */
 	const char *at = memrchr(file, '@', n);
 	bool tagged = at && at + 3 < file + n && !strncmp(at, "@ns", 3) &&
 		      strspn(at + 3, "0123456789") == (size_t)(file + n - at - 3);
 	size_t stem = tagged ? (size_t)(at - file) : n;
-	bool ours = tagged ? len && n - stem == len && !memcmp(at, suffix, len) : !len || !sure;
+	bool ours = tagged ? (suffix[0] || !sure) && n - stem == len && !memcmp(at, tag, len)
+			   : !suffix[0] || !sure;
 	if (!ours || stem == 0 || stem >= IFNAMSIZ)
 		return false;
 	snprintf(iface, IFNAMSIZ, "%.*s", (int)stem, file);
@@ -131,9 +134,13 @@ static int connect_daemon(const char *iface, struct sockaddr_un *sa)
 		return -1;
 	}
 	int fd = -1;
-	/* Unsure of our namespace: ours by inode first, then the host's. */
-	for (int plain = 0; plain < 1 + !sure; plain++) {
-		snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s.sock", CONTROL_DIR, plain ? iface : name);
+	/* Unsure of our namespace (taken for the host's): ours by inode too. */
+	char tag[32], tagged[RUNDIR_NAME_MAX];
+	rundir_netns_tag(tag);
+	if (snprintf(tagged, sizeof(tagged), "%s%s", iface, tag) >= (int)sizeof(tagged))
+		sure = true; /* too long to be a socket's name: the plain one only */
+	for (int other = 0; other < 1 + !sure; other++) {
+		snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s.sock", CONTROL_DIR, other ? tagged : name);
 		if (fd < 0)
 			fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0 || connect(fd, (struct sockaddr *)sa, sizeof(*sa)) == 0)
