@@ -64,7 +64,6 @@ struct engine {
 	struct engine_limits lim;
 	struct engine_stats stats;
 	uint64_t owned_gen; /* changes whenever what we own on the device does */
-	const struct netif *devif; /* the device among the host interfaces */
 	/* Every AllowedCidr fact's prefix, by subject (see owner.c). */
 	struct prefixes claims;
 	struct claim_key { uint8_t subject[WIRE_KEY_LEN], source[WIRE_KEY_LEN]; } *claim_keys;
