@@ -528,6 +528,8 @@ static json_t *metrics_json(const struct control_view *v)
 	json_object_set_new(o, "packets_out", json_integer(c ? (json_int_t)c->packets_out : 0));
 	json_object_set_new(o, "bytes_out", json_integer(c ? (json_int_t)c->bytes_out : 0));
 	json_object_set_new(o, "endpoint_tries", json_integer(c ? (json_int_t)c->endpoint_tries : 0));
+	json_object_set_new(o, "rounds", json_integer(c ? (json_int_t)c->rounds : 0));
+	json_object_set_new(o, "device_reads", json_integer(c ? (json_int_t)c->device_reads : 0));
 	json_object_set_new(o, "dropped", drops);
 	struct engine_stats st = engine_stats(v->eng);
 	json_t *facts = json_object();

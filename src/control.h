@@ -36,6 +36,7 @@ enum control_drop { DROP_NOT_PEER, DROP_MALFORMED, DROP_WRONG_SIGNER, DROP_BAD_T
 extern const char *const control_drop_names[DROP_REASONS];
 struct control_counters {
 	uint64_t packets_in, bytes_in, packets_out, bytes_out, endpoint_tries;
+	uint64_t rounds, device_reads; /* engine rounds run; device reads (wg show) */
 	uint64_t dropped[DROP_REASONS];
 };
 

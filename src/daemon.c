@@ -142,6 +142,7 @@ static bool refresh(struct daemon *d, int64_t now)
 		log_errorx("%s; exiting", why);
 		return false;
 	}
+	d->counters.device_reads++;
 	/* Fact packets the device counted before this read are most likely in
 	 * our socket by now: take them first (while the engine still holds the
 	 * old device and host lists), or their bytes would look like user
@@ -359,6 +360,7 @@ static bool round_now(struct daemon *d, int64_t now)
 	if (read)
 		factsock_check_silent(d, now);
 	struct engine_round r;
+	d->counters.rounds++;
 	if (engine_decide(d->eng, now, &r) != 0) {
 		log_warnx("out of memory in a round");
 		return true;

@@ -372,6 +372,10 @@ static void print_metrics(const json_t *m)
 	}
 	metric_head("wirelink_endpoint_tries_total", "counter", "Endpoints tried for peers without a working link.");
 	sample("wirelink_endpoint_tries_total", ifc, NULL, NULL, num(m, "endpoint_tries"));
+	metric_head("wirelink_rounds_total", "counter", "Engine rounds run (decisions, sends).");
+	sample("wirelink_rounds_total", ifc, NULL, NULL, num(m, "rounds"));
+	metric_head("wirelink_device_reads_total", "counter", "Reads of the WireGuard device.");
+	sample("wirelink_device_reads_total", ifc, NULL, NULL, num(m, "device_reads"));
 	for (int rx = 1; rx >= 0; rx--) {
 		/* WireGuard's byte counts only grow (a peer removed and added
 		 * again starts over, as a counter may): counters, so _total. */
