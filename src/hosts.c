@@ -387,8 +387,11 @@ static void write_runtime(struct hosts *h, const char *lines)
 		free(text);
 }
 
-/* Builds the lines from the gathered peers and the names file's text. */
-static void rebuild(struct hosts *h, const struct gathered *g, size_t n, const char *file, size_t len)
+/* Builds the lines from the gathered peers and the names file's text
+ * (NULL: none); the shared file is rewritten only when it was read whole
+ * or does not exist (readable), never from a read that failed. */
+static void rebuild(struct hosts *h, const struct gathered *g, size_t n, const char *file, size_t len,
+		    bool readable)
 {
 	struct hostnames_peer *peers = calloc(n + 1, sizeof(*peers));
 	struct hostnames next;
@@ -410,7 +413,7 @@ static void rebuild(struct hosts *h, const struct gathered *g, size_t n, const c
 	hostnames_free(&h->names);
 	h->names = next;
 	write_runtime(h, lines);
-	if (h->shared[0])
+	if (h->shared[0] && readable)
 		update_shared(h, file, len, lines);
 	free(lines);
 }
@@ -441,7 +444,7 @@ void hosts_update(struct hosts *h, const struct engine *e, const struct wg_devic
 		log_warnx("hosts: cannot read %s: %s", names_file(h), strerror(-err));
 		h->said_shared = true;
 	}
-	rebuild(h, g, dev->n_peers, err ? NULL : file, len);
+	rebuild(h, g, dev->n_peers, err ? NULL : file, len, !err || err == -ENOENT);
 	free(file);
 	free_gathered(g, dev->n_peers);
 	h->hash = hash;

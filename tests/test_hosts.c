@@ -201,6 +201,34 @@ static void test_keeper(void **state)
 	engine_free(e);
 }
 
+/* A shared file that cannot be read is never rewritten (from nothing). */
+static void test_unreadable(void **state)
+{
+	(void)state;
+	static struct config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	snprintf(cfg.iface, sizeof(cfg.iface), "wltest1");
+	char sub[256];
+	snprintf(sub, sizeof(sub), "%s/sub", dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	snprintf(cfg.hosts_file, sizeof(cfg.hosts_file), "%s", sub); /* a directory: EISDIR */
+	struct engine_config ec = { .router = 1, .random = zero_random };
+	static const uint8_t self[32] = { 0xee };
+	struct engine *e = engine_new(&ec, self, 1000);
+	struct wg_device dev = { 0 };
+	struct hosts *h = hosts_new("wltest1", dir);
+	hosts_configure(h, &cfg);
+	hosts_update(h, e, &dev, &cfg);
+	struct stat st;
+	assert_int_equal(stat(sub, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	hosts_free(h);
+	assert_int_equal(stat(sub, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	rmdir(sub);
+	engine_free(e);
+}
+
 int main(int argc, char **argv)
 {
 	test_set_vector_dir(argc, argv);
@@ -209,6 +237,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_atomic),
 		cmocka_unit_test(test_keeper),
+		cmocka_unit_test(test_unreadable),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 	rmdir(dir);
