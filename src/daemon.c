@@ -370,7 +370,7 @@ static bool round_now(struct daemon *d, int64_t now)
 	if (changed)
 		d->settle_until = now + SETTLE_MS;
 	save_owned(d);
-	hosts_update(d->hosts, d->eng, d->dev, d->cfg);
+	hosts_update(d->hosts, d->eng, d->dev);
 	if (r.change.n_peers || r.n_events)
 		d->active_until = now + ACTIVE_MS;
 	engine_round_free(&r);

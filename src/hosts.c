@@ -41,6 +41,11 @@ struct hosts {
 	bool said_path, said_shared; /* a write failure was logged */
 	struct hostnames_reject *said; /* names turned away, as last logged */
 	size_t n_said;
+	struct named {
+		uint8_t key[WIRE_KEY_LEN];
+		char name[HOSTNAMES_LABEL_MAX + 2];
+	} *named; /* the config's named peers, by key */
+	size_t n_named;
 };
 
 /* One peer as gathered, with storage for its name and addresses. */
@@ -180,8 +185,28 @@ static void remove_block(struct hosts *h)
 	free(file);
 }
 
+static int cmp_named(const void *a, const void *b) { return memcmp(a, b, WIRE_KEY_LEN); }
+
+/* The config's names, sorted for a binary search per device peer. */
+static void take_names(struct hosts *h, const struct config *cfg)
+{
+	free(h->named);
+	h->n_named = 0;
+	if (!(h->named = calloc(cfg->n_peers + 1, sizeof(*h->named))))
+		return;
+	for (size_t i = 0; i < cfg->n_peers; i++) {
+		const struct peer_config *pc = &cfg->peers[i].pc;
+		if (!pc->name[0])
+			continue;
+		memcpy(h->named[h->n_named].key, pc->key, WIRE_KEY_LEN);
+		snprintf(h->named[h->n_named++].name, sizeof(h->named->name), "%s", pc->name);
+	}
+	qsort(h->named, h->n_named, sizeof(*h->named), cmp_named);
+}
+
 void hosts_configure(struct hosts *h, const struct config *cfg)
 {
+	take_names(h, cfg);
 	char shared[PATH_MAX] = "";
 	if (cfg->hosts_file[0] && !realpath(cfg->hosts_file, shared))
 		snprintf(shared, sizeof(shared), "%s", cfg->hosts_file); /* made at the first write */
@@ -251,29 +276,21 @@ static void scan_fact(void *arg, const struct fact *f)
 	}
 }
 
-static const struct peer_config *config_peer(const struct config *cfg, const uint8_t *key)
-{
-	for (size_t i = 0; i < cfg->n_peers; i++)
-		if (!memcmp(cfg->peers[i].pc.key, key, WIRE_KEY_LEN))
-			return &cfg->peers[i].pc;
-	return NULL;
-}
-
 /* Its name and addresses: false on ENOMEM. */
-static bool gather_one(const struct engine *e, const struct config *cfg, const struct wg_peer *wp,
+static bool gather_one(const struct hosts *h, const struct engine *e, const struct wg_peer *wp,
 		       struct gathered *g)
 {
 	memcpy(g->p.key, wp->public_key, WIRE_KEY_LEN);
 	for (size_t i = 0; i < wp->n_allowedips; i++)
 		if (!add_ip(g, &wp->allowedips[i]))
 			return false;
-	const struct peer_config *pc = config_peer(cfg, wp->public_key);
+	const struct named *pc = bsearch(wp->public_key, h->named, h->n_named, sizeof(*h->named), cmp_named);
 	struct fact_scan s = { .e = e, .g = g, .best_expires = INT64_MIN };
 	/* The engine's name is the latest a trusted source sent; kept only
 	 * while such a source still stands behind it. */
-	s.current = pc && pc->name[0] ? NULL : engine_peer_name(e, wp->public_key);
+	s.current = pc ? NULL : engine_peer_name(e, wp->public_key);
 	engine_each_subject_fact(e, wp->public_key, scan_fact, &s);
-	if (pc && pc->name[0]) {
+	if (pc) {
 		snprintf(g->name, sizeof(g->name), "%s", pc->name);
 		g->p.from_config = true;
 	} else {
@@ -418,15 +435,14 @@ static void rebuild(struct hosts *h, const struct gathered *g, size_t n, const c
 	free(lines);
 }
 
-void hosts_update(struct hosts *h, const struct engine *e, const struct wg_device *dev,
-		  const struct config *cfg)
+void hosts_update(struct hosts *h, const struct engine *e, const struct wg_device *dev)
 {
 	if (!h || !dev)
 		return;
 	struct gathered *g = calloc(dev->n_peers + 1, sizeof(*g));
 	bool ok = g != NULL;
 	for (size_t i = 0; ok && i < dev->n_peers; i++)
-		ok = gather_one(e, cfg, &dev->peers[i], &g[i]);
+		ok = gather_one(h, e, &dev->peers[i], &g[i]);
 	if (!ok) {
 		free_gathered(g, dev->n_peers);
 		return;
@@ -462,6 +478,7 @@ void hosts_free(struct hosts *h)
 	hostnames_free(&h->names);
 	free(h->written);
 	free(h->said);
+	free(h->named);
 	free(h);
 }
 

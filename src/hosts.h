@@ -17,15 +17,14 @@ struct hosts;
 
 /* For iface; the runtime file goes into dir. NULL on ENOMEM. */
 struct hosts *hosts_new(const char *iface, const char *dir);
-/* The configuration's HostsFile ("" none) and Domain ("" the interface
- * name): at start and after a reload. A block in a file no longer named
- * is removed. */
+/* The configuration's HostsFile ("" none), Domain ("" the interface
+ * name) and peer names: at start and after every reload. A block in a
+ * file no longer named is removed. */
 void hosts_configure(struct hosts *h, const struct config *cfg);
 /* After a round: rebuilds the names when a peer, its name or its
  * addresses changed, or the shared file changed under us, and writes what
  * changed. Cheap when nothing did (a hash of the inputs and one stat). */
-void hosts_update(struct hosts *h, const struct engine *e, const struct wg_device *dev,
-		  const struct config *cfg);
+void hosts_update(struct hosts *h, const struct engine *e, const struct wg_device *dev);
 /* Removes the runtime file and our block, then frees. NULL is a no-op. */
 void hosts_free(struct hosts *h);
 

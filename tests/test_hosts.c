@@ -147,7 +147,7 @@ static void test_keeper(void **state)
 	spit(shared, "127.0.0.1 localhost\n");
 	struct hosts *h = hosts_new("wltest0", dir);
 	hosts_configure(h, &cfg);
-	hosts_update(h, e, &dev, &cfg);
+	hosts_update(h, e, &dev);
 	char *text = slurp(runtime);
 	assert_non_null(text);
 	assert_non_null(strstr(text, "\n10.9.0.1 leaf-a leaf-a.wltest0\n10.9.0.2 leaf-b leaf-b.wltest0\n"));
@@ -161,13 +161,13 @@ static void test_keeper(void **state)
 	/* Nothing changed: nothing is written (the same inodes). */
 	struct stat a, b;
 	assert_int_equal(stat(runtime, &a), 0);
-	hosts_update(h, e, &dev, &cfg);
+	hosts_update(h, e, &dev);
 	assert_int_equal(stat(runtime, &b), 0);
 	assert_int_equal(a.st_ino, b.st_ino);
 	/* A hand edit inside the block is replaced; one outside is kept. */
 	spit(shared, "127.0.0.1 localhost\n# wirelink wltest0 begin\n10.9.0.99 leaf-a\n"
 		     "# wirelink wltest0 end\n192.168.7.7 printer\n");
-	hosts_update(h, e, &dev, &cfg);
+	hosts_update(h, e, &dev);
 	text = slurp(shared);
 	assert_string_equal(text, "127.0.0.1 localhost\n# wirelink wltest0 begin\n"
 				  "10.9.0.1 leaf-a leaf-a.wltest0\n10.9.0.2 leaf-b leaf-b.wltest0\n"
@@ -178,7 +178,7 @@ static void test_keeper(void **state)
 	snprintf(cp[0].pc.name, sizeof(cp[0].pc.name), "laptop");
 	snprintf(cp[1].pc.name, sizeof(cp[1].pc.name), "printer");
 	hosts_configure(h, &cfg);
-	hosts_update(h, e, &dev, &cfg);
+	hosts_update(h, e, &dev);
 	text = slurp(runtime);
 	assert_non_null(strstr(text, "\n10.9.0.1 laptop laptop.wltest0\n"));
 	assert_null(strstr(text, "printer"));
@@ -187,7 +187,7 @@ static void test_keeper(void **state)
 	/* A Domain. */
 	snprintf(cfg.domain, sizeof(cfg.domain), "wl.example.org");
 	hosts_configure(h, &cfg);
-	hosts_update(h, e, &dev, &cfg);
+	hosts_update(h, e, &dev);
 	text = slurp(shared);
 	assert_non_null(strstr(text, "\n10.9.0.1 laptop laptop.wl.example.org\n"));
 	free(text);
@@ -218,7 +218,7 @@ static void test_unreadable(void **state)
 	struct wg_device dev = { 0 };
 	struct hosts *h = hosts_new("wltest1", dir);
 	hosts_configure(h, &cfg);
-	hosts_update(h, e, &dev, &cfg);
+	hosts_update(h, e, &dev);
 	struct stat st;
 	assert_int_equal(stat(sub, &st), 0);
 	assert_true(S_ISDIR(st.st_mode));

@@ -1,6 +1,8 @@
 /* Peers by name: validation, the line set, and the marked block. */
 #include "core/hostnames.h"
 
+#include "util/array.h"
+
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -167,11 +169,9 @@ static bool reserved(const char *lower, const char *self)
 
 static bool reject(struct hostnames *h, const struct hostnames_peer *p, enum hostnames_why why)
 {
-	struct hostnames_reject *r = realloc(h->rejects, (h->n_rejects + 1) * sizeof(*r));
-	if (!r)
+	if (!array_grow((void **)&h->rejects, h->n_rejects, &h->cap_rejects, sizeof(*h->rejects)))
 		return false;
-	h->rejects = r;
-	r += h->n_rejects++;
+	struct hostnames_reject *r = &h->rejects[h->n_rejects++];
 	memcpy(r->key, p->key, WIRE_KEY_LEN);
 	snprintf(r->name, sizeof(r->name), "%s", p->name);
 	r->why = why;
@@ -263,11 +263,9 @@ static int add_lines(struct hostnames *h, const struct hostnames_peer *p)
 	for (size_t i = 0; i < p->n_ips; i++) {
 		if (!single_address(&p->ips[i]) || has_line(h, first, &p->ips[i]))
 			continue;
-		struct hostnames_line *l = realloc(h->lines, (h->n + 1) * sizeof(*l));
-		if (!l)
+		if (!array_grow((void **)&h->lines, h->n, &h->cap, sizeof(*h->lines)))
 			return -ENOMEM;
-		h->lines = l;
-		l += h->n++;
+		struct hostnames_line *l = &h->lines[h->n++];
 		memset(l, 0, sizeof(*l));
 		memcpy(l->key, p->key, WIRE_KEY_LEN);
 		snprintf(l->name, sizeof(l->name), "%s", p->name);
@@ -281,6 +279,14 @@ static int cmp_reject(const void *a, const void *b)
 	const struct hostnames_reject *x = a, *y = b;
 	int c = strcasecmp(x->name, y->name);
 	return c ? c : memcmp(x->key, y->key, WIRE_KEY_LEN);
+}
+
+static int cmp_index_key(const void *a, const void *b, void *arg)
+{
+	const size_t *x = a, *y = b;
+	const struct hostnames_line *l = arg;
+	int c = memcmp(l[*x].key, l[*y].key, WIRE_KEY_LEN);
+	return c ? c : (*x > *y) - (*x < *y);
 }
 
 int hostnames_build(const struct hostnames_input *in, struct hostnames *out)
@@ -308,6 +314,14 @@ int hostnames_build(const struct hostnames_input *in, struct hostnames *out)
 	}
 	if (out->n)
 		qsort(out->lines, out->n, sizeof(*out->lines), cmp_line);
+	if (!(out->by_key = calloc(out->n + 1, sizeof(*out->by_key)))) {
+		hostnames_free(out);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < out->n; i++)
+		out->by_key[i] = i;
+	if (out->n)
+		qsort_r(out->by_key, out->n, sizeof(*out->by_key), cmp_index_key, out->lines);
 	if (out->n_rejects)
 		qsort(out->rejects, out->n_rejects, sizeof(*out->rejects), cmp_reject);
 	return 0;
@@ -317,15 +331,23 @@ void hostnames_free(struct hostnames *h)
 {
 	free(h->lines);
 	free(h->rejects);
+	free(h->by_key);
 	*h = (struct hostnames){ 0 };
 }
 
 const char *hostnames_of(const struct hostnames *h, const uint8_t key[static WIRE_KEY_LEN])
 {
-	for (size_t i = 0; i < h->n; i++)
-		if (!memcmp(h->lines[i].key, key, WIRE_KEY_LEN))
-			return h->lines[i].name;
-	return NULL;
+	size_t lo = 0, hi = h->by_key ? h->n : 0;
+	while (lo < hi) { /* the first line of the key */
+		size_t mid = lo + (hi - lo) / 2;
+		if (memcmp(h->lines[h->by_key[mid]].key, key, WIRE_KEY_LEN) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < h->n && h->by_key && !memcmp(h->lines[h->by_key[lo]].key, key, WIRE_KEY_LEN)
+		       ? h->lines[h->by_key[lo]].name
+		       : NULL;
 }
 
 /* ---- text ---- */

@@ -55,6 +55,8 @@ struct hostnames {
 	size_t n;
 	struct hostnames_reject *rejects; /* by name */
 	size_t n_rejects;
+	size_t *by_key; /* indices into lines, by key: hostnames_of's search */
+	size_t cap, cap_rejects;
 };
 
 struct hostnames_input {
