@@ -8,6 +8,7 @@
 #include "core/engine.h"
 #include "hosts.h"
 #include "proto/crypto.h"
+#include "proto/meta.h"
 #include "util/file.h"
 
 #include <dirent.h>
@@ -201,6 +202,63 @@ static void test_keeper(void **state)
 	engine_free(e);
 }
 
+static struct wire_fact meta_fact(uint8_t subject, const char *name, uint8_t *buf, size_t cap)
+{
+	bool ok = true;
+	size_t len = meta_build(name, -1, buf, cap, &ok);
+	assert_true(ok);
+	struct wire_fact f = { .attr = WIRE_MEMBER_META, .ttl = 255, .subject = { subject } };
+	f.v.meta = (struct wire_view){ buf, (uint32_t)len };
+	return f;
+}
+
+/* Names from the network: a router's count, a leaf's do not; a rename
+ * from the router is followed. */
+static void test_network_names(void **state)
+{
+	(void)state;
+	static struct config cfg;
+	memset(&cfg, 0, sizeof(cfg));
+	snprintf(cfg.iface, sizeof(cfg.iface), "wltest2");
+	struct engine_config ec = { .router = 0, .random = zero_random };
+	static const uint8_t self[32] = { 0xee };
+	struct engine *e = engine_new(&ec, self, 1000);
+	/* Peer 9 routes 198.51.100.0/24 (a router); 1 and 2 are leaves. */
+	struct wg_allowedip ips[3] = { ip("198.51.100.0/24"), ip("198.51.100.11/32"), ip("198.51.100.12/32") };
+	struct wg_peer peers[3] = { { .public_key = { 9 }, .allowedips = &ips[0], .n_allowedips = 1 },
+				    { .public_key = { 1 }, .allowedips = &ips[1], .n_allowedips = 1 },
+				    { .public_key = { 2 }, .allowedips = &ips[2], .n_allowedips = 1 } };
+	struct wg_device dev = { .peers = peers, .n_peers = 3 };
+	engine_set_device(e, &dev, 0);
+	uint8_t buf[3][64];
+	struct wire_fact from_router[2] = { meta_fact(1, "leaf-a", buf[0], 64), meta_fact(2, "leaf-b", buf[1], 64) };
+	assert_int_equal(engine_receive(e, peers[0].public_key, from_router, 2, 2000), 2);
+	/* Leaf 2 names itself localhost, and leaf 1 bee: not trusted. */
+	struct wire_fact lies[2] = { meta_fact(2, "localhost", buf[2], 64), meta_fact(1, "bee", buf[2], 64) };
+	(void)engine_receive(e, peers[2].public_key, lies, 2, 2100);
+	struct hosts *h = hosts_new("wltest2", dir);
+	hosts_configure(h, &cfg);
+	hosts_update(h, e, &dev);
+	const struct hostnames *n = hosts_names(h);
+	assert_int_equal(n->n, 2);
+	assert_string_equal(hostnames_of(n, peers[1].public_key), "leaf-a");
+	assert_string_equal(hostnames_of(n, peers[2].public_key), "leaf-b");
+	/* The router renames leaf 2. */
+	uint8_t rb[64];
+	struct wire_fact rename = meta_fact(2, "bee", rb, sizeof(rb));
+	assert_int_equal(engine_receive(e, peers[0].public_key, &rename, 1, 3000), 1);
+	hosts_update(h, e, &dev);
+	assert_string_equal(hostnames_of(hosts_names(h), peers[2].public_key), "bee");
+	char path[300];
+	snprintf(path, sizeof(path), "%s/wltest2.hosts", dir);
+	char *text = slurp(path);
+	assert_non_null(strstr(text, "\n198.51.100.12 bee bee.wltest2\n"));
+	assert_null(strstr(text, "leaf-b"));
+	free(text);
+	hosts_free(h);
+	engine_free(e);
+}
+
 /* A shared file that cannot be read is never rewritten (from nothing). */
 static void test_unreadable(void **state)
 {
@@ -238,6 +296,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_atomic),
 		cmocka_unit_test(test_keeper),
 		cmocka_unit_test(test_unreadable),
+		cmocka_unit_test(test_network_names),
 	};
 	int r = cmocka_run_group_tests(tests, NULL, NULL);
 	rmdir(dir);
