@@ -1,7 +1,7 @@
 /* The control socket: one stream socket per interface under
  * CONTROL_DIR, one request line per connection, one JSON document (and a
  * newline) back.
- * Requests: "status", "facts", "metrics", "log-level debug|info". Replies are objects;
+ * Requests: "status", "facts", "metrics", "hosts", "log-level debug|info". Replies are objects;
  * a bad request gets {"error": "..."}. The JSON is documented in
  * wirelink(8). */
 #ifndef WIRELINK_CONTROL_H
@@ -40,6 +40,8 @@ struct control_counters {
 	uint64_t dropped[DROP_REASONS];
 };
 
+struct hosts;
+
 /* What the daemon shows. */
 struct control_view {
 	const struct config *cfg;
@@ -53,6 +55,7 @@ struct control_view {
 	/* What the daemon learned of a peer's fact port (NULL: nothing). */
 	const struct factport *(*factport)(const void *arg, const uint8_t key[32]);
 	const void *factport_arg;
+	const struct hosts *hosts; /* the peers by name (hosts.h), or NULL */
 };
 
 /* Peers that are healthy, and those reached directly (healthy and not a

@@ -374,6 +374,7 @@ static bool round_now(struct daemon *d, int64_t now)
 	if (changed)
 		d->settle_until = now + SETTLE_MS;
 	save_owned(d);
+	hosts_update(d->hosts, d->eng, d->dev);
 	if (r.change.n_peers || r.n_events)
 		d->active_until = now + ACTIVE_MS;
 	engine_round_free(&r);
@@ -539,8 +540,9 @@ static int setup(struct daemon *d)
 		d->host = NULL;
 	d->host_read = now;
 	engine_set_host(d->eng, d->host);
-	if (!(d->resolver = resolver_new(SIGRTMIN)))
+	if (!(d->resolver = resolver_new(SIGRTMIN)) || !(d->hosts = hosts_new(d->cfg->iface, CONTROL_DIR)))
 		return -ENOMEM;
+	hosts_configure(d->hosts, d->cfg);
 	/* Without the counters the device is read every round. */
 	if (netif_stats_open(&d->stats) != 0)
 		d->stats = NULL;
@@ -564,6 +566,7 @@ static void teardown(struct daemon *d)
 {
 	control_server_free(d->ctl_server);
 	resolver_free(d->resolver);
+	hosts_free(d->hosts);
 	engine_free(d->eng);
 	crypto_cache_free(d->cache);
 	crypto_identity_free(d->id);
@@ -722,6 +725,7 @@ static void reload(struct daemon *d)
 	d->next_resolve = 0;
 	d->next_round = d->next_read = d->engine_due = 0;
 	d->cfg_gen++;
+	hosts_configure(d->hosts, d->cfg);
 	log_set_level(d->cfg->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	log_info("reloaded %s: %zu peer%s configured, log level %s",
 		 d->cfg->source[0] ? d->cfg->source : "the configuration (no file)", d->cfg->n_peers,
@@ -828,7 +832,7 @@ int daemon_run(struct config *cfg, int argc, char **argv, char **env)
 				}
 				struct control_view v = { cfg, d.dev, d.eng, crypto_identity_public(d.id),
 							  d.port, now, clock_ms(CLOCK_REALTIME) / 1000,
-							  &d.counters, factsock_peer_port, &d };
+							  &d.counters, factsock_peer_port, &d, d.hosts };
 				control_server_event(d.ctl_server, evs[i].data.fd, &v, now);
 			}
 		}

@@ -8,6 +8,7 @@
 #include "control.h"
 #include "core/engine.h"
 #include "core/factport.h"
+#include "hosts.h"
 #include "log.h"
 #include "proto/crypto.h"
 #include "resolve.h"
@@ -111,6 +112,7 @@ struct daemon {
 	uint64_t owned_gen;   /* the engine's owned_gen as last saved */
 	bool owned_said;      /* we logged that it cannot be saved */
 	struct resolver *resolver;
+	struct hosts *hosts; /* peers by name on disk (hosts.h), or NULL */
 	unsigned cfg_gen, resolve_gen; /* the configuration's, and the lookup's */
 };
 
