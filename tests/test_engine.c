@@ -1057,6 +1057,50 @@ static void test_next_look(void **state)
 /* Link probes through the engine: a probe from a peer is answered in the
  * next round; traffic that stops gets our probe; unanswered, the link is
  * dead (unhealthy) within PROBE_WAIT_MS; an answer revives it. */
+/* Issue 23: the interface took bytes that no peer sent (a local firewall
+ * refused them): a read CONFIRM_MS later settles it, and each link that
+ * carried nothing is probed. Packets merely on their way are no failure. */
+static void test_failed_sends_probed(void **state)
+{
+	(void)state;
+	struct wg_device *d = wg_device_new("wg0");
+	struct wg_peer *w = add_peer(d, 0x02, "192.0.2.2:1", "10.0.0.2/32", true);
+	struct engine *e = engine_for(NULL, 0, false, 0);
+	engine_set_device(e, d, wall0);
+	struct wire_fact a = { .attr = WIRE_ALIVE, .ttl = PROBE_TTL };
+	memset(a.subject, 0x02, 32);
+	assert_true(engine_receive(e, a.subject, &a, 1, t0) >= 1);
+	struct engine_round r;
+	assert_int_equal(engine_run(e, t0, &r), 0);
+	engine_round_free(&r);
+	/* On their way: 84 bytes taken, then sent (with WireGuard's 32 more). */
+	int64_t t = t0 + 40000;
+	engine_tunnel_sent(e, 84);
+	engine_set_device(e, d, wall0 + 40000);
+	assert_int_equal(engine_next_look(e, t, wall0 + 40000, 30000), t + CONFIRM_MS);
+	w->tx_bytes += 128;
+	engine_tunnel_sent(e, 0);
+	engine_set_device(e, d, wall0 + 40000 + CONFIRM_MS);
+	assert_int_equal(engine_run(e, t + CONFIRM_MS, &r), 0);
+	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), 0);
+	engine_round_free(&r);
+	/* Refused: taken, never sent. The link is probed, and dies unanswered. */
+	t = t0 + 60000;
+	engine_tunnel_sent(e, 84);
+	engine_set_device(e, d, wall0 + 60000);
+	engine_tunnel_sent(e, 84);
+	engine_set_device(e, d, wall0 + 60000 + CONFIRM_MS);
+	assert_int_equal(engine_run(e, t + CONFIRM_MS, &r), 0);
+	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), PROBE_TTL);
+	engine_round_free(&r);
+	engine_set_device(e, d, wall0 + 60000 + CONFIRM_MS + PROBE_WAIT_MS);
+	assert_int_equal(engine_run(e, t + CONFIRM_MS + PROBE_WAIT_MS, &r), 0);
+	engine_round_free(&r);
+	assert_false(engine_peer(e, a.subject)->healthy);
+	engine_free(e);
+	wg_device_free(d);
+}
+
 static void test_probe_exchange(void **state)
 {
 	(void)state;
@@ -1562,6 +1606,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_review_extension_not_news),
 		cmocka_unit_test(test_review_lan_moves_off_router),
 		cmocka_unit_test(test_probe_exchange),
+		cmocka_unit_test(test_failed_sends_probed),
 		cmocka_unit_test(test_review_versions_missed),
 		cmocka_unit_test(test_next_look),
 	};
