@@ -136,7 +136,8 @@ static bool refresh(struct daemon *d, int64_t now)
 	struct wg_device *dev = NULL;
 	/* What the host routed into the tunnel, read just before the peers'
 	 * counters: sends that WireGuard could not make (a local firewall)
-	 * count here and at no peer (engine_tunnel_sent). */
+	 * count here and at no peer (engine_tunnel_sent). Our own fact
+	 * packets are not counted. */
 	struct netif_counters c;
 	bool counted = d->stats && d->dev && netif_stats_read(d->stats, d->dev->ifindex, &c) == 0;
 	if (wg_get_device(d->cfg->iface, &dev) != 0) {
@@ -176,10 +177,12 @@ static bool refresh(struct daemon *d, int64_t now)
 	}
 	if (d->quiet_look)
 		engine_tunnel_quiet(d->eng);
-	if (counted && d->tx_bytes_read && c.tx_bytes >= d->tx_bytes_read)
-		engine_tunnel_sent(d->eng, c.tx_bytes - d->tx_bytes_read);
-	if (counted)
-		d->tx_bytes_read = c.tx_bytes;
+	if (counted) {
+		uint64_t user = c.tx_packets - d->counters.packets_out;
+		if (d->tx_user_read && user >= d->tx_user_read)
+			engine_tunnel_sent(d->eng, user - d->tx_user_read);
+		d->tx_user_read = user;
+	}
 	d->quiet_look = false; /* a read-back later in the round: no claim */
 	/* Host first: the old list is gone, and the device's peers are judged
 	 * against the device's own addresses. */

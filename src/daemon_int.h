@@ -81,7 +81,7 @@ struct daemon {
 	int64_t read_at, next_read; /* when the device was read; must be next */
 	struct netif_stats *stats;  /* the interface's packet counters, or NULL */
 	struct netif_counters seen; /* ...as last looked at, less our fact packets */
-	uint64_t tx_bytes_read;	    /* the interface's tx bytes at the last device read */
+	uint64_t tx_user_read;	    /* its tx packets, less our fact packets, at the last device read */
 	struct netif_watch *watch; /* address and link notifications, or NULL */
 	bool host_dirty;	   /* one came: read the host again now */
 	bool quiet_look;	   /* this round's look saw no user packets */

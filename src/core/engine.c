@@ -112,32 +112,18 @@ void engine_tunnel_quiet(struct engine *e)
 	e->tunnel_quiet = true;
 }
 
-void engine_tunnel_sent(struct engine *e, uint64_t bytes) { e->tunnel_sent = bytes + 1; }
+void engine_tunnel_sent(struct engine *e, uint64_t packets) { e->tunnel_sent = packets; }
 
-/* Sends that failed on this host: the interface took bytes that no peer's
- * tx counter shows (each packet sent costs the peer 32 bytes more than
- * it cost the interface). A first shortfall may be packets still on their
- * way: a read CONFIRM_MS later settles it. Returns whether it is settled
- * that sends failed. */
-static bool sends_failed(struct engine *e, const struct wg_device *dev)
+/* Sends that failed on this host: the interface took packets of ours, and
+ * no peer's counters show data sent. A packet still on its way could look
+ * the same: a read CONFIRM_MS later settles it (some peer sent by then,
+ * or none did). Returns whether it is settled that sends failed. */
+static bool sends_failed(struct engine *e, bool any_sent)
 {
-	if (!e->tunnel_sent)
-		return false;
-	int64_t sent = 0;
-	for (size_t i = 0; i < dev->n_peers; i++) {
-		const struct peer_entry *p = engine_entry_of(e, dev->peers[i].public_key);
-		if (p && p->ps.observed && dev->peers[i].tx_bytes >= p->ps.tx_bytes)
-			sent += (int64_t)(dev->peers[i].tx_bytes - p->ps.tx_bytes);
-	}
-	int64_t d = (int64_t)(e->tunnel_sent - 1) - sent;
+	bool pending = e->deficit_pending;
+	e->deficit_pending = !any_sent && !pending && e->tunnel_sent > 0;
 	e->tunnel_sent = 0;
-	if (e->deficit_pending) {
-		e->deficit_pending = false;
-		return e->deficit + d > 0;
-	}
-	e->deficit = d;
-	e->deficit_pending = d > 0;
-	return false;
+	return pending && !any_sent;
 }
 
 void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wall_ms)
@@ -148,17 +134,15 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 	struct peer_entry *p, *tmp;
 	HASH_ITER(hh, e->peers, p, tmp)
 		p->wg = NULL;
-	bool failed = sends_failed(e, dev);
+	bool any_sent = false;
 	for (size_t i = 0; i < dev->n_peers; i++) {
 		p = engine_entry(e, dev->peers[i].public_key, true);
 		if (!p)
 			continue;
 		p->wg = &dev->peers[i];
 		p->ps.tunnel_quiet = e->tunnel_quiet;
-		/* Failed sends: each link that carried nothing may be the one. */
-		bool idle = p->ps.observed && p->wg->tx_bytes == p->ps.tx_bytes;
-		unsigned ev = failed && idle ? peerstate_suspect(&p->ps, wall_ms) : 0;
-		ev |= peerstate_observe(&p->ps, p->wg, wall_ms);
+		unsigned ev = peerstate_observe(&p->ps, p->wg, wall_ms);
+		any_sent |= p->ps.sent_data;
 		/* A link just came up: say hello through it at once (what we
 		 * sent while the handshake was failing may be lost). */
 		if (ev & PEER_EV_HEALTHY)
@@ -169,6 +153,13 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 		engine_emit(e, p->key, ev & ~(unsigned)PEER_EV_PROBE);
 	}
 	e->tunnel_quiet = false;
+	/* Failed sends: each healthy link that carried nothing may be the one. */
+	if (sends_failed(e, any_sent))
+		for (size_t i = 0; i < dev->n_peers; i++) {
+			p = engine_entry(e, dev->peers[i].public_key, false);
+			if (p && !p->ps.sent_any && (peerstate_suspect(&p->ps, wall_ms) & PEER_EV_PROBE))
+				p->probe_now = true;
+		}
 	/* Gone from the device: what we had there went with it. */
 	HASH_ITER(hh, e->peers, p, tmp)
 		if (!p->wg && (p->ours || p->n_added)) {

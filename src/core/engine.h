@@ -116,11 +116,11 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
  * moved are WireGuard's own (keepalives, handshakes) or facts, never a
  * flow to watch. */
 void engine_tunnel_quiet(struct engine *e);
-/* The interface took this many bytes into the tunnel since the last
- * snapshot (read just before it): what no peer's tx counter shows were
- * sends that failed on this host (a local firewall), and the next
- * engine_set_device probes the links that carried none. */
-void engine_tunnel_sent(struct engine *e, uint64_t bytes);
+/* The host routed this many packets of its own (not our fact packets)
+ * into the tunnel since the last snapshot (read just before it). If no
+ * peer's counters show data sent, WireGuard could not send them (a local
+ * firewall refused them): the links that carried nothing are probed. */
+void engine_tunnel_sent(struct engine *e, uint64_t packets);
 void engine_set_host(struct engine *e, const struct netif_list *host);
 const struct netif_list *engine_host(const struct engine *e);
 

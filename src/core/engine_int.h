@@ -54,11 +54,10 @@ struct engine {
 	const struct wg_device *dev;
 	struct prefixes held; /* the device's allowed IPs, indexed */
 	bool tunnel_quiet;    /* for the next engine_set_device */
-	uint64_t tunnel_sent; /* ...and what the interface took since the last (+1; 0: unknown) */
-	/* Bytes the interface took that no peer sent, since a read found
-	 * some: confirmed (or cleared) by a read CONFIRM_MS later, so that
-	 * packets WireGuard was still sending are not taken for failures. */
-	int64_t deficit;
+	uint64_t tunnel_sent; /* ...and the packets of ours the interface took since the last */
+	/* A read found packets of ours taken and none sent: a read CONFIRM_MS
+	 * later settles it, so that packets WireGuard was still sending are
+	 * not taken for failures. */
 	bool deficit_pending;
 	bool held_ok;	      /* (false: out of memory; every prefix counts as taken) */
 	const struct netif_list *host;

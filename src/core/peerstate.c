@@ -169,6 +169,8 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
 	bool user = ps->observed && !ps->tunnel_quiet;
 	bool rx_moved = user && !ps->fact_rx && !wireguard_only(got);
 	bool tx_moved = user && !ps->fact_tx && !wireguard_only(sent);
+	ps->sent_data = tx_moved;
+	ps->sent_any = sent > 0;
 	if (got)
 		ps->data_unanswered_since = 0;
 	else if (tx_moved && !ps->data_unanswered_since)

@@ -114,6 +114,7 @@ struct peerstate {
 	 * last (its packet counters say so): what moved is no flow. */
 	bool tunnel_quiet;
 	unsigned tx_run; /* sends in a row, each within LINK_FLOW_MS */
+	bool sent_data, sent_any; /* at the last look: user data went out; anything did */
 	int64_t probe_at, probe_last; /* first and latest unanswered probe; 0: none */
 	unsigned probes;		 /* probes sent since probe_at */
 	int64_t answer_wait;	 /* unanswered data waits this for a probe (0: the least) */

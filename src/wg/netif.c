@@ -305,7 +305,6 @@ int netif_parse_counters(const void *buf, uint32_t ifindex, struct netif_counter
 		memcpy(&st, mnl_attr_get_payload(attr), sizeof(st)); /* may be unaligned */
 		out->rx_packets = st.rx_packets;
 		out->tx_packets = st.tx_packets;
-		out->tx_bytes = st.tx_bytes;
 		return 0;
 	}
 	return -EPROTO;

@@ -66,7 +66,6 @@ void netif_watch_close(struct netif_watch *w);
  * between reads of the WireGuard device. */
 struct netif_counters {
 	uint64_t rx_packets, tx_packets;
-	uint64_t tx_bytes; /* what the host routed into the interface */
 };
 struct netif_stats;
 int netif_stats_open(struct netif_stats **out) __attribute__((warn_unused_result));
