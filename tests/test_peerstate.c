@@ -537,6 +537,15 @@ static void test_fast_fallback(void **state)
 	assert_int_equal(peerstate_observe(&ps, &p, t + 41000), PEER_EV_PROBE); /* the repeat */
 	assert_int_not_equal(ps.probe_at, 0);
 	assert_int_equal(peerstate_observe(&ps, &p, t + 40000 + PROBE_WAIT_MS), PEER_EV_UNHEALTHY);
+	/* Dead, its session good: asked again after REVIVE_MS, then twice
+	 * that; an answer revives it. */
+	int64_t last = ps.probe_last;
+	assert_int_equal(peerstate_next_look(&ps), last + REVIVE_MS);
+	assert_int_equal(peerstate_observe(&ps, &p, last + REVIVE_MS - 1), 0);
+	assert_int_equal(peerstate_observe(&ps, &p, last + REVIVE_MS), PEER_EV_PROBE);
+	peerstate_probe_sent(&ps, last + REVIVE_MS);
+	assert_int_equal(peerstate_next_look(&ps), last + 3 * REVIVE_MS);
+	assert_int_equal(peerstate_heard(&ps, PROBE_ANSWER_TTL), PEER_EV_HEALTHY);
 
 	/* Data unanswered: probed after LINK_ANSWER_MIN_MS; an answered probe
 	 * doubles the wait; data back resets it. */

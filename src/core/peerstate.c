@@ -77,6 +77,12 @@ static int64_t answer_wait(const struct peerstate *ps)
 	return ps->answer_wait ? ps->answer_wait : LINK_ANSWER_MIN_MS;
 }
 
+/* How long a dead link waits before its next probe. */
+static int64_t revive_wait(const struct peerstate *ps)
+{
+	return ps->revive_ms ? ps->revive_ms : REVIVE_MS;
+}
+
 /* Probe bookkeeping on each look at the device (peers that answer). */
 static unsigned watch_link(struct peerstate *ps, bool heard, bool rx_moved, bool tx_moved,
 			   bool advanced, int64_t wall_ms)
@@ -93,12 +99,19 @@ static unsigned watch_link(struct peerstate *ps, bool heard, bool rx_moved, bool
 	}
 	if (advanced) { /* a handshake needs both directions */
 		ps->dead = false;
+		ps->revive_ms = 0;
 		ps->probe_at = 0;
 	}
 	if (rx_moved)
 		ps->answer_wait = 0; /* data comes back: the next silence is news */
-	if (ps->dead || !ps->hs_ok)
+	if (!ps->hs_ok)
 		return 0;
+	if (ps->dead) {
+		/* Its session is still good: ask now and then whether the path
+		 * works again (a healed cut goes direct within seconds), less
+		 * often while it does not. */
+		return wall_ms - ps->probe_last >= revive_wait(ps) ? PEER_EV_PROBE : 0;
+	}
 	if (ps->probe_at) {
 		/* Data still comes and ours goes out (no failed send here): the
 		 * link works, only its daemon is silent (stopped, busy). */
@@ -207,6 +220,10 @@ unsigned peerstate_suspect(struct peerstate *ps, int64_t wall_ms)
 
 void peerstate_probe_sent(struct peerstate *ps, int64_t wall_ms)
 {
+	if (ps->dead) {
+		int64_t w = revive_wait(ps) * 2;
+		ps->revive_ms = w < REVIVE_MAX_MS ? w : REVIVE_MAX_MS;
+	}
 	if (!ps->probe_at) {
 		ps->probe_at = wall_ms ? wall_ms : 1;
 		ps->probes = 0;
@@ -233,6 +250,7 @@ unsigned peerstate_heard(struct peerstate *ps, unsigned ttl)
 	ps->answer_probe = false;
 	ps->probe_at = 0;
 	ps->dead = false;
+	ps->revive_ms = 0;
 	ps->rx_run = ps->tx_run = 0;
 	unsigned ev = transition(&ps->healthy, ps->hs_ok, PEER_EV_HEALTHY, PEER_EV_UNHEALTHY);
 	if (ev & PEER_EV_HEALTHY) {
@@ -253,6 +271,9 @@ int64_t peerstate_next_look(const struct peerstate *ps)
 	}
 	/* We sent and heard nothing: a probe (or, for the original, a stall)
 	 * is due when that has lasted long enough. */
+	/* A dead link's next probe. */
+	if (ps->answers && ps->dead && ps->hs_ok && ps->probe_last + revive_wait(ps) < at)
+		at = ps->probe_last + revive_wait(ps);
 	if (ps->answers && ps->data_unanswered_since && ps->data_unanswered_since + answer_wait(ps) < at)
 		at = ps->data_unanswered_since + answer_wait(ps);
 	if (ps->unanswered_since) {

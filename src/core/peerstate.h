@@ -54,10 +54,17 @@ enum {
 	 * at most once per SUSPECT_MIN_MS. */
 	SUSPECT_MIN_MS = 10000,
 	LINK_FLOW_COUNT = 2,
-	LINK_QUIET_MS = 2500,
-	PROBE_REPEAT_MS = 1000,
+	LINK_QUIET_MS = 1500,
+	PROBE_REPEAT_MS = 700,
 	PROBE_COUNT = 3,
-	PROBE_WAIT_MS = 3500,
+	PROBE_WAIT_MS = 2500,
+	/* While a probe is out, the device is looked at this often. */
+	PROBE_LOOK_MS = 350,
+	/* A dead link whose session is still good is probed after REVIVE_MS,
+	 * doubling up to REVIVE_MAX_MS, so that it is direct again soon after
+	 * the path heals. */
+	REVIVE_MS = 2000,
+	REVIVE_MAX_MS = 32000,
 	PEERSTATE_MAX_TRIED = 32,
 };
 
@@ -120,6 +127,7 @@ struct peerstate {
 	int64_t answer_wait;	 /* unanswered data waits this for a probe (0: the least) */
 	bool answer_probe;	 /* the probe out is for unanswered data */
 	int64_t suspect_at;	 /* we last probed it for failed sends */
+	int64_t revive_ms;	 /* a dead link's next probe waits this (0: REVIVE_MS) */
 	int64_t send_failed_at;	 /* sends on this host failed while it took none (wall ms) */
 	int64_t alive_since, alive_until;
 	uint8_t boot_id[WIRE_BOOT_ID_LEN];
