@@ -1061,19 +1061,33 @@ static void test_next_look(void **state)
  * local firewall refused them): a read CONFIRM_MS later settles it, and
  * each link that carried nothing is probed. A packet merely on its way is
  * no failure. */
+/* A router (us) and peer 0x02, whose daemon answers probes: its probe has
+ * come and been answered at t0. */
+static struct engine *with_answering_peer(struct wg_device **d, struct wg_peer **w, struct wire_fact *a)
+{
+	*d = wg_device_new("wg0");
+	*w = add_peer(*d, 0x02, "192.0.2.2:1", "10.0.0.2/32", true);
+	struct engine *e = engine_for(NULL, 0, false, 0);
+	engine_set_device(e, *d, wall0);
+	*a = (struct wire_fact){ .attr = WIRE_ALIVE, .ttl = PROBE_TTL };
+	memset(a->subject, 0x02, 32);
+	assert_true(engine_receive(e, a->subject, a, 1, t0) >= 1); /* a prompt round */
+	struct engine_round r;
+	assert_int_equal(engine_run(e, t0, &r), 0);
+	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_ANSWER_TTL), PROBE_ANSWER_TTL);
+	engine_round_free(&r);
+	assert_true(engine_peer(e, a->subject)->answers);
+	return e;
+}
+
 static void test_failed_sends_probed(void **state)
 {
 	(void)state;
-	struct wg_device *d = wg_device_new("wg0");
-	struct wg_peer *w = add_peer(d, 0x02, "192.0.2.2:1", "10.0.0.2/32", true);
-	struct engine *e = engine_for(NULL, 0, false, 0);
-	engine_set_device(e, d, wall0);
-	struct wire_fact a = { .attr = WIRE_ALIVE, .ttl = PROBE_TTL };
-	memset(a.subject, 0x02, 32);
-	assert_true(engine_receive(e, a.subject, &a, 1, t0) >= 1);
+	struct wg_device *d;
+	struct wg_peer *w;
+	struct wire_fact a;
+	struct engine *e = with_answering_peer(&d, &w, &a);
 	struct engine_round r;
-	assert_int_equal(engine_run(e, t0, &r), 0);
-	engine_round_free(&r);
 	/* On its way: taken, then sent. */
 	int64_t t = t0 + 40000;
 	engine_tunnel_sent(e, 1);
@@ -1105,18 +1119,11 @@ static void test_failed_sends_probed(void **state)
 static void test_probe_exchange(void **state)
 {
 	(void)state;
-	struct wg_device *d = wg_device_new("wg0");
-	struct wg_peer *w = add_peer(d, 0x02, "192.0.2.2:1", "10.0.0.2/32", true);
-	struct engine *e = engine_for(NULL, 0, false, 0);
-	engine_set_device(e, d, wall0);
-	struct wire_fact a = { .attr = WIRE_ALIVE, .ttl = PROBE_TTL };
-	memset(a.subject, 0x02, 32);
-	assert_true(engine_receive(e, a.subject, &a, 1, t0) >= 1); /* a prompt round */
+	struct wg_device *d;
+	struct wg_peer *w;
+	struct wire_fact a;
+	struct engine *e = with_answering_peer(&d, &w, &a);
 	struct engine_round r;
-	assert_int_equal(engine_run(e, t0, &r), 0);
-	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_ANSWER_TTL), PROBE_ANSWER_TTL);
-	engine_round_free(&r);
-	assert_true(engine_peer(e, a.subject)->answers);
 	/* A flow, then silence: our probe goes out, and rounds come faster. */
 	int64_t t = 0;
 	for (; t <= 3000; t += 1000) {
