@@ -36,7 +36,8 @@ lan_star a b || exit 1
 if [ "$kind" = natreset ]; then
   nat_box a && move_behind_nat a || exit 1
 fi
-star_start "$wl"
+# shellcheck disable=SC2086 # WL_ARGS: extra daemon options (e.g. --debug)
+star_start "$wl" ${WL_ARGS:-}
 wait_until 40 star_converged || { echo "result NaN NaN"; exit 1; }
 
 # first_answer FROM TO: seconds from t0 until FROM's ping to TO is answered.

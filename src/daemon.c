@@ -136,8 +136,10 @@ static bool refresh(struct daemon *d, int64_t now)
 	struct wg_device *dev = NULL;
 	/* What the host routed into the tunnel, read just before the peers'
 	 * counters: sends that WireGuard could not make (a local firewall)
-	 * count here and at no peer (engine_tunnel_sent). Our own fact
-	 * packets are not counted. */
+	 * count here and at no peer, and packets a peer sent us that
+	 * WireGuard dropped (their source is another peer's) count at the
+	 * peer and not here (engine_tunnel_counted). Our own fact packets are
+	 * not counted. */
 	struct netif_counters c;
 	bool counted = d->stats && d->dev && netif_stats_read(d->stats, d->dev->ifindex, &c) == 0;
 	if (wg_get_device(d->cfg->iface, &dev) != 0) {
@@ -178,10 +180,12 @@ static bool refresh(struct daemon *d, int64_t now)
 	if (d->quiet_look)
 		engine_tunnel_quiet(d->eng);
 	if (counted) {
-		uint64_t user = c.tx_packets - d->counters.packets_out;
-		if (d->tx_user_read && user >= d->tx_user_read)
-			engine_tunnel_sent(d->eng, user - d->tx_user_read);
-		d->tx_user_read = user;
+		uint64_t tx = c.tx_packets - d->counters.packets_out, rx = c.rx_packets - d->counters.packets_in;
+		if (d->read_anchored && tx >= d->tx_user_read && rx >= d->rx_user_read)
+			engine_tunnel_counted(d->eng, tx - d->tx_user_read, rx - d->rx_user_read);
+		d->tx_user_read = tx;
+		d->rx_user_read = rx;
+		d->read_anchored = true;
 	}
 	d->quiet_look = false; /* a read-back later in the round: no claim */
 	/* Host first: the old list is gone, and the device's peers are judged

@@ -1090,20 +1090,20 @@ static void test_failed_sends_probed(void **state)
 	struct engine_round r;
 	/* On its way: taken, then sent. */
 	int64_t t = t0 + 40000;
-	engine_tunnel_sent(e, 1);
+	engine_tunnel_counted(e, 1, 0);
 	engine_set_device(e, d, wall0 + 40000);
 	assert_int_equal(engine_next_look(e, t, wall0 + 40000, 30000), t + CONFIRM_MS);
 	w->tx_bytes += 128;
-	engine_tunnel_sent(e, 0);
+	engine_tunnel_counted(e, 0, 0);
 	engine_set_device(e, d, wall0 + 40000 + CONFIRM_MS);
 	assert_int_equal(engine_run(e, t + CONFIRM_MS, &r), 0);
 	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), 0);
 	engine_round_free(&r);
 	/* Refused: taken, never sent. The link is probed, and dies unanswered. */
 	t = t0 + 60000;
-	engine_tunnel_sent(e, 1);
+	engine_tunnel_counted(e, 1, 0);
 	engine_set_device(e, d, wall0 + 60000);
-	engine_tunnel_sent(e, 0);
+	engine_tunnel_counted(e, 0, 0);
 	engine_set_device(e, d, wall0 + 60000 + CONFIRM_MS);
 	assert_int_equal(engine_run(e, t + CONFIRM_MS, &r), 0);
 	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), PROBE_TTL);
@@ -1112,6 +1112,33 @@ static void test_failed_sends_probed(void **state)
 	assert_int_equal(engine_run(e, t + CONFIRM_MS + PROBE_WAIT_MS, &r), 0);
 	engine_round_free(&r);
 	assert_false(engine_peer(e, a.subject)->healthy);
+	engine_free(e);
+	wg_device_free(d);
+}
+
+/* Issue 23: data arrived from one peer (a router) and none came out of
+ * the interface: WireGuard dropped it, its source being an address we
+ * hold on another peer's direct link, whose own side fell back. The idle
+ * direct link is probed. */
+static void test_dropped_arrivals_probed(void **state)
+{
+	(void)state;
+	struct wg_device *d;
+	struct wg_peer *w;
+	struct wire_fact a;
+	struct engine *e = with_answering_peer(&d, &w, &a);
+	struct wg_peer *hub = add_peer(d, 0x09, "192.0.2.9:1", "10.9.0.0/16", true);
+	engine_set_device(e, d, wall0 + 50000);
+	struct engine_round r;
+	int64_t t = t0 + 60000;
+	hub->rx_bytes += 3 * 128;
+	engine_tunnel_counted(e, 0, 0);
+	engine_set_device(e, d, wall0 + 60000);
+	engine_tunnel_counted(e, 0, 0);
+	engine_set_device(e, d, wall0 + 60000 + CONFIRM_MS);
+	assert_int_equal(engine_run(e, t + CONFIRM_MS, &r), 0);
+	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), PROBE_TTL);
+	engine_round_free(&r);
 	engine_free(e);
 	wg_device_free(d);
 }
@@ -1615,6 +1642,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_review_lan_moves_off_router),
 		cmocka_unit_test(test_probe_exchange),
 		cmocka_unit_test(test_failed_sends_probed),
+		cmocka_unit_test(test_dropped_arrivals_probed),
 		cmocka_unit_test(test_review_versions_missed),
 		cmocka_unit_test(test_next_look),
 	};

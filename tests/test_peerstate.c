@@ -529,9 +529,9 @@ static void test_fast_fallback(void **state)
 	struct wg_peer p = peer_with(hs, true);
 	assert_int_equal(peerstate_observe(&ps, &p, t), PEER_EV_HEALTHY);
 	peerstate_heard(&ps, PROBE_ANSWER_TTL);
-	assert_int_equal(peerstate_suspect(&ps, t + 40000), PEER_EV_PROBE);
+	assert_int_equal(peerstate_suspect(&ps, t + 40000, true), PEER_EV_PROBE);
 	peerstate_probe_sent(&ps, t + 40000);
-	assert_int_equal(peerstate_suspect(&ps, t + 40500), 0);
+	assert_int_equal(peerstate_suspect(&ps, t + 40500, true), 0);
 	/* Its data still arrives, but our sends fail here: no reprieve. */
 	p.rx_bytes += 500;
 	assert_int_equal(peerstate_observe(&ps, &p, t + 41000), PEER_EV_PROBE); /* the repeat */

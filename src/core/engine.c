@@ -112,18 +112,20 @@ void engine_tunnel_quiet(struct engine *e)
 	e->tunnel_quiet = true;
 }
 
-void engine_tunnel_sent(struct engine *e, uint64_t packets) { e->tunnel_sent = packets; }
-
-/* Sends that failed on this host: the interface took packets of ours, and
- * no peer's counters show data sent. A packet still on its way could look
- * the same: a read CONFIRM_MS later settles it (some peer sent by then,
- * or none did). Returns whether it is settled that sends failed. */
-static bool sends_failed(struct engine *e, bool any_sent)
+void engine_tunnel_counted(struct engine *e, uint64_t tx, uint64_t rx)
 {
-	bool pending = e->deficit_pending;
-	e->deficit_pending = !any_sent && !pending && e->tunnel_sent > 0;
-	e->tunnel_sent = 0;
-	return pending && !any_sent;
+	e->tunnel_tx = tx;
+	e->tunnel_rx = rx;
+	e->counted = true;
+}
+
+/* A loss that one read suggests (`starts`) and the next, CONFIRM_MS later,
+ * settles (`holds` still): a packet on its way shows up by then. */
+static bool settled(bool *pending, bool starts, bool holds)
+{
+	bool was = *pending;
+	*pending = !was && starts;
+	return was && holds;
 }
 
 void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wall_ms)
@@ -134,7 +136,7 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 	struct peer_entry *p, *tmp;
 	HASH_ITER(hh, e->peers, p, tmp)
 		p->wg = NULL;
-	bool any_sent = false;
+	bool any_sent = false, any_got = false;
 	for (size_t i = 0; i < dev->n_peers; i++) {
 		p = engine_entry(e, dev->peers[i].public_key, true);
 		if (!p)
@@ -143,6 +145,7 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 		p->ps.tunnel_quiet = e->tunnel_quiet;
 		unsigned ev = peerstate_observe(&p->ps, p->wg, wall_ms);
 		any_sent |= p->ps.sent_data;
+		any_got |= p->ps.got_data;
 		/* A link just came up: say hello through it at once (what we
 		 * sent while the handshake was failing may be lost). */
 		if (ev & PEER_EV_HEALTHY)
@@ -153,13 +156,18 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 		engine_emit(e, p->key, ev & ~(unsigned)PEER_EV_PROBE);
 	}
 	e->tunnel_quiet = false;
-	/* Failed sends: each healthy link that carried nothing may be the one. */
-	if (sends_failed(e, any_sent))
-		for (size_t i = 0; i < dev->n_peers; i++) {
-			p = engine_entry(e, dev->peers[i].public_key, false);
-			if (p && !p->ps.sent_any && (peerstate_suspect(&p->ps, wall_ms) & PEER_EV_PROBE))
-				p->probe_now = true;
-		}
+	/* Sends failed, or arrivals were dropped: each healthy link that
+	 * carried nothing that way may be the one. */
+	bool tx = e->counted && e->tunnel_tx > 0, rx_none = e->counted && e->tunnel_rx == 0;
+	bool failed = settled(&e->send_pending, tx && !any_sent, !any_sent);
+	bool dropped = settled(&e->drop_pending, any_got && rx_none, rx_none);
+	e->counted = false;
+	for (size_t i = 0; (failed || dropped) && i < dev->n_peers; i++) {
+		p = engine_entry(e, dev->peers[i].public_key, false);
+		if (p && ((failed && !p->ps.sent_any) || (dropped && !p->ps.got_any)) &&
+		    (peerstate_suspect(&p->ps, wall_ms, failed) & PEER_EV_PROBE))
+			p->probe_now = true;
+	}
 	/* Gone from the device: what we had there went with it. */
 	HASH_ITER(hh, e->peers, p, tmp)
 		if (!p->wg && (p->ours || p->n_added)) {

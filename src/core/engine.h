@@ -116,11 +116,15 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
  * moved are WireGuard's own (keepalives, handshakes) or facts, never a
  * flow to watch. */
 void engine_tunnel_quiet(struct engine *e);
-/* The host routed this many packets of its own (not our fact packets)
- * into the tunnel since the last snapshot (read just before it). If no
- * peer's counters show data sent, WireGuard could not send them (a local
- * firewall refused them): the links that carried nothing are probed. */
-void engine_tunnel_sent(struct engine *e, uint64_t packets);
+/* Since the last snapshot (read just before it), the host routed tx
+ * packets of its own (not our fact packets) into the tunnel and got rx
+ * out of it. If no peer's counters show data sent, WireGuard could not
+ * send them (a local firewall refused them); if a peer's show data
+ * received and none came out, WireGuard dropped it (its source is an
+ * address we moved onto another peer's direct link: that peer sends to us
+ * through the router, its direct link is dead to it). Either way the
+ * links that carried nothing are probed. */
+void engine_tunnel_counted(struct engine *e, uint64_t tx, uint64_t rx);
 void engine_set_host(struct engine *e, const struct netif_list *host);
 const struct netif_list *engine_host(const struct engine *e);
 

@@ -54,11 +54,13 @@ struct engine {
 	const struct wg_device *dev;
 	struct prefixes held; /* the device's allowed IPs, indexed */
 	bool tunnel_quiet;    /* for the next engine_set_device */
-	uint64_t tunnel_sent; /* ...and the packets of ours the interface took since the last */
-	/* A read found packets of ours taken and none sent: a read CONFIRM_MS
-	 * later settles it, so that packets WireGuard was still sending are
-	 * not taken for failures. */
-	bool deficit_pending;
+	/* ...and the host's packets into and out of the tunnel since the last */
+	uint64_t tunnel_tx, tunnel_rx;
+	bool counted;
+	/* A read found packets taken and none sent (or data received and
+	 * none given out): a read CONFIRM_MS later settles it, so that
+	 * packets still on their way are not taken for failures. */
+	bool send_pending, drop_pending;
 	bool held_ok;	      /* (false: out of memory; every prefix counts as taken) */
 	const struct netif_list *host;
 	int64_t wall_ms;

@@ -184,6 +184,8 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
 	bool tx_moved = user && !ps->fact_tx && !wireguard_only(sent);
 	ps->sent_data = tx_moved;
 	ps->sent_any = sent > 0;
+	ps->got_data = ps->observed && !ps->fact_rx && !wireguard_only(got);
+	ps->got_any = got > 0;
 	if (got)
 		ps->data_unanswered_since = 0;
 	else if (tx_moved && !ps->data_unanswered_since)
@@ -208,9 +210,10 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
 	return ev | probe;
 }
 
-unsigned peerstate_suspect(struct peerstate *ps, int64_t wall_ms)
+unsigned peerstate_suspect(struct peerstate *ps, int64_t wall_ms, bool sends)
 {
-	ps->send_failed_at = wall_ms ? wall_ms : 1;
+	if (sends)
+		ps->send_failed_at = wall_ms ? wall_ms : 1;
 	if (!ps->answers || !ps->healthy || ps->dead || ps->probe_at ||
 	    (ps->suspect_at && wall_ms - ps->suspect_at < SUSPECT_MIN_MS))
 		return 0;

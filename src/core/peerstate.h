@@ -121,7 +121,9 @@ struct peerstate {
 	 * last (its packet counters say so): what moved is no flow. */
 	bool tunnel_quiet;
 	unsigned tx_run; /* sends in a row, each within LINK_FLOW_MS */
-	bool sent_data, sent_any; /* at the last look: user data went out; anything did */
+	/* At the last look: user data went out, anything did; data came in
+	 * (even with the tunnel quiet: WireGuard may have dropped it), anything did. */
+	bool sent_data, sent_any, got_data, got_any;
 	int64_t probe_at, probe_last; /* first and latest unanswered probe; 0: none */
 	unsigned probes;		 /* probes sent since probe_at */
 	int64_t answer_wait;	 /* unanswered data waits this for a probe (0: the least) */
@@ -161,10 +163,11 @@ void peerstate_init(struct peerstate *ps, const uint8_t key[static WIRE_KEY_LEN]
  * others, we sent and received nothing for LINK_STALL_MS. */
 unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_t wall_ms);
 
-/* Sends on this host failed (the interface took packets no peer sent)
- * and this peer took none of them: probe it, unless it is being probed or
- * was lately. Returns PEER_EV_PROBE or 0. */
-unsigned peerstate_suspect(struct peerstate *ps, int64_t wall_ms);
+/* Packets were lost on this host and this peer's link carried none: sends
+ * failed (`sends`: the interface took packets no peer sent), or arrivals
+ * were dropped. Probe it, unless it is being probed or was lately.
+ * Returns PEER_EV_PROBE or 0. */
+unsigned peerstate_suspect(struct peerstate *ps, int64_t wall_ms, bool sends);
 
 /* We sent a probe at wall_ms. */
 void peerstate_probe_sent(struct peerstate *ps, int64_t wall_ms);

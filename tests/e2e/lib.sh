@@ -26,6 +26,8 @@ e2e_cleanup() {
   for ns in "${E2E_NS[@]}"; do ip netns del "$ns" 2>/dev/null; done
   # Control sockets and locks a killed (or unprivileged) daemon could not remove.
   for ifc in "${E2E_IFACES[@]}"; do rm -f "/run/wirelink/$ifc".{sock,owned,lock,hosts}; done
+  # E2E_KEEP_LOGS=DIR keeps the daemons' logs (debugging a run).
+  [ -n "${E2E_KEEP_LOGS:-}" ] && [ -n "${E2E_TMP:-}" ] && cp "$E2E_TMP"/*.log "$E2E_KEEP_LOGS"/ 2>/dev/null
   [ -n "${E2E_TMP:-}" ] && rm -rf "$E2E_TMP"
 }
 trap e2e_cleanup EXIT
