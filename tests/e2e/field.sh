@@ -58,8 +58,8 @@ same-nat|same-nat-hairpin)
   # The NAT's public address comes first (the router saw it); the LAN
   # address must be tried first all the same.
   CONVERGE_LIMIT=10 start_and_converge ${FIELD_ARGS:-} || exit 1
-  check "a holds b at b's LAN address ($(endpoint_of a b))" endpoint_is a b 192.0.2.12:51820
-  check "b holds a at a's LAN address ($(endpoint_of b a))" endpoint_is b a 192.0.2.11:51820
+  check "a holds b at b's LAN address ($(endpoint_of a b))" endpoint_is a b 192.168.1.12:51820
+  check "b holds a at a's LAN address ($(endpoint_of b a))" endpoint_is b a 192.168.1.11:51820
   check "a -> b goes direct (router counters)" goes_direct a b
   ;;
 dead-first)
@@ -103,7 +103,7 @@ roaming-nat)
   E2E_PIDS+=($pingpid)
   sleep 3
   move_behind_nat a || { not_ok "moving a"; exit 1; }
-  ok "a moved behind a NAT: 192.0.2.11 -> 203.0.113.2, seen as 192.0.2.50"
+  ok "a moved behind a NAT: 192.0.2.11 -> 10.3.0.2, seen as 192.0.2.50"
   timed "b holds a directly at the NAT's address" 10 \
     eval 'endpoint_of b a | grep -q "^192.0.2.50:" && star_direct b a'
   timed "a holds b directly" 10 star_direct a b
