@@ -153,12 +153,12 @@ move_behind_nat() {
 # router r on the public segment (203.0.113.1) and on an office LAN
 # (10.10.0.1/24); leaf a on that office LAN (10.10.0.11, where the router
 # sees it), with a public address (203.0.113.11) and K-1 more up interfaces
-# with private addresses nobody else reaches (dummies lab1.. with
+# with private addresses nobody else reaches (bridges lab1.. with no ports,
 # 172.(17+i).0.1/16); leaf b behind a port-restricted NAT (203.0.113.3, its
 # LAN 10.2.0.0/24). b reaches a only at a's public address. With "same", b
 # is on the same subnets itself (10.10.0.2/24 and 172.(17+i).0.2/16 on
-# dummies, reaching nobody): a's dead addresses look like b's LAN, as two
-# homes on 192.168.1.0/24 do, and rank before a's public address.
+# bridges of its own, reaching nobody): a's dead addresses look like b's
+# LAN, as two homes on 192.168.1.0/24 do, and rank before a's public one.
 dead_setup() {
   STAR_LEAVES=(a b)
   ip[r]=1; ip[a]=11; ip[b]=12
@@ -181,14 +181,14 @@ dead_setup() {
   on_bridge natb pub 203.0.113.3/24 || return 1
   in_ns r sysctl -qw net.ipv4.ip_forward=1
   for i in $(seq $((k - 1))); do
-    in_ns a ip link add "lab$i" type dummy && in_ns a ip link set "lab$i" up &&
+    in_ns a ip link add "lab$i" type bridge && in_ns a ip link set "lab$i" up &&
       in_ns a ip addr add "172.$((17 + i)).0.1/16" dev "lab$i" || return 1
     [ "$same" = same ] || continue
-    in_ns b ip link add "lab$i" type dummy && in_ns b ip link set "lab$i" up &&
+    in_ns b ip link add "lab$i" type bridge && in_ns b ip link set "lab$i" up &&
       in_ns b ip addr add "172.$((17 + i)).0.2/16" dev "lab$i" || return 1
   done
   if [ "$same" = same ]; then
-    in_ns b ip link add office1 type dummy && in_ns b ip link set office1 up &&
+    in_ns b ip link add office1 type bridge && in_ns b ip link set office1 up &&
       in_ns b ip addr add 10.10.0.2/24 dev office1 || return 1
   fi
   veth_pair natb b 10.2.0.1/24 10.2.0.12/24
