@@ -875,7 +875,9 @@ void config_dump(const struct config *c, FILE *out)
 	json_object_set_new(root, "User", json_string(c->user[0] ? c->user : "root"));
 	json_object_set_new(root, "ControlGroup", json_string(c->control_group[0] ? c->control_group : "root"));
 	json_object_set_new(root, "ReportIfaces", list_json(c->report_ifaces));
-	json_object_set_new(root, "HideIfaces", list_json(c->hide_ifaces));
+	/* Unset: the defaults, as the daemon uses them. */
+	char **hide = c->hide_ifaces ? c->hide_ifaces : (char **)localfacts_default_hide;
+	json_object_set_new(root, "HideIfaces", list_json(hide));
 	json_t *lim = json_object();
 	struct engine_limits l = c->limits;
 	for (size_t i = 0; i < N_LIMITS; i++) {
