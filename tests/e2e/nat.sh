@@ -1,6 +1,23 @@
 # The NAT topologies (source after lib.sh and star.sh), shared by the
 # scenarios and the convergence benchmark.
 
+# cone_nat NS OUT [random]: NS forwards and masquerades what leaves by OUT,
+# dropping unsolicited inbound there: a port-restricted cone, as home
+# routers are (with "random", a new random port per destination:
+# symmetric).
+cone_nat() {
+  in_ns "$1" sysctl -qw net.ipv4.ip_forward=1
+  in_ns "$1" nft -f - <<NFT
+table ip nat {
+  chain post { type nat hook postrouting priority 100; oifname "$2" masquerade ${3:-}; }
+}
+table ip filter {
+  chain input { type filter hook input priority 0; iifname "$2" ct state new drop; }
+  chain forward { type filter hook forward priority 0; iifname "$2" ct state new drop; }
+}
+NFT
+}
+
 # Two NATs: the router on a "public" segment (203.0.113.0/24); leaves a and
 # b each behind its own NAT namespace (nft masquerade, unsolicited inbound
 # dropped: a port-restricted cone, as home routers are), on private LANs
@@ -29,16 +46,7 @@ nat_setup() {
     in_ns "nat$l" ip link set "p$E2E_ID$l" up
     veth_pair "nat$l" "$l" "$lan.1/24" "$lan.${ip[$l]}/24"
     in_ns "$l" ip route add default via "$lan.1"
-    in_ns "nat$l" sysctl -qw net.ipv4.ip_forward=1
-    in_ns "nat$l" nft -f - <<NFT || return 1
-table ip nat {
-  chain post { type nat hook postrouting priority 100; oifname "p$E2E_ID$l" masquerade; }
-}
-table ip filter {
-  chain input { type filter hook input priority 0; iifname "p$E2E_ID$l" ct state new drop; }
-  chain forward { type filter hook forward priority 0; iifname "p$E2E_ID$l" ct state new drop; }
-}
-NFT
+    cone_nat "nat$l" "p$E2E_ID$l" || return 1
     star_wg "$l" "${ip[$l]}" || return 1
     in_ns r wg set "$(star_iface r)" peer "${pub[$l]}" allowed-ips "198.51.100.${ip[$l]}/32"
     star_leaf_peer "$l" 203.0.113.1:51820
@@ -124,16 +132,7 @@ nat_box() {
   ip -n "$(ns lan)" link set "m$E2E_ID$1" master br0 up
   in_ns "$n" ip addr add 192.0.2.50/24 dev "$out"
   in_ns "$n" ip link set "$out" up
-  in_ns "$n" sysctl -qw net.ipv4.ip_forward=1
-  in_ns "$n" nft -f - <<NFT
-table ip nat {
-  chain post { type nat hook postrouting priority 100; oifname "$out" masquerade $rnd; }
-}
-table ip filter {
-  chain input { type filter hook input priority 0; iifname "$out" ct state new drop; }
-  chain forward { type filter hook forward priority 0; iifname "$out" ct state new drop; }
-}
-NFT
+  cone_nat "$n" "$out" $rnd
 }
 
 # move_behind_nat L: leaf L's LAN link leaves the bridge for natL (see
@@ -193,16 +192,7 @@ dead_setup() {
   fi
   veth_pair natb b 10.2.0.1/24 10.2.0.12/24
   in_ns b ip route add default via 10.2.0.1
-  in_ns natb sysctl -qw net.ipv4.ip_forward=1
-  in_ns natb nft -f - <<NFT || return 1
-table ip nat {
-  chain post { type nat hook postrouting priority 100; oifname "l${E2E_ID}natbp" masquerade; }
-}
-table ip filter {
-  chain input { type filter hook input priority 0; iifname "l${E2E_ID}natbp" ct state new drop; }
-  chain forward { type filter hook forward priority 0; iifname "l${E2E_ID}natbp" ct state new drop; }
-}
-NFT
+  cone_nat natb "l${E2E_ID}natbp" || return 1
   star_wg r 1 && star_wg a 11 && star_wg b 12 || return 1
   for i in a b; do
     in_ns r wg set "$(star_iface r)" peer "${pub[$i]}" allowed-ips "198.51.100.${ip[$i]}/32"
@@ -210,4 +200,16 @@ NFT
   star_leaf_peer a 10.10.0.1:51820
   star_leaf_peer b 203.0.113.1:51820
   star_reach_router
+}
+
+# container_bridges L: L has docker's and libvirt's bridges, as a developer's
+# laptop does: docker0 (172.17.0.1/16) and virbr0 (192.168.122.1/24), up,
+# with no ports (no one beyond L reaches them).
+container_bridges() {
+  local b
+  for b in "docker0 172.17.0.1/16" "virbr0 192.168.122.1/24"; do
+    set -- "$1" $b
+    in_ns "$1" ip link add "$2" type bridge && in_ns "$1" ip link set "$2" up &&
+      in_ns "$1" ip addr add "$3" dev "$2" || return 1
+  done
 }
