@@ -178,7 +178,6 @@ struct candidates {
 	const struct peerstate *ps;
 	int64_t now;
 	const struct netif_list *host;
-	size_t n;
 };
 
 static void add_candidate(void *arg, const struct fact *f)
@@ -204,7 +203,6 @@ static void add_candidate(void *arg, const struct fact *f)
 	json_object_set_new(o, "result",
 			    c->ps && peerstate_tried(c->ps, &pe, &at, &r) ? json_string(results[r]) : json_null());
 	json_object_set_new(o, "rank", json_string(peerstate_rank_name(peerstate_rank(&pe, c->host))));
-	c->n++;
 	json_array_append_new(c->list, o);
 }
 
@@ -395,7 +393,7 @@ static json_t *peer_json(const struct control_view *v, const struct wg_peer *p)
 	} else {
 		json_object_set_new(o, "endpoint", json_null());
 	}
-	struct candidates c = { json_array(), ps, v->now, engine_host(v->eng), 0 };
+	struct candidates c = { json_array(), ps, v->now, engine_host(v->eng) };
 	engine_each_subject_fact(v->eng, p->public_key, add_candidate, &c);
 	size_t tried = 0, k;
 	json_t *cand;
@@ -403,10 +401,6 @@ static json_t *peer_json(const struct control_view *v, const struct wg_peer *p)
 		tried += json_is_integer(json_object_get(cand, "last_tried_seconds_ago"));
 	path_json(v, p, ps, o, json_array_size(c.list), tried);
 	json_object_set_new(o, "candidates", c.list);
-	/* Why a peer is reached through the router rather than directly. */
-	json_object_set_new(o, "why", !strcmp(link_of(v->eng, p, ps), "via-router") && ps
-					       ? json_string(peerstate_why(ps, c.n))
-					       : json_null());
 	for (size_t i = 0; i < p->n_allowedips; i++) {
 		wg_allowedip_format(&p->allowedips[i], buf, sizeof(buf));
 		json_array_append_new(ips, json_string(buf));

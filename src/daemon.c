@@ -102,6 +102,8 @@ static void log_events(struct daemon *d, const struct engine_round *r)
 			log_warnx("%s: sent more facts than its budget allows; the rest are dropped", who);
 		if (ev & ENGINE_EV_HIJACK)
 			log_warnx("%s: claimed allowed IPs that another peer holds; ignored", who);
+		if (ev & ENGINE_EV_YIELDED)
+			log_warnx("%s: allowed IPs it claimed belong to another peer; taken back", who);
 	}
 }
 

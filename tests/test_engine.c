@@ -1255,6 +1255,95 @@ static void test_two_hubs_and_admin_ips(void **state)
 	wg_device_free(d);
 }
 
+/* Whether a round's changes give peer id the prefix text; *replaced: a
+ * change replaced its set without it. */
+static bool round_gives(const struct engine_round *r, uint8_t id, const char *text, bool *replaced)
+{
+	struct wg_allowedip want;
+	assert_true(wg_allowedip_parse(text, &want));
+	bool gives = false;
+	for (size_t i = 0; i < r->change.n_peers; i++) {
+		const struct wg_peer_change *pc = &r->change.peers[i];
+		if (pc->public_key[0] != id)
+			continue;
+		bool has = false;
+		for (size_t j = 0; j < pc->n_allowedips; j++)
+			has |= pc->allowedips[j].cidr == want.cidr && pc->allowedips[j].family == want.family &&
+			       !memcmp(&pc->allowedips[j].ip4, &want.ip4, 4);
+		gives |= has;
+		if (replaced && (pc->flags & WG_CHANGE_REPLACE_ALLOWEDIPS) && !has)
+			*replaced = true;
+	}
+	return gives;
+}
+
+/* Issue 28, item 1: a peer trusted only for AllowedIPs claims the address
+ * that the hub (trusted for Membership) gives Q, a leaf we reach through
+ * the hub, and half our tunnel's subnet. Neither is ever put on it; if its
+ * claim came first, it yields the address once the hub's word arrives. */
+static void test_claim_owner_hijack_through_hub(void **state)
+{
+	(void)state;
+	struct peer_config cfg[2] = { { .has_trust = true, .trust = TRUST_MEMBERSHIP },
+				      { .has_trust = true, .trust = TRUST_ALLOWED_IPS } };
+	memset(cfg[0].key, 0x71, 32); /* the hub */
+	memset(cfg[1].key, 0x74, 32); /* P */
+	for (int lie_first = 0; lie_first < 2; lie_first++) {
+		struct wg_device *d = wg_device_new("wg0");
+		d->ifindex = 7;
+		add_peer(d, 0x71, "192.0.2.71:1", "10.77.0.0/24", true);
+		add_peer(d, 0x73, "192.0.2.73:1", NULL, true); /* Q */
+		add_peer(d, 0x74, "192.0.2.74:1", NULL, true); /* P */
+		struct engine *e = engine_for(cfg, 2, false, -1);
+		with_tunnel_addr(e, "10.77.0.13");
+		engine_set_device(e, d, wall0);
+		int64_t now = t0;
+		for (uint8_t id = 0x71; id <= 0x74; id++)
+			say_alive(e, id, now);
+		struct wire_fact truth = fact_of(WIRE_CIDR_V4, 0x73, "10.77.0.9/32", 255);
+		struct wire_fact lies[2] = { fact_of(WIRE_CIDR_V4, 0x74, "10.77.0.9/32", 255),
+					     fact_of(WIRE_CIDR_V4, 0x74, "10.77.0.128/25", 255) };
+		struct engine_round r;
+		if (!lie_first) {
+			assert_int_equal(receive_from(e, 0x71, &truth, 1, now), 1);
+			assert_int_equal(receive_from(e, 0x74, lies, 2, now), 0);
+			assert_int_equal(engine_stats(e).hijack, 2);
+		} else {
+			/* Nothing says otherwise yet: the /32 is taken, the /25 never. */
+			assert_int_equal(receive_from(e, 0x74, lies, 2, now), 1);
+			assert_int_equal(engine_stats(e).hijack, 1);
+			assert_int_equal(engine_run(e, now, &r), 0);
+			assert_true(round_gives(&r, 0x74, "10.77.0.9/32", NULL));
+			engine_round_free(&r);
+			struct wg_allowedip ip;
+			assert_true(wg_allowedip_parse("10.77.0.9/32", &ip));
+			assert_int_equal(wg_peer_add_allowedip(&d->peers[2], &ip), 0);
+			engine_set_device(e, d, wall0);
+			/* The hub's word is stronger than P's: it is stored. */
+			assert_int_equal(receive_from(e, 0x71, &truth, 1, now), 1);
+		}
+		bool yielded = false, q_got = false;
+		for (int round = 0; round < 4; round++, now += 1000) {
+			engine_set_device(e, d, wall0 + (now - t0));
+			assert_int_equal(engine_run(e, now, &r), 0);
+			bool replaced = false;
+			assert_false(round_gives(&r, 0x74, "10.77.0.9/32", &replaced));
+			assert_false(round_gives(&r, 0x74, "10.77.0.128/25", NULL));
+			q_got |= round_gives(&r, 0x73, "10.77.0.9/32", NULL);
+			for (size_t i = 0; i < r.n_events; i++)
+				yielded |= r.events[i].peer[0] == 0x74 && (r.events[i].events & ENGINE_EV_YIELDED);
+			if (replaced) { /* the device follows: P's set without it */
+				d->peers[2].n_allowedips = 0;
+			}
+			engine_round_free(&r);
+		}
+		assert_int_equal(yielded, lie_first);
+		assert_true(q_got); /* Q gets its address back (or keeps it) */
+		engine_free(e);
+		wg_device_free(d);
+	}
+}
+
 
 /* Regression: the per-subject endpoint cap is shared by all sources: any
  * current peer (Endpoint trust by default) fills a subject's 16 slots with
@@ -1472,6 +1561,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_hygiene_and_hijack),
 		cmocka_unit_test(test_two_hubs_and_admin_ips),
+		cmocka_unit_test(test_claim_owner_hijack_through_hub),
 		cmocka_unit_test(test_review_endpoint_cap_crowding),
 		cmocka_unit_test(test_review_config_hub_blocks_direct_links),
 		cmocka_unit_test(test_review_configured_endpoint_first),

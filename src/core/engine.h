@@ -76,6 +76,7 @@ enum {
 	ENGINE_EV_NO_DIRECT = 1 << 13,	      /* no endpoint answered: via the router */
 	ENGINE_EV_BUDGET = 1 << 14,  /* facts from it hit a cap (at most once a minute) */
 	ENGINE_EV_HIJACK = 1 << 15,  /* it claimed allowed IPs another peer holds (same) */
+	ENGINE_EV_YIELDED = 1 << 16, /* allowed IPs we gave it are claimed more strongly for another */
 };
 
 /* A link with traffic flowing or a probe out is looked at this often; a

@@ -528,19 +528,6 @@ int peerstate_next_endpoint(struct peerstate *ps, const struct peer_endpoint *c,
 	return pick;
 }
 
-const char *peerstate_why(const struct peerstate *ps, size_t n_candidates)
-{
-	if (ps->healthy)
-		return "direct";
-	if (n_candidates == 0)
-		return "no endpoint known";
-	if (ps->retry_at != INT64_MIN)
-		return "no endpoint answered";
-	if (ps->dead)
-		return "direct link stopped answering";
-	return "trying endpoints";
-}
-
 const char *peerstate_event_text(unsigned ev, char *buf, size_t cap)
 {
 	static const struct {

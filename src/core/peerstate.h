@@ -212,9 +212,6 @@ const char *peerstate_rank_name(enum endpoint_rank r);
 int peerstate_tried(const struct peerstate *ps, const struct peer_endpoint *e, int64_t *at,
 		    enum try_result *result);
 
-/* Why an unhealthy peer is not direct, for status (a fixed phrase). */
-const char *peerstate_why(const struct peerstate *ps, size_t n_candidates);
-
 void peerstate_endpoint_from_wg(const union wg_endpoint *w, struct peer_endpoint *out);
 bool peerstate_same_endpoint(const struct peer_endpoint *a, const struct peer_endpoint *b);
 

@@ -226,8 +226,8 @@ symmetric-nat)
   check "allowed IPs never moved onto the direct link ($ma, $mb looks)" test "$ma" = 0 -a "$mb" = 0
   lines=$(grep -c "${pub[b]:0:10}\|no endpoint answered" "$E2E_TMP/wl-a.log")
   check "a said why once ($lines lines about b)" test "$lines" -le 2
-  why=$(status_json a | grep -o '"why": *"[^"]*"' | head -n 1)
-  check "a's status says why b is via the router (${why:-none})" grep -q "no endpoint answered" <<<"$why"
+  why=$(status_json a | jq -r --arg k "${pub[b]}" '.peers[] | select(.public_key == $k) | .why_not_direct // ""')
+  check "a's status says why b is via the router (${why:-none})" grep -q "no answer from" <<<"$why"
   ;;
 *)
   echo "unknown scenario $scenario"; exit 2 ;;
