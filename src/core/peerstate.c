@@ -366,6 +366,12 @@ enum endpoint_rank peerstate_rank(const struct peer_endpoint *e, const struct ne
 	return have6 ? EP_RANK_GLOBAL6 : EP_RANK_NO_ROUTE;
 }
 
+void peerstate_try_held(struct peerstate *ps, int64_t ms)
+{
+	if (ps->current >= 0 && ps->attempt_until != INT64_MIN)
+		ps->attempt_until += ms;
+}
+
 const char *peerstate_rank_name(enum endpoint_rank r)
 {
 	static const char *const names[EP_RANK_COUNT] = {

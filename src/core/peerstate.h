@@ -205,6 +205,10 @@ int peerstate_next_endpoint(struct peerstate *ps, const struct peer_endpoint *ca
 			    const enum endpoint_rank *ranks, size_t n, int64_t now, bool quick,
 			    unsigned *events);
 
+/* The current try's first packet waits `ms` (the first-contact hold): the
+ * try ends that much later, so that it gets its whole time. */
+void peerstate_try_held(struct peerstate *ps, int64_t ms);
+
 /* The rank's name for status: "lan", "public-ipv4"... */
 const char *peerstate_rank_name(enum endpoint_rank r);
 
