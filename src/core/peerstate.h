@@ -31,7 +31,7 @@ enum {
 	 * each, as good as all at once (an answer within that wins: a path's
 	 * round trip is well under it); then the slow pass above, for what
 	 * answers slower or needs the other side to call first. */
-	ENDPOINT_QUICK_MS = 250,
+	ENDPOINT_QUICK_MS = 200,
 	ENDPOINT_QUICK_MAX = 8,
 	/* Every candidate failed: the best one alone is tried again after
 	 * this, doubling up to ENDPOINT_RETRY_MAX_MS; all of them again when a
