@@ -375,8 +375,21 @@ static void test_endpoint_quick(void **state)
 
 	/* One candidate: nothing to be quick about. */
 	peerstate_init(&ps, key);
-	assert_int_equal(next_q(&ps, c, 1, host, 0, true, &ev), 0);
+	assert_int_equal(next_q(&ps, c + 3, 1, host, 0, true, &ev), 0);
 	assert_int_equal(ps.attempt_until, ENDPOINT_FIRST_TRY_MS);
+	/* ...until another comes in (the peer's own facts after the router's
+	 * observation): once the lone try had its quick time, a new round,
+	 * the newcomer first (the other went unanswered). */
+	assert_int_equal(next_q(&ps, c + 3, 2, host, ENDPOINT_QUICK_MS - 1, true, &ev), -1);
+	assert_int_equal(next_q(&ps, c + 3, 2, host, ENDPOINT_QUICK_MS, true, &ev), 1);
+	assert_int_equal(result_of(&ps, &c[3]), TRY_UNANSWERED);
+	assert_int_equal(ps.attempt_until, 2 * ENDPOINT_QUICK_MS);
+	assert_int_equal(next_q(&ps, c + 3, 2, host, 2 * ENDPOINT_QUICK_MS, true, &ev), 0);
+	/* Not for a peer whose endpoint moves in place: its try runs out. */
+	peerstate_init(&ps, key);
+	assert_int_equal(next_q(&ps, c, 1, host, 0, false, &ev), 0);
+	assert_int_equal(next_q(&ps, c, 2, host, ENDPOINT_QUICK_MS, false, &ev), -1);
+	assert_int_equal(next_q(&ps, c, 2, host, ENDPOINT_FIRST_TRY_MS, false, &ev), 1);
 
 	/* A handshake on the way (the peer no longer renewed): the quick pass
 	 * ends, the slow pass starts with the best of those not yet tried

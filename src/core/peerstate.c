@@ -368,8 +368,10 @@ enum endpoint_rank peerstate_rank(const struct peer_endpoint *e, const struct ne
 
 void peerstate_try_held(struct peerstate *ps, int64_t ms)
 {
-	if (ps->current >= 0 && ps->attempt_until != INT64_MIN)
+	if (ps->current >= 0 && ps->attempt_until != INT64_MIN) {
 		ps->attempt_until += ms;
+		ps->cut_at += ms;
+	}
 }
 
 const char *peerstate_rank_name(enum endpoint_rank r)
@@ -475,11 +477,26 @@ static void round_failed(struct peerstate *ps, int64_t now, unsigned *events)
 	ps->said_no_direct = true;
 }
 
+/* A new candidate never tried, while a quick peer's try has had its quick
+ * time: it need not wait out a slow try (the candidates of a peer come in
+ * one by one, the router's observation first). */
+static bool newcomer(const struct peerstate *ps, const struct peer_endpoint *c, size_t n, int64_t now,
+		     bool quick)
+{
+	if (!quick || ps->current < 0 || ps->retry_at != INT64_MIN || now < ps->cut_at || n <= ps->n_cand)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (find_try(ps, &c[i]) < 0)
+			return true;
+	return false;
+}
+
 int peerstate_next_endpoint(struct peerstate *ps, const struct peer_endpoint *c,
 			    const enum endpoint_rank *ranks, size_t n, int64_t now, bool quick,
 			    unsigned *events)
 {
-	if (n == 0 || now < ps->attempt_until)
+	bool restart = n > 0 && now < ps->attempt_until && newcomer(ps, c, n, now, quick);
+	if (n == 0 || (now < ps->attempt_until && !restart))
 		return -1;
 	/* The try that just ended went unanswered (an answer would have made
 	 * the peer healthy and ended the round). */
@@ -501,7 +518,7 @@ int peerstate_next_endpoint(struct peerstate *ps, const struct peer_endpoint *c,
 		retry_best = true;
 	else if (failed)
 		return -1;
-	bool first = ps->round_start == INT64_MIN || (ps->retry_at != INT64_MIN && !failed);
+	bool first = ps->round_start == INT64_MIN || (ps->retry_at != INT64_MIN && !failed) || restart;
 	if (first)
 		new_round(ps, now, quick);
 	size_t fresh;
@@ -530,6 +547,8 @@ int peerstate_next_endpoint(struct peerstate *ps, const struct peer_endpoint *c,
 	if (ps->quick_pass)
 		ps->quick_left--;
 	ps->attempt_until = now + ms;
+	ps->cut_at = now + ENDPOINT_QUICK_MS;
+	ps->n_cand = n;
 	record_try(ps, &c[pick], now);
 	return pick;
 }

@@ -126,6 +126,8 @@ struct peerstate {
 	int64_t attempt_until; /* the current try ends; INT64_MIN: none */
 	int64_t round_start;   /* the current round of candidates began; INT64_MIN: none */
 	int64_t pass_start;    /* ...its current pass (quick, then slow) */
+	int64_t cut_at;	       /* a quick peer's try may end for a new candidate from then */
+	size_t n_cand;	       /* candidates at the last choice */
 	bool quick_pass;       /* the round is in its quick pass */
 	unsigned quick_left;   /* tries the quick pass may still make */
 	int64_t retry_at;      /* every candidate failed: the next try; INT64_MIN: not failed */
@@ -196,7 +198,9 @@ enum endpoint_rank peerstate_rank(const struct peer_endpoint *e, const struct ne
  * initiation to it at once) and two candidates or more, a quick pass comes
  * first: ENDPOINT_QUICK_MS each, for up to ENDPOINT_QUICK_MAX of them.
  * Then the slow pass: each try lasts ENDPOINT_FIRST_TRY_MS (the first of
- * the pass) or ENDPOINT_TRY_MS. A try that ends without the peer turning
+ * the pass) or ENDPOINT_TRY_MS; with `quick`, a new candidate never tried
+ * (there are more than at the last choice: they come in one by one) ends
+ * such a try once it had ENDPOINT_QUICK_MS, and a new round starts. A try that ends without the peer turning
  * healthy failed. When all failed (*events gets PEER_EV_NO_DIRECT, once
  * per outage), only the best is tried again, after a back-off; a candidate
  * never tried starts a new round at once. Records the try and returns the
