@@ -305,6 +305,20 @@ static int parse_limits(struct errbuf *e, struct where *w, const json_t *v, stru
 	return 0;
 }
 
+/* Domain: DNS labels joined by dots; HostsFile: an absolute path. */
+static int hosts_field(struct errbuf *e, struct where *w, const char *k, const json_t *v, struct config *c)
+{
+	bool dom = !strcasecmp(k, "Domain");
+	int r = want_type(e, w, v, JSON_STRING, dom ? "a domain" : "a file name");
+	const char *s = r ? "" : json_string_value(v);
+	if (!r && (dom ? !hostnames_domain_ok(s) : s[0] != '/' || strlen(s) >= sizeof(c->hosts_file)))
+		r = fail(e, "%s: %s: '%s' is not %s", loc(w), k, s, dom ? "a domain (DNS labels of letters, "
+			 "digits and inner hyphens, at most 63 each, joined by dots)" : "an absolute file name");
+	if (!r)
+		snprintf(dom ? c->domain : c->hosts_file, dom ? sizeof(c->domain) : sizeof(c->hosts_file), "%s", s);
+	return r;
+}
+
 static int top_field(struct errbuf *e, struct where *w, const char *k, const json_t *v, struct config *c)
 {
 	int r;
@@ -345,6 +359,8 @@ static int top_field(struct errbuf *e, struct where *w, const char *k, const jso
 		return string_list(e, w, v, &c->report_ifaces, NULL, glob_ok, "an interface glob (a [ needs its ])");
 	if (!strcasecmp(k, "HideIfaces"))
 		return string_list(e, w, v, &c->hide_ifaces, NULL, glob_ok, "an interface glob (a [ needs its ])");
+	if (!strcasecmp(k, "Domain") || !strcasecmp(k, "HostsFile"))
+		return hosts_field(e, w, k, v, c);
 	if (!strcasecmp(k, "Peers"))
 		return parse_peers(e, w, v, c);
 	if (!strcasecmp(k, "Limits"))
@@ -654,6 +670,8 @@ void config_dump(const struct config *c, FILE *out)
 	json_object_set_new(root, "User", json_string(c->user[0] ? c->user : "root"));
 	json_object_set_new(root, "ControlGroup", json_string(c->control_group[0] ? c->control_group : "root"));
 	json_object_set_new(root, "ReportIfaces", list_json(c->report_ifaces));
+	json_object_set_new(root, "HostsFile", c->hosts_file[0] ? json_string(c->hosts_file) : json_null());
+	json_object_set_new(root, "Domain", json_string(c->domain[0] ? c->domain : c->iface));
 	/* Unset: the defaults, as the daemon uses them. */
 	char **hide = c->hide_ifaces ? c->hide_ifaces : (char **)localfacts_default_hide;
 	json_object_set_new(root, "HideIfaces", list_json(hide));

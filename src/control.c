@@ -5,6 +5,7 @@
 #include "core/facts.h"
 #include "core/knowledge.h"
 #include "core/trust.h"
+#include "hosts.h"
 #include "log.h"
 #include "proto/autoaddr.h"
 #include "proto/text.h"
@@ -376,6 +377,21 @@ static bool learned(const struct control_view *v, const uint8_t key[static 32])
 	return member;
 }
 
+/* The names a user can type for the peer: [] when none is written. */
+static json_t *hostnames_json(const struct control_view *v, const uint8_t key[static 32])
+{
+	json_t *a = json_array();
+	const char *name = v->hosts ? hostnames_of(hosts_names(v->hosts), key) : NULL;
+	if (name) {
+		char fqdn[HOSTNAMES_LABEL_MAX + HOSTNAMES_DOMAIN_MAX + 2];
+		json_array_append_new(a, json_string(name));
+		snprintf(fqdn, sizeof(fqdn), "%s.%s", name, hosts_suffix(v->hosts));
+		if (*hosts_suffix(v->hosts))
+			json_array_append_new(a, json_string(fqdn));
+	}
+	return a;
+}
+
 static json_t *peer_json(const struct control_view *v, const struct wg_peer *p)
 {
 	const struct peerstate *ps = engine_peer(v->eng, p->public_key);
@@ -384,6 +400,7 @@ static json_t *peer_json(const struct control_view *v, const struct wg_peer *p)
 	char buf[80];
 	json_object_set_new(o, "name", name_json(v, p->public_key));
 	json_object_set_new(o, "public_key", key_json(p->public_key));
+	json_object_set_new(o, "hostnames", hostnames_json(v, p->public_key));
 	json_object_set_new(o, "healthy", json_boolean(healthy));
 	json_object_set_new(o, "alive", json_boolean(alive));
 	json_object_set_new(o, "link", json_string(link_of(v->eng, p, ps)));
@@ -527,6 +544,8 @@ static json_t *metrics_json(const struct control_view *v)
 	json_object_set_new(o, "packets_out", json_integer(c ? (json_int_t)c->packets_out : 0));
 	json_object_set_new(o, "bytes_out", json_integer(c ? (json_int_t)c->bytes_out : 0));
 	json_object_set_new(o, "endpoint_tries", json_integer(c ? (json_int_t)c->endpoint_tries : 0));
+	json_object_set_new(o, "rounds", json_integer(c ? (json_int_t)c->rounds : 0));
+	json_object_set_new(o, "device_reads", json_integer(c ? (json_int_t)c->device_reads : 0));
 	json_object_set_new(o, "dropped", drops);
 	struct engine_stats st = engine_stats(v->eng);
 	json_t *facts = json_object();
@@ -592,6 +611,38 @@ static json_t *facts_json(const struct control_view *v)
 	return o;
 }
 
+/* The hosts lines being kept and the names turned away. */
+static json_t *hosts_json(const struct control_view *v)
+{
+	json_t *o = json_object(), *lines = json_array(), *rejected = json_array();
+	const struct hostnames *h = v->hosts ? hosts_names(v->hosts) : NULL;
+	const char *suffix = v->hosts ? hosts_suffix(v->hosts) : "";
+	for (size_t i = 0; h && i < h->n; i++) {
+		char addr[INET6_ADDRSTRLEN];
+		json_t *l = json_object();
+		inet_ntop(h->lines[i].ip.family, &h->lines[i].ip.ip6, addr, sizeof(addr));
+		json_object_set_new(l, "address", json_string(addr));
+		json_object_set_new(l, "names", hostnames_json(v, h->lines[i].key));
+		json_object_set_new(l, "public_key", key_json(h->lines[i].key));
+		json_array_append_new(lines, l);
+	}
+	for (size_t i = 0; h && i < h->n_rejects; i++) {
+		json_t *r = json_object();
+		json_object_set_new(r, "name", json_string(h->rejects[i].name));
+		json_object_set_new(r, "public_key", key_json(h->rejects[i].key));
+		json_object_set_new(r, "why", json_string(hostnames_why_text(h->rejects[i].why)));
+		json_array_append_new(rejected, r);
+	}
+	const char *shared = v->hosts ? hosts_shared_path(v->hosts) : NULL;
+	json_object_set_new(o, "interface", json_string(v->cfg->iface));
+	json_object_set_new(o, "file", v->hosts ? json_string(hosts_path(v->hosts)) : json_null());
+	json_object_set_new(o, "hosts_file", shared ? json_string(shared) : json_null());
+	json_object_set_new(o, "domain", json_string(suffix));
+	json_object_set_new(o, "hosts", lines);
+	json_object_set_new(o, "rejected", rejected);
+	return o;
+}
+
 static json_t *error_json(const char *why)
 {
 	json_t *o = json_object();
@@ -611,6 +662,8 @@ char *control_answer(const char *request, const struct control_view *v, int *log
 		o = facts_json(v);
 	} else if (!strcmp(req, "metrics")) {
 		o = metrics_json(v);
+	} else if (!strcmp(req, "hosts")) {
+		o = hosts_json(v);
 	} else if (!strncmp(req, "log-level ", 10)) {
 		const char *lv = req + 10;
 		if (!strcmp(lv, "debug") || !strcmp(lv, "info")) {
@@ -621,7 +674,7 @@ char *control_answer(const char *request, const struct control_view *v, int *log
 			o = error_json("log-level takes debug or info");
 		}
 	} else {
-		o = error_json("unknown request (status, facts, metrics, log-level debug|info)");
+		o = error_json("unknown request (status, facts, metrics, hosts, log-level debug|info)");
 	}
 	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);

@@ -134,6 +134,12 @@ static bool host_stale(const struct daemon *d, int64_t now)
 static bool refresh(struct daemon *d, int64_t now)
 {
 	struct wg_device *dev = NULL;
+	/* What the host routed into the tunnel, read just before the peers'
+	 * counters: sends that WireGuard could not make (a local firewall)
+	 * count here and at no peer (engine_tunnel_sent). Our own fact
+	 * packets are not counted. */
+	struct netif_counters c;
+	bool counted = d->stats && d->dev && netif_stats_read(d->stats, d->dev->ifindex, &c) == 0;
 	if (wg_get_device(d->cfg->iface, &dev) != 0) {
 		char why[600];
 		wg_device_problem(d->cfg->iface, why, sizeof(why));
@@ -142,6 +148,7 @@ static bool refresh(struct daemon *d, int64_t now)
 		log_errorx("%s; exiting", why);
 		return false;
 	}
+	d->counters.device_reads++;
 	/* Fact packets the device counted before this read are most likely in
 	 * our socket by now: take them first (while the engine still holds the
 	 * old device and host lists), or their bytes would look like user
@@ -170,6 +177,12 @@ static bool refresh(struct daemon *d, int64_t now)
 	}
 	if (d->quiet_look)
 		engine_tunnel_quiet(d->eng);
+	if (counted) {
+		uint64_t user = c.tx_packets - d->counters.packets_out;
+		if (d->tx_user_read && user >= d->tx_user_read)
+			engine_tunnel_sent(d->eng, user - d->tx_user_read);
+		d->tx_user_read = user;
+	}
 	d->quiet_look = false; /* a read-back later in the round: no claim */
 	/* Host first: the old list is gone, and the device's peers are judged
 	 * against the device's own addresses. */
@@ -359,6 +372,7 @@ static bool round_now(struct daemon *d, int64_t now)
 	if (read)
 		factsock_check_silent(d, now);
 	struct engine_round r;
+	d->counters.rounds++;
 	if (engine_decide(d->eng, now, &r) != 0) {
 		log_warnx("out of memory in a round");
 		return true;
@@ -372,6 +386,7 @@ static bool round_now(struct daemon *d, int64_t now)
 	if (changed)
 		d->settle_until = now + SETTLE_MS;
 	save_owned(d);
+	hosts_update(d->hosts, d->eng, d->dev);
 	if (r.change.n_peers || r.n_events)
 		d->active_until = now + ACTIVE_MS;
 	engine_round_free(&r);
@@ -537,8 +552,9 @@ static int setup(struct daemon *d)
 		d->host = NULL;
 	d->host_read = now;
 	engine_set_host(d->eng, d->host);
-	if (!(d->resolver = resolver_new(SIGRTMIN)))
+	if (!(d->resolver = resolver_new(SIGRTMIN)) || !(d->hosts = hosts_new(d->cfg->iface, CONTROL_DIR)))
 		return -ENOMEM;
+	hosts_configure(d->hosts, d->cfg);
 	/* Without the counters the device is read every round. */
 	if (netif_stats_open(&d->stats) != 0)
 		d->stats = NULL;
@@ -562,6 +578,7 @@ static void teardown(struct daemon *d)
 {
 	control_server_free(d->ctl_server);
 	resolver_free(d->resolver);
+	hosts_free(d->hosts);
 	engine_free(d->eng);
 	crypto_cache_free(d->cache);
 	crypto_identity_free(d->id);
@@ -720,6 +737,7 @@ static void reload(struct daemon *d)
 	d->next_resolve = 0;
 	d->next_round = d->next_read = d->engine_due = 0;
 	d->cfg_gen++;
+	hosts_configure(d->hosts, d->cfg);
 	log_set_level(d->cfg->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	log_info("reloaded %s: %zu peer%s configured, log level %s",
 		 d->cfg->source[0] ? d->cfg->source : "the configuration (no file)", d->cfg->n_peers,
@@ -826,7 +844,7 @@ int daemon_run(struct config *cfg, int argc, char **argv, char **env)
 				}
 				struct control_view v = { cfg, d.dev, d.eng, crypto_identity_public(d.id),
 							  d.port, now, clock_ms(CLOCK_REALTIME) / 1000,
-							  &d.counters, factsock_peer_port, &d };
+							  &d.counters, factsock_peer_port, &d, d.hosts };
 				control_server_event(d.ctl_server, evs[i].data.fd, &v, now);
 			}
 		}

@@ -1114,21 +1114,73 @@ static void test_next_look(void **state)
 /* Link probes through the engine: a probe from a peer is answered in the
  * next round; traffic that stops gets our probe; unanswered, the link is
  * dead (unhealthy) within PROBE_WAIT_MS; an answer revives it. */
-static void test_probe_exchange(void **state)
+/* Issue 23: the interface took packets of ours and no peer sent data (a
+ * local firewall refused them): a read CONFIRM_MS later settles it, and
+ * each link that carried nothing is probed. A packet merely on its way is
+ * no failure. */
+/* A router (us) and peer 0x02, whose daemon answers probes: its probe has
+ * come and been answered at t0. */
+static struct engine *with_answering_peer(struct wg_device **d, struct wg_peer **w, struct wire_fact *a)
 {
-	(void)state;
-	struct wg_device *d = wg_device_new("wg0");
-	struct wg_peer *w = add_peer(d, 0x02, "192.0.2.2:1", "10.0.0.2/32", true);
+	*d = wg_device_new("wg0");
+	*w = add_peer(*d, 0x02, "192.0.2.2:1", "10.0.0.2/32", true);
 	struct engine *e = engine_for(NULL, 0, false, 0);
-	engine_set_device(e, d, wall0);
-	struct wire_fact a = { .attr = WIRE_ALIVE, .ttl = PROBE_TTL };
-	memset(a.subject, 0x02, 32);
-	assert_true(engine_receive(e, a.subject, &a, 1, t0) >= 1); /* a prompt round */
+	engine_set_device(e, *d, wall0);
+	*a = (struct wire_fact){ .attr = WIRE_ALIVE, .ttl = PROBE_TTL };
+	memset(a->subject, 0x02, 32);
+	assert_true(engine_receive(e, a->subject, a, 1, t0) >= 1); /* a prompt round */
 	struct engine_round r;
 	assert_int_equal(engine_run(e, t0, &r), 0);
 	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_ANSWER_TTL), PROBE_ANSWER_TTL);
 	engine_round_free(&r);
-	assert_true(engine_peer(e, a.subject)->answers);
+	assert_true(engine_peer(e, a->subject)->answers);
+	return e;
+}
+
+static void test_failed_sends_probed(void **state)
+{
+	(void)state;
+	struct wg_device *d;
+	struct wg_peer *w;
+	struct wire_fact a;
+	struct engine *e = with_answering_peer(&d, &w, &a);
+	struct engine_round r;
+	/* On its way: taken, then sent. */
+	int64_t t = t0 + 40000;
+	engine_tunnel_sent(e, 1);
+	engine_set_device(e, d, wall0 + 40000);
+	assert_int_equal(engine_next_look(e, t, wall0 + 40000, 30000), t + CONFIRM_MS);
+	w->tx_bytes += 128;
+	engine_tunnel_sent(e, 0);
+	engine_set_device(e, d, wall0 + 40000 + CONFIRM_MS);
+	assert_int_equal(engine_run(e, t + CONFIRM_MS, &r), 0);
+	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), 0);
+	engine_round_free(&r);
+	/* Refused: taken, never sent. The link is probed, and dies unanswered. */
+	t = t0 + 60000;
+	engine_tunnel_sent(e, 1);
+	engine_set_device(e, d, wall0 + 60000);
+	engine_tunnel_sent(e, 0);
+	engine_set_device(e, d, wall0 + 60000 + CONFIRM_MS);
+	assert_int_equal(engine_run(e, t + CONFIRM_MS, &r), 0);
+	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), PROBE_TTL);
+	engine_round_free(&r);
+	engine_set_device(e, d, wall0 + 60000 + CONFIRM_MS + PROBE_WAIT_MS);
+	assert_int_equal(engine_run(e, t + CONFIRM_MS + PROBE_WAIT_MS, &r), 0);
+	engine_round_free(&r);
+	assert_false(engine_peer(e, a.subject)->healthy);
+	engine_free(e);
+	wg_device_free(d);
+}
+
+static void test_probe_exchange(void **state)
+{
+	(void)state;
+	struct wg_device *d;
+	struct wg_peer *w;
+	struct wire_fact a;
+	struct engine *e = with_answering_peer(&d, &w, &a);
+	struct engine_round r;
 	/* A flow, then silence: our probe goes out, and rounds come faster. */
 	int64_t t = 0;
 	for (; t <= 3000; t += 1000) {
@@ -1620,6 +1672,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_review_extension_not_news),
 		cmocka_unit_test(test_review_lan_moves_off_router),
 		cmocka_unit_test(test_probe_exchange),
+		cmocka_unit_test(test_failed_sends_probed),
 		cmocka_unit_test(test_review_versions_missed),
 		cmocka_unit_test(test_next_look),
 	};

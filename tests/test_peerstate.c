@@ -118,8 +118,11 @@ static void test_next_look(void **state)
 	p.tx_bytes += 100;
 	assert_int_equal(peerstate_observe(&ps, &p, t + 202000), 0);
 	assert_int_equal(peerstate_next_look(&ps), t + 202000 + LINK_STALL_MS);
-	/* A peer that answers probes: LINK_ANSWER_MS on. */
+	/* A peer that answers probes: user data unanswered is asked about
+	 * LINK_ANSWER_MIN_MS on (our own facts, LINK_ANSWER_MS on). */
 	peerstate_heard(&ps, PROBE_TTL);
+	assert_int_equal(peerstate_next_look(&ps), t + 202000 + LINK_ANSWER_MIN_MS);
+	ps.data_unanswered_since = 0;
 	assert_int_equal(peerstate_next_look(&ps), t + 202000 + LINK_ANSWER_MS);
 	/* No endpoint: nothing ages. */
 	struct peerstate none;
@@ -667,6 +670,82 @@ static void test_event_text(void **state)
 	assert_string_equal(peerstate_event_text(PEER_EV_HEALTHY | PEER_EV_ALIVE, buf, 10), "healthy");
 }
 
+/* Issue 23: failing sends on an idle link are probed at once (and the
+ * probe's silence ends the link); data that gets no answer is asked about
+ * within LINK_ANSWER_MIN_MS, less often while a one-way stream's probes are
+ * answered; a peer whose daemon stopped keeps its link while data flows. */
+static void test_fast_fallback(void **state)
+{
+	(void)state;
+	const int64_t hs = 1700000000, t = hs * 1000;
+	/* Suspected: probed once, not again within SUSPECT_MIN_MS. */
+	struct peerstate ps;
+	peerstate_init(&ps, key);
+	struct wg_peer p = peer_with(hs, true);
+	assert_int_equal(peerstate_observe(&ps, &p, t), PEER_EV_HEALTHY);
+	peerstate_heard(&ps, PROBE_ANSWER_TTL);
+	assert_int_equal(peerstate_suspect(&ps, t + 40000), PEER_EV_PROBE);
+	peerstate_probe_sent(&ps, t + 40000);
+	assert_int_equal(peerstate_suspect(&ps, t + 40500), 0);
+	/* Its data still arrives, but our sends fail here: no reprieve. */
+	p.rx_bytes += 500;
+	assert_int_equal(peerstate_observe(&ps, &p, t + 41000), PEER_EV_PROBE); /* the repeat */
+	assert_int_not_equal(ps.probe_at, 0);
+	assert_int_equal(peerstate_observe(&ps, &p, t + 40000 + PROBE_WAIT_MS), PEER_EV_UNHEALTHY);
+	/* Dead, its session good: asked again after REVIVE_MS, then twice
+	 * that; an answer revives it. */
+	int64_t last = ps.probe_last;
+	assert_int_equal(peerstate_next_look(&ps), last + REVIVE_MS);
+	assert_int_equal(peerstate_observe(&ps, &p, last + REVIVE_MS - 1), 0);
+	assert_int_equal(peerstate_observe(&ps, &p, last + REVIVE_MS), PEER_EV_PROBE);
+	peerstate_probe_sent(&ps, last + REVIVE_MS);
+	assert_int_equal(peerstate_next_look(&ps), last + 3 * REVIVE_MS);
+	assert_int_equal(peerstate_heard(&ps, PROBE_ANSWER_TTL), PEER_EV_HEALTHY);
+
+	/* Data unanswered: probed after LINK_ANSWER_MIN_MS; an answered probe
+	 * doubles the wait; data back resets it. */
+	struct peerstate one;
+	peerstate_init(&one, key);
+	struct wg_peer q = peer_with(hs, true);
+	assert_int_equal(peerstate_observe(&one, &q, t), PEER_EV_HEALTHY);
+	peerstate_heard(&one, PROBE_ANSWER_TTL);
+	q.tx_bytes += 1000;
+	assert_int_equal(peerstate_observe(&one, &q, t + 1000), 0);
+	assert_int_equal(peerstate_observe(&one, &q, t + 1000 + LINK_ANSWER_MIN_MS - 1), 0);
+	assert_int_equal(peerstate_observe(&one, &q, t + 1000 + LINK_ANSWER_MIN_MS), PEER_EV_PROBE);
+	peerstate_probe_sent(&one, t + 2500);
+	peerstate_heard(&one, PROBE_ANSWER_TTL);
+	assert_int_equal(one.answer_wait, 2 * LINK_ANSWER_MIN_MS);
+	q.rx_bytes += 100; /* the answer */
+	one.fact_rx++;
+	assert_int_equal(peerstate_observe(&one, &q, t + 3000), 0);
+	q.tx_bytes += 1000;
+	assert_int_equal(peerstate_observe(&one, &q, t + 4000), 0);
+	assert_int_equal(peerstate_observe(&one, &q, t + 4000 + LINK_ANSWER_MIN_MS), 0);
+	q.tx_bytes += 1000;
+	q.rx_bytes += 1000; /* data back */
+	assert_int_equal(peerstate_observe(&one, &q, t + 6000), 0);
+	assert_int_equal(one.answer_wait, 0);
+
+	/* Its daemon stopped, its WireGuard works: a probe goes unanswered
+	 * but data keeps coming both ways, and the link stays. */
+	struct peerstate st;
+	peerstate_init(&st, key);
+	struct wg_peer r = peer_with(hs, true);
+	assert_int_equal(peerstate_observe(&st, &r, t), PEER_EV_HEALTHY);
+	peerstate_heard(&st, PROBE_ANSWER_TTL);
+	for (int i = 1; i <= 8; i++) {
+		r.rx_bytes += 1000;
+		r.tx_bytes += 1000;
+		unsigned ev = peerstate_observe(&st, &r, t + i * 1000);
+		assert_false(ev & PEER_EV_UNHEALTHY);
+		if (i == 2) { /* a probe goes out, and is never answered */
+			peerstate_probe_sent(&st, t + i * 1000);
+		}
+	}
+	assert_true(st.healthy && !st.dead);
+}
+
 int main(int argc, char **argv)
 {
 	test_set_vector_dir(argc, argv);
@@ -683,6 +762,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_endpoint_quick_bounded),
 		cmocka_unit_test(test_tunnel_quiet),
 		cmocka_unit_test(test_probes),
+		cmocka_unit_test(test_fast_fallback),
 		cmocka_unit_test(test_event_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,54 +17,10 @@ static int cmp_config(const void *a, const void *b)
 	return memcmp((*x)->key, (*y)->key, WIRE_KEY_LEN);
 }
 
-static int cmp_key_config(const void *key, const void *b)
-{
-	const struct peer_config *const *y = b;
-	return memcmp(key, (*y)->key, WIRE_KEY_LEN);
-}
 
-struct wg_allowedip engine_auto_ip(const uint8_t key[static 32])
-{
-	struct wg_allowedip ip = { .family = AF_INET6, .cidr = 128 };
-	autoaddr_from_key(key, &ip.ip6);
-	return ip;
-}
 
-struct peer_entry *engine_entry(struct engine *e, const uint8_t key[static 32], bool create)
-{
-	struct peer_entry *p = NULL;
-	HASH_FIND(hh, e->peers, key, WIRE_KEY_LEN, p);
-	if (!p && create && (p = calloc(1, sizeof(*p)))) {
-		known_reset(&p->kn);
-		memcpy(p->key, key, WIRE_KEY_LEN);
-		p->auto_ip = engine_auto_ip(key);
-		peerstate_init(&p->ps, key);
-		HASH_ADD(hh, e->peers, key, WIRE_KEY_LEN, p);
-	}
-	return p;
-}
 
-const struct peer_entry *engine_entry_of(const struct engine *e, const uint8_t key[static 32])
-{
-	struct peer_entry *p = NULL;
-	HASH_FIND(hh, e->peers, key, WIRE_KEY_LEN, p);
-	return p;
-}
 
-void engine_emit(struct engine *e, const uint8_t key[static 32], unsigned ev)
-{
-	if (!ev)
-		return;
-	for (size_t i = 0; i < e->n_events; i++)
-		if (!memcmp(e->events[i].peer, key, WIRE_KEY_LEN)) {
-			e->events[i].events |= ev;
-			return;
-		}
-	if (!array_grow((void **)&e->events, e->n_events, &e->cap_events, sizeof(*e->events)))
-		return; /* losing a log line beats failing the round */
-	memcpy(e->events[e->n_events].peer, key, WIRE_KEY_LEN);
-	e->events[e->n_events++].events = ev;
-}
 
 /* A random RFC 4122 version-4 UUID, as PROTOCOL.md says boot ids are. */
 static void new_boot_id(struct engine *e)
@@ -148,30 +104,26 @@ void engine_free(struct engine *e)
 	free(e);
 }
 
-const struct peer_config *engine_config_of(const struct engine *e, const uint8_t key[static 32])
-{
-	const struct peer_config **c =
-		bsearch(key, e->by_key, e->cfg.n_peers, sizeof(*e->by_key), cmp_key_config);
-	return c ? *c : NULL;
-}
 
-enum trust_level engine_own_trust(const struct engine *e)
-{
-	const struct peer_config *c = engine_config_of(e, e->self);
-	return c && c->has_trust ? c->trust : TRUST_UNTRUSTED;
-}
 
-const struct netif *engine_devif(const struct engine *e)
-{
-	for (size_t i = 0; e->host && e->dev && i < e->host->n; i++)
-		if (e->host->ifs[i].index == e->dev->ifindex)
-			return &e->host->ifs[i];
-	return NULL;
-}
 
 void engine_tunnel_quiet(struct engine *e)
 {
 	e->tunnel_quiet = true;
+}
+
+void engine_tunnel_sent(struct engine *e, uint64_t packets) { e->tunnel_sent = packets; }
+
+/* Sends that failed on this host: the interface took packets of ours, and
+ * no peer's counters show data sent. A packet still on its way could look
+ * the same: a read CONFIRM_MS later settles it (some peer sent by then,
+ * or none did). Returns whether it is settled that sends failed. */
+static bool sends_failed(struct engine *e, bool any_sent)
+{
+	bool pending = e->deficit_pending;
+	e->deficit_pending = !any_sent && !pending && e->tunnel_sent > 0;
+	e->tunnel_sent = 0;
+	return pending && !any_sent;
 }
 
 void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wall_ms)
@@ -182,6 +134,7 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 	struct peer_entry *p, *tmp;
 	HASH_ITER(hh, e->peers, p, tmp)
 		p->wg = NULL;
+	bool any_sent = false;
 	for (size_t i = 0; i < dev->n_peers; i++) {
 		p = engine_entry(e, dev->peers[i].public_key, true);
 		if (!p)
@@ -189,6 +142,7 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 		p->wg = &dev->peers[i];
 		p->ps.tunnel_quiet = e->tunnel_quiet;
 		unsigned ev = peerstate_observe(&p->ps, p->wg, wall_ms);
+		any_sent |= p->ps.sent_data;
 		/* A link just came up: say hello through it at once (what we
 		 * sent while the handshake was failing may be lost). */
 		if (ev & PEER_EV_HEALTHY)
@@ -199,6 +153,13 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 		engine_emit(e, p->key, ev & ~(unsigned)PEER_EV_PROBE);
 	}
 	e->tunnel_quiet = false;
+	/* Failed sends: each healthy link that carried nothing may be the one. */
+	if (sends_failed(e, any_sent))
+		for (size_t i = 0; i < dev->n_peers; i++) {
+			p = engine_entry(e, dev->peers[i].public_key, false);
+			if (p && !p->ps.sent_any && (peerstate_suspect(&p->ps, wall_ms) & PEER_EV_PROBE))
+				p->probe_now = true;
+		}
 	/* Gone from the device: what we had there went with it. */
 	HASH_ITER(hh, e->peers, p, tmp)
 		if (!p->wg && (p->ours || p->n_added)) {
@@ -219,12 +180,6 @@ void engine_set_host(struct engine *e, const struct netif_list *host)
 }
 
 
-bool engine_subject_is_up(const struct engine *e, const uint8_t key[static 32])
-{
-	struct peer_entry *p = NULL;
-	HASH_FIND(hh, e->peers, key, WIRE_KEY_LEN, p);
-	return p && (p->ps.alive || p->ps.healthy);
-}
 
 struct fact_buf {
 	struct wire_fact *facts;
@@ -382,10 +337,6 @@ void engine_host_changed(struct engine *e)
 
 bool engine_is_router(const struct engine *e) { return e->is_router; }
 
-bool engine_peer_is_router(const struct engine *e, const struct wg_peer *peer)
-{
-	return trust_peer_is_router_for(peer, engine_devif(e));
-}
 
 struct engine_stats engine_stats(const struct engine *e) { return e->stats; }
 

@@ -83,7 +83,7 @@ enum {
  * round comes at least every QUIET_ROUND_MS, as a soft deadline (at the
  * caller's next look; engine_next_due: everything time alone changes has
  * its own deadline, this is a safety net). */
-enum { LINK_WATCH_MS = 1000, QUIET_ROUND_MS = 60000 };
+enum { LINK_WATCH_MS = 1000, QUIET_ROUND_MS = 60000, CONFIRM_MS = 250 };
 
 struct engine_round {
 	struct wg_change change; /* empty when nothing is to change */
@@ -116,6 +116,11 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
  * moved are WireGuard's own (keepalives, handshakes) or facts, never a
  * flow to watch. */
 void engine_tunnel_quiet(struct engine *e);
+/* The host routed this many packets of its own (not our fact packets)
+ * into the tunnel since the last snapshot (read just before it). If no
+ * peer's counters show data sent, WireGuard could not send them (a local
+ * firewall refused them): the links that carried nothing are probed. */
+void engine_tunnel_sent(struct engine *e, uint64_t packets);
 void engine_set_host(struct engine *e, const struct netif_list *host);
 const struct netif_list *engine_host(const struct engine *e);
 

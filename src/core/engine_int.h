@@ -1,6 +1,7 @@
 /* The engine's own header, shared by its rooms and by nobody else:
  *
  *   engine.c     the round: state, device and host snapshots, decide, run
+ *   peertable.c  the peers we hold anything about: entries, config, trust
  *   receive.c    a received fact judged once: trust, validity, budget, owner
  *   owner.c      who may hold a prefix: one answer on receive and on apply
  *   send.c       who needs which fact now
@@ -53,6 +54,11 @@ struct engine {
 	const struct wg_device *dev;
 	struct prefixes held; /* the device's allowed IPs, indexed */
 	bool tunnel_quiet;    /* for the next engine_set_device */
+	uint64_t tunnel_sent; /* ...and the packets of ours the interface took since the last */
+	/* A read found packets of ours taken and none sent: a read CONFIRM_MS
+	 * later settles it, so that packets WireGuard was still sending are
+	 * not taken for failures. */
+	bool deficit_pending;
 	bool held_ok;	      /* (false: out of memory; every prefix counts as taken) */
 	const struct netif_list *host;
 	int64_t wall_ms;
@@ -73,7 +79,7 @@ struct engine {
 	bool claims_stale; /* some went: rebuild before the next reconcile */
 };
 
-/* engine.c */
+/* peertable.c */
 struct peer_entry *engine_entry(struct engine *e, const uint8_t key[static 32], bool create);
 const struct peer_entry *engine_entry_of(const struct engine *e, const uint8_t key[static 32]);
 void engine_emit(struct engine *e, const uint8_t key[static 32], unsigned ev);
@@ -91,11 +97,13 @@ static inline bool engine_added_has(const struct peer_entry *p, const struct wg_
 	return prefixes_has(p->added, p->n_added, ip);
 }
 
-/* receive.c */
+/* A sender's trust level (the config's, else a router's or a peer's). */
 enum trust_level engine_sender_trust(const struct engine *e, const struct peer_entry *p,
 				     const uint8_t key[static 32]);
 /* An Endpoint fact whose address our own tunnel would carry. */
 bool engine_endpoint_into_tunnel(const struct engine *e, const struct wire_fact *f);
+
+/* receive.c */
 /* facts_expire's callback: one stored fact less for its source. */
 void engine_unstore(void *arg, const struct fact *f);
 

@@ -71,6 +71,18 @@ static bool wireguard_only(uint64_t n)
 	return false;
 }
 
+/* How long sent data may go unanswered before we probe. */
+static int64_t answer_wait(const struct peerstate *ps)
+{
+	return ps->answer_wait ? ps->answer_wait : LINK_ANSWER_MIN_MS;
+}
+
+/* How long a dead link waits before its next probe. */
+static int64_t revive_wait(const struct peerstate *ps)
+{
+	return ps->revive_ms ? ps->revive_ms : REVIVE_MS;
+}
+
 /* Probe bookkeeping on each look at the device (peers that answer). */
 static unsigned watch_link(struct peerstate *ps, bool heard, bool rx_moved, bool tx_moved,
 			   bool advanced, int64_t wall_ms)
@@ -87,21 +99,42 @@ static unsigned watch_link(struct peerstate *ps, bool heard, bool rx_moved, bool
 	}
 	if (advanced) { /* a handshake needs both directions */
 		ps->dead = false;
+		ps->revive_ms = 0;
 		ps->probe_at = 0;
 	}
-	if (ps->dead || !ps->hs_ok)
+	if (rx_moved)
+		ps->answer_wait = 0; /* data comes back: the next silence is news */
+	if (!ps->hs_ok)
 		return 0;
+	if (ps->dead) {
+		/* Its session is still good: ask now and then whether the path
+		 * works again (a healed cut goes direct within seconds), less
+		 * often while it does not. */
+		return wall_ms - ps->probe_last >= revive_wait(ps) ? PEER_EV_PROBE : 0;
+	}
 	if (ps->probe_at) {
+		/* Data still comes and ours goes out (no failed send here): the
+		 * link works, only its daemon is silent (stopped, busy). */
+		if (rx_moved && wall_ms - ps->send_failed_at >= PROBE_WAIT_MS) {
+			ps->probe_at = 0;
+			return 0;
+		}
 		if (wall_ms - ps->probe_at >= PROBE_WAIT_MS) {
 			ps->dead = true;
 			ps->probe_at = 0;
+			ps->answer_probe = false;
 			return 0;
 		}
 		return ps->probes < PROBE_COUNT && wall_ms - ps->probe_last >= PROBE_REPEAT_MS ? PEER_EV_PROBE : 0;
 	}
-	/* We sent and nothing came back: WireGuard answers any data with a
-	 * keepalive within 10 s, so after LINK_ANSWER_MS something is wrong
-	 * (this catches links whose traffic was too short to be a flow). */
+	/* We sent data and nothing came back: ask at once (this catches
+	 * links whose traffic was too short to be a flow). */
+	if (ps->data_unanswered_since && wall_ms - ps->data_unanswered_since >= answer_wait(ps)) {
+		ps->answer_probe = true;
+		return PEER_EV_PROBE;
+	}
+	/* We sent anything (our facts) and nothing came back: WireGuard
+	 * answers with a keepalive within 10 s. */
 	if (ps->unanswered_since && wall_ms - ps->unanswered_since >= LINK_ANSWER_MS)
 		return PEER_EV_PROBE;
 	/* Traffic was flowing (either way) and nothing came for a while. */
@@ -149,6 +182,12 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
 	bool user = ps->observed && !ps->tunnel_quiet;
 	bool rx_moved = user && !ps->fact_rx && !wireguard_only(got);
 	bool tx_moved = user && !ps->fact_tx && !wireguard_only(sent);
+	ps->sent_data = tx_moved;
+	ps->sent_any = sent > 0;
+	if (got)
+		ps->data_unanswered_since = 0;
+	else if (tx_moved && !ps->data_unanswered_since)
+		ps->data_unanswered_since = wall_ms ? wall_ms : 1;
 	ps->fact_rx = ps->fact_tx = 0;
 	ps->tunnel_quiet = false;
 	ps->rx_bytes = p->rx_bytes;
@@ -169,8 +208,22 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
 	return ev | probe;
 }
 
+unsigned peerstate_suspect(struct peerstate *ps, int64_t wall_ms)
+{
+	ps->send_failed_at = wall_ms ? wall_ms : 1;
+	if (!ps->answers || !ps->healthy || ps->dead || ps->probe_at ||
+	    (ps->suspect_at && wall_ms - ps->suspect_at < SUSPECT_MIN_MS))
+		return 0;
+	ps->suspect_at = wall_ms ? wall_ms : 1;
+	return PEER_EV_PROBE;
+}
+
 void peerstate_probe_sent(struct peerstate *ps, int64_t wall_ms)
 {
+	if (ps->dead) {
+		int64_t w = revive_wait(ps) * 2;
+		ps->revive_ms = w < REVIVE_MAX_MS ? w : REVIVE_MAX_MS;
+	}
 	if (!ps->probe_at) {
 		ps->probe_at = wall_ms ? wall_ms : 1;
 		ps->probes = 0;
@@ -187,8 +240,17 @@ unsigned peerstate_heard(struct peerstate *ps, unsigned ttl)
 	ps->answers = true;
 	if (ttl == PROBE_TTL)
 		return 0; /* a probe of its own proves only its direction */
+	if (ps->answer_probe && ps->probe_at) {
+		/* Our data gets no answer but our probe does: a one-way
+		 * stream. Ask less often while it lasts. */
+		int64_t w = answer_wait(ps) * 2;
+		ps->answer_wait = w < LINK_ANSWER_MS ? w : LINK_ANSWER_MS;
+		ps->data_unanswered_since = 0;
+	}
+	ps->answer_probe = false;
 	ps->probe_at = 0;
 	ps->dead = false;
+	ps->revive_ms = 0;
 	ps->rx_run = ps->tx_run = 0;
 	unsigned ev = transition(&ps->healthy, ps->hs_ok, PEER_EV_HEALTHY, PEER_EV_UNHEALTHY);
 	if (ev & PEER_EV_HEALTHY) {
@@ -209,6 +271,11 @@ int64_t peerstate_next_look(const struct peerstate *ps)
 	}
 	/* We sent and heard nothing: a probe (or, for the original, a stall)
 	 * is due when that has lasted long enough. */
+	/* A dead link's next probe. */
+	if (ps->answers && ps->dead && ps->hs_ok && ps->probe_last + revive_wait(ps) < at)
+		at = ps->probe_last + revive_wait(ps);
+	if (ps->answers && ps->data_unanswered_since && ps->data_unanswered_since + answer_wait(ps) < at)
+		at = ps->data_unanswered_since + answer_wait(ps);
 	if (ps->unanswered_since) {
 		int64_t due = ps->unanswered_since + (ps->answers ? LINK_ANSWER_MS : LINK_STALL_MS);
 		if (due < at)

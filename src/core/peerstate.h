@@ -49,14 +49,30 @@ enum {
 	 * probe (PROBE_REPEAT_MS apart, PROBE_COUNT times); no answer within
 	 * PROBE_WAIT_MS of the first probe, the link is dead. */
 	LINK_FLOW_MS = 5000,
-	/* ...or we sent data and nothing came back for LINK_ANSWER_MS
-	 * (WireGuard's keepalive answer comes within 10 s): we probe too. */
+	/* ...or we sent user data and nothing came back for LINK_ANSWER_MIN_MS:
+	 * we probe too. A probe that is answered while our data still gets
+	 * none (a one-way stream) doubles the wait, up to LINK_ANSWER_MS; data
+	 * coming back resets it. Anything we sent (our own facts too) and
+	 * nothing back for LINK_ANSWER_MS (WireGuard answers any packet with a
+	 * keepalive within 10 s): we probe. */
+	LINK_ANSWER_MIN_MS = 1500,
 	LINK_ANSWER_MS = 15000,
+	/* Our sends failed on this host (the interface took packets that no
+	 * peer's counters show: a local firewall): idle links are probed, each
+	 * at most once per SUSPECT_MIN_MS. */
+	SUSPECT_MIN_MS = 10000,
 	LINK_FLOW_COUNT = 2,
-	LINK_QUIET_MS = 2500,
-	PROBE_REPEAT_MS = 1000,
+	LINK_QUIET_MS = 1500,
+	PROBE_REPEAT_MS = 700,
 	PROBE_COUNT = 3,
-	PROBE_WAIT_MS = 3500,
+	PROBE_WAIT_MS = 2500,
+	/* While a probe is out, the device is looked at this often. */
+	PROBE_LOOK_MS = 350,
+	/* A dead link whose session is still good is probed after REVIVE_MS,
+	 * doubling up to REVIVE_MAX_MS, so that it is direct again soon after
+	 * the path heals. */
+	REVIVE_MS = 2000,
+	REVIVE_MAX_MS = 32000,
 	PEERSTATE_MAX_TRIED = 32,
 };
 
@@ -101,6 +117,7 @@ struct peerstate {
 	int64_t handshake_sec, handshake_nsec; /* last seen on the device */
 	uint64_t rx_bytes, tx_bytes;	       /* last seen on the device */
 	int64_t unanswered_since; /* wall ms we sent with nothing received since; 0: none */
+	int64_t data_unanswered_since; /* ...user data (not facts, keepalives) */
 	/* Link health by probes, for peers that answer them (wall ms). */
 	bool answers;	 /* it sent a probe or an answer: a daemon that answers */
 	bool dead;	 /* a probe went unanswered: unhealthy until answered */
@@ -116,8 +133,14 @@ struct peerstate {
 	 * last (its packet counters say so): what moved is no flow. */
 	bool tunnel_quiet;
 	unsigned tx_run; /* sends in a row, each within LINK_FLOW_MS */
+	bool sent_data, sent_any; /* at the last look: user data went out; anything did */
 	int64_t probe_at, probe_last; /* first and latest unanswered probe; 0: none */
 	unsigned probes;		 /* probes sent since probe_at */
+	int64_t answer_wait;	 /* unanswered data waits this for a probe (0: the least) */
+	bool answer_probe;	 /* the probe out is for unanswered data */
+	int64_t suspect_at;	 /* we last probed it for failed sends */
+	int64_t revive_ms;	 /* a dead link's next probe waits this (0: REVIVE_MS) */
+	int64_t send_failed_at;	 /* sends on this host failed while it took none (wall ms) */
 	int64_t alive_since, alive_until;
 	uint8_t boot_id[WIRE_BOOT_ID_LEN];
 	char name[64]; /* from its MemberMetadata; "" when unknown */
@@ -154,6 +177,11 @@ void peerstate_init(struct peerstate *ps, const uint8_t key[static WIRE_KEY_LEN]
  * peerstate_probe_sent records it), until an answer or a new handshake; for
  * others, we sent and received nothing for LINK_STALL_MS. */
 unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_t wall_ms);
+
+/* Sends on this host failed (the interface took packets no peer sent)
+ * and this peer took none of them: probe it, unless it is being probed or
+ * was lately. Returns PEER_EV_PROBE or 0. */
+unsigned peerstate_suspect(struct peerstate *ps, int64_t wall_ms);
 
 /* We sent a probe at wall_ms. */
 void peerstate_probe_sent(struct peerstate *ps, int64_t wall_ms);

@@ -17,27 +17,7 @@ enum {
 	SAY_INTERVAL_MS = 60000,
 };
 
-bool engine_endpoint_into_tunnel(const struct engine *e, const struct wire_fact *f)
-{
-	if (f->attr != WIRE_ENDPOINT_V4 && f->attr != WIRE_ENDPOINT_V6)
-		return false;
-	return trust_routes_into_tunnel(f->attr == WIRE_ENDPOINT_V4 ? AF_INET : AF_INET6,
-					f->v.endpoint.addr, engine_devif(e), e->host);
-}
 
-enum trust_level engine_sender_trust(const struct engine *e, const struct peer_entry *p,
-				     const uint8_t key[static 32])
-{
-	const struct peer_config *c = engine_config_of(e, key);
-	struct trust_sender s = {
-		.has_config_trust = c && c->has_trust,
-		.config_trust = c && c->has_trust ? c->trust : TRUST_UNTRUSTED,
-		.any_config_trust = e->any_config_trust,
-		.is_router = p && p->wg && engine_peer_is_router(e, p->wg),
-		.is_peer = p && p->wg,
-	};
-	return trust_evaluate(&s);
-}
 
 static void say_once(struct engine *e, struct peer_entry *p, int64_t *said, unsigned ev, int64_t now)
 {

@@ -4,6 +4,12 @@
 #include "core/facts.h"
 #include "core/knowledge.h"
 
+/* How often a watched link is looked at: closer while a probe is out. */
+static int64_t watch_ms(const struct peerstate *ps)
+{
+	return ps->probe_at ? PROBE_LOOK_MS : LINK_WATCH_MS;
+}
+
 /* `at`, if it is later than now and sooner than *next. */
 static void sooner(int64_t *next, int64_t at, int64_t now)
 {
@@ -55,8 +61,8 @@ int64_t engine_next_due(const struct engine *e, int64_t now, int64_t *soft)
 					*at = alive;
 			}
 		}
-		if (peerstate_watching(&p->ps, e->wall_ms) && now + LINK_WATCH_MS < hard)
-			hard = now + LINK_WATCH_MS;
+		if (peerstate_watching(&p->ps, e->wall_ms) && now + watch_ms(&p->ps) < hard)
+			hard = now + watch_ms(&p->ps);
 		if (!p->ps.healthy && p->ps.attempt_until != INT64_MIN && p->ps.attempt_until < hard)
 			hard = p->ps.attempt_until;
 		if (!p->ps.healthy && p->ps.retry_at != INT64_MIN && p->ps.retry_at < hard)
@@ -75,11 +81,14 @@ int64_t engine_next_deadline(const struct engine *e, int64_t now)
 int64_t engine_next_look(const struct engine *e, int64_t now, int64_t wall_ms, int64_t idle_ms)
 {
 	int64_t next = now + idle_ms;
+	/* Sends may have failed: the read that settles it. */
+	if (e->deficit_pending && now + CONFIRM_MS < next)
+		next = now + CONFIRM_MS;
 	const struct peer_entry *p, *tmp;
 	HASH_ITER(hh, e->peers, p, tmp) {
 		if (!p->wg)
 			continue;
-		int64_t at = peerstate_watching(&p->ps, wall_ms) ? now + LINK_WATCH_MS : INT64_MAX;
+		int64_t at = peerstate_watching(&p->ps, wall_ms) ? now + watch_ms(&p->ps) : INT64_MAX;
 		int64_t wall = peerstate_next_look(&p->ps);
 		if (wall != INT64_MAX && now + (wall - wall_ms) < at)
 			at = now + (wall - wall_ms);

@@ -3,8 +3,8 @@
 # one per run, each printing its step times. Limits carry a margin for a
 # loaded machine; the timing targets are in bench/convergence.sh.
 #   same-nat same-nat-hairpin dead-first roaming roaming-nat
-#   roaming-symmetric-nat path-cut local-firewall symmetric-nat
-#   dead-candidates dead-candidates-both
+#   roaming-symmetric-nat path-cut local-firewall symmetric-nat idle-firewall
+#   daemon-stops dead-candidates dead-candidates-both
 # usage: field.sh WIRELINK NAME   (as root)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/star.sh"
@@ -209,6 +209,47 @@ NFT
   timed "b falls back to the router" 20 restricted b a
   check "a -> b through the router" in_ns a ping -c 3 -W 2 -q 198.51.100.12
   check "  ... and b -> a" in_ns b ping -c 3 -W 2 -q 198.51.100.11
+  ;;
+idle-firewall)
+  # A link idle for 40 s (a laptop at a hotel), then a's own firewall drops
+  # what it sends to b (wireguard-go counts nothing sent, so nothing on the
+  # device moves): the first send falls back within seconds. Then the
+  # same with b sending: b's packets arrive, a's answers do not.
+  lan_star a b || { not_ok "set-up"; exit 1; }
+  start_and_converge || exit 1
+  for from in a b; do
+    to=b; [ $from = b ] && to=a
+    sleep 40
+    in_ns a nft -f - <<NFT
+table inet wlblock {
+  chain output { type filter hook output priority 0; ip daddr 192.0.2.12 udp dport 51820 drop; }
+}
+NFT
+    timed "idle link, a's firewall: $from's first ping to $to answered through the router" 12 \
+      in_ns $from ping -c 1 -W 1 -q "198.51.100.${ip[$to]}"
+    timed "a holds b through the router" 10 restricted a b
+    in_ns a nft delete table inet wlblock
+    timed "firewall lifted: a and b direct again" 30 eval 'star_direct a b && star_direct b a'
+  done
+  lines=$(grep -c "falls back through the router" "$E2E_TMP/wl-a.log")
+  check "a said it fell back once per fault ($lines lines)" test "$lines" -le 2
+  ;;
+daemon-stops)
+  # b's daemon dies; its WireGuard works and traffic flows both ways: a
+  # keeps the direct link (its probes go unanswered, the data does not).
+  lan_star a b || { not_ok "set-up"; exit 1; }
+  start_and_converge || exit 1
+  ip netns exec "$(ns a)" ping -i 0.3 -q 198.51.100.12 >/dev/null 2>&1 &
+  E2E_PIDS+=($!)
+  ip netns exec "$(ns b)" ping -i 0.3 -q 198.51.100.11 >/dev/null 2>&1 &
+  E2E_PIDS+=($!)
+  sleep 6
+  kill -9 "${wlpid[b]}"
+  ok "b's daemon killed; pings flow both ways"
+  kept=true
+  for i in $(seq 20); do restricted a b && kept=false; sleep 1; done
+  check "a kept b's allowed IPs on the direct link for 20 s" $kept
+  check "a -> b still direct" goes_direct a b
   ;;
 symmetric-nat)
   nat_setup || { not_ok "set-up"; exit 1; }

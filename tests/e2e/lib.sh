@@ -25,7 +25,7 @@ e2e_cleanup() {
   done
   for ns in "${E2E_NS[@]}"; do ip netns del "$ns" 2>/dev/null; done
   # Control sockets and locks a killed (or unprivileged) daemon could not remove.
-  for ifc in "${E2E_IFACES[@]}"; do rm -f "/run/wirelink/$ifc.sock" "/run/wirelink/$ifc.owned" "/run/wirelink/$ifc.lock"; done
+  for ifc in "${E2E_IFACES[@]}"; do rm -f "/run/wirelink/$ifc".{sock,owned,lock,hosts}; done
   [ -n "${E2E_TMP:-}" ] && rm -rf "$E2E_TMP"
 }
 trap e2e_cleanup EXIT
