@@ -672,7 +672,9 @@ void config_dump(const struct config *c, FILE *out)
 	json_object_set_new(root, "ReportIfaces", list_json(c->report_ifaces));
 	json_object_set_new(root, "HostsFile", c->hosts_file[0] ? json_string(c->hosts_file) : json_null());
 	json_object_set_new(root, "Domain", json_string(c->domain[0] ? c->domain : c->iface));
-	json_object_set_new(root, "HideIfaces", list_json(c->hide_ifaces));
+	/* Unset: the defaults, as the daemon uses them. */
+	char **hide = c->hide_ifaces ? c->hide_ifaces : (char **)localfacts_default_hide;
+	json_object_set_new(root, "HideIfaces", list_json(hide));
 	json_t *lim = json_object();
 	struct engine_limits l = c->limits;
 	for (size_t i = 0; i < N_LIMITS; i++) {

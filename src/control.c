@@ -199,12 +199,11 @@ static void add_candidate(void *arg, const struct fact *f)
 	/* Its last try's result and how it ranks (field topologies). */
 	struct peer_endpoint pe = { .attr = f->f.attr, .ep = f->f.v.endpoint };
 	static const char *const results[] = { "trying", "answered", "unanswered" };
-	static const char *const ranks[] = { "lan", "private", "global-ipv6", "public-ipv4" };
 	int64_t at;
 	enum try_result r;
 	json_object_set_new(o, "result",
 			    c->ps && peerstate_tried(c->ps, &pe, &at, &r) ? json_string(results[r]) : json_null());
-	json_object_set_new(o, "rank", json_string(ranks[peerstate_rank(&pe, c->host)]));
+	json_object_set_new(o, "rank", json_string(peerstate_rank_name(peerstate_rank(&pe, c->host))));
 	json_array_append_new(c->list, o);
 }
 

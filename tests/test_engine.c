@@ -569,6 +569,7 @@ static void test_renew_untried_peer(void **state)
 		add_peer(d, 0x06, "192.0.2.6:1", "10.0.0.0/24", true); /* router */
 		struct wg_peer *b = add_peer(d, 0x02, NULL, "10.9.0.0/24", false);
 		b->keepalive = 25;
+		b->has_preshared_key = kind == 2;
 		if (kind == 1)
 			b->last_handshake_sec = wall0 / 1000 - 600; /* long ago */
 		struct engine *e = engine_for(NULL, 0, false, -1);
@@ -585,17 +586,25 @@ static void test_renew_untried_peer(void **state)
 		const struct wg_peer_change *pc = endpoint_change(&r, 0x02, &removed);
 		assert_non_null(pc);
 		assert_false(removed); /* no endpoint yet: nothing was tried */
-		assert_int_equal(pc->endpoint.addr4.sin_addr.s_addr, inet_addr("192.168.7.2"));
+		/* Public first: the private address is on none of our subnets. */
+		assert_int_equal(pc->endpoint.addr4.sin_addr.s_addr, inet_addr("203.0.113.2"));
 		engine_round_free(&r);
 		b = &d->peers[1];
-		assert_true(wg_endpoint_parse("192.168.7.2:51820", &b->endpoint));
-		b->has_preshared_key = kind == 2;
-		int64_t later = t0 + ENDPOINT_FIRST_TRY_MS;
-		engine_set_device(e, d, wall0 + ENDPOINT_FIRST_TRY_MS);
+		assert_true(wg_endpoint_parse("203.0.113.2:51820", &b->endpoint));
+		/* Only the renewed one is quick about it (a quick pass); the first
+		 * try of one that never had a handshake waits out our first-contact
+		 * hold (we are the higher key) before its time starts. */
+		int64_t try_ms = (kind == 0 ? ENDPOINT_QUICK_MS : ENDPOINT_FIRST_TRY_MS) +
+				 (kind == 1 ? 0 : FIRST_CONTACT_HOLD_MS);
+		engine_set_device(e, d, wall0 + try_ms);
+		assert_int_equal(engine_run(e, t0 + try_ms - 1, &r), 0);
+		assert_null(endpoint_change(&r, 0x02, &removed));
+		engine_round_free(&r);
+		int64_t later = t0 + try_ms;
 		assert_int_equal(engine_run(e, later, &r), 0);
 		pc = endpoint_change(&r, 0x02, &removed);
 		assert_non_null(pc);
-		assert_int_equal(pc->endpoint.addr4.sin_addr.s_addr, inet_addr("203.0.113.2"));
+		assert_int_equal(pc->endpoint.addr4.sin_addr.s_addr, inet_addr("192.168.7.2"));
 		assert_int_equal(removed, kind == 0);
 		if (kind == 0) { /* added back as it was */
 			assert_false(pc->flags & WG_CHANGE_UPDATE_ONLY);
@@ -609,6 +618,54 @@ static void test_renew_untried_peer(void **state)
 		engine_free(e);
 		wg_device_free(d);
 	}
+}
+
+/* The higher key's first-contact hold delays the first try's packet: that
+ * try lasts the hold longer (its candidate still gets its quick try), and
+ * the quick pass goes on without holding again (issue 27: a held quick
+ * pass sent nothing, and the slow pass found the good candidate 13 s on). */
+static void test_hold_then_quick(void **state)
+{
+	(void)state;
+	struct wg_device *d = wg_device_new("wg0");
+	add_peer(d, 0x06, "192.0.2.6:1", "10.0.0.0/24", true); /* router */
+	add_peer(d, 0x02, NULL, "10.9.0.0/24", false);	       /* lower than us (0xee) */
+	struct engine *e = engine_for(NULL, 0, false, -1);
+	engine_adopt(e, d->peers[1].public_key, true, NULL);
+	engine_set_device(e, d, wall0);
+	say_alive(e, 0x02, t0);
+	struct wire_fact eps[2] = { fact_of(WIRE_ENDPOINT_V4, 0x02, "192.168.7.2:51820", 255),
+				    fact_of(WIRE_ENDPOINT_V4, 0x02, "203.0.113.2:51820", 255) };
+	assert_int_equal(receive_from(e, 0x06, eps, 2, t0), 2);
+	struct engine_round r;
+	bool removed;
+	assert_int_equal(engine_run(e, t0, &r), 0);
+	const struct wg_peer_change *pc = endpoint_change(&r, 0x02, &removed);
+	assert_non_null(pc);
+	assert_int_equal(pc->endpoint.addr4.sin_addr.s_addr, inet_addr("203.0.113.2"));
+	assert_true(sent_to(&r, 0x02) < 0); /* held */
+	engine_round_free(&r);
+	assert_true(wg_endpoint_parse("203.0.113.2:51820", &d->peers[1].endpoint));
+	engine_set_device(e, d, wall0 + ENDPOINT_QUICK_MS);
+	assert_int_equal(engine_run(e, t0 + ENDPOINT_QUICK_MS, &r), 0);
+	assert_null(endpoint_change(&r, 0x02, &removed)); /* its try is not over */
+	engine_round_free(&r);
+	engine_set_device(e, d, wall0 + FIRST_CONTACT_HOLD_MS);
+	assert_int_equal(engine_run(e, t0 + FIRST_CONTACT_HOLD_MS, &r), 0);
+	assert_true(sent_to(&r, 0x02) >= 0); /* the hold is over: the hello goes */
+	assert_null(endpoint_change(&r, 0x02, &removed));
+	engine_round_free(&r);
+	int64_t next = t0 + FIRST_CONTACT_HOLD_MS + ENDPOINT_QUICK_MS;
+	engine_set_device(e, d, wall0 + next - t0);
+	assert_int_equal(engine_run(e, next, &r), 0);
+	pc = endpoint_change(&r, 0x02, &removed);
+	assert_non_null(pc);
+	assert_int_equal(pc->endpoint.addr4.sin_addr.s_addr, inet_addr("192.168.7.2"));
+	assert_true(removed); /* made anew: its handshake leaves at once */
+	assert_true(sent_to(&r, 0x02) >= 0); /* no second hold */
+	engine_round_free(&r);
+	engine_free(e);
+	wg_device_free(d);
 }
 
 /* A leaf whose router has been healthy and alive since t0. */
@@ -1617,6 +1674,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_send_levels),
 		cmocka_unit_test(test_never_about_recipient),
 		cmocka_unit_test(test_first_contact_hold),
+		cmocka_unit_test(test_hold_then_quick),
 		cmocka_unit_test(test_renew_untried_peer),
 		cmocka_unit_test(test_alive_when_link_comes_up),
 		cmocka_unit_test(test_quiet_deadline),

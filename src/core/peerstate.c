@@ -11,7 +11,7 @@ void peerstate_init(struct peerstate *ps, const uint8_t key[static WIRE_KEY_LEN]
 {
 	memset(ps, 0, sizeof(*ps));
 	memcpy(ps->key, key, WIRE_KEY_LEN);
-	ps->attempt_until = ps->round_start = ps->retry_at = INT64_MIN;
+	ps->attempt_until = ps->round_start = ps->pass_start = ps->retry_at = INT64_MIN;
 	ps->current = -1;
 }
 
@@ -382,6 +382,36 @@ static bool on_subnet(const struct peer_endpoint *e, const struct netif_addr *a)
 	return !rest || (e->ep.addr[full] & mask) == (n[full] & mask);
 }
 
+static bool same_addr(const struct peer_endpoint *e, const struct netif_addr *a)
+{
+	int family = e->attr == WIRE_ENDPOINT_V4 ? AF_INET : AF_INET6;
+	const void *n = family == AF_INET ? (const void *)&a->ip4 : (const void *)&a->ip6;
+	return a->family == family && !memcmp(e->ep.addr, n, family == AF_INET ? 4 : 16);
+}
+
+/* Global unicast IPv6 (2000::/3): a way out without NAT. */
+static bool global6(const uint8_t *a)
+{
+	return (a[0] & 0xe0) == 0x20;
+}
+
+/* What our host's interfaces say about e: one of ours, on one of our
+ * subnets (up interfaces only), and whether we have a global IPv6 address. */
+static void host_view(const struct peer_endpoint *e, const struct netif_list *host, bool link_local,
+		      bool *own, bool *lan, bool *have6)
+{
+	*own = *lan = *have6 = false;
+	for (size_t i = 0; i < host->n; i++)
+		for (size_t k = 0; k < host->ifs[i].n_addrs; k++) {
+			const struct netif_addr *a = &host->ifs[i].addrs[k];
+			*own |= same_addr(e, a);
+			if (!host->ifs[i].up)
+				continue;
+			*lan |= !link_local && on_subnet(e, a);
+			*have6 |= a->family == AF_INET6 && global6((const uint8_t *)&a->ip6);
+		}
+}
+
 enum endpoint_rank peerstate_rank(const struct peer_endpoint *e, const struct netif_list *host)
 {
 	const uint8_t *a = e->ep.addr;
@@ -389,16 +419,39 @@ enum endpoint_rank peerstate_rank(const struct peer_endpoint *e, const struct ne
 	/* Link-local (IPv6 fe80::/10, IPv4 169.254/16) has no LAN meaning
 	 * without a scope: never ranked as LAN. */
 	bool link_local = v4 ? a[0] == 169 && a[1] == 254 : a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
-	for (size_t i = 0; host && !link_local && i < host->n; i++)
-		for (size_t k = 0; host->ifs[i].up && k < host->ifs[i].n_addrs; k++)
-			if (on_subnet(e, &host->ifs[i].addrs[k]))
-				return EP_RANK_LAN;
+	bool own = false, lan = false, have6 = true; /* no host: no news */
+	if (host)
+		host_view(e, host, link_local, &own, &lan, &have6);
+	if (own)
+		return EP_RANK_OWN;
+	if (lan)
+		return EP_RANK_LAN;
 	if (v4)
 		return v4_in(a, 10, 0, 8) || v4_in(a, 172, 16, 12) || v4_in(a, 192, 168, 16) ||
 				       v4_in(a, 100, 64, 10) || link_local
 			       ? EP_RANK_PRIVATE
 			       : EP_RANK_PUBLIC4;
-	return (a[0] & 0xfe) == 0xfc || link_local ? EP_RANK_PRIVATE : EP_RANK_GLOBAL6;
+	if ((a[0] & 0xfe) == 0xfc || link_local)
+		return EP_RANK_PRIVATE;
+	return have6 ? EP_RANK_GLOBAL6 : EP_RANK_NO_ROUTE;
+}
+
+void peerstate_try_held(struct peerstate *ps, int64_t ms)
+{
+	if (ps->current >= 0 && ps->attempt_until != INT64_MIN) {
+		ps->attempt_until += ms;
+		ps->cut_at += ms;
+	}
+}
+
+const char *peerstate_rank_name(enum endpoint_rank r)
+{
+	static const char *const names[EP_RANK_COUNT] = {
+		[EP_RANK_LAN] = "lan",		   [EP_RANK_GLOBAL6] = "global-ipv6",
+		[EP_RANK_PUBLIC4] = "public-ipv4", [EP_RANK_PRIVATE] = "private",
+		[EP_RANK_NO_ROUTE] = "no-route",   [EP_RANK_OWN] = "own-address",
+	};
+	return (unsigned)r < EP_RANK_COUNT ? names[r] : "?";
 }
 
 int peerstate_tried(const struct peerstate *ps, const struct peer_endpoint *e, int64_t *at,
@@ -430,7 +483,15 @@ static int record_try(struct peerstate *ps, const struct peer_endpoint *e, int64
 	return slot;
 }
 
-/* Whether candidate i goes before candidate j. */
+/* Whether the candidate went unanswered at its last try. */
+static bool unanswered(const struct peerstate *ps, const struct peer_endpoint *e)
+{
+	int t = find_try(ps, e);
+	return t >= 0 && ps->tried[t].result == TRY_UNANSWERED;
+}
+
+/* Whether candidate i goes before candidate j: the endpoint of the last
+ * healthy link, then what did not go unanswered, then by rank. */
 static bool better(const struct peerstate *ps, const struct peer_endpoint *c,
 		   const enum endpoint_rank *ranks, size_t i, size_t j)
 {
@@ -438,15 +499,74 @@ static bool better(const struct peerstate *ps, const struct peer_endpoint *c,
 	bool gj = ps->has_good && peerstate_same_endpoint(&c[j], &ps->good);
 	if (gi != gj)
 		return gi;
+	bool ui = unanswered(ps, &c[i]), uj = unanswered(ps, &c[j]);
+	if (ui != uj)
+		return uj;
 	if (ranks && ranks[i] != ranks[j])
 		return ranks[i] < ranks[j];
 	return i < j;
 }
 
-int peerstate_next_endpoint(struct peerstate *ps, const struct peer_endpoint *c,
-			    const enum endpoint_rank *ranks, size_t n, int64_t now, unsigned *events)
+/* The best candidate not yet tried in this pass (only_new: never tried),
+ * or -1; *fresh gets how many there are. */
+static int best_fresh(const struct peerstate *ps, const struct peer_endpoint *c,
+		      const enum endpoint_rank *ranks, size_t n, bool only_new, bool retry_best,
+		      size_t *fresh)
 {
-	if (n == 0 || now < ps->attempt_until)
+	int pick = -1;
+	*fresh = 0;
+	for (size_t i = 0; i < n; i++) {
+		int t = find_try(ps, &c[i]);
+		if (only_new ? t >= 0 : !retry_best && t >= 0 && ps->tried[t].at >= ps->pass_start)
+			continue;
+		(*fresh)++;
+		if (pick < 0 || better(ps, c, ranks, i, (size_t)pick))
+			pick = (int)i;
+	}
+	return pick;
+}
+
+/* A new round: everything is fresh; a quick pass first when it helps. */
+static void new_round(struct peerstate *ps, int64_t now, bool quick)
+{
+	ps->round_start = ps->pass_start = now;
+	ps->retry_at = INT64_MIN;
+	ps->retry_ms = 0;
+	ps->quick_pass = quick;
+	ps->quick_left = ENDPOINT_QUICK_MAX;
+}
+
+/* Every candidate of this round failed: back off, quietly. */
+static void round_failed(struct peerstate *ps, int64_t now, unsigned *events)
+{
+	ps->retry_ms = ENDPOINT_RETRY_MS;
+	ps->retry_at = now + ps->retry_ms;
+	ps->attempt_until = INT64_MIN;
+	if (events && !ps->said_no_direct)
+		*events |= PEER_EV_NO_DIRECT;
+	ps->said_no_direct = true;
+}
+
+/* A new candidate never tried, while a quick peer's try has had its quick
+ * time: it need not wait out a slow try (the candidates of a peer come in
+ * one by one, the router's observation first). */
+static bool newcomer(const struct peerstate *ps, const struct peer_endpoint *c, size_t n, int64_t now,
+		     bool quick)
+{
+	if (!quick || ps->current < 0 || ps->retry_at != INT64_MIN || now < ps->cut_at || n <= ps->n_cand)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (find_try(ps, &c[i]) < 0)
+			return true;
+	return false;
+}
+
+int peerstate_next_endpoint(struct peerstate *ps, const struct peer_endpoint *c,
+			    const enum endpoint_rank *ranks, size_t n, int64_t now, bool quick,
+			    unsigned *events)
+{
+	bool restart = n > 0 && now < ps->attempt_until && newcomer(ps, c, n, now, quick);
+	if (n == 0 || (now < ps->attempt_until && !restart))
 		return -1;
 	/* The try that just ended went unanswered (an answer would have made
 	 * the peer healthy and ended the round). */
@@ -468,35 +588,37 @@ int peerstate_next_endpoint(struct peerstate *ps, const struct peer_endpoint *c,
 		retry_best = true;
 	else if (failed)
 		return -1;
-	bool new_round = ps->round_start == INT64_MIN || (ps->retry_at != INT64_MIN && !failed);
-	if (new_round) {
-		ps->round_start = now; /* a new round: everything is fresh */
-		ps->retry_at = INT64_MIN;
-		ps->retry_ms = 0;
-	}
-	int pick = -1;
-	for (size_t i = 0; i < n; i++) {
-		int t = find_try(ps, &c[i]);
-		bool fresh = only_new ? t < 0 : retry_best || t < 0 || ps->tried[t].at < ps->round_start;
-		if (fresh && (pick < 0 || better(ps, c, ranks, i, (size_t)pick)))
-			pick = (int)i;
+	bool first = ps->round_start == INT64_MIN || (ps->retry_at != INT64_MIN && !failed) || restart;
+	if (first)
+		new_round(ps, now, quick);
+	size_t fresh;
+	int pick = best_fresh(ps, c, ranks, n, only_new, retry_best, &fresh);
+	/* The quick pass: while it may, and while two or more are left (the
+	 * last one left goes on to the slow pass, which starts with the best). */
+	bool was_quick = ps->quick_pass;
+	ps->quick_pass = was_quick && quick && !only_new && !retry_best && ps->quick_left > 0 &&
+			 (fresh >= 2 || (pick >= 0 && !first));
+	if (was_quick && !ps->quick_pass && !only_new && !retry_best) {
+		ps->pass_start = now; /* the slow pass: everything is fresh again */
+		pick = best_fresh(ps, c, ranks, n, false, false, &fresh);
+		first = true;
 	}
 	if (pick < 0) {
-		/* Every candidate of this round failed: back off, quietly. */
-		ps->retry_ms = ENDPOINT_RETRY_MS;
-		ps->retry_at = now + ps->retry_ms;
-		ps->attempt_until = INT64_MIN;
-		if (events && !ps->said_no_direct)
-			*events |= PEER_EV_NO_DIRECT;
-		ps->said_no_direct = true;
+		round_failed(ps, now, events);
 		return -1;
 	}
 	if (retry_best) {
 		ps->retry_ms = ps->retry_ms * 2 > ENDPOINT_RETRY_MAX_MS ? ENDPOINT_RETRY_MAX_MS : ps->retry_ms * 2;
 		ps->retry_at = now + ps->retry_ms;
 	}
-	bool first = new_round || retry_best || only_new;
-	ps->attempt_until = now + (first ? ENDPOINT_FIRST_TRY_MS : ENDPOINT_TRY_MS);
+	int64_t ms = ps->quick_pass ? ENDPOINT_QUICK_MS
+		     : first || retry_best || only_new ? ENDPOINT_FIRST_TRY_MS
+						       : ENDPOINT_TRY_MS;
+	if (ps->quick_pass)
+		ps->quick_left--;
+	ps->attempt_until = now + ms;
+	ps->cut_at = now + ENDPOINT_QUICK_MS;
+	ps->n_cand = n;
 	record_try(ps, &c[pick], now);
 	return pick;
 }

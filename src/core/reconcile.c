@@ -251,7 +251,10 @@ static bool reconcile_unhealthy(struct engine *e, struct peer_entry *p, bool dec
 	for (size_t i = 0; i < n; i++)
 		rank[i] = peerstate_rank(&cand[i], e->host);
 	unsigned ev = 0;
-	int pick = peerstate_next_endpoint(&p->ps, cand, rank, n, now, &ev);
+	/* Quick: renew_peer can make it anew, so a new endpoint hears a
+	 * handshake initiation at once (see peerstate_next_endpoint). */
+	bool quick = p->ours && w->last_handshake_sec == 0 && !w->has_preshared_key;
+	int pick = peerstate_next_endpoint(&p->ps, cand, rank, n, now, quick, &ev);
 	if (ev & PEER_EV_NO_DIRECT)
 		engine_emit(e, p->key, ENGINE_EV_NO_DIRECT);
 	struct peer_endpoint cur;
@@ -275,8 +278,10 @@ static bool reconcile_unhealthy(struct engine *e, struct peer_entry *p, bool dec
 	 * handshakes cross, WireGuard rejects both responses, and the retry
 	 * comes 5 s later. The higher key lets the lower one initiate, and
 	 * speaks once the session is up. */
-	if (w->last_handshake_sec == 0 && memcmp(e->self, p->key, WIRE_KEY_LEN) > 0)
-		p->hold_until = now + FIRST_CONTACT_HOLD_MS;
+	if (w->last_handshake_sec == 0 && memcmp(e->self, p->key, WIRE_KEY_LEN) > 0 && !p->hold_until) {
+		p->hold_until = now + FIRST_CONTACT_HOLD_MS; /* first contact only: not each quick try */
+		peerstate_try_held(&p->ps, FIRST_CONTACT_HOLD_MS);
+	}
 	engine_emit(e, p->key, ENGINE_EV_ENDPOINT_TRIED);
 	return restrict_ips;
 }

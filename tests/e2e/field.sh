@@ -4,7 +4,7 @@
 # loaded machine; the timing targets are in bench/convergence.sh.
 #   same-nat same-nat-hairpin dead-first roaming roaming-nat
 #   roaming-symmetric-nat path-cut local-firewall symmetric-nat idle-firewall
-#   daemon-stops
+#   daemon-stops dead-candidates dead-candidates-both
 # usage: field.sh WIRELINK NAME   (as root)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/star.sh"
@@ -59,8 +59,8 @@ same-nat|same-nat-hairpin)
   # The NAT's public address comes first (the router saw it); the LAN
   # address must be tried first all the same.
   CONVERGE_LIMIT=10 start_and_converge ${FIELD_ARGS:-} || exit 1
-  check "a holds b at b's LAN address ($(endpoint_of a b))" endpoint_is a b 192.0.2.12:51820
-  check "b holds a at a's LAN address ($(endpoint_of b a))" endpoint_is b a 192.0.2.11:51820
+  check "a holds b at b's LAN address ($(endpoint_of a b))" endpoint_is a b 192.168.1.12:51820
+  check "b holds a at a's LAN address ($(endpoint_of b a))" endpoint_is b a 192.168.1.11:51820
   check "a -> b goes direct (router counters)" goes_direct a b
   ;;
 dead-first)
@@ -74,6 +74,35 @@ dead-first)
   tried=$(status_json a | grep -o '\[fd00:b::1\]:51820' | head -n 1)
   check "a tried b's unreachable address first (status lists it: ${tried:-no})" test -n "$tried"
   check "a -> b goes direct (router counters)" goes_direct a b
+  ;;
+dead-candidates|dead-candidates-both)
+  # a: an office LAN (with the router), docker0, virbr0 and a public
+  # address; b behind a NAT reaches a only at the public one. Both: b has
+  # docker0 and virbr0 too, and neither hides them (HideIfaces: []).
+  dead_setup 1 && container_bridges a || { not_ok "set-up"; exit 1; }
+  both=0; [ "$scenario" = dead-candidates-both ] && both=1
+  if [ $both = 1 ]; then
+    container_bridges b || { not_ok "set-up"; exit 1; }
+    for l in a b; do echo "HideIfaces: []" >"$E2E_TMP/etc/wirelink.$(star_iface "$l").yaml"; done
+  fi
+  ok "a: office LAN, docker0, virbr0, public address; b behind a NAT (both with bridges, none hidden: $both)"
+  CONVERGE_LIMIT=10 start_and_converge || exit 1
+  check "b holds a at a's public address ($(endpoint_of b a))" eval 'endpoint_of b a | grep -q "^203.0.113.11:"'
+  check "a -> b goes direct (router counters)" goes_direct a b
+  sb=$(status_json b) sa=$(status_json a)
+  if [ $both = 0 ]; then
+    check "docker0 and virbr0 are hidden by default (not among b's candidates for a)" \
+      eval '! grep -qE "172\.17\.0\.1|192\.168\.122\.1" <<<"$sb"'
+  else
+    check "b ranks a's docker0 address as its own (status)" \
+      eval 'jq -e ".peers[] | .candidates[]? | select(.endpoint == \"172.17.0.1:51820\") | select(.rank == \"own-address\")" <<<"$sb" >/dev/null'
+    check "a ranks b's virbr0 address as its own (status)" \
+      eval 'jq -e ".peers[] | .candidates[]? | select(.endpoint == \"192.168.122.1:51820\") | select(.rank == \"own-address\")" <<<"$sa" >/dev/null'
+  fi
+  check "b ranks a's office address after the public one (status: private)" \
+    eval 'jq -e ".peers[] | .candidates[]? | select(.endpoint == \"10.10.0.11:51820\") | select(.rank == \"private\")" <<<"$sb" >/dev/null'
+  check "b's status: a is direct, with no why-not-direct line" \
+    eval 'jq -e ".peers[] | select(.public_key == \"${pub[a]}\") | select(.path == \"direct\" and .why_not_direct == null)" <<<"$sb" >/dev/null'
   ;;
 roaming)
   lan_star a b || { not_ok "set-up"; exit 1; }
@@ -104,7 +133,7 @@ roaming-nat)
   E2E_PIDS+=($pingpid)
   sleep 3
   move_behind_nat a || { not_ok "moving a"; exit 1; }
-  ok "a moved behind a NAT: 192.0.2.11 -> 203.0.113.2, seen as 192.0.2.50"
+  ok "a moved behind a NAT: 192.0.2.11 -> 10.3.0.2, seen as 192.0.2.50"
   timed "b holds a directly at the NAT's address" 10 \
     eval 'endpoint_of b a | grep -q "^192.0.2.50:" && star_direct b a'
   timed "a holds b directly" 10 star_direct a b
