@@ -10,6 +10,15 @@
 #                                      address only counts
 #   convergence.sh WIRELINK deadfirst  two NATs; each leaf also advertises an
 #                                      address the other cannot reach
+#   convergence.sh WIRELINK dead K     leaf a on an office LAN with the
+#                                      router, K-1 more private interfaces
+#                                      and a public address; b behind a NAT
+#                                      reaches a only at the public one: K
+#                                      dead candidates that rank before it
+#                                      as private addresses once did
+#   convergence.sh WIRELINK deadlan K  the same, b on those subnets too: the
+#                                      K dead candidates look like b's LAN
+#                                      and rank first
 #   convergence.sh WIRELINK roam       2-leaf LAN; after convergence leaf l1
 #                                      changes address while l2 pings it:
 #                                      seconds to direct again (both columns)
@@ -39,7 +48,9 @@ case $topo in
   nat) nat_setup || exit 1; leaves=(a b) ;;
   deadfirst) nat_setup && office_lan a && office_lan b || exit 1; leaves=(a b) ;;
   samenat) samenat_setup 0 || exit 1; leaves=(a b) ;;
-  *) echo "usage: convergence.sh WIRELINK lan|nat|restart|samenat|deadfirst|roam|roamnat|fallback [N]" >&2; exit 2 ;;
+  dead) dead_setup "$n" || exit 1; leaves=(a b) ;;
+  deadlan) dead_setup "$n" same || exit 1; leaves=(a b) ;;
+  *) echo "usage: convergence.sh WIRELINK lan|nat|restart|samenat|deadfirst|dead|deadlan|roam|roamnat|fallback [N]" >&2; exit 2 ;;
 esac
 star_reach_router || exit 1
 
@@ -54,7 +65,7 @@ counts() {
       local line; line=$(awk -F'\t' -v k="${pub[$m]}" '$1 == k' <<<"$dump")
       [ -n "$line" ] || continue
       # Same NAT: only a handshake over the LAN address counts.
-      [ "$topo" = samenat ] && [[ "$(cut -f3 <<<"$line")" != 192.0.2.* ]] && continue
+      [ "$topo" = samenat ] && [[ "$(cut -f3 <<<"$line")" != 192.168.1.* ]] && continue
       [ "$(cut -f5 <<<"$line")" != 0 ] && hs=$((hs + 1))
       grep -q "198.51.100.${ip[$m]}/32" <<<"$(cut -f4 <<<"$line")" && al=$((al + 1))
     done

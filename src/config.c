@@ -2,6 +2,8 @@
  * is checked by one table-driven validator. */
 #include "config.h"
 
+#include "cfgtree.h"
+
 #include "util/file.h"
 #include "util/keys.h"
 #include "util/utf8.h"
@@ -17,7 +19,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml.h>
 
 struct errbuf {
 	char *buf;
@@ -33,18 +34,6 @@ __attribute__((format(printf, 2, 3))) static int fail(struct errbuf *e, const ch
 	return -EINVAL;
 }
 
-static bool parse_bool(const char *s, bool *out)
-{
-	static const char *const yes[] = { "true", "1", "yes", "on" }, *const no[] = { "false", "0", "no", "off" };
-	for (size_t i = 0; i < 4; i++) {
-		if (!strcasecmp(s, yes[i]))
-			return (*out = true), true;
-		if (!strcasecmp(s, no[i]))
-			return (*out = false), true;
-	}
-	return false;
-}
-
 static bool parse_port(const char *s, unsigned *out)
 {
 	char *end = NULL;
@@ -54,216 +43,6 @@ static bool parse_port(const char *s, unsigned *out)
 		return false;
 	*out = (unsigned)v;
 	return true;
-}
-
-/* ---- YAML to a jansson tree ---- */
-
-static json_t *yaml_scalar(const yaml_event_t *ev)
-{
-	const char *v = (const char *)ev->data.scalar.value;
-	bool b;
-	if (ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
-		if (parse_bool(v, &b) && strcmp(v, "0") && strcmp(v, "1"))
-			return json_boolean(b);
-		char *end = NULL;
-		errno = 0;
-		long long n = strtoll(v, &end, 10);
-		if (*v && !*end && !errno)
-			return json_integer(n);
-		double d = strtod(v, &end);
-		if (*v && !*end && strpbrk(v, "0123456789") && !strpbrk(v, "xXnN"))
-			return json_real(d); /* so "Port: 1.5" is called a number */
-		if (!*v || !strcmp(v, "~") || !strcasecmp(v, "null"))
-			return json_null();
-	}
-	return json_string(v);
-}
-
-/* Adds a finished node to its parent (object: after a key scalar). */
-static bool attach(json_t **stack, char **keys, int depth, json_t *node)
-{
-	if (depth < 0) {
-		json_decref(node);
-		return false;
-	}
-	json_t *parent = stack[depth];
-	if (json_is_array(parent))
-		return json_array_append_new(parent, node) == 0;
-	if (!keys[depth]) {
-		if (!json_is_string(node)) {
-			json_decref(node);
-			return false; /* keys must be scalars */
-		}
-		keys[depth] = strdup(json_string_value(node));
-		json_decref(node);
-		return true;
-	}
-	int r = json_object_set_new(parent, keys[depth], node);
-	free(keys[depth]);
-	keys[depth] = NULL;
-	return r == 0;
-}
-
-/* The document's top node; a second document in the stream is an error. */
-static bool set_root(json_t **root, json_t *node, const char **problem)
-{
-	if (*root) {
-		json_decref(node);
-		*problem = "only one YAML document is allowed";
-		return false;
-	}
-	*root = node;
-	return true;
-}
-
-static json_t *yaml_to_json(const char *text, size_t len, int *line, const char **problem)
-{
-	enum { MAX_DEPTH = 32 };
-	yaml_parser_t p;
-	yaml_event_t ev;
-	json_t *stack[MAX_DEPTH] = { 0 }, *root = NULL;
-	char *keys[MAX_DEPTH] = { 0 };
-	int depth = -1;
-	bool ok = true, done = false;
-	yaml_parser_initialize(&p);
-	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-	while (ok && !done) {
-		if (!yaml_parser_parse(&p, &ev)) {
-			*line = (int)p.problem_mark.line + 1;
-			*problem = p.problem ? p.problem : "syntax error";
-			ok = false;
-			break;
-		}
-		*line = (int)ev.start_mark.line + 1;
-		json_t *node = NULL;
-		switch (ev.type) {
-		case YAML_MAPPING_START_EVENT:
-		case YAML_SEQUENCE_START_EVENT:
-			if (depth + 1 >= MAX_DEPTH) {
-				*problem = "nested too deeply";
-				ok = false;
-				break;
-			}
-			stack[++depth] = ev.type == YAML_MAPPING_START_EVENT ? json_object() : json_array();
-			break;
-		case YAML_MAPPING_END_EVENT:
-		case YAML_SEQUENCE_END_EVENT:
-			node = stack[depth];
-			stack[depth--] = NULL;
-			if (depth < 0)
-				ok = set_root(&root, node, problem);
-			else if (!(ok = attach(stack, keys, depth, node)))
-				*problem = "a mapping key must be a plain value";
-			break;
-		case YAML_SCALAR_EVENT:
-			node = yaml_scalar(&ev);
-			if (depth < 0)
-				ok = set_root(&root, node, problem);
-			else if (!(ok = attach(stack, keys, depth, node)))
-				*problem = "a mapping key must be a plain value";
-			break;
-		case YAML_ALIAS_EVENT:
-			*problem = "aliases are not supported";
-			ok = false;
-			break;
-		case YAML_STREAM_END_EVENT: done = true; break;
-		default: break;
-		}
-		yaml_event_delete(&ev);
-	}
-	yaml_parser_delete(&p);
-	for (int i = 0; i < MAX_DEPTH; i++) {
-		free(keys[i]);
-		if (i <= depth)
-			json_decref(stack[i]);
-	}
-	if (!ok) {
-		json_decref(root);
-		return NULL;
-	}
-	return root ? root : json_object(); /* an empty file is an empty config */
-}
-
-/* ---- where each setting is: "Peers[0].Name" -> line ---- */
-
-struct line_entry {
-	char path[96];
-	int line;
-};
-
-struct line_map {
-	struct line_entry *e;
-	size_t n, cap;
-};
-
-static void line_add(struct line_map *m, const char *path, int line)
-{
-	if (m->n == m->cap) {
-		size_t cap = m->cap ? 2 * m->cap : 32;
-		struct line_entry *e = realloc(m->e, cap * sizeof(*e));
-		if (!e)
-			return; /* lines are a courtesy: go without */
-		m->e = e;
-		m->cap = cap;
-	}
-	snprintf(m->e[m->n].path, sizeof(m->e[m->n].path), "%s", path);
-	m->e[m->n++].line = line;
-}
-
-/* One level of the walk: a mapping (the next scalar is a key, then its
- * value) or a sequence (items counted); path_len is the level's own path. */
-struct line_level {
-	bool mapping, want_key;
-	size_t index, path_len;
-};
-
-/* A node starts at level l: sets path to its path; false for a key. */
-static bool line_node(struct line_level *l, char *path, size_t cap, const char *key)
-{
-	size_t base = l->path_len;
-	if (l->mapping && l->want_key) {
-		path[base] = '\0';
-		if (key)
-			snprintf(path + base, cap - base, "%s%s", base ? "." : "", key);
-		l->want_key = false;
-		return false;
-	}
-	if (l->mapping) {
-		l->want_key = true;
-		return true;
-	}
-	path[base] = '\0';
-	snprintf(path + base, cap - base, "[%zu]", l->index++);
-	return true;
-}
-
-/* Records the line of every value in text (YAML, or JSON which libyaml
- * reads too); the values themselves come from the real parser. */
-static void line_map_build(const char *text, size_t len, struct line_map *m)
-{
-	enum { MAX_DEPTH = 32 };
-	struct line_level lv[MAX_DEPTH];
-	char path[96] = "";
-	int depth = -1;
-	yaml_parser_t p;
-	yaml_event_t ev;
-	yaml_parser_initialize(&p);
-	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-	for (bool done = false; !done && yaml_parser_parse(&p, &ev);) {
-		bool start = ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT;
-		if ((start || ev.type == YAML_SCALAR_EVENT) && depth >= 0 &&
-		    line_node(&lv[depth], path, sizeof(path),
-			      ev.type == YAML_SCALAR_EVENT ? (const char *)ev.data.scalar.value : NULL))
-			line_add(m, path, (int)ev.start_mark.line + 1);
-		if (start && depth + 1 < MAX_DEPTH)
-			lv[++depth] = (struct line_level){ .mapping = ev.type == YAML_MAPPING_START_EVENT,
-							   .want_key = true, .path_len = strlen(path) };
-		else if (ev.type == YAML_MAPPING_END_EVENT || ev.type == YAML_SEQUENCE_END_EVENT)
-			depth--;
-		done = ev.type == YAML_STREAM_END_EVENT || (start && depth + 1 >= MAX_DEPTH);
-		yaml_event_delete(&ev);
-	}
-	yaml_parser_delete(&p);
 }
 
 /* ---- validation ---- */
@@ -526,6 +305,20 @@ static int parse_limits(struct errbuf *e, struct where *w, const json_t *v, stru
 	return 0;
 }
 
+/* Domain: DNS labels joined by dots; HostsFile: an absolute path. */
+static int hosts_field(struct errbuf *e, struct where *w, const char *k, const json_t *v, struct config *c)
+{
+	bool dom = !strcasecmp(k, "Domain");
+	int r = want_type(e, w, v, JSON_STRING, dom ? "a domain" : "a file name");
+	const char *s = r ? "" : json_string_value(v);
+	if (!r && (dom ? !hostnames_domain_ok(s) : s[0] != '/' || strlen(s) >= sizeof(c->hosts_file)))
+		r = fail(e, "%s: %s: '%s' is not %s", loc(w), k, s, dom ? "a domain (DNS labels of letters, "
+			 "digits and inner hyphens, at most 63 each, joined by dots)" : "an absolute file name");
+	if (!r)
+		snprintf(dom ? c->domain : c->hosts_file, dom ? sizeof(c->domain) : sizeof(c->hosts_file), "%s", s);
+	return r;
+}
+
 static int top_field(struct errbuf *e, struct where *w, const char *k, const json_t *v, struct config *c)
 {
 	int r;
@@ -566,6 +359,8 @@ static int top_field(struct errbuf *e, struct where *w, const char *k, const jso
 		return string_list(e, w, v, &c->report_ifaces, NULL, glob_ok, "an interface glob (a [ needs its ])");
 	if (!strcasecmp(k, "HideIfaces"))
 		return string_list(e, w, v, &c->hide_ifaces, NULL, glob_ok, "an interface glob (a [ needs its ])");
+	if (!strcasecmp(k, "Domain") || !strcasecmp(k, "HostsFile"))
+		return hosts_field(e, w, k, v, c);
 	if (!strcasecmp(k, "Peers"))
 		return parse_peers(e, w, v, c);
 	if (!strcasecmp(k, "Limits"))
@@ -581,7 +376,7 @@ int config_parse_text(const char *text, size_t len, bool yaml, const char *name,
 	if (yaml) {
 		int line = 0;
 		const char *problem = NULL;
-		root = yaml_to_json(text, len, &line, &problem);
+		root = cfgtree_from_yaml(text, len, &line, &problem);
 		if (!root)
 			return fail(&e, "%s:%d: %s", name, line, problem ? problem : "invalid YAML");
 	} else {
@@ -591,7 +386,7 @@ int config_parse_text(const char *text, size_t len, bool yaml, const char *name,
 			return fail(&e, "%s:%d: %s", name, je.line, je.text);
 	}
 	struct line_map lines = { 0 };
-	line_map_build(text, len, &lines);
+	cfgtree_lines(text, len, &lines);
 	struct where w = { .file = name, .lines = &lines };
 	int r = json_is_object(root) ? 0 : fail(&e, "%s: the top level must be an object of settings", name);
 	const char *k;
@@ -718,7 +513,7 @@ static int apply_layer(const struct layer *l, bool flags, struct config *c, stru
 		bool b;
 		if (!bools[i].value)
 			continue;
-		if (!parse_bool(bools[i].value, &b))
+		if (!cfgtree_bool(bools[i].value, &b))
 			return flags ? fail(e, "flag --%s: '%s' is not true or false", bools[i].name, bools[i].value)
 				     : fail(e, "WIRELINK_%s: '%s' is not true or false", bools[i].env, bools[i].value);
 		if (bools[i].target)
@@ -875,7 +670,11 @@ void config_dump(const struct config *c, FILE *out)
 	json_object_set_new(root, "User", json_string(c->user[0] ? c->user : "root"));
 	json_object_set_new(root, "ControlGroup", json_string(c->control_group[0] ? c->control_group : "root"));
 	json_object_set_new(root, "ReportIfaces", list_json(c->report_ifaces));
-	json_object_set_new(root, "HideIfaces", list_json(c->hide_ifaces));
+	json_object_set_new(root, "HostsFile", c->hosts_file[0] ? json_string(c->hosts_file) : json_null());
+	json_object_set_new(root, "Domain", json_string(c->domain[0] ? c->domain : c->iface));
+	/* Unset: the defaults, as the daemon uses them. */
+	char **hide = c->hide_ifaces ? c->hide_ifaces : (char **)localfacts_default_hide;
+	json_object_set_new(root, "HideIfaces", list_json(hide));
 	json_t *lim = json_object();
 	struct engine_limits l = c->limits;
 	for (size_t i = 0; i < N_LIMITS; i++) {

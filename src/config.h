@@ -11,6 +11,7 @@
 #include <stdio.h>
 
 #include "core/engine.h"
+#include "core/hostnames.h"
 #include "core/localfacts.h"
 
 struct config_peer {
@@ -35,6 +36,8 @@ struct config {
 	struct config_peer *peers;
 	size_t n_peers;
 	struct engine_limits limits; /* the file's Limits; 0: the engine's default */
+	char hosts_file[PATH_MAX]; /* HostsFile: a shared hosts file to keep a block in; "": none */
+	char domain[254];	   /* Domain: the names' suffix; "": the interface name */
 	char source[PATH_MAX + IFNAMSIZ + 32]; /* the file read, or "" */
 };
 

@@ -5,6 +5,7 @@
 #include "core/facts.h"
 #include "core/knowledge.h"
 #include "core/trust.h"
+#include "hosts.h"
 #include "log.h"
 #include "proto/autoaddr.h"
 #include "proto/text.h"
@@ -188,7 +189,6 @@ struct candidates {
 	const struct peerstate *ps;
 	int64_t now;
 	const struct netif_list *host;
-	size_t n;
 };
 
 static void add_candidate(void *arg, const struct fact *f)
@@ -209,13 +209,11 @@ static void add_candidate(void *arg, const struct fact *f)
 	/* Its last try's result and how it ranks (field topologies). */
 	struct peer_endpoint pe = { .attr = f->f.attr, .ep = f->f.v.endpoint };
 	static const char *const results[] = { "trying", "answered", "unanswered" };
-	static const char *const ranks[] = { "lan", "private", "global-ipv6", "public-ipv4" };
 	int64_t at;
 	enum try_result r;
 	json_object_set_new(o, "result",
 			    c->ps && peerstate_tried(c->ps, &pe, &at, &r) ? json_string(results[r]) : json_null());
-	json_object_set_new(o, "rank", json_string(ranks[peerstate_rank(&pe, c->host)]));
-	c->n++;
+	json_object_set_new(o, "rank", json_string(peerstate_rank_name(peerstate_rank(&pe, c->host))));
 	json_array_append_new(c->list, o);
 }
 
@@ -389,6 +387,21 @@ static bool learned(const struct control_view *v, const uint8_t key[static 32])
 	return member;
 }
 
+/* The names a user can type for the peer: [] when none is written. */
+static json_t *hostnames_json(const struct control_view *v, const uint8_t key[static 32])
+{
+	json_t *a = json_array();
+	const char *name = v->hosts ? hostnames_of(hosts_names(v->hosts), key) : NULL;
+	if (name) {
+		char fqdn[HOSTNAMES_LABEL_MAX + HOSTNAMES_DOMAIN_MAX + 2];
+		json_array_append_new(a, json_string(name));
+		snprintf(fqdn, sizeof(fqdn), "%s.%s", name, hosts_suffix(v->hosts));
+		if (*hosts_suffix(v->hosts))
+			json_array_append_new(a, json_string(fqdn));
+	}
+	return a;
+}
+
 static json_t *peer_json(const struct control_view *v, const struct wg_peer *p)
 {
 	const struct peerstate *ps = engine_peer(v->eng, p->public_key);
@@ -397,6 +410,7 @@ static json_t *peer_json(const struct control_view *v, const struct wg_peer *p)
 	char buf[80];
 	json_object_set_new(o, "name", name_json(v, p->public_key));
 	json_object_set_new(o, "public_key", key_json(p->public_key));
+	json_object_set_new(o, "hostnames", hostnames_json(v, p->public_key));
 	json_object_set_new(o, "healthy", json_boolean(healthy));
 	json_object_set_new(o, "alive", json_boolean(alive));
 	json_object_set_new(o, "link", json_string(link_of(v->eng, p, ps)));
@@ -406,7 +420,7 @@ static json_t *peer_json(const struct control_view *v, const struct wg_peer *p)
 	} else {
 		json_object_set_new(o, "endpoint", json_null());
 	}
-	struct candidates c = { json_array(), ps, v->now, engine_host(v->eng), 0 };
+	struct candidates c = { json_array(), ps, v->now, engine_host(v->eng) };
 	engine_each_subject_fact(v->eng, p->public_key, add_candidate, &c);
 	size_t tried = 0, k;
 	json_t *cand;
@@ -414,10 +428,6 @@ static json_t *peer_json(const struct control_view *v, const struct wg_peer *p)
 		tried += json_is_integer(json_object_get(cand, "last_tried_seconds_ago"));
 	path_json(v, p, ps, o, json_array_size(c.list), tried);
 	json_object_set_new(o, "candidates", c.list);
-	/* Why a peer is reached through the router rather than directly. */
-	json_object_set_new(o, "why", !strcmp(link_of(v->eng, p, ps), "via-router") && ps
-					       ? json_string(peerstate_why(ps, c.n))
-					       : json_null());
 	for (size_t i = 0; i < p->n_allowedips; i++) {
 		wg_allowedip_format(&p->allowedips[i], buf, sizeof(buf));
 		json_array_append_new(ips, json_string(buf));
@@ -544,6 +554,8 @@ static json_t *metrics_json(const struct control_view *v)
 	json_object_set_new(o, "packets_out", json_integer(c ? (json_int_t)c->packets_out : 0));
 	json_object_set_new(o, "bytes_out", json_integer(c ? (json_int_t)c->bytes_out : 0));
 	json_object_set_new(o, "endpoint_tries", json_integer(c ? (json_int_t)c->endpoint_tries : 0));
+	json_object_set_new(o, "rounds", json_integer(c ? (json_int_t)c->rounds : 0));
+	json_object_set_new(o, "device_reads", json_integer(c ? (json_int_t)c->device_reads : 0));
 	json_object_set_new(o, "dropped", drops);
 	struct engine_stats st = engine_stats(v->eng);
 	json_t *facts = json_object();
@@ -609,6 +621,38 @@ static json_t *facts_json(const struct control_view *v)
 	return o;
 }
 
+/* The hosts lines being kept and the names turned away. */
+static json_t *hosts_json(const struct control_view *v)
+{
+	json_t *o = json_object(), *lines = json_array(), *rejected = json_array();
+	const struct hostnames *h = v->hosts ? hosts_names(v->hosts) : NULL;
+	const char *suffix = v->hosts ? hosts_suffix(v->hosts) : "";
+	for (size_t i = 0; h && i < h->n; i++) {
+		char addr[INET6_ADDRSTRLEN];
+		json_t *l = json_object();
+		inet_ntop(h->lines[i].ip.family, &h->lines[i].ip.ip6, addr, sizeof(addr));
+		json_object_set_new(l, "address", json_string(addr));
+		json_object_set_new(l, "names", hostnames_json(v, h->lines[i].key));
+		json_object_set_new(l, "public_key", key_json(h->lines[i].key));
+		json_array_append_new(lines, l);
+	}
+	for (size_t i = 0; h && i < h->n_rejects; i++) {
+		json_t *r = json_object();
+		json_object_set_new(r, "name", json_string(h->rejects[i].name));
+		json_object_set_new(r, "public_key", key_json(h->rejects[i].key));
+		json_object_set_new(r, "why", json_string(hostnames_why_text(h->rejects[i].why)));
+		json_array_append_new(rejected, r);
+	}
+	const char *shared = v->hosts ? hosts_shared_path(v->hosts) : NULL;
+	json_object_set_new(o, "interface", json_string(v->cfg->iface));
+	json_object_set_new(o, "file", v->hosts ? json_string(hosts_path(v->hosts)) : json_null());
+	json_object_set_new(o, "hosts_file", shared ? json_string(shared) : json_null());
+	json_object_set_new(o, "domain", json_string(suffix));
+	json_object_set_new(o, "hosts", lines);
+	json_object_set_new(o, "rejected", rejected);
+	return o;
+}
+
 static json_t *error_json(const char *why)
 {
 	json_t *o = json_object();
@@ -628,6 +672,8 @@ char *control_answer(const char *request, const struct control_view *v, int *log
 		o = facts_json(v);
 	} else if (!strcmp(req, "metrics")) {
 		o = metrics_json(v);
+	} else if (!strcmp(req, "hosts")) {
+		o = hosts_json(v);
 	} else if (!strncmp(req, "log-level ", 10)) {
 		const char *lv = req + 10;
 		if (!strcmp(lv, "debug") || !strcmp(lv, "info")) {
@@ -638,7 +684,7 @@ char *control_answer(const char *request, const struct control_view *v, int *log
 			o = error_json("log-level takes debug or info");
 		}
 	} else {
-		o = error_json("unknown request (status, facts, metrics, log-level debug|info)");
+		o = error_json("unknown request (status, facts, metrics, hosts, log-level debug|info)");
 	}
 	char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);

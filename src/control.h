@@ -1,7 +1,7 @@
 /* The control socket: one stream socket per interface under
  * CONTROL_DIR (named by rundir_name), one request line per connection,
  * one JSON document (and a newline) back.
- * Requests: "status", "facts", "metrics", "log-level debug|info". Replies are objects;
+ * Requests: "status", "facts", "metrics", "hosts", "log-level debug|info". Replies are objects;
  * a bad request gets {"error": "..."}. The JSON is documented in
  * wirelink(8). */
 #ifndef WIRELINK_CONTROL_H
@@ -39,8 +39,11 @@ enum control_drop { DROP_NOT_PEER, DROP_MALFORMED, DROP_WRONG_SIGNER, DROP_BAD_T
 extern const char *const control_drop_names[DROP_REASONS];
 struct control_counters {
 	uint64_t packets_in, bytes_in, packets_out, bytes_out, endpoint_tries;
+	uint64_t rounds, device_reads; /* engine rounds run; device reads (wg show) */
 	uint64_t dropped[DROP_REASONS];
 };
+
+struct hosts;
 
 /* What the daemon shows. */
 struct control_view {
@@ -55,6 +58,7 @@ struct control_view {
 	/* What the daemon learned of a peer's fact port (NULL: nothing). */
 	const struct factport *(*factport)(const void *arg, const uint8_t key[32]);
 	const void *factport_arg;
+	const struct hosts *hosts; /* the peers by name (hosts.h), or NULL */
 };
 
 /* Peers that are healthy, and those reached directly (healthy and not a

@@ -102,6 +102,8 @@ static void log_events(struct daemon *d, const struct engine_round *r)
 			log_warnx("%s: sent more facts than its budget allows; the rest are dropped", who);
 		if (ev & ENGINE_EV_HIJACK)
 			log_warnx("%s: claimed allowed IPs that another peer holds; ignored", who);
+		if (ev & ENGINE_EV_YIELDED)
+			log_warnx("%s: allowed IPs it claimed belong to another peer; taken back", who);
 	}
 }
 
@@ -132,6 +134,14 @@ static bool host_stale(const struct daemon *d, int64_t now)
 static bool refresh(struct daemon *d, int64_t now)
 {
 	struct wg_device *dev = NULL;
+	/* What the host routed into the tunnel, read just before the peers'
+	 * counters: sends that WireGuard could not make (a local firewall)
+	 * count here and at no peer, and packets a peer sent us that
+	 * WireGuard dropped (their source is another peer's) count at the
+	 * peer and not here (engine_tunnel_counted). Our own fact packets are
+	 * not counted. */
+	struct netif_counters c;
+	bool counted = d->stats && d->dev && netif_stats_read(d->stats, d->dev->ifindex, &c) == 0;
 	if (wg_get_device(d->cfg->iface, &dev) != 0) {
 		char why[600];
 		wg_device_problem(d->cfg->iface, why, sizeof(why));
@@ -140,6 +150,7 @@ static bool refresh(struct daemon *d, int64_t now)
 		log_errorx("%s; exiting", why);
 		return false;
 	}
+	d->counters.device_reads++;
 	/* Fact packets the device counted before this read are most likely in
 	 * our socket by now: take them first (while the engine still holds the
 	 * old device and host lists), or their bytes would look like user
@@ -168,6 +179,14 @@ static bool refresh(struct daemon *d, int64_t now)
 	}
 	if (d->quiet_look)
 		engine_tunnel_quiet(d->eng);
+	if (counted) {
+		uint64_t tx = c.tx_packets - d->counters.packets_out, rx = c.rx_packets - d->counters.packets_in;
+		if (d->read_anchored && tx >= d->tx_user_read && rx >= d->rx_user_read)
+			engine_tunnel_counted(d->eng, tx - d->tx_user_read, rx - d->rx_user_read);
+		d->tx_user_read = tx;
+		d->rx_user_read = rx;
+		d->read_anchored = true;
+	}
 	d->quiet_look = false; /* a read-back later in the round: no claim */
 	/* Host first: the old list is gone, and the device's peers are judged
 	 * against the device's own addresses. */
@@ -341,6 +360,7 @@ static bool round_now(struct daemon *d, int64_t now)
 	if (read)
 		factsock_check_silent(d, now);
 	struct engine_round r;
+	d->counters.rounds++;
 	if (engine_decide(d->eng, now, &r) != 0) {
 		log_warnx("out of memory in a round");
 		return true;
@@ -354,6 +374,7 @@ static bool round_now(struct daemon *d, int64_t now)
 	if (changed)
 		d->settle_until = now + SETTLE_MS;
 	daemon_save_owned(d);
+	hosts_update(d->hosts, d->eng, d->dev);
 	if (r.change.n_peers || r.n_events)
 		d->active_until = now + ACTIVE_MS;
 	engine_round_free(&r);
@@ -504,8 +525,9 @@ static int setup(struct daemon *d)
 		d->host = NULL;
 	d->host_read = now;
 	engine_set_host(d->eng, d->host);
-	if (!(d->resolver = resolver_new(SIGRTMIN)))
+	if (!(d->resolver = resolver_new(SIGRTMIN)) || !(d->hosts = hosts_new(d->cfg->iface, CONTROL_DIR)))
 		return -ENOMEM;
+	hosts_configure(d->hosts, d->cfg);
 	/* Without the counters the device is read every round. */
 	if (netif_stats_open(&d->stats) != 0)
 		d->stats = NULL;
@@ -529,6 +551,7 @@ static void teardown(struct daemon *d)
 {
 	control_server_free(d->ctl_server);
 	resolver_free(d->resolver);
+	hosts_free(d->hosts);
 	engine_free(d->eng);
 	crypto_cache_free(d->cache);
 	crypto_identity_free(d->id);
@@ -682,6 +705,7 @@ static void reload(struct daemon *d)
 	d->next_resolve = 0;
 	d->next_round = d->next_read = d->engine_due = 0;
 	d->cfg_gen++;
+	hosts_configure(d->hosts, d->cfg);
 	log_set_level(d->cfg->debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	log_info("reloaded %s: %zu peer%s configured, log level %s",
 		 d->cfg->source[0] ? d->cfg->source : "the configuration (no file)", d->cfg->n_peers,
@@ -794,7 +818,7 @@ int daemon_run(struct config *cfg, int argc, char **argv, char **env)
 				}
 				struct control_view v = { cfg, d.dev, d.eng, crypto_identity_public(d.id),
 							  d.port, now, clock_ms(CLOCK_REALTIME) / 1000,
-							  &d.counters, factsock_peer_port, &d };
+							  &d.counters, factsock_peer_port, &d, d.hosts };
 				control_server_event(d.ctl_server, evs[i].data.fd, &v, now);
 			}
 		}

@@ -9,6 +9,7 @@
 #include "control.h"
 #include "core/engine.h"
 #include "core/factport.h"
+#include "hosts.h"
 #include "log.h"
 #include "proto/crypto.h"
 #include "resolve.h"
@@ -40,7 +41,7 @@
  * round. */
 enum {
 	COALESCE_MS = 20,
-	IDLE_MS = 5000, /* a new flow is seen within this */
+	IDLE_MS = 2500, /* a new flow is seen within this */
 	LOOK_IDLE_MS = 30000,
 	REFRESH_MS = 1000,
 	ACTIVE_MS = 30000,
@@ -81,6 +82,9 @@ struct daemon {
 	int64_t read_at, next_read; /* when the device was read; must be next */
 	struct netif_stats *stats;  /* the interface's packet counters, or NULL */
 	struct netif_counters seen; /* ...as last looked at, less our fact packets */
+	/* Its tx and rx packets, less our fact packets, at the last device read. */
+	uint64_t tx_user_read, rx_user_read;
+	bool read_anchored;
 	struct netif_watch *watch; /* address and link notifications, or NULL */
 	bool host_dirty;	   /* one came: read the host again now */
 	bool quiet_look;	   /* this round's look saw no user packets */
@@ -115,6 +119,7 @@ struct daemon {
 	uint64_t owned_gen;   /* the engine's owned_gen as last saved */
 	bool owned_said;      /* we logged that it cannot be saved */
 	struct resolver *resolver;
+	struct hosts *hosts; /* peers by name on disk (hosts.h), or NULL */
 	unsigned cfg_gen, resolve_gen; /* the configuration's, and the lookup's */
 };
 

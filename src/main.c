@@ -19,6 +19,7 @@ static const struct subcommand subcommands[] = {
 	{ "facts", cmd_facts, "list the facts a running daemon knows" },
 	{ "log-level", cmd_log_level, "set a running daemon's log level (debug or info)" },
 	{ "metrics", cmd_metrics, "a running daemon's counters in the Prometheus text format" },
+	{ "hosts", cmd_hosts, "the hosts(5) lines a running daemon keeps for its peers" },
 	{ "config-from-wg", cmd_config_from_wg, "print a starter config file for an interface" },
 	{ "decode", cmd_decode, "print wirelink packets (hex or raw) as canonical text" },
 };

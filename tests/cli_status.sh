@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# The status and facts tables, golden: saved daemon answers (16-character
+# The status, facts, metrics and hosts tables, golden: saved daemon answers (16-character
 # names, IPv6 endpoints, every path: direct, via a router, down; never a
 # handshake; candidates tried and not) formatted with --read must match the
 # expected text byte for byte. usage: cli_status.sh WIRELINK DIR
 set -u
 wl=$1 dir=$2
 failures=0
-for t in status:leaf facts:facts metrics:metrics; do
+for t in status:leaf facts:facts metrics:metrics hosts:hosts; do
   cmd=${t%%:*} name=${t#*:}
   if out=$("$wl" "$cmd" --read "$dir/$name.json") && diff -u "$dir/$name.txt" - <<<"$out"; then
     echo "ok - $cmd table ($name)"

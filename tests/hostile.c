@@ -15,9 +15,12 @@
  *   claim KEYFILE TO CIDR...      AllowedCidr facts about the signer
  *   reboots KEYFILE TO N MS       N Alives, each with a new boot id, MS apart
  *   bigmeta KEYFILE TO            a 1,100-byte MemberMetadata about the signer
+ *   name KEYFILE TO NAME [KEY]    a MemberMetadata naming the signer (or the
+ *                                 peer with base64 public key KEY) NAME
  * Valid groups carry an Alive and a MemberMetadata about the signer.
  * Prints how many datagrams it sent. */
 #include "proto/crypto.h"
+#include "proto/meta.h"
 #include "proto/pack.h"
 #include "util/file.h"
 #include "util/keys.h"
@@ -165,6 +168,19 @@ static void lie_bigmeta(void)
 		send_bytes(pkt, n);
 }
 
+static int lie_name(const char *name, const char *subject)
+{
+	uint8_t meta[80];
+	bool ok = true;
+	size_t len = meta_build(name, -1, meta, sizeof(meta), &ok);
+	struct wire_fact f = about_signer(WIRE_MEMBER_META);
+	if (!ok || (subject && !key_from_base64(subject, strlen(subject), f.subject)))
+		return -1;
+	f.v.meta = (struct wire_view){ meta, (uint32_t)len };
+	send_facts(&f, 1);
+	return 0;
+}
+
 static int make_group(const char *keyfile, const char *to_b64)
 {
 	char *text = NULL;
@@ -274,7 +290,7 @@ int main(int argc, char **argv)
 	bool keyed = !strcmp(mode, "truncated") || !strcmp(mode, "badtag") ||
 		     !strcmp(mode, "signed") || !strcmp(mode, "flood") || !strcmp(mode, "members") ||
 		     !strcmp(mode, "endpoints") || !strcmp(mode, "claim") || !strcmp(mode, "reboots") ||
-		     !strcmp(mode, "bigmeta");
+		     !strcmp(mode, "bigmeta") || !strcmp(mode, "name");
 	if (keyed && (argc < 7 || make_group(argv[5], argv[6]) != 0))
 		return 2;
 	long n = argc > (keyed ? 7 : 5) ? atol(argv[keyed ? 7 : 5]) : 1;
@@ -307,6 +323,12 @@ int main(int argc, char **argv)
 		lie_reboots(n, atol(argv[8]));
 	else if (!strcmp(mode, "bigmeta"))
 		lie_bigmeta();
+	else if (!strcmp(mode, "name") && argc >= 8) {
+		if (lie_name(argv[7], argc > 8 ? argv[8] : NULL) != 0) {
+			fprintf(stderr, "hostile: bad name or key\n");
+			return 2;
+		}
+	}
 	else {
 		fprintf(stderr, "hostile: unknown mode %s\n", mode);
 		return 2;

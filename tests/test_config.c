@@ -57,6 +57,11 @@ static void test_bad_files(void **state)
 		{ true, "Limits:\n  MaxFacts: 0\n", "Limits.MaxFacts: 0 is not a count from 1 to 10000000" },
 		{ true, "Limits:\n  MaxFact: 10\n", "Limits.MaxFact: unknown key" },
 		{ true, "Limits: 5\n", "Limits must be a map of limits" },
+		/* Peers by name. */
+		{ true, "Domain: wl..example\n", "f.json:1: Domain: 'wl..example' is not a domain" },
+		{ true, "Domain: -wl\n", "Domain: '-wl' is not a domain" },
+		{ true, "Domain: [x]\n", "Domain must be a domain, not a list" },
+		{ true, "HostsFile: etc/hosts\n", "HostsFile: 'etc/hosts' is not an absolute file name" },
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct config c = { .router = -1 };
@@ -84,6 +89,19 @@ static char *dump_of(const char *text, bool yaml)
 	fclose(f);
 	config_free(&c);
 	return out;
+}
+
+static void test_hosts_keys(void **state)
+{
+	(void)state;
+	struct config c = { .router = -1 };
+	strcpy(c.iface, "wg0");
+	char err[512] = "";
+	const char *text = "HostsFile: /etc/hosts\nDomain: wl.example.org\n";
+	assert_int_equal(config_parse_text(text, strlen(text), true, "f", &c, err, sizeof(err)), 0);
+	assert_string_equal(c.hosts_file, "/etc/hosts");
+	assert_string_equal(c.domain, "wl.example.org");
+	config_free(&c);
 }
 
 static void test_json_and_yaml_agree(void **state)
@@ -196,6 +214,7 @@ int main(int argc, char **argv)
 	test_set_vector_dir(argc, argv);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bad_files),
+		cmocka_unit_test(test_hosts_keys),
 		cmocka_unit_test(test_json_and_yaml_agree),
 		cmocka_unit_test(test_precedence),
 	};

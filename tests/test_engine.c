@@ -569,6 +569,7 @@ static void test_renew_untried_peer(void **state)
 		add_peer(d, 0x06, "192.0.2.6:1", "10.0.0.0/24", true); /* router */
 		struct wg_peer *b = add_peer(d, 0x02, NULL, "10.9.0.0/24", false);
 		b->keepalive = 25;
+		b->has_preshared_key = kind == 2;
 		if (kind == 1)
 			b->last_handshake_sec = wall0 / 1000 - 600; /* long ago */
 		struct engine *e = engine_for(NULL, 0, false, -1);
@@ -585,17 +586,25 @@ static void test_renew_untried_peer(void **state)
 		const struct wg_peer_change *pc = endpoint_change(&r, 0x02, &removed);
 		assert_non_null(pc);
 		assert_false(removed); /* no endpoint yet: nothing was tried */
-		assert_int_equal(pc->endpoint.addr4.sin_addr.s_addr, inet_addr("192.168.7.2"));
+		/* Public first: the private address is on none of our subnets. */
+		assert_int_equal(pc->endpoint.addr4.sin_addr.s_addr, inet_addr("203.0.113.2"));
 		engine_round_free(&r);
 		b = &d->peers[1];
-		assert_true(wg_endpoint_parse("192.168.7.2:51820", &b->endpoint));
-		b->has_preshared_key = kind == 2;
-		int64_t later = t0 + ENDPOINT_FIRST_TRY_MS;
-		engine_set_device(e, d, wall0 + ENDPOINT_FIRST_TRY_MS);
+		assert_true(wg_endpoint_parse("203.0.113.2:51820", &b->endpoint));
+		/* Only the renewed one is quick about it (a quick pass); the first
+		 * try of one that never had a handshake waits out our first-contact
+		 * hold (we are the higher key) before its time starts. */
+		int64_t try_ms = (kind == 0 ? ENDPOINT_QUICK_MS : ENDPOINT_FIRST_TRY_MS) +
+				 (kind == 1 ? 0 : FIRST_CONTACT_HOLD_MS);
+		engine_set_device(e, d, wall0 + try_ms);
+		assert_int_equal(engine_run(e, t0 + try_ms - 1, &r), 0);
+		assert_null(endpoint_change(&r, 0x02, &removed));
+		engine_round_free(&r);
+		int64_t later = t0 + try_ms;
 		assert_int_equal(engine_run(e, later, &r), 0);
 		pc = endpoint_change(&r, 0x02, &removed);
 		assert_non_null(pc);
-		assert_int_equal(pc->endpoint.addr4.sin_addr.s_addr, inet_addr("203.0.113.2"));
+		assert_int_equal(pc->endpoint.addr4.sin_addr.s_addr, inet_addr("192.168.7.2"));
 		assert_int_equal(removed, kind == 0);
 		if (kind == 0) { /* added back as it was */
 			assert_false(pc->flags & WG_CHANGE_UPDATE_ONLY);
@@ -609,6 +618,54 @@ static void test_renew_untried_peer(void **state)
 		engine_free(e);
 		wg_device_free(d);
 	}
+}
+
+/* The higher key's first-contact hold delays the first try's packet: that
+ * try lasts the hold longer (its candidate still gets its quick try), and
+ * the quick pass goes on without holding again (issue 27: a held quick
+ * pass sent nothing, and the slow pass found the good candidate 13 s on). */
+static void test_hold_then_quick(void **state)
+{
+	(void)state;
+	struct wg_device *d = wg_device_new("wg0");
+	add_peer(d, 0x06, "192.0.2.6:1", "10.0.0.0/24", true); /* router */
+	add_peer(d, 0x02, NULL, "10.9.0.0/24", false);	       /* lower than us (0xee) */
+	struct engine *e = engine_for(NULL, 0, false, -1);
+	engine_adopt(e, d->peers[1].public_key, true, NULL);
+	engine_set_device(e, d, wall0);
+	say_alive(e, 0x02, t0);
+	struct wire_fact eps[2] = { fact_of(WIRE_ENDPOINT_V4, 0x02, "192.168.7.2:51820", 255),
+				    fact_of(WIRE_ENDPOINT_V4, 0x02, "203.0.113.2:51820", 255) };
+	assert_int_equal(receive_from(e, 0x06, eps, 2, t0), 2);
+	struct engine_round r;
+	bool removed;
+	assert_int_equal(engine_run(e, t0, &r), 0);
+	const struct wg_peer_change *pc = endpoint_change(&r, 0x02, &removed);
+	assert_non_null(pc);
+	assert_int_equal(pc->endpoint.addr4.sin_addr.s_addr, inet_addr("203.0.113.2"));
+	assert_true(sent_to(&r, 0x02) < 0); /* held */
+	engine_round_free(&r);
+	assert_true(wg_endpoint_parse("203.0.113.2:51820", &d->peers[1].endpoint));
+	engine_set_device(e, d, wall0 + ENDPOINT_QUICK_MS);
+	assert_int_equal(engine_run(e, t0 + ENDPOINT_QUICK_MS, &r), 0);
+	assert_null(endpoint_change(&r, 0x02, &removed)); /* its try is not over */
+	engine_round_free(&r);
+	engine_set_device(e, d, wall0 + FIRST_CONTACT_HOLD_MS);
+	assert_int_equal(engine_run(e, t0 + FIRST_CONTACT_HOLD_MS, &r), 0);
+	assert_true(sent_to(&r, 0x02) >= 0); /* the hold is over: the hello goes */
+	assert_null(endpoint_change(&r, 0x02, &removed));
+	engine_round_free(&r);
+	int64_t next = t0 + FIRST_CONTACT_HOLD_MS + ENDPOINT_QUICK_MS;
+	engine_set_device(e, d, wall0 + next - t0);
+	assert_int_equal(engine_run(e, next, &r), 0);
+	pc = endpoint_change(&r, 0x02, &removed);
+	assert_non_null(pc);
+	assert_int_equal(pc->endpoint.addr4.sin_addr.s_addr, inet_addr("192.168.7.2"));
+	assert_true(removed); /* made anew: its handshake leaves at once */
+	assert_true(sent_to(&r, 0x02) >= 0); /* no second hold */
+	engine_round_free(&r);
+	engine_free(e);
+	wg_device_free(d);
 }
 
 /* A leaf whose router has been healthy and alive since t0. */
@@ -1057,21 +1114,100 @@ static void test_next_look(void **state)
 /* Link probes through the engine: a probe from a peer is answered in the
  * next round; traffic that stops gets our probe; unanswered, the link is
  * dead (unhealthy) within PROBE_WAIT_MS; an answer revives it. */
-static void test_probe_exchange(void **state)
+/* Issue 23: the interface took packets of ours and no peer sent data (a
+ * local firewall refused them): a read CONFIRM_MS later settles it, and
+ * each link that carried nothing is probed. A packet merely on its way is
+ * no failure. */
+/* A router (us) and peer 0x02, whose daemon answers probes: its probe has
+ * come and been answered at t0. */
+static struct engine *with_answering_peer(struct wg_device **d, struct wg_peer **w, struct wire_fact *a)
 {
-	(void)state;
-	struct wg_device *d = wg_device_new("wg0");
-	struct wg_peer *w = add_peer(d, 0x02, "192.0.2.2:1", "10.0.0.2/32", true);
+	*d = wg_device_new("wg0");
+	*w = add_peer(*d, 0x02, "192.0.2.2:1", "10.0.0.2/32", true);
 	struct engine *e = engine_for(NULL, 0, false, 0);
-	engine_set_device(e, d, wall0);
-	struct wire_fact a = { .attr = WIRE_ALIVE, .ttl = PROBE_TTL };
-	memset(a.subject, 0x02, 32);
-	assert_true(engine_receive(e, a.subject, &a, 1, t0) >= 1); /* a prompt round */
+	engine_set_device(e, *d, wall0);
+	*a = (struct wire_fact){ .attr = WIRE_ALIVE, .ttl = PROBE_TTL };
+	memset(a->subject, 0x02, 32);
+	assert_true(engine_receive(e, a->subject, a, 1, t0) >= 1); /* a prompt round */
 	struct engine_round r;
 	assert_int_equal(engine_run(e, t0, &r), 0);
 	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_ANSWER_TTL), PROBE_ANSWER_TTL);
 	engine_round_free(&r);
-	assert_true(engine_peer(e, a.subject)->answers);
+	assert_true(engine_peer(e, a->subject)->answers);
+	return e;
+}
+
+static void test_failed_sends_probed(void **state)
+{
+	(void)state;
+	struct wg_device *d;
+	struct wg_peer *w;
+	struct wire_fact a;
+	struct engine *e = with_answering_peer(&d, &w, &a);
+	struct engine_round r;
+	/* On its way: taken, then sent. */
+	int64_t t = t0 + 40000;
+	engine_tunnel_counted(e, 1, 0);
+	engine_set_device(e, d, wall0 + 40000);
+	assert_int_equal(engine_next_look(e, t, wall0 + 40000, 30000), t + CONFIRM_MS);
+	w->tx_bytes += 128;
+	engine_tunnel_counted(e, 0, 0);
+	engine_set_device(e, d, wall0 + 40000 + CONFIRM_MS);
+	assert_int_equal(engine_run(e, t + CONFIRM_MS, &r), 0);
+	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), 0);
+	engine_round_free(&r);
+	/* Refused: taken, never sent. The link is probed, and dies unanswered. */
+	t = t0 + 60000;
+	engine_tunnel_counted(e, 1, 0);
+	engine_set_device(e, d, wall0 + 60000);
+	engine_tunnel_counted(e, 0, 0);
+	engine_set_device(e, d, wall0 + 60000 + CONFIRM_MS);
+	assert_int_equal(engine_run(e, t + CONFIRM_MS, &r), 0);
+	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), PROBE_TTL);
+	engine_round_free(&r);
+	engine_set_device(e, d, wall0 + 60000 + CONFIRM_MS + PROBE_WAIT_MS);
+	assert_int_equal(engine_run(e, t + CONFIRM_MS + PROBE_WAIT_MS, &r), 0);
+	engine_round_free(&r);
+	assert_false(engine_peer(e, a.subject)->healthy);
+	engine_free(e);
+	wg_device_free(d);
+}
+
+/* Issue 23: data arrived from one peer (a router) and none came out of
+ * the interface: WireGuard dropped it, its source being an address we
+ * hold on another peer's direct link, whose own side fell back. The idle
+ * direct link is probed. */
+static void test_dropped_arrivals_probed(void **state)
+{
+	(void)state;
+	struct wg_device *d;
+	struct wg_peer *w;
+	struct wire_fact a;
+	struct engine *e = with_answering_peer(&d, &w, &a);
+	struct wg_peer *hub = add_peer(d, 0x09, "192.0.2.9:1", "10.9.0.0/16", true);
+	engine_set_device(e, d, wall0 + 50000);
+	struct engine_round r;
+	int64_t t = t0 + 60000;
+	hub->rx_bytes += 3 * 128;
+	engine_tunnel_counted(e, 0, 0);
+	engine_set_device(e, d, wall0 + 60000);
+	engine_tunnel_counted(e, 0, 0);
+	engine_set_device(e, d, wall0 + 60000 + CONFIRM_MS);
+	assert_int_equal(engine_run(e, t + CONFIRM_MS, &r), 0);
+	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), PROBE_TTL);
+	engine_round_free(&r);
+	engine_free(e);
+	wg_device_free(d);
+}
+
+static void test_probe_exchange(void **state)
+{
+	(void)state;
+	struct wg_device *d;
+	struct wg_peer *w;
+	struct wire_fact a;
+	struct engine *e = with_answering_peer(&d, &w, &a);
+	struct engine_round r;
 	/* A flow, then silence: our probe goes out, and rounds come faster. */
 	int64_t t = 0;
 	for (; t <= 3000; t += 1000) {
@@ -1247,6 +1383,95 @@ static void test_two_hubs_and_admin_ips(void **state)
 	engine_round_free(&r);
 	engine_free(e);
 	wg_device_free(d);
+}
+
+/* Whether a round's changes give peer id the prefix text; *replaced: a
+ * change replaced its set without it. */
+static bool round_gives(const struct engine_round *r, uint8_t id, const char *text, bool *replaced)
+{
+	struct wg_allowedip want;
+	assert_true(wg_allowedip_parse(text, &want));
+	bool gives = false;
+	for (size_t i = 0; i < r->change.n_peers; i++) {
+		const struct wg_peer_change *pc = &r->change.peers[i];
+		if (pc->public_key[0] != id)
+			continue;
+		bool has = false;
+		for (size_t j = 0; j < pc->n_allowedips; j++)
+			has |= pc->allowedips[j].cidr == want.cidr && pc->allowedips[j].family == want.family &&
+			       !memcmp(&pc->allowedips[j].ip4, &want.ip4, 4);
+		gives |= has;
+		if (replaced && (pc->flags & WG_CHANGE_REPLACE_ALLOWEDIPS) && !has)
+			*replaced = true;
+	}
+	return gives;
+}
+
+/* Issue 28, item 1: a peer trusted only for AllowedIPs claims the address
+ * that the hub (trusted for Membership) gives Q, a leaf we reach through
+ * the hub, and half our tunnel's subnet. Neither is ever put on it; if its
+ * claim came first, it yields the address once the hub's word arrives. */
+static void test_claim_owner_hijack_through_hub(void **state)
+{
+	(void)state;
+	struct peer_config cfg[2] = { { .has_trust = true, .trust = TRUST_MEMBERSHIP },
+				      { .has_trust = true, .trust = TRUST_ALLOWED_IPS } };
+	memset(cfg[0].key, 0x71, 32); /* the hub */
+	memset(cfg[1].key, 0x74, 32); /* P */
+	for (int lie_first = 0; lie_first < 2; lie_first++) {
+		struct wg_device *d = wg_device_new("wg0");
+		d->ifindex = 7;
+		add_peer(d, 0x71, "192.0.2.71:1", "10.77.0.0/24", true);
+		add_peer(d, 0x73, "192.0.2.73:1", NULL, true); /* Q */
+		add_peer(d, 0x74, "192.0.2.74:1", NULL, true); /* P */
+		struct engine *e = engine_for(cfg, 2, false, -1);
+		with_tunnel_addr(e, "10.77.0.13");
+		engine_set_device(e, d, wall0);
+		int64_t now = t0;
+		for (uint8_t id = 0x71; id <= 0x74; id++)
+			say_alive(e, id, now);
+		struct wire_fact truth = fact_of(WIRE_CIDR_V4, 0x73, "10.77.0.9/32", 255);
+		struct wire_fact lies[2] = { fact_of(WIRE_CIDR_V4, 0x74, "10.77.0.9/32", 255),
+					     fact_of(WIRE_CIDR_V4, 0x74, "10.77.0.128/25", 255) };
+		struct engine_round r;
+		if (!lie_first) {
+			assert_int_equal(receive_from(e, 0x71, &truth, 1, now), 1);
+			assert_int_equal(receive_from(e, 0x74, lies, 2, now), 0);
+			assert_int_equal(engine_stats(e).hijack, 2);
+		} else {
+			/* Nothing says otherwise yet: the /32 is taken, the /25 never. */
+			assert_int_equal(receive_from(e, 0x74, lies, 2, now), 1);
+			assert_int_equal(engine_stats(e).hijack, 1);
+			assert_int_equal(engine_run(e, now, &r), 0);
+			assert_true(round_gives(&r, 0x74, "10.77.0.9/32", NULL));
+			engine_round_free(&r);
+			struct wg_allowedip ip;
+			assert_true(wg_allowedip_parse("10.77.0.9/32", &ip));
+			assert_int_equal(wg_peer_add_allowedip(&d->peers[2], &ip), 0);
+			engine_set_device(e, d, wall0);
+			/* The hub's word is stronger than P's: it is stored. */
+			assert_int_equal(receive_from(e, 0x71, &truth, 1, now), 1);
+		}
+		bool yielded = false, q_got = false;
+		for (int round = 0; round < 4; round++, now += 1000) {
+			engine_set_device(e, d, wall0 + (now - t0));
+			assert_int_equal(engine_run(e, now, &r), 0);
+			bool replaced = false;
+			assert_false(round_gives(&r, 0x74, "10.77.0.9/32", &replaced));
+			assert_false(round_gives(&r, 0x74, "10.77.0.128/25", NULL));
+			q_got |= round_gives(&r, 0x73, "10.77.0.9/32", NULL);
+			for (size_t i = 0; i < r.n_events; i++)
+				yielded |= r.events[i].peer[0] == 0x74 && (r.events[i].events & ENGINE_EV_YIELDED);
+			if (replaced) { /* the device follows: P's set without it */
+				d->peers[2].n_allowedips = 0;
+			}
+			engine_round_free(&r);
+		}
+		assert_int_equal(yielded, lie_first);
+		assert_true(q_got); /* Q gets its address back (or keeps it) */
+		engine_free(e);
+		wg_device_free(d);
+	}
 }
 
 
@@ -1449,6 +1674,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_send_levels),
 		cmocka_unit_test(test_never_about_recipient),
 		cmocka_unit_test(test_first_contact_hold),
+		cmocka_unit_test(test_hold_then_quick),
 		cmocka_unit_test(test_renew_untried_peer),
 		cmocka_unit_test(test_alive_when_link_comes_up),
 		cmocka_unit_test(test_quiet_deadline),
@@ -1466,12 +1692,15 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_hygiene_and_hijack),
 		cmocka_unit_test(test_two_hubs_and_admin_ips),
+		cmocka_unit_test(test_claim_owner_hijack_through_hub),
 		cmocka_unit_test(test_review_endpoint_cap_crowding),
 		cmocka_unit_test(test_review_config_hub_blocks_direct_links),
 		cmocka_unit_test(test_review_configured_endpoint_first),
 		cmocka_unit_test(test_review_extension_not_news),
 		cmocka_unit_test(test_review_lan_moves_off_router),
 		cmocka_unit_test(test_probe_exchange),
+		cmocka_unit_test(test_failed_sends_probed),
+		cmocka_unit_test(test_dropped_arrivals_probed),
 		cmocka_unit_test(test_review_versions_missed),
 		cmocka_unit_test(test_next_look),
 	};

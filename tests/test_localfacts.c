@@ -46,7 +46,7 @@ static int setup(void **state)
 	down_addrs[0] = na("203.0.113.1/24");
 	ifs[0] = (struct netif){ "wg0", 5, true, wg_addrs, 2, 2 };
 	ifs[1] = (struct netif){ "eth0", 2, true, eth_addrs, 2, 2 };
-	ifs[2] = (struct netif){ "docker0", 3, true, docker_addrs, 1, 1 };
+	ifs[2] = (struct netif){ "lab0", 3, true, docker_addrs, 1, 1 };
 	ifs[3] = (struct netif){ "down0", 4, false, down_addrs, 1, 1 };
 	dev = wg_device_new("wg0");
 	dev->ifindex = 5;
@@ -127,16 +127,55 @@ static void test_router(void **state)
 	expect(&in, "M 0a |M 0b |M 0c |a 0a 10.9.1.0/24|a 0b 10.9.2.5/32|a ee 10.9.0.0/16|"
 		    "e 0a 192.0.2.20:51821|e ee 172.17.0.1:51820|e ee 192.0.2.10:51820");
 	/* HideIfaces, then ReportIfaces. */
-	const char *hide[] = { "docker*", NULL }, *report[] = { "e*", "d*", NULL };
+	const char *hide[] = { "lab*", NULL }, *report[] = { "e*", "l*", NULL };
 	in.hide_ifaces = hide;
 	in.report_ifaces = report;
 	expect(&in, "M 0a |M 0b |M 0c |a 0a 10.9.1.0/24|a 0b 10.9.2.5/32|a ee 10.9.0.0/16|"
 		    "e 0a 192.0.2.20:51821|e ee 192.0.2.10:51820");
-	const char *only_docker[] = { "docker0", NULL };
+	const char *only_docker[] = { "lab0", NULL };
 	in.hide_ifaces = NULL;
 	in.report_ifaces = only_docker;
 	expect(&in, "M 0a |M 0b |M 0c |a 0a 10.9.1.0/24|a 0b 10.9.2.5/32|a ee 10.9.0.0/16|"
 		    "e 0a 192.0.2.20:51821|e ee 172.17.0.1:51820");
+}
+
+/* With no HideIfaces, interfaces local by nature are hidden: docker's
+ * (docker0, br-<12 hex>, veth<7 hex>), libvirt's, lo; not a bridge or veth
+ * of another name (the tests' LANs). An empty HideIfaces hides nothing. */
+static void test_default_hide(void **state)
+{
+	(void)state;
+	static const char *const names[] = { "eth0", "docker0", "br-0123456789ab", "br0",
+					     "veth1a2b3c4", "vethfoo", "v4242a", "virbr0",
+					     "lo", "br-0123", "docker_gwbridge", "cni0" };
+	enum { N = sizeof(names) / sizeof(names[0]) };
+	struct netif_addr addrs[N];
+	struct netif nifs[N];
+	char cidr[32];
+	for (size_t i = 0; i < N; i++) {
+		snprintf(cidr, sizeof(cidr), "10.7.%zu.1/24", i);
+		addrs[i] = na(cidr);
+		nifs[i] = (struct netif){ "", (int)(10 + i), true, &addrs[i], 1, 1 };
+		snprintf(nifs[i].name, sizeof(nifs[i].name), "%s", names[i]);
+	}
+	struct netif_list h = { .ifs = nifs, .n = N };
+	struct local_input in = { self, dev, &h, .is_router = false, .wall_ms = wall };
+	expect(&in, "e 0a 192.0.2.20:51821|e ee 10.7.0.1:51820|e ee 10.7.3.1:51820|e ee 10.7.5.1:51820|"
+		    "e ee 10.7.6.1:51820|e ee 10.7.9.1:51820");
+	const char *none[] = { NULL };
+	in.hide_ifaces = none;
+	char want[512] = "e 0a 192.0.2.20:51821";
+	const int order[N] = { 0, 1, 10, 11, 2, 3, 4, 5, 6, 7, 8, 9 }; /* as strings sort */
+	for (size_t i = 0; i < N; i++) {
+		size_t at = strlen(want);
+		snprintf(want + at, sizeof(want) - at, "|e ee 10.7.%d.1:51820", order[i]);
+	}
+	expect(&in, want);
+	/* A ReportIfaces naming a hidden one does not bring it back. */
+	const char *report[] = { "docker0", "eth0", NULL };
+	in.hide_ifaces = NULL;
+	in.report_ifaces = report;
+	expect(&in, "e 0a 192.0.2.20:51821|e ee 10.7.0.1:51820");
 }
 
 static void test_leaf(void **state)
@@ -209,6 +248,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_router),
 		cmocka_unit_test(test_leaf),
+		cmocka_unit_test(test_default_hide),
 		cmocka_unit_test(test_config_peers),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -118,8 +118,11 @@ static void test_next_look(void **state)
 	p.tx_bytes += 100;
 	assert_int_equal(peerstate_observe(&ps, &p, t + 202000), 0);
 	assert_int_equal(peerstate_next_look(&ps), t + 202000 + LINK_STALL_MS);
-	/* A peer that answers probes: LINK_ANSWER_MS on. */
+	/* A peer that answers probes: user data unanswered is asked about
+	 * LINK_ANSWER_MIN_MS on (our own facts, LINK_ANSWER_MS on). */
 	peerstate_heard(&ps, PROBE_TTL);
+	assert_int_equal(peerstate_next_look(&ps), t + 202000 + LINK_ANSWER_MIN_MS);
+	ps.data_unanswered_since = 0;
 	assert_int_equal(peerstate_next_look(&ps), t + 202000 + LINK_ANSWER_MS);
 	/* No endpoint: nothing ages. */
 	struct peerstate none;
@@ -180,19 +183,25 @@ static struct peer_endpoint ep4at(uint8_t a, uint8_t b, uint8_t c, uint8_t d, ui
 	return e;
 }
 
-/* Our host: eth0 up with 192.168.1.5/24 and fd00:1::5/64; a down
- * interface on 10.9.0.1/24 names no LAN. */
+/* Our host: eth0 up with 192.168.1.5/24, fd00:1::5/64 and
+ * 2001:db8:1::5/64; a down interface on 10.9.0.1/24 names no LAN. */
 static struct netif_list *host_fixture(struct netif *ifs, struct netif_addr *addrs)
 {
 	static struct netif_list l;
-	addrs[0] = (struct netif_addr){ .family = AF_INET, .prefix = 24 };
-	inet_pton(AF_INET, "192.168.1.5", &addrs[0].ip4);
-	addrs[1] = (struct netif_addr){ .family = AF_INET6, .prefix = 64 };
-	inet_pton(AF_INET6, "fd00:1::5", &addrs[1].ip6);
-	addrs[2] = (struct netif_addr){ .family = AF_INET, .prefix = 24 };
-	inet_pton(AF_INET, "10.9.0.1", &addrs[2].ip4);
-	ifs[0] = (struct netif){ .name = "eth0", .index = 2, .up = true, .addrs = addrs, .n_addrs = 2 };
-	ifs[1] = (struct netif){ .name = "eth1", .index = 3, .up = false, .addrs = addrs + 2, .n_addrs = 1 };
+	static const struct {
+		int family;
+		const char *ip;
+		uint8_t prefix;
+	} a[4] = { { AF_INET, "192.168.1.5", 24 },
+		   { AF_INET6, "fd00:1::5", 64 },
+		   { AF_INET6, "2001:db8:1::5", 64 },
+		   { AF_INET, "10.9.0.1", 24 } };
+	for (size_t i = 0; i < 4; i++) {
+		addrs[i] = (struct netif_addr){ .family = a[i].family, .prefix = a[i].prefix };
+		inet_pton(a[i].family, a[i].ip, &addrs[i].ip6);
+	}
+	ifs[0] = (struct netif){ .name = "eth0", .index = 2, .up = true, .addrs = addrs, .n_addrs = 3 };
+	ifs[1] = (struct netif){ .name = "eth1", .index = 3, .up = false, .addrs = addrs + 3, .n_addrs = 1 };
 	l = (struct netif_list){ .ifs = ifs, .n = 2 };
 	return &l;
 }
@@ -201,7 +210,7 @@ static void test_endpoint_rank(void **state)
 {
 	(void)state;
 	struct netif ifs[2];
-	struct netif_addr addrs[3];
+	struct netif_addr addrs[4];
 	struct netif_list *host = host_fixture(ifs, addrs);
 	struct peer_endpoint lan = ep4at(192, 168, 1, 9, 1), lan6 = ep6(0xfd, 9, 1);
 	lan6.ep.addr[3] = 1; /* fd00:1::9 */
@@ -219,19 +228,48 @@ static void test_endpoint_rank(void **state)
 	assert_int_equal(peerstate_rank(&pub, host), EP_RANK_PUBLIC4);
 	/* Without host information nothing is LAN. */
 	assert_int_equal(peerstate_rank(&lan, NULL), EP_RANK_PRIVATE);
+	assert_int_equal(peerstate_rank(&g6, NULL), EP_RANK_GLOBAL6);
+	/* Our own address (docker0's 172.17.0.1 on both hosts): it is us, even
+	 * on a down interface. */
+	struct peer_endpoint self = ep4at(192, 168, 1, 5, 1), self_down = ep4at(10, 9, 0, 1, 1);
+	assert_int_equal(peerstate_rank(&self, host), EP_RANK_OWN);
+	assert_int_equal(peerstate_rank(&self_down, host), EP_RANK_OWN);
+	/* Global IPv6 with no global IPv6 address of ours: no way there. */
+	ifs[0].n_addrs = 2;
+	assert_int_equal(peerstate_rank(&g6, host), EP_RANK_NO_ROUTE);
+	assert_int_equal(peerstate_rank(&ula, host), EP_RANK_PRIVATE);
+	ifs[0].n_addrs = 3;
 	/* Our LAN even when it uses public addresses. */
 	memcpy(&addrs[0].ip4, pub.ep.addr, 4);
+	assert_int_equal(peerstate_rank(&pub, host), EP_RANK_OWN);
+	pub.ep.addr[3]++;
 	assert_int_equal(peerstate_rank(&pub, host), EP_RANK_LAN);
+	/* Best first: LAN, global IPv6, public IPv4, another site's private
+	 * address, unroutable, ourselves. */
+	assert_true(EP_RANK_LAN < EP_RANK_GLOBAL6 && EP_RANK_GLOBAL6 < EP_RANK_PUBLIC4 &&
+		    EP_RANK_PUBLIC4 < EP_RANK_PRIVATE && EP_RANK_PRIVATE < EP_RANK_NO_ROUTE &&
+		    EP_RANK_NO_ROUTE < EP_RANK_OWN);
+	assert_string_equal(peerstate_rank_name(EP_RANK_PRIVATE), "private");
+	assert_string_equal(peerstate_rank_name(EP_RANK_OWN), "own-address");
+	assert_string_equal(peerstate_rank_name(EP_RANK_COUNT), "?");
 }
 
-static int next(struct peerstate *ps, const struct peer_endpoint *c, size_t n,
-		const struct netif_list *host, int64_t now, unsigned *ev)
+static int next_q(struct peerstate *ps, const struct peer_endpoint *c, size_t n,
+		  const struct netif_list *host, int64_t now, bool quick, unsigned *ev)
 {
-	enum endpoint_rank r[8];
+	enum endpoint_rank r[32];
+	assert_true(n <= 32);
 	for (size_t i = 0; i < n; i++)
 		r[i] = peerstate_rank(&c[i], host);
 	*ev = 0;
-	return peerstate_next_endpoint(ps, c, r, n, now, ev);
+	return peerstate_next_endpoint(ps, c, r, n, now, quick, ev);
+}
+
+/* A peer whose endpoint moves in place (it had a handshake): no quick pass. */
+static int next(struct peerstate *ps, const struct peer_endpoint *c, size_t n,
+		const struct netif_list *host, int64_t now, unsigned *ev)
+{
+	return next_q(ps, c, n, host, now, false, ev);
 }
 
 static enum try_result result_of(const struct peerstate *ps, const struct peer_endpoint *e)
@@ -243,13 +281,14 @@ static enum try_result result_of(const struct peerstate *ps, const struct peer_e
 }
 
 /* Candidates in the order the facts give them (the router's observation
- * first): the LAN address goes first, then private, global IPv6, public
- * IPv4; each try is cut as soon as it failed; then quiet back-off. */
+ * first): the LAN address goes first, then global IPv6, public IPv4,
+ * another site's private address; each try is cut as soon as it failed;
+ * then quiet back-off. */
 static void test_endpoint_choice(void **state)
 {
 	(void)state;
 	struct netif ifs[2];
-	struct netif_addr addrs[3];
+	struct netif_addr addrs[4];
 	struct netif_list *host = host_fixture(ifs, addrs);
 	struct peerstate ps;
 	peerstate_init(&ps, key);
@@ -262,18 +301,18 @@ static void test_endpoint_choice(void **state)
 	assert_int_equal(result_of(&ps, &c[2]), TRY_PENDING);
 	assert_int_equal(next(&ps, c, 4, host, ENDPOINT_FIRST_TRY_MS - 1, &ev), -1);
 	int64_t t = ENDPOINT_FIRST_TRY_MS;
-	assert_int_equal(next(&ps, c, 4, host, t, &ev), 1); /* private */
+	assert_int_equal(next(&ps, c, 4, host, t, &ev), 3); /* global IPv6 */
 	assert_int_equal(result_of(&ps, &c[2]), TRY_UNANSWERED);
 	assert_int_equal(next(&ps, c, 4, host, t + ENDPOINT_TRY_MS - 1, &ev), -1);
 	t += ENDPOINT_TRY_MS;
-	assert_int_equal(next(&ps, c, 4, host, t, &ev), 3); /* global IPv6 */
-	t += ENDPOINT_TRY_MS;
 	assert_int_equal(next(&ps, c, 4, host, t, &ev), 0); /* public IPv4 */
+	t += ENDPOINT_TRY_MS;
+	assert_int_equal(next(&ps, c, 4, host, t, &ev), 1); /* another site's private */
 	t += ENDPOINT_TRY_MS;
 	/* All failed: said once, then quiet until the back-off ends. */
 	assert_int_equal(next(&ps, c, 4, host, t, &ev), -1);
 	assert_int_equal(ev, PEER_EV_NO_DIRECT);
-	assert_string_equal(peerstate_why(&ps, 4), "no endpoint answered");
+	assert_true(ps.retry_at != INT64_MIN); /* backing off: "no answer from 4 endpoints tried" */
 	assert_int_equal(next(&ps, c, 4, host, t + 1, &ev), -1);
 	assert_int_equal(ev, 0);
 	assert_int_equal(next(&ps, c, 4, host, t + ENDPOINT_RETRY_MS - 1, &ev), -1);
@@ -289,10 +328,129 @@ static void test_endpoint_choice(void **state)
 	assert_int_equal(next(&ps, c, 5, host, r2 + ENDPOINT_FIRST_TRY_MS, &ev), 4);
 	assert_int_equal(next(&ps, c, 5, host, r2 + 2 * ENDPOINT_FIRST_TRY_MS, &ev), -1);
 	assert_int_equal(ev, 0);
-	/* After ENDPOINT_ROUND_MS, a whole round again. */
+	/* After ENDPOINT_ROUND_MS, a whole round again (all went unanswered:
+	 * by rank). */
 	assert_int_equal(next(&ps, c, 5, host, ENDPOINT_ROUND_MS, &ev), 2);
-	assert_int_equal(next(&ps, c, 5, host, ENDPOINT_ROUND_MS + ENDPOINT_FIRST_TRY_MS, &ev), 1);
+	assert_int_equal(next(&ps, c, 5, host, ENDPOINT_ROUND_MS + ENDPOINT_FIRST_TRY_MS, &ev), 3);
 	assert_int_equal(ev, 0);
+}
+
+/* Dead candidates first in rank (another site on our LAN's subnet, our own
+ * docker0 address): a peer renewed at each move gets a quick pass, every
+ * candidate within ENDPOINT_QUICK_MS of the last, then the slow pass from
+ * the best, then the back-off. */
+static void test_endpoint_quick(void **state)
+{
+	(void)state;
+	struct netif ifs[2];
+	struct netif_addr addrs[4];
+	struct netif_list *host = host_fixture(ifs, addrs);
+	struct peerstate ps;
+	peerstate_init(&ps, key);
+	unsigned ev;
+	struct peer_endpoint c[5] = { ep4at(203, 0, 113, 7, 40000), ep4at(10, 9, 0, 7, 51820),
+				      ep4at(172, 20, 0, 1, 51820), ep4at(192, 168, 1, 5, 51820),
+				      ep4at(192, 168, 1, 9, 51820) };
+	static const int order[5] = { 4, 0, 1, 2, 3 }; /* LAN, public, private x2, own */
+	int64_t t = 1000;
+	assert_int_equal(next_q(&ps, c, 5, host, t, true, &ev), order[0]);
+	for (int i = 1; i < 5; i++) {
+		t += ENDPOINT_QUICK_MS;
+		assert_int_equal(next_q(&ps, c, 5, host, t - 1, true, &ev), -1);
+		assert_int_equal(next_q(&ps, c, 5, host, t, true, &ev), order[i]);
+		assert_int_equal(result_of(&ps, &c[order[i - 1]]), TRY_UNANSWERED);
+		assert_int_equal(ps.retry_at, INT64_MIN); /* still trying: no back-off */
+	}
+	/* The whole quick pass took 5 x ENDPOINT_QUICK_MS; the slow pass starts
+	 * with the best, each try long enough for WireGuard's retry. */
+	t = 1000 + 5 * ENDPOINT_QUICK_MS;
+	assert_int_equal(next_q(&ps, c, 5, host, t, true, &ev), 4);
+	assert_int_equal(ps.attempt_until, t + ENDPOINT_FIRST_TRY_MS);
+	t += ENDPOINT_FIRST_TRY_MS;
+	for (int i = 1; i < 5; i++, t += ENDPOINT_TRY_MS)
+		assert_int_equal(next_q(&ps, c, 5, host, t, true, &ev), order[i]);
+	assert_int_equal(next_q(&ps, c, 5, host, t, true, &ev), -1);
+	assert_int_equal(ev, PEER_EV_NO_DIRECT);
+	/* The retry after the back-off is the best alone, not a quick pass. */
+	t += ENDPOINT_RETRY_MS;
+	assert_int_equal(next_q(&ps, c, 5, host, t, true, &ev), 4);
+	assert_int_equal(ps.attempt_until, t + ENDPOINT_FIRST_TRY_MS);
+
+	/* One candidate: nothing to be quick about. */
+	peerstate_init(&ps, key);
+	assert_int_equal(next_q(&ps, c + 3, 1, host, 0, true, &ev), 0);
+	assert_int_equal(ps.attempt_until, ENDPOINT_FIRST_TRY_MS);
+	/* ...until another comes in (the peer's own facts after the router's
+	 * observation): once the lone try had its quick time, a new round,
+	 * the newcomer first (the other went unanswered). */
+	assert_int_equal(next_q(&ps, c + 3, 2, host, ENDPOINT_QUICK_MS - 1, true, &ev), -1);
+	assert_int_equal(next_q(&ps, c + 3, 2, host, ENDPOINT_QUICK_MS, true, &ev), 1);
+	assert_int_equal(result_of(&ps, &c[3]), TRY_UNANSWERED);
+	assert_int_equal(ps.attempt_until, 2 * ENDPOINT_QUICK_MS);
+	assert_int_equal(next_q(&ps, c + 3, 2, host, 2 * ENDPOINT_QUICK_MS, true, &ev), 0);
+	/* Not for a peer whose endpoint moves in place: its try runs out. */
+	peerstate_init(&ps, key);
+	assert_int_equal(next_q(&ps, c, 1, host, 0, false, &ev), 0);
+	assert_int_equal(next_q(&ps, c, 2, host, ENDPOINT_QUICK_MS, false, &ev), -1);
+	assert_int_equal(next_q(&ps, c, 2, host, ENDPOINT_FIRST_TRY_MS, false, &ev), 1);
+
+	/* A handshake on the way (the peer no longer renewed): the quick pass
+	 * ends, the slow pass starts with the best of those not yet tried
+	 * (what went unanswered comes last). */
+	peerstate_init(&ps, key);
+	assert_int_equal(next_q(&ps, c, 5, host, 0, true, &ev), 4);
+	assert_int_equal(next_q(&ps, c, 5, host, ENDPOINT_QUICK_MS, true, &ev), 0);
+	assert_int_equal(next_q(&ps, c, 5, host, 2 * ENDPOINT_QUICK_MS, false, &ev), 1);
+	assert_int_equal(ps.attempt_until, 2 * ENDPOINT_QUICK_MS + ENDPOINT_FIRST_TRY_MS);
+}
+
+/* Many candidates: at most ENDPOINT_QUICK_MAX quick tries a round, then one
+ * slow try each, then back-off: no flood. The answering one (the last in
+ * rank, beyond the quick pass) wins and goes first the next time. */
+static void test_endpoint_quick_bounded(void **state)
+{
+	(void)state;
+	struct peerstate ps;
+	peerstate_init(&ps, key);
+	unsigned ev;
+	struct peer_endpoint c[20];
+	for (int i = 0; i < 20; i++)
+		c[i] = ep4at(10, 20, 0, (uint8_t)(i + 1), 51820);
+	int quick = 0, slow = 0, tries = 0;
+	int64_t t;
+	for (t = 0; t < ENDPOINT_ROUND_MS; t += 50) {
+		int pick = next_q(&ps, c, 20, NULL, t, true, &ev);
+		if (pick < 0)
+			continue;
+		tries++;
+		int64_t len = ps.attempt_until - t;
+		quick += len == ENDPOINT_QUICK_MS;
+		slow += len != ENDPOINT_QUICK_MS && ps.retry_at == INT64_MIN;
+	}
+	assert_int_equal(quick, ENDPOINT_QUICK_MAX);
+	assert_int_equal(slow, 20);
+	/* Retries after 10, 20, 40, 80, 160, 240 s: a few more in 10 minutes. */
+	assert_true(tries - quick - slow <= 8);
+	/* A fresh round: the 20th answers during the slow pass. */
+	peerstate_init(&ps, key);
+	for (t = 0; next_q(&ps, c, 20, NULL, t, true, &ev) != 19; t += 50)
+		assert_true(t < 200000);
+	/* The handshake on the device; WireGuard follows the answer. */
+	const int64_t hs = 1700000000;
+	struct wg_peer p = peer_with(hs, true);
+	memcpy(&p.endpoint.addr4.sin_addr, c[19].ep.addr, 4);
+	assert_int_equal(peerstate_observe(&ps, &p, hs * 1000), PEER_EV_HEALTHY);
+	assert_int_equal(result_of(&ps, &c[19]), TRY_ANSWERED);
+	assert_true(ps.healthy);
+	assert_int_equal(peerstate_observe(&ps, &p, hs * 1000 + HANDSHAKE_VALIDITY_MS + 1), PEER_EV_UNHEALTHY);
+	assert_int_equal(next_q(&ps, c, 20, NULL, t + 1000000, true, &ev), 19);
+	/* The ones that went unanswered come after those never tried. */
+	struct peer_endpoint d[3] = { c[0], ep4at(10, 30, 0, 1, 51820), c[19] };
+	peerstate_init(&ps, key);
+	assert_int_equal(next_q(&ps, d, 1, NULL, 0, false, &ev), 0);
+	assert_int_equal(next_q(&ps, d, 2, NULL, ENDPOINT_FIRST_TRY_MS, false, &ev), 1);
+	assert_int_equal(next_q(&ps, d, 2, NULL, ENDPOINT_FIRST_TRY_MS * 2, false, &ev), -1);
+	assert_int_equal(next_q(&ps, d, 3, NULL, ENDPOINT_ROUND_MS, false, &ev), 2);
 }
 
 /* What worked last goes first; a link that comes up ends the round. */
@@ -304,7 +462,7 @@ static void test_endpoint_last_good(void **state)
 	unsigned ev;
 	struct peer_endpoint c[2] = { ep4at(192, 168, 1, 9, 51820), ep4at(203, 0, 113, 7, 40000) };
 	struct netif ifs[2];
-	struct netif_addr addrs[3];
+	struct netif_addr addrs[4];
 	struct netif_list *host = host_fixture(ifs, addrs);
 	assert_int_equal(next(&ps, c, 2, host, 0, &ev), 0);
 	/* The peer answered from its public address (WireGuard roamed). */
@@ -432,7 +590,7 @@ static void test_probes(void **state)
 	peerstate_probe_sent(&ps, probe + 2 * PROBE_REPEAT_MS);
 	assert_int_equal(peerstate_observe(&ps, &p, probe + PROBE_WAIT_MS - 1), 0);
 	assert_int_equal(peerstate_observe(&ps, &p, probe + PROBE_WAIT_MS), PEER_EV_UNHEALTHY);
-	assert_string_equal(peerstate_why(&ps, 1), "direct link stopped answering");
+	assert_true(ps.dead && !ps.healthy);
 	/* Its own probe does not prove our direction; an answer does. */
 	assert_int_equal(peerstate_heard(&ps, PROBE_TTL), 0);
 	assert_false(ps.healthy);
@@ -512,6 +670,82 @@ static void test_event_text(void **state)
 	assert_string_equal(peerstate_event_text(PEER_EV_HEALTHY | PEER_EV_ALIVE, buf, 10), "healthy");
 }
 
+/* Issue 23: failing sends on an idle link are probed at once (and the
+ * probe's silence ends the link); data that gets no answer is asked about
+ * within LINK_ANSWER_MIN_MS, less often while a one-way stream's probes are
+ * answered; a peer whose daemon stopped keeps its link while data flows. */
+static void test_fast_fallback(void **state)
+{
+	(void)state;
+	const int64_t hs = 1700000000, t = hs * 1000;
+	/* Suspected: probed once, not again within SUSPECT_MIN_MS. */
+	struct peerstate ps;
+	peerstate_init(&ps, key);
+	struct wg_peer p = peer_with(hs, true);
+	assert_int_equal(peerstate_observe(&ps, &p, t), PEER_EV_HEALTHY);
+	peerstate_heard(&ps, PROBE_ANSWER_TTL);
+	assert_int_equal(peerstate_suspect(&ps, t + 40000, true), PEER_EV_PROBE);
+	peerstate_probe_sent(&ps, t + 40000);
+	assert_int_equal(peerstate_suspect(&ps, t + 40500, true), 0);
+	/* Its data still arrives, but our sends fail here: no reprieve. */
+	p.rx_bytes += 500;
+	assert_int_equal(peerstate_observe(&ps, &p, t + 41000), PEER_EV_PROBE); /* the repeat */
+	assert_int_not_equal(ps.probe_at, 0);
+	assert_int_equal(peerstate_observe(&ps, &p, t + 40000 + PROBE_WAIT_MS), PEER_EV_UNHEALTHY);
+	/* Dead, its session good: asked again after REVIVE_MS, then twice
+	 * that; an answer revives it. */
+	int64_t last = ps.probe_last;
+	assert_int_equal(peerstate_next_look(&ps), last + REVIVE_MS);
+	assert_int_equal(peerstate_observe(&ps, &p, last + REVIVE_MS - 1), 0);
+	assert_int_equal(peerstate_observe(&ps, &p, last + REVIVE_MS), PEER_EV_PROBE);
+	peerstate_probe_sent(&ps, last + REVIVE_MS);
+	assert_int_equal(peerstate_next_look(&ps), last + 3 * REVIVE_MS);
+	assert_int_equal(peerstate_heard(&ps, PROBE_ANSWER_TTL), PEER_EV_HEALTHY);
+
+	/* Data unanswered: probed after LINK_ANSWER_MIN_MS; an answered probe
+	 * doubles the wait; data back resets it. */
+	struct peerstate one;
+	peerstate_init(&one, key);
+	struct wg_peer q = peer_with(hs, true);
+	assert_int_equal(peerstate_observe(&one, &q, t), PEER_EV_HEALTHY);
+	peerstate_heard(&one, PROBE_ANSWER_TTL);
+	q.tx_bytes += 1000;
+	assert_int_equal(peerstate_observe(&one, &q, t + 1000), 0);
+	assert_int_equal(peerstate_observe(&one, &q, t + 1000 + LINK_ANSWER_MIN_MS - 1), 0);
+	assert_int_equal(peerstate_observe(&one, &q, t + 1000 + LINK_ANSWER_MIN_MS), PEER_EV_PROBE);
+	peerstate_probe_sent(&one, t + 2500);
+	peerstate_heard(&one, PROBE_ANSWER_TTL);
+	assert_int_equal(one.answer_wait, 2 * LINK_ANSWER_MIN_MS);
+	q.rx_bytes += 100; /* the answer */
+	one.fact_rx++;
+	assert_int_equal(peerstate_observe(&one, &q, t + 3000), 0);
+	q.tx_bytes += 1000;
+	assert_int_equal(peerstate_observe(&one, &q, t + 4000), 0);
+	assert_int_equal(peerstate_observe(&one, &q, t + 4000 + LINK_ANSWER_MIN_MS), 0);
+	q.tx_bytes += 1000;
+	q.rx_bytes += 1000; /* data back */
+	assert_int_equal(peerstate_observe(&one, &q, t + 6000), 0);
+	assert_int_equal(one.answer_wait, 0);
+
+	/* Its daemon stopped, its WireGuard works: a probe goes unanswered
+	 * but data keeps coming both ways, and the link stays. */
+	struct peerstate st;
+	peerstate_init(&st, key);
+	struct wg_peer r = peer_with(hs, true);
+	assert_int_equal(peerstate_observe(&st, &r, t), PEER_EV_HEALTHY);
+	peerstate_heard(&st, PROBE_ANSWER_TTL);
+	for (int i = 1; i <= 8; i++) {
+		r.rx_bytes += 1000;
+		r.tx_bytes += 1000;
+		unsigned ev = peerstate_observe(&st, &r, t + i * 1000);
+		assert_false(ev & PEER_EV_UNHEALTHY);
+		if (i == 2) { /* a probe goes out, and is never answered */
+			peerstate_probe_sent(&st, t + i * 1000);
+		}
+	}
+	assert_true(st.healthy && !st.dead);
+}
+
 int main(int argc, char **argv)
 {
 	test_set_vector_dir(argc, argv);
@@ -524,8 +758,11 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_endpoint_rank),
 		cmocka_unit_test(test_endpoint_choice),
 		cmocka_unit_test(test_endpoint_last_good),
+		cmocka_unit_test(test_endpoint_quick),
+		cmocka_unit_test(test_endpoint_quick_bounded),
 		cmocka_unit_test(test_tunnel_quiet),
 		cmocka_unit_test(test_probes),
+		cmocka_unit_test(test_fast_fallback),
 		cmocka_unit_test(test_event_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -12,7 +12,7 @@ build_pkgs=(meson ninja-build gcc pkg-config libsodium-dev libmnl-dev
             scdoc dpkg-dev debhelper fakeroot build-essential)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev xxd qemu-system-x86 cpio kmod xz-utils
            socat debootstrap e2fsprogs jq)
-bench_pkgs=(libcmocka-dev gnuplot-nox binutils)
+bench_pkgs=(libcmocka-dev gnuplot-nox binutils conntrack)
 cross_archs=(armhf s390x)
 # The toolchains' own C libraries (-cross, architecture all) rather than
 # libc6-dev:ARCH, whose linux-libc-dev must match the host's version exactly.

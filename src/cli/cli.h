@@ -14,6 +14,7 @@ int cmd_status(int argc, char **argv);
 int cmd_facts(int argc, char **argv);
 int cmd_log_level(int argc, char **argv);
 int cmd_metrics(int argc, char **argv);
+int cmd_hosts(int argc, char **argv);
 /* One request to the daemon for iface; the parsed JSON answer, or NULL
  * (with a message on stderr unless quiet). */
 typedef struct json_t json_t;

@@ -284,6 +284,11 @@ static void print_peer(const json_t *p)
 	       str(p, "endpoint", "(none)"));
 	const int indent = 2;
 	printf("%*skey %s, trust %s\n", indent, "", str(p, "public_key", "?"), str(p, "trust", "?"));
+	const json_t *names = json_object_get(p, "hostnames");
+	if (json_array_size(names))
+		printf("%*sby name: %s%s%s\n", indent, "", json_string_value(json_array_get(names, 0)),
+		       json_array_size(names) > 1 ? ", " : "",
+		       json_array_size(names) > 1 ? json_string_value(json_array_get(names, 1)) : "");
 	printf("%*stransfer: %s received, %s sent; %s\n", indent, "", rx, tx,
 	       json_is_true(json_object_get(p, "alive")) ? "its daemon is alive" : "no word from its daemon");
 	const char *why = str(p, "why_not_direct", NULL);
@@ -360,6 +365,25 @@ static void print_facts(const json_t *f)
 	printf("%zu fact%s\n", json_array_size(facts), json_array_size(facts) == 1 ? "" : "s");
 }
 
+/* The lines as the hosts file has them; names turned away as comments. */
+static void print_hosts(const json_t *h)
+{
+	size_t i, k;
+	const json_t *x, *n;
+	printf("# %s: %s%s%s\n", str(h, "interface", "?"), str(h, "file", "?"),
+	       json_is_string(json_object_get(h, "hosts_file")) ? ", and a block in " : "",
+	       str(h, "hosts_file", ""));
+	json_array_foreach(json_object_get(h, "hosts"), i, x) {
+		printf("%s", str(x, "address", "?"));
+		json_array_foreach(json_object_get(x, "names"), k, n)
+			printf(" %s", json_string_value(n) ? json_string_value(n) : "?");
+		putchar('\n');
+	}
+	json_array_foreach(json_object_get(h, "rejected"), i, x)
+		printf("# not written: '%s' (peer %.10s): %s\n", str(x, "name", "?"), str(x, "public_key", "?"),
+		       str(x, "why", "?"));
+}
+
 /* ---- metrics, in the Prometheus text format ---- */
 
 /* A label value with \ and " escaped (names are printable, no newline). */
@@ -430,6 +454,10 @@ static void print_metrics(const json_t *m)
 	}
 	metric_head("wirelink_endpoint_tries_total", "counter", "Endpoints tried for peers without a working link.");
 	sample("wirelink_endpoint_tries_total", ifc, NULL, NULL, num(m, "endpoint_tries"));
+	metric_head("wirelink_rounds_total", "counter", "Engine rounds run (decisions, sends).");
+	sample("wirelink_rounds_total", ifc, NULL, NULL, num(m, "rounds"));
+	metric_head("wirelink_device_reads_total", "counter", "Reads of the WireGuard device.");
+	sample("wirelink_device_reads_total", ifc, NULL, NULL, num(m, "device_reads"));
 	for (int rx = 1; rx >= 0; rx--) {
 		/* WireGuard's byte counts only grow (a peer removed and added
 		 * again starts over, as a counter may): counters, so _total. */
@@ -450,6 +478,7 @@ static const struct answer_kind {
 	{ "status", print_status, { "interface", "role", "peers" } },
 	{ "facts", print_facts, { "facts", NULL, NULL } },
 	{ "metrics", print_metrics, { "interface", "packets_in", "peers" } },
+	{ "hosts", print_hosts, { "interface", "hosts", "rejected" } },
 };
 
 static bool is_kind(const json_t *j, const struct answer_kind *k)
@@ -599,3 +628,4 @@ int cmd_status(int argc, char **argv) { return client(argc, argv, "status", prin
 int cmd_facts(int argc, char **argv) { return client(argc, argv, "facts", print_facts); }
 int cmd_log_level(int argc, char **argv) { return client(argc, argv, "log-level", NULL); }
 int cmd_metrics(int argc, char **argv) { return client(argc, argv, "metrics", print_metrics); }
+int cmd_hosts(int argc, char **argv) { return client(argc, argv, "hosts", print_hosts); }

@@ -76,13 +76,14 @@ enum {
 	ENGINE_EV_NO_DIRECT = 1 << 13,	      /* no endpoint answered: via the router */
 	ENGINE_EV_BUDGET = 1 << 14,  /* facts from it hit a cap (at most once a minute) */
 	ENGINE_EV_HIJACK = 1 << 15,  /* it claimed allowed IPs another peer holds (same) */
+	ENGINE_EV_YIELDED = 1 << 16, /* allowed IPs we gave it are claimed more strongly for another */
 };
 
 /* A link with traffic flowing or a probe out is looked at this often; a
  * round comes at least every QUIET_ROUND_MS, as a soft deadline (at the
  * caller's next look; engine_next_due: everything time alone changes has
  * its own deadline, this is a safety net). */
-enum { LINK_WATCH_MS = 1000, QUIET_ROUND_MS = 60000 };
+enum { LINK_WATCH_MS = 1000, QUIET_ROUND_MS = 60000, CONFIRM_MS = 250 };
 
 struct engine_round {
 	struct wg_change change; /* empty when nothing is to change */
@@ -115,6 +116,15 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
  * moved are WireGuard's own (keepalives, handshakes) or facts, never a
  * flow to watch. */
 void engine_tunnel_quiet(struct engine *e);
+/* Since the last snapshot (read just before it), the host routed tx
+ * packets of its own (not our fact packets) into the tunnel and got rx
+ * out of it. If no peer's counters show data sent, WireGuard could not
+ * send them (a local firewall refused them); if a peer's show data
+ * received and none came out, WireGuard dropped it (its source is an
+ * address we moved onto another peer's direct link: that peer sends to us
+ * through the router, its direct link is dead to it). Either way the
+ * links that carried nothing are probed. */
+void engine_tunnel_counted(struct engine *e, uint64_t tx, uint64_t rx);
 void engine_set_host(struct engine *e, const struct netif_list *host);
 const struct netif_list *engine_host(const struct engine *e);
 

@@ -67,6 +67,27 @@ static void add_meta(struct builder *b, const uint8_t subject[static 32], const 
 		b->out->n--; /* a name too long to send: config validation keeps this out */
 }
 
+/* Interfaces local by nature, hidden when the file sets no HideIfaces:
+ * container and VM bridges and the host ends of containers' veth pairs, as
+ * docker (docker0, br-<12 hex>, veth<7 hex>), libvirt, LXC/LXD, podman,
+ * CNI, VirtualBox and VMware name them; no peer elsewhere reaches them. */
+#define HEX "[0-9a-f]"
+const char *const localfacts_default_hide[] = {
+	"lo",
+	"docker*",
+	"br-" HEX HEX HEX HEX HEX HEX HEX HEX HEX HEX HEX HEX,
+	"veth" HEX HEX HEX HEX HEX HEX HEX,
+	"virbr[0-9]*",
+	"lxcbr[0-9]*",
+	"lxdbr[0-9]*",
+	"podman[0-9]*",
+	"cni[0-9]*",
+	"vboxnet[0-9]*",
+	"vmnet[0-9]*",
+	NULL,
+};
+#undef HEX
+
 static bool glob_any(const char *const *globs, const char *name)
 {
 	for (size_t i = 0; globs && globs[i]; i++)
@@ -84,6 +105,7 @@ static bool is_link_local(int family, const void *addr)
 /* Rules 1 and 2: our own endpoints and, for a router, our subnets. */
 static void self_facts(struct builder *b, const struct local_input *in, bool static_self_ips)
 {
+	const char *const *hide = in->hide_ifaces ? in->hide_ifaces : localfacts_default_hide;
 	for (size_t i = 0; in->host && i < in->host->n; i++) {
 		const struct netif *nif = &in->host->ifs[i];
 		bool is_dev = nif->index == in->dev->ifindex || !strcmp(nif->name, in->dev->name);
@@ -93,7 +115,7 @@ static void self_facts(struct builder *b, const struct local_input *in, bool sta
 				continue;
 			if (is_dev && in->is_router && !static_self_ips)
 				add_cidr(b, in->self, a->family, &a->ip6, a->prefix, true);
-			else if (!is_dev && nif->up && !glob_any(in->hide_ifaces, nif->name) &&
+			else if (!is_dev && nif->up && !glob_any(hide, nif->name) &&
 				 (!in->report_ifaces || !in->report_ifaces[0] ||
 				  glob_any(in->report_ifaces, nif->name)))
 				add_endpoint(b, in->self, a->family, &a->ip6, in->dev->listen_port);

@@ -34,7 +34,7 @@ struct local_input {
 	const struct wg_device *dev;	/* the device snapshot */
 	const struct netif_list *host;	/* host interfaces and addresses */
 	const char *const *report_ifaces; /* globs; NULL-terminated or NULL */
-	const char *const *hide_ifaces;
+	const char *const *hide_ifaces;	  /* NULL: localfacts_default_hide */
 	const struct peer_config *config; /* the config file's peers */
 	size_t n_config;
 	/* The same sorted by key, for lookups in O(log n); NULL: walk config. */
@@ -57,6 +57,9 @@ struct local_facts {
 	struct local_fact *facts;
 	size_t n;
 };
+
+/* The HideIfaces globs when the file sets none (NULL-terminated). */
+extern const char *const localfacts_default_hide[];
 
 /* Builds every local fact, without duplicates. 0 or -ENOMEM. */
 int localfacts_build(const struct local_input *in, struct local_facts *out)

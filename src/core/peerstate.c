@@ -11,7 +11,7 @@ void peerstate_init(struct peerstate *ps, const uint8_t key[static WIRE_KEY_LEN]
 {
 	memset(ps, 0, sizeof(*ps));
 	memcpy(ps->key, key, WIRE_KEY_LEN);
-	ps->attempt_until = ps->round_start = ps->retry_at = INT64_MIN;
+	ps->attempt_until = ps->round_start = ps->pass_start = ps->retry_at = INT64_MIN;
 	ps->current = -1;
 }
 
@@ -71,6 +71,18 @@ static bool wireguard_only(uint64_t n)
 	return false;
 }
 
+/* How long sent data may go unanswered before we probe. */
+static int64_t answer_wait(const struct peerstate *ps)
+{
+	return ps->answer_wait ? ps->answer_wait : LINK_ANSWER_MIN_MS;
+}
+
+/* How long a dead link waits before its next probe. */
+static int64_t revive_wait(const struct peerstate *ps)
+{
+	return ps->revive_ms ? ps->revive_ms : REVIVE_MS;
+}
+
 /* Probe bookkeeping on each look at the device (peers that answer). */
 static unsigned watch_link(struct peerstate *ps, bool heard, bool rx_moved, bool tx_moved,
 			   bool advanced, int64_t wall_ms)
@@ -87,21 +99,42 @@ static unsigned watch_link(struct peerstate *ps, bool heard, bool rx_moved, bool
 	}
 	if (advanced) { /* a handshake needs both directions */
 		ps->dead = false;
+		ps->revive_ms = 0;
 		ps->probe_at = 0;
 	}
-	if (ps->dead || !ps->hs_ok)
+	if (rx_moved)
+		ps->answer_wait = 0; /* data comes back: the next silence is news */
+	if (!ps->hs_ok)
 		return 0;
+	if (ps->dead) {
+		/* Its session is still good: ask now and then whether the path
+		 * works again (a healed cut goes direct within seconds), less
+		 * often while it does not. */
+		return wall_ms - ps->probe_last >= revive_wait(ps) ? PEER_EV_PROBE : 0;
+	}
 	if (ps->probe_at) {
+		/* Data still comes and ours goes out (no failed send here): the
+		 * link works, only its daemon is silent (stopped, busy). */
+		if (rx_moved && wall_ms - ps->send_failed_at >= PROBE_WAIT_MS) {
+			ps->probe_at = 0;
+			return 0;
+		}
 		if (wall_ms - ps->probe_at >= PROBE_WAIT_MS) {
 			ps->dead = true;
 			ps->probe_at = 0;
+			ps->answer_probe = false;
 			return 0;
 		}
 		return ps->probes < PROBE_COUNT && wall_ms - ps->probe_last >= PROBE_REPEAT_MS ? PEER_EV_PROBE : 0;
 	}
-	/* We sent and nothing came back: WireGuard answers any data with a
-	 * keepalive within 10 s, so after LINK_ANSWER_MS something is wrong
-	 * (this catches links whose traffic was too short to be a flow). */
+	/* We sent data and nothing came back: ask at once (this catches
+	 * links whose traffic was too short to be a flow). */
+	if (ps->data_unanswered_since && wall_ms - ps->data_unanswered_since >= answer_wait(ps)) {
+		ps->answer_probe = true;
+		return PEER_EV_PROBE;
+	}
+	/* We sent anything (our facts) and nothing came back: WireGuard
+	 * answers with a keepalive within 10 s. */
 	if (ps->unanswered_since && wall_ms - ps->unanswered_since >= LINK_ANSWER_MS)
 		return PEER_EV_PROBE;
 	/* Traffic was flowing (either way) and nothing came for a while. */
@@ -149,6 +182,14 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
 	bool user = ps->observed && !ps->tunnel_quiet;
 	bool rx_moved = user && !ps->fact_rx && !wireguard_only(got);
 	bool tx_moved = user && !ps->fact_tx && !wireguard_only(sent);
+	ps->sent_data = tx_moved;
+	ps->sent_any = sent > 0;
+	ps->got_data = ps->observed && !ps->fact_rx && !wireguard_only(got);
+	ps->got_any = got > 0;
+	if (got)
+		ps->data_unanswered_since = 0;
+	else if (tx_moved && !ps->data_unanswered_since)
+		ps->data_unanswered_since = wall_ms ? wall_ms : 1;
 	ps->fact_rx = ps->fact_tx = 0;
 	ps->tunnel_quiet = false;
 	ps->rx_bytes = p->rx_bytes;
@@ -169,8 +210,23 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
 	return ev | probe;
 }
 
+unsigned peerstate_suspect(struct peerstate *ps, int64_t wall_ms, bool sends)
+{
+	if (sends)
+		ps->send_failed_at = wall_ms ? wall_ms : 1;
+	if (!ps->answers || !ps->healthy || ps->dead || ps->probe_at ||
+	    (ps->suspect_at && wall_ms - ps->suspect_at < SUSPECT_MIN_MS))
+		return 0;
+	ps->suspect_at = wall_ms ? wall_ms : 1;
+	return PEER_EV_PROBE;
+}
+
 void peerstate_probe_sent(struct peerstate *ps, int64_t wall_ms)
 {
+	if (ps->dead) {
+		int64_t w = revive_wait(ps) * 2;
+		ps->revive_ms = w < REVIVE_MAX_MS ? w : REVIVE_MAX_MS;
+	}
 	if (!ps->probe_at) {
 		ps->probe_at = wall_ms ? wall_ms : 1;
 		ps->probes = 0;
@@ -187,8 +243,17 @@ unsigned peerstate_heard(struct peerstate *ps, unsigned ttl)
 	ps->answers = true;
 	if (ttl == PROBE_TTL)
 		return 0; /* a probe of its own proves only its direction */
+	if (ps->answer_probe && ps->probe_at) {
+		/* Our data gets no answer but our probe does: a one-way
+		 * stream. Ask less often while it lasts. */
+		int64_t w = answer_wait(ps) * 2;
+		ps->answer_wait = w < LINK_ANSWER_MS ? w : LINK_ANSWER_MS;
+		ps->data_unanswered_since = 0;
+	}
+	ps->answer_probe = false;
 	ps->probe_at = 0;
 	ps->dead = false;
+	ps->revive_ms = 0;
 	ps->rx_run = ps->tx_run = 0;
 	unsigned ev = transition(&ps->healthy, ps->hs_ok, PEER_EV_HEALTHY, PEER_EV_UNHEALTHY);
 	if (ev & PEER_EV_HEALTHY) {
@@ -209,6 +274,11 @@ int64_t peerstate_next_look(const struct peerstate *ps)
 	}
 	/* We sent and heard nothing: a probe (or, for the original, a stall)
 	 * is due when that has lasted long enough. */
+	/* A dead link's next probe. */
+	if (ps->answers && ps->dead && ps->hs_ok && ps->probe_last + revive_wait(ps) < at)
+		at = ps->probe_last + revive_wait(ps);
+	if (ps->answers && ps->data_unanswered_since && ps->data_unanswered_since + answer_wait(ps) < at)
+		at = ps->data_unanswered_since + answer_wait(ps);
 	if (ps->unanswered_since) {
 		int64_t due = ps->unanswered_since + (ps->answers ? LINK_ANSWER_MS : LINK_STALL_MS);
 		if (due < at)
@@ -312,6 +382,36 @@ static bool on_subnet(const struct peer_endpoint *e, const struct netif_addr *a)
 	return !rest || (e->ep.addr[full] & mask) == (n[full] & mask);
 }
 
+static bool same_addr(const struct peer_endpoint *e, const struct netif_addr *a)
+{
+	int family = e->attr == WIRE_ENDPOINT_V4 ? AF_INET : AF_INET6;
+	const void *n = family == AF_INET ? (const void *)&a->ip4 : (const void *)&a->ip6;
+	return a->family == family && !memcmp(e->ep.addr, n, family == AF_INET ? 4 : 16);
+}
+
+/* Global unicast IPv6 (2000::/3): a way out without NAT. */
+static bool global6(const uint8_t *a)
+{
+	return (a[0] & 0xe0) == 0x20;
+}
+
+/* What our host's interfaces say about e: one of ours, on one of our
+ * subnets (up interfaces only), and whether we have a global IPv6 address. */
+static void host_view(const struct peer_endpoint *e, const struct netif_list *host, bool link_local,
+		      bool *own, bool *lan, bool *have6)
+{
+	*own = *lan = *have6 = false;
+	for (size_t i = 0; i < host->n; i++)
+		for (size_t k = 0; k < host->ifs[i].n_addrs; k++) {
+			const struct netif_addr *a = &host->ifs[i].addrs[k];
+			*own |= same_addr(e, a);
+			if (!host->ifs[i].up)
+				continue;
+			*lan |= !link_local && on_subnet(e, a);
+			*have6 |= a->family == AF_INET6 && global6((const uint8_t *)&a->ip6);
+		}
+}
+
 enum endpoint_rank peerstate_rank(const struct peer_endpoint *e, const struct netif_list *host)
 {
 	const uint8_t *a = e->ep.addr;
@@ -319,16 +419,39 @@ enum endpoint_rank peerstate_rank(const struct peer_endpoint *e, const struct ne
 	/* Link-local (IPv6 fe80::/10, IPv4 169.254/16) has no LAN meaning
 	 * without a scope: never ranked as LAN. */
 	bool link_local = v4 ? a[0] == 169 && a[1] == 254 : a[0] == 0xfe && (a[1] & 0xc0) == 0x80;
-	for (size_t i = 0; host && !link_local && i < host->n; i++)
-		for (size_t k = 0; host->ifs[i].up && k < host->ifs[i].n_addrs; k++)
-			if (on_subnet(e, &host->ifs[i].addrs[k]))
-				return EP_RANK_LAN;
+	bool own = false, lan = false, have6 = true; /* no host: no news */
+	if (host)
+		host_view(e, host, link_local, &own, &lan, &have6);
+	if (own)
+		return EP_RANK_OWN;
+	if (lan)
+		return EP_RANK_LAN;
 	if (v4)
 		return v4_in(a, 10, 0, 8) || v4_in(a, 172, 16, 12) || v4_in(a, 192, 168, 16) ||
 				       v4_in(a, 100, 64, 10) || link_local
 			       ? EP_RANK_PRIVATE
 			       : EP_RANK_PUBLIC4;
-	return (a[0] & 0xfe) == 0xfc || link_local ? EP_RANK_PRIVATE : EP_RANK_GLOBAL6;
+	if ((a[0] & 0xfe) == 0xfc || link_local)
+		return EP_RANK_PRIVATE;
+	return have6 ? EP_RANK_GLOBAL6 : EP_RANK_NO_ROUTE;
+}
+
+void peerstate_try_held(struct peerstate *ps, int64_t ms)
+{
+	if (ps->current >= 0 && ps->attempt_until != INT64_MIN) {
+		ps->attempt_until += ms;
+		ps->cut_at += ms;
+	}
+}
+
+const char *peerstate_rank_name(enum endpoint_rank r)
+{
+	static const char *const names[EP_RANK_COUNT] = {
+		[EP_RANK_LAN] = "lan",		   [EP_RANK_GLOBAL6] = "global-ipv6",
+		[EP_RANK_PUBLIC4] = "public-ipv4", [EP_RANK_PRIVATE] = "private",
+		[EP_RANK_NO_ROUTE] = "no-route",   [EP_RANK_OWN] = "own-address",
+	};
+	return (unsigned)r < EP_RANK_COUNT ? names[r] : "?";
 }
 
 int peerstate_tried(const struct peerstate *ps, const struct peer_endpoint *e, int64_t *at,
@@ -360,7 +483,15 @@ static int record_try(struct peerstate *ps, const struct peer_endpoint *e, int64
 	return slot;
 }
 
-/* Whether candidate i goes before candidate j. */
+/* Whether the candidate went unanswered at its last try. */
+static bool unanswered(const struct peerstate *ps, const struct peer_endpoint *e)
+{
+	int t = find_try(ps, e);
+	return t >= 0 && ps->tried[t].result == TRY_UNANSWERED;
+}
+
+/* Whether candidate i goes before candidate j: the endpoint of the last
+ * healthy link, then what did not go unanswered, then by rank. */
 static bool better(const struct peerstate *ps, const struct peer_endpoint *c,
 		   const enum endpoint_rank *ranks, size_t i, size_t j)
 {
@@ -368,15 +499,74 @@ static bool better(const struct peerstate *ps, const struct peer_endpoint *c,
 	bool gj = ps->has_good && peerstate_same_endpoint(&c[j], &ps->good);
 	if (gi != gj)
 		return gi;
+	bool ui = unanswered(ps, &c[i]), uj = unanswered(ps, &c[j]);
+	if (ui != uj)
+		return uj;
 	if (ranks && ranks[i] != ranks[j])
 		return ranks[i] < ranks[j];
 	return i < j;
 }
 
-int peerstate_next_endpoint(struct peerstate *ps, const struct peer_endpoint *c,
-			    const enum endpoint_rank *ranks, size_t n, int64_t now, unsigned *events)
+/* The best candidate not yet tried in this pass (only_new: never tried),
+ * or -1; *fresh gets how many there are. */
+static int best_fresh(const struct peerstate *ps, const struct peer_endpoint *c,
+		      const enum endpoint_rank *ranks, size_t n, bool only_new, bool retry_best,
+		      size_t *fresh)
 {
-	if (n == 0 || now < ps->attempt_until)
+	int pick = -1;
+	*fresh = 0;
+	for (size_t i = 0; i < n; i++) {
+		int t = find_try(ps, &c[i]);
+		if (only_new ? t >= 0 : !retry_best && t >= 0 && ps->tried[t].at >= ps->pass_start)
+			continue;
+		(*fresh)++;
+		if (pick < 0 || better(ps, c, ranks, i, (size_t)pick))
+			pick = (int)i;
+	}
+	return pick;
+}
+
+/* A new round: everything is fresh; a quick pass first when it helps. */
+static void new_round(struct peerstate *ps, int64_t now, bool quick)
+{
+	ps->round_start = ps->pass_start = now;
+	ps->retry_at = INT64_MIN;
+	ps->retry_ms = 0;
+	ps->quick_pass = quick;
+	ps->quick_left = ENDPOINT_QUICK_MAX;
+}
+
+/* Every candidate of this round failed: back off, quietly. */
+static void round_failed(struct peerstate *ps, int64_t now, unsigned *events)
+{
+	ps->retry_ms = ENDPOINT_RETRY_MS;
+	ps->retry_at = now + ps->retry_ms;
+	ps->attempt_until = INT64_MIN;
+	if (events && !ps->said_no_direct)
+		*events |= PEER_EV_NO_DIRECT;
+	ps->said_no_direct = true;
+}
+
+/* A new candidate never tried, while a quick peer's try has had its quick
+ * time: it need not wait out a slow try (the candidates of a peer come in
+ * one by one, the router's observation first). */
+static bool newcomer(const struct peerstate *ps, const struct peer_endpoint *c, size_t n, int64_t now,
+		     bool quick)
+{
+	if (!quick || ps->current < 0 || ps->retry_at != INT64_MIN || now < ps->cut_at || n <= ps->n_cand)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (find_try(ps, &c[i]) < 0)
+			return true;
+	return false;
+}
+
+int peerstate_next_endpoint(struct peerstate *ps, const struct peer_endpoint *c,
+			    const enum endpoint_rank *ranks, size_t n, int64_t now, bool quick,
+			    unsigned *events)
+{
+	bool restart = n > 0 && now < ps->attempt_until && newcomer(ps, c, n, now, quick);
+	if (n == 0 || (now < ps->attempt_until && !restart))
 		return -1;
 	/* The try that just ended went unanswered (an answer would have made
 	 * the peer healthy and ended the round). */
@@ -398,50 +588,39 @@ int peerstate_next_endpoint(struct peerstate *ps, const struct peer_endpoint *c,
 		retry_best = true;
 	else if (failed)
 		return -1;
-	bool new_round = ps->round_start == INT64_MIN || (ps->retry_at != INT64_MIN && !failed);
-	if (new_round) {
-		ps->round_start = now; /* a new round: everything is fresh */
-		ps->retry_at = INT64_MIN;
-		ps->retry_ms = 0;
-	}
-	int pick = -1;
-	for (size_t i = 0; i < n; i++) {
-		int t = find_try(ps, &c[i]);
-		bool fresh = only_new ? t < 0 : retry_best || t < 0 || ps->tried[t].at < ps->round_start;
-		if (fresh && (pick < 0 || better(ps, c, ranks, i, (size_t)pick)))
-			pick = (int)i;
+	bool first = ps->round_start == INT64_MIN || (ps->retry_at != INT64_MIN && !failed) || restart;
+	if (first)
+		new_round(ps, now, quick);
+	size_t fresh;
+	int pick = best_fresh(ps, c, ranks, n, only_new, retry_best, &fresh);
+	/* The quick pass: while it may, and while two or more are left (the
+	 * last one left goes on to the slow pass, which starts with the best). */
+	bool was_quick = ps->quick_pass;
+	ps->quick_pass = was_quick && quick && !only_new && !retry_best && ps->quick_left > 0 &&
+			 (fresh >= 2 || (pick >= 0 && !first));
+	if (was_quick && !ps->quick_pass && !only_new && !retry_best) {
+		ps->pass_start = now; /* the slow pass: everything is fresh again */
+		pick = best_fresh(ps, c, ranks, n, false, false, &fresh);
+		first = true;
 	}
 	if (pick < 0) {
-		/* Every candidate of this round failed: back off, quietly. */
-		ps->retry_ms = ENDPOINT_RETRY_MS;
-		ps->retry_at = now + ps->retry_ms;
-		ps->attempt_until = INT64_MIN;
-		if (events && !ps->said_no_direct)
-			*events |= PEER_EV_NO_DIRECT;
-		ps->said_no_direct = true;
+		round_failed(ps, now, events);
 		return -1;
 	}
 	if (retry_best) {
 		ps->retry_ms = ps->retry_ms * 2 > ENDPOINT_RETRY_MAX_MS ? ENDPOINT_RETRY_MAX_MS : ps->retry_ms * 2;
 		ps->retry_at = now + ps->retry_ms;
 	}
-	bool first = new_round || retry_best || only_new;
-	ps->attempt_until = now + (first ? ENDPOINT_FIRST_TRY_MS : ENDPOINT_TRY_MS);
+	int64_t ms = ps->quick_pass ? ENDPOINT_QUICK_MS
+		     : first || retry_best || only_new ? ENDPOINT_FIRST_TRY_MS
+						       : ENDPOINT_TRY_MS;
+	if (ps->quick_pass)
+		ps->quick_left--;
+	ps->attempt_until = now + ms;
+	ps->cut_at = now + ENDPOINT_QUICK_MS;
+	ps->n_cand = n;
 	record_try(ps, &c[pick], now);
 	return pick;
-}
-
-const char *peerstate_why(const struct peerstate *ps, size_t n_candidates)
-{
-	if (ps->healthy)
-		return "direct";
-	if (n_candidates == 0)
-		return "no endpoint known";
-	if (ps->retry_at != INT64_MIN)
-		return "no endpoint answered";
-	if (ps->dead)
-		return "direct link stopped answering";
-	return "trying endpoints";
 }
 
 const char *peerstate_event_text(unsigned ev, char *buf, size_t cap)

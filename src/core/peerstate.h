@@ -20,11 +20,19 @@ enum {
 	HANDSHAKE_VALIDITY_MS = 165334,
 	/* Endpoint attempts. WireGuard retries an unanswered handshake every
 	 * 5 s (REKEY_TIMEOUT, plus up to 1/3 s of jitter) to whatever endpoint
-	 * the peer has then: the first try of a round gets 3 s, so that the
+	 * the peer has then: the first try of a pass gets 3 s, so that the
 	 * switch lands before the first retry, and each later try 5 s, one
 	 * retry each. */
 	ENDPOINT_FIRST_TRY_MS = 3000,
 	ENDPOINT_TRY_MS = 5000,
+	/* A peer that hears each new endpoint at once (a handshake initiation
+	 * goes out when it is set: see renew_peer in engine.c) first gets a
+	 * quick pass: up to ENDPOINT_QUICK_MAX candidates, ENDPOINT_QUICK_MS
+	 * each, as good as all at once (an answer within that wins: a path's
+	 * round trip is well under it); then the slow pass above, for what
+	 * answers slower or needs the other side to call first. */
+	ENDPOINT_QUICK_MS = 200,
+	ENDPOINT_QUICK_MAX = 8,
 	/* Every candidate failed: the best one alone is tried again after
 	 * this, doubling up to ENDPOINT_RETRY_MAX_MS; all of them again when a
 	 * new candidate appears or after ENDPOINT_ROUND_MS. */
@@ -41,14 +49,30 @@ enum {
 	 * probe (PROBE_REPEAT_MS apart, PROBE_COUNT times); no answer within
 	 * PROBE_WAIT_MS of the first probe, the link is dead. */
 	LINK_FLOW_MS = 5000,
-	/* ...or we sent data and nothing came back for LINK_ANSWER_MS
-	 * (WireGuard's keepalive answer comes within 10 s): we probe too. */
+	/* ...or we sent user data and nothing came back for LINK_ANSWER_MIN_MS:
+	 * we probe too. A probe that is answered while our data still gets
+	 * none (a one-way stream) doubles the wait, up to LINK_ANSWER_MS; data
+	 * coming back resets it. Anything we sent (our own facts too) and
+	 * nothing back for LINK_ANSWER_MS (WireGuard answers any packet with a
+	 * keepalive within 10 s): we probe. */
+	LINK_ANSWER_MIN_MS = 1500,
 	LINK_ANSWER_MS = 15000,
+	/* Our sends failed on this host (the interface took packets that no
+	 * peer's counters show: a local firewall): idle links are probed, each
+	 * at most once per SUSPECT_MIN_MS. */
+	SUSPECT_MIN_MS = 10000,
 	LINK_FLOW_COUNT = 2,
-	LINK_QUIET_MS = 2500,
-	PROBE_REPEAT_MS = 1000,
+	LINK_QUIET_MS = 1500,
+	PROBE_REPEAT_MS = 700,
 	PROBE_COUNT = 3,
-	PROBE_WAIT_MS = 3500,
+	PROBE_WAIT_MS = 2500,
+	/* While a probe is out, the device is looked at this often. */
+	PROBE_LOOK_MS = 350,
+	/* A dead link whose session is still good is probed after REVIVE_MS,
+	 * doubling up to REVIVE_MAX_MS, so that it is direct again soon after
+	 * the path heals. */
+	REVIVE_MS = 2000,
+	REVIVE_MAX_MS = 32000,
 	PEERSTATE_MAX_TRIED = 32,
 };
 
@@ -59,10 +83,14 @@ enum { PROBE_TTL = 254, PROBE_ANSWER_TTL = 253 };
 
 /* How likely an endpoint is to work, best first. */
 enum endpoint_rank {
-	EP_RANK_LAN,	 /* on a subnet one of our host interfaces is on */
-	EP_RANK_PRIVATE, /* another private address (RFC 1918, CGNAT, ULA) */
-	EP_RANK_GLOBAL6, /* global IPv6: no NAT in the way */
-	EP_RANK_PUBLIC4, /* a public IPv4 address, often a NAT's */
+	EP_RANK_LAN,	  /* on a subnet one of our host interfaces is on */
+	EP_RANK_GLOBAL6,  /* global IPv6, and we have one: no NAT in the way */
+	EP_RANK_PUBLIC4,  /* a public IPv4 address, often a NAT's */
+	EP_RANK_PRIVATE,  /* private (RFC 1918, CGNAT, ULA, link-local) on none
+			   * of our subnets: another site's LAN, a container's */
+	EP_RANK_NO_ROUTE, /* global IPv6, and we have none */
+	EP_RANK_OWN,	  /* one of our own addresses: it is us, not the peer */
+	EP_RANK_COUNT
 };
 
 enum try_result { TRY_PENDING, TRY_ANSWERED, TRY_UNANSWERED };
@@ -89,6 +117,7 @@ struct peerstate {
 	int64_t handshake_sec, handshake_nsec; /* last seen on the device */
 	uint64_t rx_bytes, tx_bytes;	       /* last seen on the device */
 	int64_t unanswered_since; /* wall ms we sent with nothing received since; 0: none */
+	int64_t data_unanswered_since; /* ...user data (not facts, keepalives) */
 	/* Link health by probes, for peers that answer them (wall ms). */
 	bool answers;	 /* it sent a probe or an answer: a daemon that answers */
 	bool dead;	 /* a probe went unanswered: unhealthy until answered */
@@ -104,8 +133,16 @@ struct peerstate {
 	 * last (its packet counters say so): what moved is no flow. */
 	bool tunnel_quiet;
 	unsigned tx_run; /* sends in a row, each within LINK_FLOW_MS */
+	/* At the last look: user data went out, anything did; data came in
+	 * (even with the tunnel quiet: WireGuard may have dropped it), anything did. */
+	bool sent_data, sent_any, got_data, got_any;
 	int64_t probe_at, probe_last; /* first and latest unanswered probe; 0: none */
 	unsigned probes;		 /* probes sent since probe_at */
+	int64_t answer_wait;	 /* unanswered data waits this for a probe (0: the least) */
+	bool answer_probe;	 /* the probe out is for unanswered data */
+	int64_t suspect_at;	 /* we last probed it for failed sends */
+	int64_t revive_ms;	 /* a dead link's next probe waits this (0: REVIVE_MS) */
+	int64_t send_failed_at;	 /* sends on this host failed while it took none (wall ms) */
 	int64_t alive_since, alive_until;
 	uint8_t boot_id[WIRE_BOOT_ID_LEN];
 	char name[64]; /* from its MemberMetadata; "" when unknown */
@@ -113,6 +150,11 @@ struct peerstate {
 	/* Endpoint attempts (monotonic ms). */
 	int64_t attempt_until; /* the current try ends; INT64_MIN: none */
 	int64_t round_start;   /* the current round of candidates began; INT64_MIN: none */
+	int64_t pass_start;    /* ...its current pass (quick, then slow) */
+	int64_t cut_at;	       /* a quick peer's try may end for a new candidate from then */
+	size_t n_cand;	       /* candidates at the last choice */
+	bool quick_pass;       /* the round is in its quick pass */
+	unsigned quick_left;   /* tries the quick pass may still make */
 	int64_t retry_at;      /* every candidate failed: the next try; INT64_MIN: not failed */
 	int64_t retry_ms;      /* the back-off */
 	bool said_no_direct;   /* PEER_EV_NO_DIRECT given for this outage */
@@ -137,6 +179,12 @@ void peerstate_init(struct peerstate *ps, const uint8_t key[static WIRE_KEY_LEN]
  * peerstate_probe_sent records it), until an answer or a new handshake; for
  * others, we sent and received nothing for LINK_STALL_MS. */
 unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_t wall_ms);
+
+/* Packets were lost on this host and this peer's link carried none: sends
+ * failed (`sends`: the interface took packets no peer sent), or arrivals
+ * were dropped. Probe it, unless it is being probed or was lately.
+ * Returns PEER_EV_PROBE or 0. */
+unsigned peerstate_suspect(struct peerstate *ps, int64_t wall_ms, bool sends);
 
 /* We sent a probe at wall_ms. */
 void peerstate_probe_sent(struct peerstate *ps, int64_t wall_ms);
@@ -175,22 +223,33 @@ bool peerstate_alive_since(const struct peerstate *ps, int64_t now, int64_t ms);
 enum endpoint_rank peerstate_rank(const struct peer_endpoint *e, const struct netif_list *host);
 
 /* Endpoint choice for an unhealthy peer. A round tries the candidates
- * best first: the endpoint of its last healthy link, then by rank, then in
- * the order given; each try lasts ENDPOINT_FIRST_TRY_MS (the first of a
- * round) or ENDPOINT_TRY_MS, and a try that ends without the peer turning
+ * best first: the endpoint of its last healthy link, then those that did
+ * not go unanswered at their last try, each group by rank, then in the
+ * order given. With `quick` (setting an endpoint sends a handshake
+ * initiation to it at once) and two candidates or more, a quick pass comes
+ * first: ENDPOINT_QUICK_MS each, for up to ENDPOINT_QUICK_MAX of them.
+ * Then the slow pass: each try lasts ENDPOINT_FIRST_TRY_MS (the first of
+ * the pass) or ENDPOINT_TRY_MS; with `quick`, a new candidate never tried
+ * (there are more than at the last choice: they come in one by one) ends
+ * such a try once it had ENDPOINT_QUICK_MS, and a new round starts. A try that ends without the peer turning
  * healthy failed. When all failed (*events gets PEER_EV_NO_DIRECT, once
  * per outage), only the best is tried again, after a back-off; a candidate
  * never tried starts a new round at once. Records the try and returns the
  * index in candidates, or -1 when it is not time or there is nothing. */
 int peerstate_next_endpoint(struct peerstate *ps, const struct peer_endpoint *candidates,
-			    const enum endpoint_rank *ranks, size_t n, int64_t now, unsigned *events);
+			    const enum endpoint_rank *ranks, size_t n, int64_t now, bool quick,
+			    unsigned *events);
+
+/* The current try's first packet waits `ms` (the first-contact hold): the
+ * try ends that much later, so that it gets its whole time. */
+void peerstate_try_held(struct peerstate *ps, int64_t ms);
+
+/* The rank's name for status: "lan", "public-ipv4"... */
+const char *peerstate_rank_name(enum endpoint_rank r);
 
 /* The try record for an endpoint: 1, or 0 when it was never tried. */
 int peerstate_tried(const struct peerstate *ps, const struct peer_endpoint *e, int64_t *at,
 		    enum try_result *result);
-
-/* Why an unhealthy peer is not direct, for status (a fixed phrase). */
-const char *peerstate_why(const struct peerstate *ps, size_t n_candidates);
 
 void peerstate_endpoint_from_wg(const union wg_endpoint *w, struct peer_endpoint *out);
 bool peerstate_same_endpoint(const struct peer_endpoint *a, const struct peer_endpoint *b);

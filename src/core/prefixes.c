@@ -56,6 +56,38 @@ int prefixes_build(struct prefixes *x, const struct wg_device *dev)
 	return 0;
 }
 
+void prefixes_adopt(struct prefixes *x, struct prefix_entry *entries, size_t n)
+{
+	prefixes_free(x);
+	for (size_t i = 0; i < n; i++)
+		entries[i].ip = clean(&entries[i].ip);
+	if (n)
+		qsort(entries, n, sizeof(*entries), cmp_entry);
+	x->e = entries;
+	x->n = n;
+}
+
+bool prefixes_same(const struct wg_allowedip *a, const struct wg_allowedip *b)
+{
+	return a->family == b->family && a->cidr == b->cidr && !memcmp(&a->ip6, &b->ip6, addr_len(a));
+}
+
+bool prefixes_has(const struct wg_allowedip *set, size_t n, const struct wg_allowedip *ip)
+{
+	for (size_t i = 0; i < n; i++)
+		if (prefixes_same(&set[i], ip))
+			return true;
+	return false;
+}
+
+struct wg_allowedip prefixes_of_fact(const struct wire_fact *f)
+{
+	struct wg_allowedip ip = { .family = f->attr == WIRE_CIDR_V4 ? AF_INET : AF_INET6,
+				   .cidr = f->v.cidr.prefix };
+	memcpy(&ip.ip6, f->v.cidr.addr, addr_len(&ip));
+	return ip;
+}
+
 void prefixes_free(struct prefixes *x)
 {
 	free(x->e);

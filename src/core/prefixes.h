@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "proto/wire.h"
 #include "wg/wg.h"
 
 struct prefix_entry {
@@ -24,7 +25,17 @@ struct prefixes {
  * (x is then empty). */
 int prefixes_build(struct prefixes *x, const struct wg_device *dev)
 	__attribute__((warn_unused_result));
+/* Indexes n entries (taking the array, which may be NULL when n is 0):
+ * their prefixes are masked and sorted; `peer` is the caller's tag. */
+void prefixes_adopt(struct prefixes *x, struct prefix_entry *entries, size_t n);
 void prefixes_free(struct prefixes *x);
+
+/* One prefix, as WireGuard compares them: family, length and address. */
+bool prefixes_same(const struct wg_allowedip *a, const struct wg_allowedip *b);
+/* Whether ip is one of set[0..n). */
+bool prefixes_has(const struct wg_allowedip *set, size_t n, const struct wg_allowedip *ip);
+/* The prefix of an AllowedCidr fact (either family). */
+struct wg_allowedip prefixes_of_fact(const struct wire_fact *f);
 
 /* The peer holding exactly this prefix (WireGuard gives each to one peer),
  * or SIZE_MAX. */

@@ -3,7 +3,8 @@
 # one per run, each printing its step times. Limits carry a margin for a
 # loaded machine; the timing targets are in bench/convergence.sh.
 #   same-nat same-nat-hairpin dead-first roaming roaming-nat
-#   roaming-symmetric-nat path-cut local-firewall symmetric-nat
+#   roaming-symmetric-nat path-cut local-firewall symmetric-nat idle-firewall
+#   daemon-stops dead-candidates dead-candidates-both
 # usage: field.sh WIRELINK NAME   (as root)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/star.sh"
@@ -58,8 +59,8 @@ same-nat|same-nat-hairpin)
   # The NAT's public address comes first (the router saw it); the LAN
   # address must be tried first all the same.
   CONVERGE_LIMIT=10 start_and_converge ${FIELD_ARGS:-} || exit 1
-  check "a holds b at b's LAN address ($(endpoint_of a b))" endpoint_is a b 192.0.2.12:51820
-  check "b holds a at a's LAN address ($(endpoint_of b a))" endpoint_is b a 192.0.2.11:51820
+  check "a holds b at b's LAN address ($(endpoint_of a b))" endpoint_is a b 192.168.1.12:51820
+  check "b holds a at a's LAN address ($(endpoint_of b a))" endpoint_is b a 192.168.1.11:51820
   check "a -> b goes direct (router counters)" goes_direct a b
   ;;
 dead-first)
@@ -73,6 +74,35 @@ dead-first)
   tried=$(status_json a | grep -o '\[fd00:b::1\]:51820' | head -n 1)
   check "a tried b's unreachable address first (status lists it: ${tried:-no})" test -n "$tried"
   check "a -> b goes direct (router counters)" goes_direct a b
+  ;;
+dead-candidates|dead-candidates-both)
+  # a: an office LAN (with the router), docker0, virbr0 and a public
+  # address; b behind a NAT reaches a only at the public one. Both: b has
+  # docker0 and virbr0 too, and neither hides them (HideIfaces: []).
+  dead_setup 1 && container_bridges a || { not_ok "set-up"; exit 1; }
+  both=0; [ "$scenario" = dead-candidates-both ] && both=1
+  if [ $both = 1 ]; then
+    container_bridges b || { not_ok "set-up"; exit 1; }
+    for l in a b; do echo "HideIfaces: []" >"$E2E_TMP/etc/wirelink.$(star_iface "$l").yaml"; done
+  fi
+  ok "a: office LAN, docker0, virbr0, public address; b behind a NAT (both with bridges, none hidden: $both)"
+  CONVERGE_LIMIT=10 start_and_converge || exit 1
+  check "b holds a at a's public address ($(endpoint_of b a))" eval 'endpoint_of b a | grep -q "^203.0.113.11:"'
+  check "a -> b goes direct (router counters)" goes_direct a b
+  sb=$(status_json b) sa=$(status_json a)
+  if [ $both = 0 ]; then
+    check "docker0 and virbr0 are hidden by default (not among b's candidates for a)" \
+      eval '! grep -qE "172\.17\.0\.1|192\.168\.122\.1" <<<"$sb"'
+  else
+    check "b ranks a's docker0 address as its own (status)" \
+      eval 'jq -e ".peers[] | .candidates[]? | select(.endpoint == \"172.17.0.1:51820\") | select(.rank == \"own-address\")" <<<"$sb" >/dev/null'
+    check "a ranks b's virbr0 address as its own (status)" \
+      eval 'jq -e ".peers[] | .candidates[]? | select(.endpoint == \"192.168.122.1:51820\") | select(.rank == \"own-address\")" <<<"$sa" >/dev/null'
+  fi
+  check "b ranks a's office address after the public one (status: private)" \
+    eval 'jq -e ".peers[] | .candidates[]? | select(.endpoint == \"10.10.0.11:51820\") | select(.rank == \"private\")" <<<"$sb" >/dev/null'
+  check "b's status: a is direct, with no why-not-direct line" \
+    eval 'jq -e ".peers[] | select(.public_key == \"${pub[a]}\") | select(.path == \"direct\" and .why_not_direct == null)" <<<"$sb" >/dev/null'
   ;;
 roaming)
   lan_star a b || { not_ok "set-up"; exit 1; }
@@ -103,7 +133,7 @@ roaming-nat)
   E2E_PIDS+=($pingpid)
   sleep 3
   move_behind_nat a || { not_ok "moving a"; exit 1; }
-  ok "a moved behind a NAT: 192.0.2.11 -> 203.0.113.2, seen as 192.0.2.50"
+  ok "a moved behind a NAT: 192.0.2.11 -> 10.3.0.2, seen as 192.0.2.50"
   timed "b holds a directly at the NAT's address" 10 \
     eval 'endpoint_of b a | grep -q "^192.0.2.50:" && star_direct b a'
   timed "a holds b directly" 10 star_direct a b
@@ -180,6 +210,47 @@ NFT
   check "a -> b through the router" in_ns a ping -c 3 -W 2 -q 198.51.100.12
   check "  ... and b -> a" in_ns b ping -c 3 -W 2 -q 198.51.100.11
   ;;
+idle-firewall)
+  # A link idle for 40 s (a laptop at a hotel), then a's own firewall drops
+  # what it sends to b (wireguard-go counts nothing sent, so nothing on the
+  # device moves): the first send falls back within seconds. Then the
+  # same with b sending: b's packets arrive, a's answers do not.
+  lan_star a b || { not_ok "set-up"; exit 1; }
+  start_and_converge || exit 1
+  for from in a b; do
+    to=b; [ $from = b ] && to=a
+    sleep 40
+    in_ns a nft -f - <<NFT
+table inet wlblock {
+  chain output { type filter hook output priority 0; ip daddr 192.0.2.12 udp dport 51820 drop; }
+}
+NFT
+    timed "idle link, a's firewall: $from's first ping to $to answered through the router" 12 \
+      in_ns $from ping -c 1 -W 1 -q "198.51.100.${ip[$to]}"
+    timed "a holds b through the router" 10 restricted a b
+    in_ns a nft delete table inet wlblock
+    timed "firewall lifted: a and b direct again" 30 eval 'star_direct a b && star_direct b a'
+  done
+  lines=$(grep -c "falls back through the router" "$E2E_TMP/wl-a.log")
+  check "a said it fell back once per fault ($lines lines)" test "$lines" -le 2
+  ;;
+daemon-stops)
+  # b's daemon dies; its WireGuard works and traffic flows both ways: a
+  # keeps the direct link (its probes go unanswered, the data does not).
+  lan_star a b || { not_ok "set-up"; exit 1; }
+  start_and_converge || exit 1
+  ip netns exec "$(ns a)" ping -i 0.3 -q 198.51.100.12 >/dev/null 2>&1 &
+  E2E_PIDS+=($!)
+  ip netns exec "$(ns b)" ping -i 0.3 -q 198.51.100.11 >/dev/null 2>&1 &
+  E2E_PIDS+=($!)
+  sleep 6
+  kill -9 "${wlpid[b]}"
+  ok "b's daemon killed; pings flow both ways"
+  kept=true
+  for i in $(seq 20); do restricted a b && kept=false; sleep 1; done
+  check "a kept b's allowed IPs on the direct link for 20 s" $kept
+  check "a -> b still direct" goes_direct a b
+  ;;
 symmetric-nat)
   nat_setup || { not_ok "set-up"; exit 1; }
   # a's NAT maps every destination to a new random port: symmetric.
@@ -196,8 +267,8 @@ symmetric-nat)
   check "allowed IPs never moved onto the direct link ($ma, $mb looks)" test "$ma" = 0 -a "$mb" = 0
   lines=$(grep -c "${pub[b]:0:10}\|no endpoint answered" "$E2E_TMP/wl-a.log")
   check "a said why once ($lines lines about b)" test "$lines" -le 2
-  why=$(status_json a | grep -o '"why": *"[^"]*"' | head -n 1)
-  check "a's status says why b is via the router (${why:-none})" grep -q "no endpoint answered" <<<"$why"
+  why=$(status_json a | jq -r --arg k "${pub[b]}" '.peers[] | select(.public_key == $k) | .why_not_direct // ""')
+  check "a's status says why b is via the router (${why:-none})" grep -q "no answer from" <<<"$why"
   ;;
 *)
   echo "unknown scenario $scenario"; exit 2 ;;

@@ -27,8 +27,10 @@ e2e_cleanup() {
   # Control sockets and locks a killed (or unprivileged) daemon could not remove.
   # Outside the host's namespace their names carry the namespace (run_name).
   for ifc in "${E2E_IFACES[@]}"; do
-    rm -rf "/run/wirelink/$ifc".{sock,lock,owned} "/run/wirelink/$ifc" "/run/wirelink/$ifc"@ns*
+    rm -rf "/run/wirelink/$ifc".{sock,lock,owned,hosts} "/run/wirelink/$ifc" "/run/wirelink/$ifc"@ns*
   done
+  # E2E_KEEP_LOGS=DIR keeps the daemons' logs (debugging a run).
+  [ -n "${E2E_KEEP_LOGS:-}" ] && [ -n "${E2E_TMP:-}" ] && cp "$E2E_TMP"/*.log "$E2E_KEEP_LOGS"/ 2>/dev/null
   [ -n "${E2E_TMP:-}" ] && rm -rf "$E2E_TMP"
 }
 trap e2e_cleanup EXIT
