@@ -1262,8 +1262,10 @@ static void test_hygiene_and_hijack(void **state)
 	/* 0x51 routes a LAN but does not carry our tunnel: we are the router. */
 	assert_false(engine_peer_is_router(e, &d->peers[0]));
 	assert_true(engine_is_router(e));
-	struct wire_fact f[7] = {
+	struct wire_fact f[9] = {
 		fact_of(WIRE_CIDR_V4, 0x51, "0.0.0.0/0", 255),	    /* everything */
+		fact_of(WIRE_CIDR_V4, 0x51, "0.0.0.0/1", 255),	    /* half of it, with our tunnel */
+		fact_of(WIRE_CIDR_V4, 0x51, "224.0.0.0/4", 255),    /* multicast */
 		fact_of(WIRE_CIDR_V4, 0x51, "10.77.0.0/16", 255),   /* around 0x52's */
 		fact_of(WIRE_CIDR_V4, 0x51, "10.77.0.12/32", 255),  /* 0x52's address */
 		fact_of(WIRE_CIDR_V4, 0x51, "10.88.0.5/24", 255),   /* host bits */
@@ -1271,9 +1273,9 @@ static void test_hygiene_and_hijack(void **state)
 		fact_of(WIRE_ENDPOINT_V4, 0x51, "192.0.2.9:0", 255), /* no port */
 		fact_of(WIRE_ENDPOINT_V6, 0x51, "[fe80::1]:5", 255), /* link-local */
 	};
-	assert_int_equal(receive_from(e, 0x51, f, 7, t0), 1);
-	assert_int_equal(engine_stats(e).hijack, 3);
-	assert_int_equal(engine_stats(e).invalid, 3);
+	assert_int_equal(receive_from(e, 0x51, f, 9, t0), 1);
+	assert_int_equal(engine_stats(e).hijack, 4);
+	assert_int_equal(engine_stats(e).invalid, 4);
 	struct wire_fact masked = fact_of(WIRE_CIDR_V4, 0x51, "10.88.0.0/24", 0);
 	assert_int_equal(engine_fact_count(e), 1);
 	/* The masked prefix is what goes on the device. */

@@ -113,16 +113,21 @@ static enum verdict judge(const struct engine *e, const struct peer_entry *from,
 	     engine_endpoint_into_tunnel(e, f)))
 		return INVALID;
 	bool cidr = f->attr == WIRE_CIDR_V4 || f->attr == WIRE_CIDR_V6;
-	if (cidr && ((f->attr == WIRE_CIDR_V4 && f->v.cidr.prefix > 32) || f->v.cidr.prefix > 128 ||
-		     (f->v.cidr.prefix > 0 &&
-		      !trust_is_global_unicast(f->attr == WIRE_CIDR_V4 ? AF_INET : AF_INET6, f->v.cidr.addr))))
-		return INVALID; /* link-local, loopback, multicast: not for a peer */
+	struct wg_allowedip ip = { 0 };
+	if (cidr) {
+		if ((f->attr == WIRE_CIDR_V4 && f->v.cidr.prefix > 32) || f->v.cidr.prefix > 128)
+			return INVALID;
+		/* Link-local, loopback, multicast: not for a peer. A prefix is
+		 * judged by the range it covers (0.0.0.0/1 is half the world). */
+		ip = prefixes_of_fact(f);
+		bool host = ip.cidr == (ip.family == AF_INET ? 32 : 128);
+		if (host ? !trust_is_global_unicast(ip.family, &ip.ip6) : !trust_allowedip_is_routed(&ip))
+			return INVALID;
+	}
 	*have = facts_find(e->received, f);
 	if (!*have && !within_budget(e, from, f))
 		return OVER_BUDGET;
-	struct wg_allowedip ip;
-	if (cidr && !configured_membership &&
-	    engine_claim(e, f->subject, (ip = prefixes_of_fact(f), &ip), level, false) != CLAIM_OK)
+	if (cidr && !configured_membership && engine_claim(e, f->subject, &ip, level, false) != CLAIM_OK)
 		return HIJACK;
 	return TAKE;
 }
