@@ -22,6 +22,8 @@ holder() {
   wait_until 5 eval '[ "$(readlink /proc/$HOLDER/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" ]'
 }
 in_holder() { local h=$1; shift; nsenter -t "$h" -m -n "$@"; }
+# (Backgrounded, nsenter itself: it execs CMD, so $! is CMD's PID and the
+# clean-up ends it; a backgrounded function would leave it running.)
 
 # The same interface name in a and b. wireguard-go's sockets are shared by
 # all namespaces too: b's gets a /run/wireguard of its own.
@@ -31,7 +33,7 @@ wg_up a "$IF" || exit 1
 holder b || exit 1
 HB=$HOLDER
 in_holder "$HB" mount -t tmpfs wlwg /run/wireguard
-in_holder "$HB" wireguard-go -f "$IF" >"$E2E_TMP/wg-b.log" 2>&1 &
+nsenter -t "$HB" -m -n wireguard-go -f "$IF" >"$E2E_TMP/wg-b.log" 2>&1 &
 E2E_PIDS+=($!)
 wait_until 5 in_holder "$HB" test -S "/run/wireguard/$IF.sock" || { echo "b's wireguard-go did not start"; exit 1; }
 (umask 077; wg genkey >"$E2E_TMP/ka"; wg genkey >"$E2E_TMP/kb")
@@ -43,7 +45,7 @@ in_holder "$HB" ip link set "$IF" up
 ip netns exec "$(ns a)" "$wl" -i "$IF" --config-path "$E2E_TMP/etc" >"$E2E_TMP/log-a" 2>&1 &
 PA=$!
 E2E_PIDS+=($PA)
-in_holder "$HB" "$wl" -i "$IF" --config-path "$E2E_TMP/etc" >"$E2E_TMP/log-b" 2>&1 &
+nsenter -t "$HB" -m -n "$wl" -i "$IF" --config-path "$E2E_TMP/etc" >"$E2E_TMP/log-b" 2>&1 &
 PB=$!
 E2E_PIDS+=($PB)
 sa=/run/wirelink/$(run_name a "$IF").sock
@@ -81,7 +83,7 @@ name2=$(run_name a "$IF2")
 mkdir -m 0700 "$E2E_TMP/victim"
 in_holder "$HA" ln -s "$E2E_TMP/victim" "/run/wirelink/$name2"
 in_holder "$HA" ln -s "$E2E_TMP/victim/sock" "/run/wirelink/$name2.sock"
-in_holder "$HA" "$wl" -i "$IF2" --config-path "$E2E_TMP/etc" >"$E2E_TMP/log-2" 2>&1 &
+nsenter -t "$HA" -m -n "$wl" -i "$IF2" --config-path "$E2E_TMP/etc" >"$E2E_TMP/log-2" 2>&1 &
 P2=$!
 E2E_PIDS+=($P2)
 check "with links planted in its runtime directory, the daemon starts" wait_until 10 grep -q "facts on" "$E2E_TMP/log-2"
