@@ -20,6 +20,15 @@ static struct wg_peer peer_with(int64_t hs_sec, bool endpoint)
 	return p;
 }
 
+/* A peer with a fresh handshake (hs) whose daemon answers probes, seen at t. */
+static void answering(struct peerstate *ps, struct wg_peer *p, int64_t hs, int64_t t)
+{
+	peerstate_init(ps, key);
+	*p = peer_with(hs, true);
+	assert_int_equal(peerstate_observe(ps, p, t), PEER_EV_HEALTHY);
+	peerstate_heard(ps, PROBE_ANSWER_TTL);
+}
+
 /* A link that stops answering is unhealthy after LINK_STALL_MS, long before
  * its handshake runs out; anything received clears it. Idle links (nothing
  * sent) are judged by the handshake alone. */
@@ -619,10 +628,8 @@ static void test_probes(void **state)
 	/* Sending alone (a one-way stream) with nothing back is probed too;
 	 * keepalives are not sending. */
 	struct peerstate one;
-	peerstate_init(&one, key);
-	struct wg_peer q = peer_with(hs, true);
-	assert_int_equal(peerstate_observe(&one, &q, t), PEER_EV_HEALTHY);
-	peerstate_heard(&one, PROBE_ANSWER_TTL);
+	struct wg_peer q;
+	answering(&one, &q, hs, t);
 	for (int i = 1; i <= 4; i++) {
 		q.tx_bytes += 32;
 		assert_int_equal(peerstate_observe(&one, &q, t + i * 1000), 0);
@@ -642,10 +649,8 @@ static void test_probes(void **state)
 	/* Sent once (an Alive), nothing back, not even WireGuard's keepalive:
 	 * probed after LINK_ANSWER_MS; the keepalive in time prevents it. */
 	struct peerstate idle;
-	peerstate_init(&idle, key);
-	struct wg_peer v = peer_with(hs, true);
-	assert_int_equal(peerstate_observe(&idle, &v, t), PEER_EV_HEALTHY);
-	peerstate_heard(&idle, PROBE_ANSWER_TTL);
+	struct wg_peer v;
+	answering(&idle, &v, hs, t);
 	idle.fact_tx++;
 	v.tx_bytes += 200;
 	assert_int_equal(peerstate_observe(&idle, &v, t + 1000), 0);
@@ -680,10 +685,8 @@ static void test_fast_fallback(void **state)
 	const int64_t hs = 1700000000, t = hs * 1000;
 	/* Suspected: probed once, not again within SUSPECT_MIN_MS. */
 	struct peerstate ps;
-	peerstate_init(&ps, key);
-	struct wg_peer p = peer_with(hs, true);
-	assert_int_equal(peerstate_observe(&ps, &p, t), PEER_EV_HEALTHY);
-	peerstate_heard(&ps, PROBE_ANSWER_TTL);
+	struct wg_peer p;
+	answering(&ps, &p, hs, t);
 	assert_int_equal(peerstate_suspect(&ps, t + 40000, true), PEER_EV_PROBE);
 	peerstate_probe_sent(&ps, t + 40000);
 	assert_int_equal(peerstate_suspect(&ps, t + 40500, true), 0);
@@ -705,10 +708,8 @@ static void test_fast_fallback(void **state)
 	/* Data unanswered: probed after LINK_ANSWER_MIN_MS; an answered probe
 	 * doubles the wait; data back resets it. */
 	struct peerstate one;
-	peerstate_init(&one, key);
-	struct wg_peer q = peer_with(hs, true);
-	assert_int_equal(peerstate_observe(&one, &q, t), PEER_EV_HEALTHY);
-	peerstate_heard(&one, PROBE_ANSWER_TTL);
+	struct wg_peer q;
+	answering(&one, &q, hs, t);
 	q.tx_bytes += 1000;
 	assert_int_equal(peerstate_observe(&one, &q, t + 1000), 0);
 	assert_int_equal(peerstate_observe(&one, &q, t + 1000 + LINK_ANSWER_MIN_MS - 1), 0);
@@ -730,10 +731,8 @@ static void test_fast_fallback(void **state)
 	/* Its daemon stopped, its WireGuard works: a probe goes unanswered
 	 * but data keeps coming both ways, and the link stays. */
 	struct peerstate st;
-	peerstate_init(&st, key);
-	struct wg_peer r = peer_with(hs, true);
-	assert_int_equal(peerstate_observe(&st, &r, t), PEER_EV_HEALTHY);
-	peerstate_heard(&st, PROBE_ANSWER_TTL);
+	struct wg_peer r;
+	answering(&st, &r, hs, t);
 	for (int i = 1; i <= 8; i++) {
 		r.rx_bytes += 1000;
 		r.tx_bytes += 1000;
