@@ -119,7 +119,11 @@ static unsigned watch_link(struct peerstate *ps, bool heard, bool rx_moved, bool
 			ps->probe_at = 0;
 			return 0;
 		}
-		if (wall_ms - ps->probe_at >= PROBE_WAIT_MS) {
+		/* WireGuard sends at once what we give it (a handshake first if
+		 * the session is old): nothing went out at all since our probe,
+		 * so the host refused it (a local firewall, no route). */
+		bool refused = !ps->probe_tx_seen && wall_ms - ps->probe_at >= PROBE_SENT_MS;
+		if (refused || wall_ms - ps->probe_at >= PROBE_WAIT_MS) {
 			ps->dead = true;
 			ps->probe_at = 0;
 			ps->answer_probe = false;
@@ -184,6 +188,7 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
 	bool tx_moved = user && !ps->fact_tx && !wireguard_only(sent);
 	ps->sent_data = tx_moved;
 	ps->sent_any = sent > 0;
+	ps->probe_tx_seen |= sent > 0;
 	ps->got_data = ps->observed && !ps->fact_rx && !wireguard_only(got);
 	ps->got_any = got > 0;
 	if (got)
@@ -230,6 +235,7 @@ void peerstate_probe_sent(struct peerstate *ps, int64_t wall_ms)
 	if (!ps->probe_at) {
 		ps->probe_at = wall_ms ? wall_ms : 1;
 		ps->probes = 0;
+		ps->probe_tx_seen = false;
 	}
 	ps->probe_last = wall_ms;
 	ps->probes++;

@@ -66,8 +66,11 @@ enum {
 	PROBE_REPEAT_MS = 700,
 	PROBE_COUNT = 3,
 	PROBE_WAIT_MS = 2500,
-	/* While a probe is out, the device is looked at this often. */
+	/* While a probe is out, the device is looked at this often; nothing
+	 * sent to the peer PROBE_SENT_MS after our probe, the host refused it
+	 * and the link is dead at once. */
 	PROBE_LOOK_MS = 350,
+	PROBE_SENT_MS = 500,
 	/* A dead link whose session is still good is probed after REVIVE_MS,
 	 * doubling up to REVIVE_MAX_MS, so that it is direct again soon after
 	 * the path heals. */
@@ -138,6 +141,7 @@ struct peerstate {
 	bool sent_data, sent_any, got_data, got_any;
 	int64_t probe_at, probe_last; /* first and latest unanswered probe; 0: none */
 	unsigned probes;		 /* probes sent since probe_at */
+	bool probe_tx_seen;	 /* anything went out to it since probe_at */
 	int64_t answer_wait;	 /* unanswered data waits this for a probe (0: the least) */
 	bool answer_probe;	 /* the probe out is for unanswered data */
 	int64_t suspect_at;	 /* we last probed it for failed sends */
