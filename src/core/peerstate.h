@@ -75,7 +75,7 @@ enum {
 	 * doubling up to REVIVE_MAX_MS, so that it is direct again soon after
 	 * the path heals. */
 	REVIVE_MS = 2000,
-	REVIVE_MAX_MS = 32000,
+	REVIVE_MAX_MS = 8000,
 	PEERSTATE_MAX_TRIED = 32,
 };
 
