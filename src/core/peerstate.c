@@ -77,10 +77,12 @@ static int64_t answer_wait(const struct peerstate *ps)
 	return ps->answer_wait ? ps->answer_wait : LINK_ANSWER_MIN_MS;
 }
 
-/* How long a dead link waits before its next probe. */
-static int64_t revive_wait(const struct peerstate *ps)
+/* How long a dead link waits before its next probe: REVIVE_MS, doubling
+ * up to REVIVE_MAX_MS, or REVIVE_SLOW_MS once the outage is old. */
+static int64_t revive_wait(const struct peerstate *ps, int64_t wall_ms)
 {
-	return ps->revive_ms ? ps->revive_ms : REVIVE_MS;
+	int64_t w = ps->revive_ms ? ps->revive_ms : REVIVE_MS;
+	return wall_ms - ps->dead_at >= REVIVE_FAST_FOR_MS && w < REVIVE_SLOW_MS ? REVIVE_SLOW_MS : w;
 }
 
 /* Probe bookkeeping on each look at the device (peers that answer). */
@@ -104,14 +106,14 @@ static unsigned watch_link(struct peerstate *ps, bool heard, bool rx_moved, bool
 	}
 	if (rx_moved)
 		ps->answer_wait = 0; /* data comes back: the next silence is news */
+	if (ps->dead) {
+		/* Ask now and then whether the path works again (a healed cut
+		 * goes direct within seconds; if the session is gone, the probe
+		 * makes WireGuard shake hands), less often while it does not. */
+		return ps->has_endpoint && wall_ms - ps->probe_last >= revive_wait(ps, wall_ms) ? PEER_EV_PROBE : 0;
+	}
 	if (!ps->hs_ok)
 		return 0;
-	if (ps->dead) {
-		/* Its session is still good: ask now and then whether the path
-		 * works again (a healed cut goes direct within seconds), less
-		 * often while it does not. */
-		return wall_ms - ps->probe_last >= revive_wait(ps) ? PEER_EV_PROBE : 0;
-	}
 	if (ps->probe_at) {
 		/* Data still comes and ours goes out (no failed send here): the
 		 * link works, only its daemon is silent (stopped, busy). */
@@ -125,6 +127,7 @@ static unsigned watch_link(struct peerstate *ps, bool heard, bool rx_moved, bool
 		bool refused = !ps->probe_tx_seen && wall_ms - ps->probe_at >= PROBE_SENT_MS;
 		if (refused || wall_ms - ps->probe_at >= PROBE_WAIT_MS) {
 			ps->dead = true;
+			ps->dead_at = wall_ms;
 			ps->probe_at = 0;
 			ps->answer_probe = false;
 			return 0;
@@ -204,7 +207,8 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
 	ps->handshake_nsec = p->last_handshake_nsec;
 	int64_t hs_ms = p->last_handshake_sec * 1000 + p->last_handshake_nsec / 1000000;
 	bool recent = p->last_handshake_sec != 0 && wall_ms - hs_ms < HANDSHAKE_VALIDITY_MS;
-	ps->hs_ok = p->endpoint.addr.sa_family != AF_UNSPEC && (recent || advanced);
+	ps->has_endpoint = p->endpoint.addr.sa_family != AF_UNSPEC;
+	ps->hs_ok = ps->has_endpoint && (recent || advanced);
 	unsigned probe = ps->answers ? watch_link(ps, got && ps->observed, rx_moved, tx_moved, advanced, wall_ms) : 0;
 	bool healthy = ps->hs_ok && !stalled && !(ps->answers && ps->dead);
 	unsigned ev = transition(&ps->healthy, healthy, PEER_EV_HEALTHY, PEER_EV_UNHEALTHY);
@@ -229,7 +233,7 @@ unsigned peerstate_suspect(struct peerstate *ps, int64_t wall_ms, bool sends)
 void peerstate_probe_sent(struct peerstate *ps, int64_t wall_ms)
 {
 	if (ps->dead) {
-		int64_t w = revive_wait(ps) * 2;
+		int64_t w = (ps->revive_ms ? ps->revive_ms : REVIVE_MS) * 2;
 		ps->revive_ms = w < REVIVE_MAX_MS ? w : REVIVE_MAX_MS;
 	}
 	if (!ps->probe_at) {
@@ -281,8 +285,11 @@ int64_t peerstate_next_look(const struct peerstate *ps)
 	/* We sent and heard nothing: a probe (or, for the original, a stall)
 	 * is due when that has lasted long enough. */
 	/* A dead link's next probe. */
-	if (ps->answers && ps->dead && ps->hs_ok && ps->probe_last + revive_wait(ps) < at)
-		at = ps->probe_last + revive_wait(ps);
+	if (ps->answers && ps->dead && ps->has_endpoint) {
+		int64_t due = ps->probe_last + revive_wait(ps, ps->probe_last);
+		if (due < at)
+			at = due;
+	}
 	if (ps->answers && ps->data_unanswered_since && ps->data_unanswered_since + answer_wait(ps) < at)
 		at = ps->data_unanswered_since + answer_wait(ps);
 	if (ps->unanswered_since) {

@@ -71,11 +71,14 @@ enum {
 	 * and the link is dead at once. */
 	PROBE_LOOK_MS = 350,
 	PROBE_SENT_MS = 500,
-	/* A dead link whose session is still good is probed after REVIVE_MS,
-	 * doubling up to REVIVE_MAX_MS, so that it is direct again soon after
-	 * the path heals. */
+	/* A dead link is probed after REVIVE_MS, doubling up to
+	 * REVIVE_MAX_MS, so that it is direct again soon after the path heals
+	 * (its session gone, the probe makes WireGuard shake hands); after
+	 * REVIVE_FAST_FOR_MS of outage, every REVIVE_SLOW_MS. */
 	REVIVE_MS = 2000,
 	REVIVE_MAX_MS = 8000,
+	REVIVE_FAST_FOR_MS = 120000,
+	REVIVE_SLOW_MS = 60000,
 	PEERSTATE_MAX_TRIED = 32,
 };
 
@@ -146,6 +149,8 @@ struct peerstate {
 	bool answer_probe;	 /* the probe out is for unanswered data */
 	int64_t suspect_at;	 /* we last probed it for failed sends */
 	int64_t revive_ms;	 /* a dead link's next probe waits this (0: REVIVE_MS) */
+	int64_t dead_at;	 /* when the link was found dead (wall ms) */
+	bool has_endpoint;	 /* as of the last look */
 	int64_t send_failed_at;	 /* sends on this host failed while it took none (wall ms) */
 	int64_t alive_since, alive_until;
 	uint8_t boot_id[WIRE_BOOT_ID_LEN];
