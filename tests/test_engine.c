@@ -1160,7 +1160,7 @@ static void test_failed_sends_probed(void **state)
 	t = t0 + 60000;
 	engine_tunnel_counted(e, 1, 0);
 	engine_set_device(e, d, wall0 + 60000);
-	engine_tunnel_counted(e, 0, 0);
+	engine_tunnel_counted(e, 1, 0);
 	engine_set_device(e, d, wall0 + 60000 + CONFIRM_MS);
 	assert_int_equal(engine_run(e, t + CONFIRM_MS, &r), 0);
 	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), PROBE_TTL);
@@ -1191,6 +1191,7 @@ static void test_dropped_arrivals_probed(void **state)
 	hub->rx_bytes += 3 * 128;
 	engine_tunnel_counted(e, 0, 0);
 	engine_set_device(e, d, wall0 + 60000);
+	hub->rx_bytes += 2 * 128; /* still coming, still dropped */
 	engine_tunnel_counted(e, 0, 0);
 	engine_set_device(e, d, wall0 + 60000 + CONFIRM_MS);
 	assert_int_equal(engine_run(e, t + CONFIRM_MS, &r), 0);

@@ -159,8 +159,12 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 	/* Sends failed, or arrivals were dropped: each healthy link that
 	 * carried nothing that way may be the one. */
 	bool tx = e->counted && e->tunnel_tx > 0, rx_none = e->counted && e->tunnel_rx == 0;
-	bool failed = settled(&e->send_pending, tx && !any_sent, !any_sent);
-	bool dropped = settled(&e->drop_pending, any_got && rx_none, rx_none);
+	/* Both reads must show it: a lone packet of the host's own (IPv6
+	 * neighbour discovery) or a fact packet taken between the counters
+	 * and the device is no loss; a firewall refuses, and WireGuard drops,
+	 * what keeps coming. */
+	bool failed = settled(&e->send_pending, tx && !any_sent, tx && !any_sent);
+	bool dropped = settled(&e->drop_pending, any_got && rx_none, any_got && rx_none);
 	e->counted = false;
 	for (size_t i = 0; (failed || dropped) && i < dev->n_peers; i++) {
 		p = engine_entry(e, dev->peers[i].public_key, false);

@@ -83,7 +83,7 @@ enum {
  * round comes at least every QUIET_ROUND_MS, as a soft deadline (at the
  * caller's next look; engine_next_due: everything time alone changes has
  * its own deadline, this is a safety net). */
-enum { LINK_WATCH_MS = 1000, QUIET_ROUND_MS = 60000, CONFIRM_MS = 250 };
+enum { LINK_WATCH_MS = 1000, QUIET_ROUND_MS = 60000, CONFIRM_MS = 1000 };
 
 struct engine_round {
 	struct wg_change change; /* empty when nothing is to change */
