@@ -125,7 +125,6 @@ enum { CLAIM_ADMIN = TRUST__COUNT };
  * put it there, and ask whether it still may. */
 enum claim engine_claim(const struct engine *e, const uint8_t subject[static 32],
 			const struct wg_allowedip *ip, unsigned standing, bool again);
-const char *engine_claim_name(enum claim c);
 /* An AllowedCidr fact was stored (it counts at once), or one went (the
  * index is rebuilt before the next reconcile). */
 void engine_claims_added(struct engine *e, const struct wire_fact *f, const uint8_t source[static 32]);

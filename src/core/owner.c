@@ -16,16 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const claim_names[] = {
-	[CLAIM_OK] = "free",
-	[CLAIM_TUNNEL] = "our tunnel's",
-	[CLAIM_HELD] = "held by another peer",
-	[CLAIM_CONFIGURED] = "configured for another peer",
-	[CLAIM_CONTESTED] = "claimed for another peer",
-};
-
-const char *engine_claim_name(enum claim c) { return claim_names[c]; }
-
 static unsigned width(const struct wg_allowedip *ip) { return ip->family == AF_INET ? 32 : 128; }
 
 /* The shortest prefix that is still a tunnel's subnet, not a default route
