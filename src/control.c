@@ -666,7 +666,11 @@ char *control_answer(const char *request, const struct control_view *v, int *log
 	snprintf(req, sizeof(req), "%s", request);
 	req[strcspn(req, "\r\n")] = '\0';
 	json_t *o;
-	if (!strcmp(req, "status")) {
+	bool needs_state = !strcmp(req, "status") || !strcmp(req, "facts") ||
+			   !strcmp(req, "metrics") || !strcmp(req, "hosts");
+	if (needs_state && !v) {
+		o = error_json("no daemon state to answer from");
+	} else if (!strcmp(req, "status")) {
 		o = status_json(v);
 	} else if (!strcmp(req, "facts")) {
 		o = facts_json(v);
