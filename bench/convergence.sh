@@ -33,6 +33,8 @@
 # (b) every leaf holding every other leaf's allowed IP; and the timeline
 # (seconds, pairs with a handshake, pairs with allowed IPs) to TIMELINE_FILE
 # when set. Run as root.
+# WL_ARGS: extra daemon options (e.g. --debug), split on spaces.
+# shellcheck disable=SC2086
 . "$(dirname "$0")/../tests/e2e/lib.sh"
 . "$(dirname "$0")/../tests/e2e/star.sh"
 . "$(dirname "$0")/../tests/e2e/nat.sh"
@@ -102,7 +104,7 @@ at_new_address() {
 }
 
 if [ "$topo" = roam ] || [ "$topo" = roamnat ] || [ "$topo" = fallback ]; then
-  star_start "$wl"
+  star_start "$wl" ${WL_ARGS:-}
   wait_until "$limit" star_converged || { echo "result NaN NaN"; exit 1; }
   if [ "$topo" != fallback ]; then
     ip netns exec "$(ns l2)" ping -i 0.5 -q 198.51.100.11 >/dev/null 2>&1 &
@@ -138,14 +140,14 @@ if [ "$topo" = roam ] || [ "$topo" = roamnat ] || [ "$topo" = fallback ]; then
 fi
 
 if [ "$topo" = restart ]; then
-  star_start "$wl"
+  star_start "$wl" ${WL_ARGS:-}
   wait_until "$limit" star_converged || { echo "result NaN NaN"; exit 1; }
   kill -9 "${wlpid[l1]}"
   for m in "${leaves[@]:1}"; do in_ns l1 wg set "$(star_iface l1)" peer "${pub[$m]}" remove; done
   t0=$(date +%s.%N)
-  star_start_one l1 "$wl"
+  star_start_one l1 "$wl" ${WL_ARGS:-}
 else
   t0=$(date +%s.%N)
-  star_start "$wl"
+  star_start "$wl" ${WL_ARGS:-}
 fi
 watch "$t0"

@@ -53,7 +53,9 @@ until_t() {
   wait_until "$limit" "$@" >/dev/null 2>&1 || return 0
   since "$t0"
 }
-both_direct() { star_direct a b && star_direct b a; }
+# Direct again: each holds the other's /32 and a's ping passes (an idle
+# link renews no session, so its handshake may be old).
+both_direct() { star_holds a b && star_holds b a && in_ns a ping -c 1 -W 1 -q "198.51.100.${ip[b]}" >/dev/null; }
 # heal CMD...: lifts the failure; prints seconds until a and b are direct.
 heal() {
   wait_until "$limit" restricted a b >/dev/null 2>&1

@@ -1,6 +1,7 @@
 /* Configuration loading. The file (JSON, or YAML turned into the same tree)
  * is checked by one table-driven validator. */
 #include "config.h"
+#include "log.h"
 
 #include "cfgtree.h"
 
@@ -485,6 +486,8 @@ static int parse_env(char **env, struct layer *l, struct errbuf *e)
 			continue;
 		const char *eq = strchr(*p, '=');
 		size_t n = eq ? (size_t)(eq - *p) : strlen(*p), i;
+		if (n == strlen(LOG_TIME_ENV) && !strncmp(*p, LOG_TIME_ENV, n))
+			continue; /* the logger's own */
 		for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
 			if (strlen(vars[i].name) == n && !strncmp(*p, vars[i].name, n))
 				break;

@@ -27,7 +27,7 @@ void log_init(void)
 	if (js && sscanf(js, "%llu:%llu", &dev, &ino) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
 	    st.st_dev == dev && st.st_ino == ino)
 		style = JOURNAL;
-	else if (isatty(STDERR_FILENO))
+	else if (isatty(STDERR_FILENO) || getenv(LOG_TIME_ENV))
 		style = TERMINAL;
 }
 

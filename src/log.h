@@ -15,6 +15,9 @@ bool log_enabled(enum log_level level);
 /* How lines are decorated: "<N>" syslog priorities when stderr is the
  * journal (JOURNAL_STREAM names stderr's device:inode), a timestamp when it
  * is a terminal, nothing otherwise. Called once at start (and by tests). */
+/* Set (to anything): each line starts with the time even when standard
+ * error is no terminal (a log file). */
+#define LOG_TIME_ENV "WIRELINK_LOG_TIME"
 void log_init(void);
 
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -1173,10 +1173,52 @@ static void test_failed_sends_probed(void **state)
 	wg_device_free(d);
 }
 
+/* A user's ping is not sent every second: a quiet read between two
+ * refused packets keeps the loss open (SETTLE_WITHIN_MS), and the link is
+ * probed. Two lone packets further apart than that are no loss. */
+static void test_failed_sends_with_gaps(void **state)
+{
+	(void)state;
+	struct wg_device *d;
+	struct wg_peer *w;
+	struct wire_fact a;
+	struct engine *e = with_answering_peer(&d, &w, &a);
+	struct engine_round r;
+	/* Lone packets (the host's own), SETTLE_WITHIN_MS apart: nothing. */
+	int64_t t = t0 + 40000, wall = wall0 + 40000;
+	engine_tunnel_counted(e, 1, 0);
+	engine_set_device(e, d, wall);
+	for (int64_t k = CONFIRM_MS; k < SETTLE_WITHIN_MS; k += CONFIRM_MS) {
+		engine_tunnel_counted(e, 0, 0);
+		engine_set_device(e, d, wall + k);
+	}
+	engine_tunnel_counted(e, 0, 0);
+	engine_set_device(e, d, wall + SETTLE_WITHIN_MS);
+	engine_tunnel_counted(e, 1, 0);
+	engine_set_device(e, d, wall + SETTLE_WITHIN_MS + CONFIRM_MS);
+	assert_int_equal(engine_run(e, t + SETTLE_WITHIN_MS + CONFIRM_MS, &r), 0);
+	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), 0);
+	engine_round_free(&r);
+	/* Refused, a quiet second, refused again: probed. */
+	t = t0 + 60000, wall = wall0 + 60000;
+	engine_tunnel_counted(e, 1, 0);
+	engine_set_device(e, d, wall);
+	engine_tunnel_counted(e, 0, 0);
+	engine_set_device(e, d, wall + CONFIRM_MS);
+	assert_int_equal(engine_next_look(e, t + CONFIRM_MS, wall + CONFIRM_MS, 30000), t + 2 * CONFIRM_MS);
+	engine_tunnel_counted(e, 1, 0);
+	engine_set_device(e, d, wall + 2 * CONFIRM_MS);
+	assert_int_equal(engine_run(e, t + 2 * CONFIRM_MS, &r), 0);
+	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), PROBE_TTL);
+	engine_round_free(&r);
+	engine_free(e);
+	wg_device_free(d);
+}
+
 /* Issue 23: data arrived from one peer (a router) and none came out of
  * the interface: WireGuard dropped it, its source being an address we
  * hold on another peer's direct link, whose own side fell back. The idle
- * direct link is probed. */
+ * direct link is down at once, and probed. */
 static void test_dropped_arrivals_probed(void **state)
 {
 	(void)state;
@@ -1197,6 +1239,13 @@ static void test_dropped_arrivals_probed(void **state)
 	assert_int_equal(engine_run(e, t + CONFIRM_MS, &r), 0);
 	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), PROBE_TTL);
 	engine_round_free(&r);
+	/* Its peer fell back: the link is down at once, not after a probe's
+	 * wait; the probe's answer would bring it back. */
+	assert_false(engine_peer(e, a.subject)->healthy);
+	struct wire_fact ans = a;
+	ans.ttl = PROBE_ANSWER_TTL;
+	engine_receive(e, a.subject, &ans, 1, t + CONFIRM_MS + 5);
+	assert_true(engine_peer(e, a.subject)->healthy);
 	engine_free(e);
 	wg_device_free(d);
 }
@@ -1703,6 +1752,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_review_lan_moves_off_router),
 		cmocka_unit_test(test_probe_exchange),
 		cmocka_unit_test(test_failed_sends_probed),
+		cmocka_unit_test(test_failed_sends_with_gaps),
 		cmocka_unit_test(test_dropped_arrivals_probed),
 		cmocka_unit_test(test_review_versions_missed),
 		cmocka_unit_test(test_next_look),

@@ -119,13 +119,23 @@ void engine_tunnel_counted(struct engine *e, uint64_t tx, uint64_t rx)
 	e->counted = true;
 }
 
-/* A loss that one read suggests (`starts`) and the next, CONFIRM_MS later,
- * settles (`holds` still): a packet on its way shows up by then. */
-static bool settled(bool *pending, bool starts, bool holds)
+/* A loss that one read suggests (`starts`) and a later one settles (it
+ * shows again): a packet on its way shows up by then. Reads that saw no
+ * traffic at all (`quiet`: a user's ping is not sent every second) keep it
+ * open for SETTLE_WITHIN_MS; anything else closes it. */
+static bool settled(int64_t *pending_at, bool starts, bool quiet, int64_t wall_ms)
 {
-	bool was = *pending;
-	*pending = !was && starts;
-	return was && holds;
+	int64_t at = *pending_at;
+	if (at && (wall_ms < at || wall_ms - at > SETTLE_WITHIN_MS))
+		at = 0; /* long ago: this read starts afresh */
+	if (at && starts) {
+		*pending_at = 0;
+		return true;
+	}
+	if (at && quiet && wall_ms - at < SETTLE_WITHIN_MS)
+		return false;
+	*pending_at = starts ? (wall_ms ? wall_ms : 1) : 0;
+	return false;
 }
 
 void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wall_ms)
@@ -163,14 +173,22 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 	 * neighbour discovery) or a fact packet taken between the counters
 	 * and the device is no loss; a firewall refuses, and WireGuard drops,
 	 * what keeps coming. */
-	bool failed = settled(&e->send_pending, tx && !any_sent, tx && !any_sent);
-	bool dropped = settled(&e->drop_pending, any_got && rx_none, any_got && rx_none);
+	bool quiet = e->counted && e->tunnel_tx == 0 && e->tunnel_rx == 0;
+	bool failed = settled(&e->send_pending, tx && !any_sent, quiet && !any_sent, wall_ms);
+	bool dropped = settled(&e->drop_pending, any_got && rx_none, quiet && !any_got, wall_ms);
 	e->counted = false;
 	for (size_t i = 0; (failed || dropped) && i < dev->n_peers; i++) {
 		p = engine_entry(e, dev->peers[i].public_key, false);
-		if (p && ((failed && !p->ps.sent_any) || (dropped && !p->ps.got_any)) &&
-		    (peerstate_suspect(&p->ps, wall_ms, failed) & PEER_EV_PROBE))
+		if (!p)
+			continue;
+		unsigned ev = 0;
+		if (failed && !p->ps.sent_any)
+			ev = peerstate_suspect(&p->ps, wall_ms, true);
+		else if (dropped && !p->ps.got_any)
+			ev = peerstate_dropped(&p->ps, wall_ms);
+		if (ev & PEER_EV_PROBE)
 			p->probe_now = true;
+		engine_emit(e, p->key, ev & ~(unsigned)PEER_EV_PROBE);
 	}
 	/* Gone from the device: what we had there went with it. */
 	HASH_ITER(hh, e->peers, p, tmp)
@@ -180,6 +198,14 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 			e->owned_gen++;
 		}
 	e->is_router = trust_device_is_router_for(dev, e->cfg.router, engine_devif(e));
+	/* Direct links we hold (see engine_next_look); a router has no
+	 * fallback to offer its leaves. */
+	e->direct_links = 0;
+	for (size_t i = 0; !e->is_router && i < dev->n_peers; i++) {
+		p = engine_entry(e, dev->peers[i].public_key, false);
+		e->direct_links += p && p->ps.answers && p->ps.healthy && dev->peers[i].n_allowedips > 1 &&
+				   !engine_peer_is_router(e, &dev->peers[i]);
+	}
 }
 
 const struct netif_list *engine_host(const struct engine *e) { return e->host; }

@@ -58,9 +58,14 @@ struct engine {
 	uint64_t tunnel_tx, tunnel_rx;
 	bool counted;
 	/* A read found packets taken and none sent (or data received and
-	 * none given out): a read CONFIRM_MS later settles it, so that
-	 * packets still on their way are not taken for failures. */
-	bool send_pending, drop_pending;
+	 * none given out), at this wall time (0: none): a read that shows it
+	 * again settles it, so that packets still on their way, or a lone
+	 * packet of the host's own, are not taken for failures. */
+	int64_t send_pending, drop_pending;
+	/* Healthy links to peers that answer probes, holding more than the
+	 * auto-address, not through a router: where arrivals can be dropped
+	 * (a peer that fell back sends through the router). */
+	size_t direct_links;
 	bool held_ok;	      /* (false: out of memory; every prefix counts as taken) */
 	const struct netif_list *host;
 	int64_t wall_ms;

@@ -230,6 +230,20 @@ unsigned peerstate_suspect(struct peerstate *ps, int64_t wall_ms, bool sends)
 	return PEER_EV_PROBE;
 }
 
+unsigned peerstate_dropped(struct peerstate *ps, int64_t wall_ms)
+{
+	if (!ps->answers || !ps->healthy || ps->dead)
+		return 0;
+	/* It sends to us through the router: it fell back, so this link is
+	 * no use now. A probe at once brings it back if that was wrong. */
+	ps->dead = true;
+	ps->dead_at = wall_ms;
+	ps->probe_at = 0;
+	ps->answer_probe = false;
+	ps->healthy = false;
+	return PEER_EV_UNHEALTHY | PEER_EV_PROBE;
+}
+
 void peerstate_probe_sent(struct peerstate *ps, int64_t wall_ms)
 {
 	if (ps->dead) {

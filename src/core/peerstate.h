@@ -194,6 +194,10 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
  * were dropped. Probe it, unless it is being probed or was lately.
  * Returns PEER_EV_PROBE or 0. */
 unsigned peerstate_suspect(struct peerstate *ps, int64_t wall_ms, bool sends);
+/* Arrivals were dropped (the router brought data from an address this
+ * idle link holds): its peer fell back. The link is dead at once, and a
+ * probe goes out to revive it if it was not this one. */
+unsigned peerstate_dropped(struct peerstate *ps, int64_t wall_ms);
 
 /* We sent a probe at wall_ms. */
 void peerstate_probe_sent(struct peerstate *ps, int64_t wall_ms);

@@ -90,6 +90,13 @@ star_start_one() {
   wlpid[$n]=$!
 }
 
+# star_holds L M: M's /32 is on L's own peer entry for M (however old its
+# handshake: an idle session is not renewed).
+star_holds() {
+  in_ns "$1" wg show "$(star_iface "$1")" allowed-ips |
+    awk -v k="${pub[$2]}" -v a="198.51.100.${ip[$2]}/32" '$1 == k { for (i = 2; i <= NF; i++) if ($i == a) f = 1 } END { exit !f }'
+}
+
 # star_direct L M: L holds M directly (a recent handshake and M's /32).
 star_direct() {
   local line

@@ -4,7 +4,8 @@
 # one is configured with wg(8), read and changed through our netlink backend
 # and compared with `wg show dump`; then a ping goes through the tunnel.
 # Then the daemon itself runs a router and three leaves on kernel WireGuard:
-# converge, direct, a cut path falls back, restored goes direct again, and
+# converge, direct, a cut path falls back, restored goes direct again, an
+# idle link whose sends a local firewall drops falls back when used, and
 # SIGTERM keeps what the administrator configured.
 # Prints "ok - ..." lines and a final "KTEST PASS" or "KTEST FAIL".
 IP=/usr/sbin/ip # iproute2, not busybox's applet
@@ -136,9 +137,26 @@ if [ -x /wirelink ]; then
   t0=$(date +%s)
   check "restored: l1 and l2 direct again" wait_for 120 eval 'holds l1 l2 && holds l2 l1'
   echo "# direct again in $(( $(date +%s) - t0 )) s"
-  # (A send the host refuses on an idle link, which wireguard-go shows in
-  # the interface's counters, is not seen on kernel WireGuard: neither the
-  # interface nor the peer counts it. Not tested here until it is.)
+  # The link idle for 40 s, then l1's own firewall drops what it sends to
+  # l2 (a hotel's or an office's network, a new nft rule), then l1 sends:
+  # it falls back, and is direct again when the rule goes.
+  sleep 40
+  $IP netns exec l1 nft -f - <<NFT
+table inet wlblock {
+  chain output { type filter hook output priority 0; ip daddr 192.0.2.10 udp dport 51820 drop; }
+}
+NFT
+  t0=$(date +%s)
+  check "idle link, l1's firewall: l1 -> l2 answered through the router" \
+    wait_for 15 $IP netns exec l1 ping -c 1 -W 1 -q 198.51.100.12
+  echo "# first answer after $(( $(date +%s) - t0 )) s"
+  # What the interface counted meanwhile (kernel WireGuard counts a send
+  # the firewall refused as dropped, not as sent).
+  echo "# wgl1 TX: $($IP -n l1 -s link show wgl1 | awk '/TX:/ { getline; print }')"
+  $IP netns exec l1 nft delete table inet wlblock
+  t0=$(date +%s)
+  check "firewall lifted: l1 and l2 direct again" wait_for 30 eval 'holds l1 l2 && holds l2 l1'
+  echo "# direct again in $(( $(date +%s) - t0 )) s"
   for n in r l1 l2 l3; do eval "kill -TERM \$pid$n"; done
   sleep 3
   for n in r l1 l2 l3; do

@@ -35,7 +35,9 @@ init=$(mktemp -d)
 trap 'rm -rf "$init"' EXIT
 mkdir -p "$init"/{bin,dev,proc,sys,tmp,run,modules,usr/sbin,usr/bin}
 cp "$root/bin/busybox" "$init/bin/busybox"
-# Modules: wireguard and veth with their dependencies, deepest first.
+# Modules: wireguard and veth, and nf_tables for a local firewall (with
+# crc32c first, which libcrc32c asks the crypto API for), with their
+# dependencies, deepest first.
 declare -A seen=()
 order=()
 add_mod() {
@@ -46,7 +48,7 @@ add_mod() {
   for d in $deps; do add_mod "$d"; done
   order+=("$m")
 }
-for want in wireguard veth; do
+for want in wireguard veth crc32c_generic nf_tables; do
   add_mod "$(awk -F: -v w="/$want.ko" 'index($1, w) { print $1; exit }' "$root/lib/modules/$kver/modules.dep")"
 done
 i=0
@@ -68,6 +70,7 @@ copy_bin() {
 }
 copy_bin "$(command -v wg)" usr/bin/wg
 copy_bin /usr/sbin/ip usr/sbin/ip
+copy_bin /usr/sbin/nft usr/sbin/nft
 copy_bin "$wgtool" wgtool
 [ -n "$wirelink" ] && copy_bin "$wirelink" wirelink
 cp "$here/guest.sh" "$init/guest.sh"
