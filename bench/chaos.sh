@@ -50,7 +50,9 @@ nleaves=${CHAOS_LEAVES:-10}
 bound=$((${CHAOS_BOUND:-10} * 1000))
 settle=$((${CHAOS_SETTLE:-30} * 1000))
 sample=${CHAOS_SAMPLE:-6}
-log_bound=${CHAOS_LOG_BOUND:-20}
+# A fault may make a daemon log each peer's change of state (a restart:
+# healthy, alive; a link: via the router, direct again) and its own start.
+log_bound=${CHAOS_LOG_BOUND:-$((3 * (nleaves + 1) + 5))}
 junk=${CHAOS_JUNK:-2000}
 out=${CHAOS_OUT:-$E2E_TMP/out}
 if ldd "$wl" | grep -q libasan; then asan=1 rss_budget=${CHAOS_RSS_KIB:-131072}
@@ -176,7 +178,7 @@ KINDS=(kill stop ifdown recreate cut oneway firewall natflush move loss reload h
 declare -A dlo=([kill]=1 [stop]=2 [ifdown]=2 [recreate]=1 [cut]=5 [oneway]=5 [firewall]=5 [natflush]=0
   [move]=5 [loss]=5 [reload]=2 [hubdown]=10 [junk]=0)
 declare -A dhi=([kill]=8 [stop]=15 [ifdown]=10 [recreate]=5 [cut]=25 [oneway]=25 [firewall]=25 [natflush]=0
-  [move]=25 [loss]=20 [reload]=8 [hubdown]=40 [junk]=0)
+  [move]=25 [loss]=20 [reload]=8 [hubdown]=25 [junk]=0)
 declare -A busy
 SCHED=()
 t=5000 all_until=0 hub_until=0
@@ -397,6 +399,15 @@ fault_heal() { # ID
   echo "$(secs "$(ms)") heal #$id $kind $x $y" >>"$out/faults.txt"
 }
 node_col() { local n k=1; for n in r r2 "${LEAVES[@]}"; do [ "$n" = "$1" ] && { echo $k; return; }; k=$((k + 1)); done; }
+
+# The mesh settles first: the same direct pairs for 6 s (60 s at most).
+prev=x t1=$(date +%s)
+while [ $(($(date +%s) - t1)) -lt 60 ]; do
+  cur=$(nondirect | paste -sd' ')
+  [ "$cur" = "$prev" ] && break
+  prev=$cur; sleep 6
+done
+echo "set-up: $((${#PAIRS[@]} - $(wc -w <<<"$cur"))) of ${#PAIRS[@]} leaf pairs direct (the rest through hub1: ${cur:-none})"
 
 # --- the run ---------------------------------------------------------------
 echo "chaos: faults start (log: $out/faults.txt)"
