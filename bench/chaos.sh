@@ -335,17 +335,21 @@ fault_start() { # ID START HEAL KIND X Y|ARG
     ifdown) in_ns "$x" ip link set "$f" down ;;
     recreate) down[$x]=1; in_ns "$x" ip link del "$f" ;;
     cut) nft_in lan "table bridge wlc$id { chain f { type filter hook forward priority 0;
-      ip saddr $(lan_addr "$x") ip daddr $(lan_addr "$y") drop; ip saddr $(lan_addr "$y") ip daddr $(lan_addr "$x") drop; } }" ;;
+      ip saddr $(lan_addr "$x") ip daddr $(lan_addr "$y") drop; ip saddr $(lan_addr "$y") ip daddr $(lan_addr "$x") drop; }
+    }" ;;
     oneway) nft_in lan "table bridge wlc$id { chain f { type filter hook forward priority 0;
-      ip saddr $(lan_addr "$x") ip daddr $(lan_addr "$y") drop; } }" ;;
+      ip saddr $(lan_addr "$x") ip daddr $(lan_addr "$y") drop; }
+    }" ;;
     firewall) nft_in "$x" "table inet wlf$id { chain o { type filter hook output priority 0;
-      ip daddr $(lan_addr "$y") meta l4proto udp drop; } }" ;;
+      ip daddr $(lan_addr "$y") meta l4proto udp drop; }
+    }" ;;
     natflush) in_ns "nat$x" conntrack -F >/dev/null 2>&1 ;;
     move) if [ "$y" = nat ]; then move_behind_nat d
           else in_ns "$x" ip addr flush dev "l$E2E_ID$x"; in_ns "$x" ip addr add "192.0.2.$((100 + ${ip[$x]}))/24" dev "l$E2E_ID$x"; fi ;;
     loss) nft_in "$x" "table inet wll$id {
       chain i { type filter hook input priority 0; iifname l$E2E_ID$x numgen random mod 100 < $y drop; }
-      chain o { type filter hook output priority 0; oifname l$E2E_ID$x numgen random mod 100 < $y drop; } }" ;;
+      chain o { type filter hook output priority 0; oifname l$E2E_ID$x numgen random mod 100 < $y drop; }
+    }" ;;
     reload) if [ "$y" = broken ]; then
               { good_conf "$x"; cat "$(conf_of "$x")"; echo "  Colour: red"; } >"$E2E_TMP/broken"
               mv "$E2E_TMP/broken" "$(conf_of "$x")"
