@@ -50,9 +50,11 @@ nleaves=${CHAOS_LEAVES:-10}
 bound=$((${CHAOS_BOUND:-10} * 1000))
 settle=$((${CHAOS_SETTLE:-30} * 1000))
 sample=${CHAOS_SAMPLE:-6}
-# A fault may make a daemon log each peer's change of state (a restart:
-# healthy, alive; a link: via the router, direct again) and its own start.
-log_bound=${CHAOS_LOG_BOUND:-$((3 * (nleaves + 1) + 5))}
+# A fault may make a daemon log five lines per peer: a link lost (unhealthy,
+# falls back, no endpoint answered) and back (healthy, direct again), or a
+# start on a re-created interface (adding the peer, healthy and alive,
+# direct); and a few of its own.
+log_bound=${CHAOS_LOG_BOUND:-$((5 * (nleaves + 1) + 5))}
 junk=${CHAOS_JUNK:-2000}
 out=${CHAOS_OUT:-$E2E_TMP/out}
 if ldd "$wl" | grep -q libasan; then asan=1 rss_budget=${CHAOS_RSS_KIB:-131072}
