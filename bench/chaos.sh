@@ -252,8 +252,10 @@ touch_start() { # PAIR...
   for p in "$@"; do
     act[$p]=$((${act[$p]:-0} + 1))
     if [ -n "${waitfrom[$p]:-}" ]; then
-      if [ $((now - waitfrom[$p])) -gt "$bound" ] && [ -z "${flagged[$p]:-}" ]; then
-        violation "$p not reached within $((bound / 1000)) s of the heal of ${waitkind[$p]}"
+      if [ $((now - waitfrom[$p])) -gt "$bound" ]; then
+        [ -z "${flagged[$p]:-}" ] && violation "$p not reached within $((bound / 1000)) s of the heal of ${waitkind[$p]}"
+        # Counted with the time it waited: at least that.
+        echo "${waitkind[$p]} $p $(secs $((now - waitfrom[$p])))" >>"$out/recovery.txt"
       fi
       interrupted=$((interrupted + 1)); unset "waitfrom[$p]" "flagged[$p]"
     fi
@@ -443,7 +445,10 @@ while :; do
   if [ "$now" -ge "$end" ]; then check_pass all; else check_pass sample; fi
   d=$((1000 - ($(ms) - now))); [ $d -gt 0 ] && sleep "$(secs $d)"
 done
-for p in "${!waitfrom[@]}"; do violation "$p not reached after the heal of ${waitkind[$p]} (run over)"; done
+for p in "${!waitfrom[@]}"; do
+  violation "$p not reached after the heal of ${waitkind[$p]} (run over)"
+  echo "${waitkind[$p]} $p $(secs $(($(ms) - waitfrom[$p])))" >>"$out/recovery.txt"
+done
 for p in "${!outfrom[@]}"; do [ -z "${flagged[$p]:-}" ] && violation "$p unreachable at the end with no fault on it"; done
 echo "chaos: $id faults done; $(secs "$(ms)") s; settled"
 echo "end $(loglines)" >>"$out/lines.txt"
