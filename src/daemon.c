@@ -173,6 +173,7 @@ static bool refresh(struct daemon *d, int64_t now)
 			}
 			netif_list_free(d->host);
 			d->host = host;
+			factsock_keep_addr(d, host);
 		}
 		d->host_dirty = err != 0;
 		d->host_read = now;

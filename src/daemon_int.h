@@ -164,6 +164,10 @@ void daemon_files_close(struct daemon *d);
 /* Binds the fact socket on our auto-address (added to the interface
  * first); 0 or -errno, said in the log. */
 int factsock_open(struct daemon *d);
+/* Adds our auto-address again where the interface is up without it (taken
+ * down and up, the kernel drops its IPv6 addresses): without it the fact
+ * socket neither hears nor sends. host: the host's interfaces just read. */
+void factsock_keep_addr(struct daemon *d, const struct netif_list *host);
 /* Takes what is pending on every fact socket into the engine. */
 void factsock_receive(struct daemon *d, int64_t now);
 bool factsock_is_extra(const struct daemon *d, int fd);

@@ -358,6 +358,27 @@ void factsock_listen_extra(struct daemon *d)
 	}
 }
 
+void factsock_keep_addr(struct daemon *d, const struct netif_list *host)
+{
+	const struct netif *me = d->sock >= 0 && d->dev ? netif_find(host, d->cfg->iface) : NULL;
+	if (!me || !me->up)
+		return;
+	struct in6_addr self;
+	autoaddr_from_key(crypto_identity_public(d->id), &self);
+	for (size_t i = 0; i < me->n_addrs; i++)
+		if (me->addrs[i].family == AF_INET6 && memcmp(&me->addrs[i].ip6, &self, sizeof(self)) == 0)
+			return;
+	char a[INET6_ADDRSTRLEN];
+	inet_ntop(AF_INET6, &self, a, sizeof(a));
+	int err = netif_add_addr6(d->dev->ifindex, &self, 64);
+	if (err)
+		log_warnx("%s: the auto-address %s is gone and cannot be added again: %s", d->cfg->iface, a,
+			  strerror(-err));
+	else
+		log_info("%s: the auto-address %s was gone (the interface went down?): added it again",
+			 d->cfg->iface, a);
+}
+
 int factsock_open(struct daemon *d)
 {
 	struct in6_addr self;

@@ -120,7 +120,7 @@ office_lan() {
 }
 
 # nat_box L [random]: a NAT namespace natL on the LAN bridge of star_setup
-# (192.0.2.50), masquerading what comes from its LAN 10.3.0.0/24 behind it,
+# (192.0.2.50, or NAT_PUB), masquerading what comes from its LAN behind it,
 # unsolicited inbound dropped (a port-restricted cone; with "random", a new
 # random port per destination: symmetric). Nothing is behind it yet: see
 # move_behind_nat.
@@ -130,22 +130,34 @@ nat_box() {
   ns_add "$n" || return 1
   ip link add "$out" netns "$(ns "$n")" type veth peer name "m$E2E_ID$1" netns "$(ns lan)"
   ip -n "$(ns lan)" link set "m$E2E_ID$1" master br0 up
-  in_ns "$n" ip addr add 192.0.2.50/24 dev "$out"
+  in_ns "$n" ip addr add "${NAT_PUB:-192.0.2.50}/24" dev "$out"
   in_ns "$n" ip link set "$out" up
   cone_nat "$n" "$out" $rnd
 }
 
 # move_behind_nat L: leaf L's LAN link leaves the bridge for natL (see
-# nat_box); L gets 10.3.0.2/24 there, its default route via the NAT (10.3.0.1).
+# nat_box); L gets 10.3.0.2/24 there (NAT_LAN=10.4.0: 10.4.0.2/24), its
+# default route via the NAT (10.3.0.1).
 move_behind_nat() {
-  local n="nat$1" link="b$E2E_ID$1"
+  local n="nat$1" link="b$E2E_ID$1" lan=${NAT_LAN:-10.3.0}
   ip -n "$(ns lan)" link set "$link" nomaster
   ip -n "$(ns lan)" link set "$link" netns "$(ns "$n")"
-  in_ns "$n" ip addr add 10.3.0.1/24 dev "$link"
+  in_ns "$n" ip addr add "$lan.1/24" dev "$link"
   in_ns "$n" ip link set "$link" up
   in_ns "$1" ip addr flush dev "l$E2E_ID$1"
-  in_ns "$1" ip addr add 10.3.0.2/24 dev "l$E2E_ID$1"
-  in_ns "$1" ip route add default via 10.3.0.1
+  in_ns "$1" ip addr add "$lan.2/24" dev "l$E2E_ID$1"
+  in_ns "$1" ip route add default via "$lan.1"
+}
+
+# out_of_nat L ADDR: undoes move_behind_nat: L's link back on the LAN
+# bridge, L at ADDR (e.g. 192.0.2.14/24) with no default route.
+out_of_nat() {
+  local link="b$E2E_ID$1"
+  ip -n "$(ns "nat$1")" link set "$link" netns "$(ns lan)"
+  ip -n "$(ns lan)" link set "$link" master br0 up
+  in_ns "$1" ip route del default 2>/dev/null
+  in_ns "$1" ip addr flush dev "l$E2E_ID$1"
+  in_ns "$1" ip addr add "$2" dev "l$E2E_ID$1"
 }
 
 # dead_setup K [same]: dead candidates before the good one (issue 27). The

@@ -2,7 +2,7 @@
 # Real-world scenarios with real wireguard-go in network namespaces, one per
 # run, each printing how long its steps took:
 #   two-nats direct-path-dies leaf-restart router-restart membership-revoked
-#   lossy hostile-input hostile-peer two-hubs interface-vanishes nothing-lost
+#   lossy hostile-input hostile-peer two-hubs iface-down-up interface-vanishes nothing-lost
 #   ports ports-nat uncarried original-hub original-leaf silent
 # original-hub and original-leaf need the original Go implementation
 # (ORIGINAL_WIRELINK=/path/to/wirelink; skipped without it).
@@ -423,6 +423,27 @@ NFT
   check "for 30 s after, a and b stayed direct" test $stable = 1
   check "a reaches R2" in_ns a ping -c 3 -W 2 -q 198.51.100.2
   check "  ... and b" in_ns a ping -c 3 -W 2 -q 198.51.100.12
+  ;;
+iface-down-up)
+  # The WireGuard interface taken down and up: the kernel drops its IPv6
+  # addresses, the daemon's auto-address among them, and its fact socket
+  # neither hears nor sends until that comes back (found by the chaos run).
+  lan_star a b || { not_ok "set-up"; exit 1; }
+  start_and_converge || exit 1
+  self=$(grep -oE 'facts on \[[^%]+' "$E2E_TMP/wl-a.log" | head -n 1 | cut -c11-)
+  in_ns a ip link set "$(star_iface a)" down && sleep 1 && in_ns a ip link set "$(star_iface a)" up
+  t0=$(date +%s)
+  ok "a's interface was down for 1 s"
+  timed "a's auto-address $self is back" 5 eval 'in_ns a ip -6 addr show dev "$(star_iface a)" | grep -q "$self/64"'
+  heard() {
+    local ago
+    ago=$(in_ns b "$wl" status -i "$(star_iface b)" --json |
+      jq --arg k "${pub[a]}" '.peers[] | select(.public_key == $k) | .facts_heard_seconds_ago')
+    [[ "$ago" =~ ^[0-9]+$ ]] && [ "$ago" -lt $(($(date +%s) - t0)) ]
+  }
+  timed "b hears a's facts again" 40 heard
+  timed "every pair direct again" 30 star_converged
+  check "a -> b goes direct" goes_direct a b
   ;;
 interface-vanishes)
   lan_star a b || { not_ok "set-up"; exit 1; }
