@@ -211,9 +211,6 @@ NFT
   check "  ... and b -> a" in_ns b ping -c 3 -W 2 -q 198.51.100.11
   ;;
 idle-firewall)
-  # Not in the suite yet (issue 23 is open): in the ASan build a's first
-  # answer took over 12 s, and after the second fault the link was not
-  # direct again within 30 s. Run it alone: field.sh WIRELINK idle-firewall.
   # A link idle for 40 s (a laptop at a hotel), then a's own firewall drops
   # what it sends to b (wireguard-go counts nothing sent, so nothing on the
   # device moves): the first send falls back within seconds. Then the
