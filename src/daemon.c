@@ -216,18 +216,12 @@ static bool refresh(struct daemon *d, int64_t now)
 }
 
 /* Whether anything but our own fact packets went through the tunnel since
- * the last look (true when the counters cannot be read); `outside`: more
- * packets arrived on the host's other interfaces than came out of the
- * tunnel (each packet out of it came in as one of WireGuard's), so some
- * may be WireGuard's own, or ones it dropped. */
-static bool tunnel_moved(struct daemon *d, bool *outside)
+ * the last look (true when the counters cannot be read). */
+static bool tunnel_moved(struct daemon *d)
 {
 	struct netif_counters c;
-	*outside = true;
 	if (!d->stats || netif_stats_read(d->stats, d->dev->ifindex, &c) != 0)
 		return true;
-	*outside = c.others_rx - d->seen.others_rx > c.rx_packets - d->seen_rx_all;
-	d->seen_rx_all = c.rx_packets;
 	c.rx_packets -= d->counters.packets_in;
 	c.tx_packets -= d->counters.packets_out;
 	bool moved = c.rx_packets != d->seen.rx_packets || c.tx_packets != d->seen.tx_packets;
@@ -243,14 +237,10 @@ static bool must_read(struct daemon *d, int64_t now)
 	 * counters and our own count of fact packets agree. */
 	if (d->addrs)
 		factsock_receive(d, now);
-	bool outside, moved = tunnel_moved(d, &outside);
+	bool moved = tunnel_moved(d);
 	d->quiet_look = !moved; /* and every look since the last read (it would have read) */
 	d->look_at = now + IDLE_MS;
-	/* A peer that fell back sends to us through the router, and WireGuard
-	 * drops it (its source is on our direct link to it) before the
-	 * interface counts it: only the peers' counters show it. */
-	bool dropped = outside && engine_direct_links(d->eng);
-	return moved || dropped || d->host_dirty || !d->watch || now >= d->next_read ||
+	return moved || d->host_dirty || !d->watch || now >= d->next_read ||
 	       now >= d->read_at + LOOK_IDLE_MS;
 }
 

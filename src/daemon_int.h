@@ -82,7 +82,6 @@ struct daemon {
 	int64_t read_at, next_read; /* when the device was read; must be next */
 	struct netif_stats *stats;  /* the interface's packet counters, or NULL */
 	struct netif_counters seen; /* ...as last looked at, less our fact packets */
-	uint64_t seen_rx_all;	    /* ...and with them */
 	/* Its tx and rx packets, less our fact packets, at the last device read. */
 	uint64_t tx_user_read, rx_user_read;
 	bool read_anchored;

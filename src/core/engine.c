@@ -119,8 +119,6 @@ void engine_tunnel_counted(struct engine *e, uint64_t tx, uint64_t rx)
 	e->counted = true;
 }
 
-size_t engine_direct_links(const struct engine *e) { return e->direct_links; }
-
 /* A loss that one read suggests (`starts`) and a later one settles (it
  * shows again): a packet on its way shows up by then. Reads that saw no
  * traffic at all (`quiet`: a user's ping is not sent every second) keep it

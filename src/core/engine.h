@@ -84,8 +84,10 @@ enum {
  * caller's next look; engine_next_due: everything time alone changes has
  * its own deadline, this is a safety net). A loss on this host that one
  * read suggests is read again every CONFIRM_MS, for SETTLE_WITHIN_MS at
- * most while the tunnel is quiet. */
-enum { LINK_WATCH_MS = 1000, QUIET_ROUND_MS = 60000, CONFIRM_MS = 500, SETTLE_WITHIN_MS = 4000 };
+ * most while the tunnel is quiet. While we hold direct links (not as a
+ * router), the device is read at least every DIRECT_READ_MS. */
+enum { LINK_WATCH_MS = 1000, QUIET_ROUND_MS = 60000, CONFIRM_MS = 500, SETTLE_WITHIN_MS = 4000,
+       DIRECT_READ_MS = 2500 };
 
 struct engine_round {
 	struct wg_change change; /* empty when nothing is to change */
@@ -127,9 +129,6 @@ void engine_tunnel_quiet(struct engine *e);
  * through the router, its direct link is dead to it). Either way the
  * links that carried nothing are probed. */
 void engine_tunnel_counted(struct engine *e, uint64_t tx, uint64_t rx);
-/* How many healthy direct links we hold (not as a router) to peers that
- * answer probes: where arrivals can be dropped, as of the last device. */
-size_t engine_direct_links(const struct engine *e);
 void engine_set_host(struct engine *e, const struct netif_list *host);
 const struct netif_list *engine_host(const struct engine *e);
 

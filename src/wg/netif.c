@@ -289,42 +289,25 @@ void netif_watch_close(struct netif_watch *w)
 	free(w);
 }
 
-/* One RTM_NEWSTATS message: its interface and 64-bit packet counters. */
-static int parse_stats(const void *buf, uint32_t *ifindex, uint64_t *rx, uint64_t *tx)
+int netif_parse_counters(const void *buf, uint32_t ifindex, struct netif_counters *out)
 {
 	const struct nlmsghdr *nlh = buf;
 	if (nlh->nlmsg_type != RTM_NEWSTATS || mnl_nlmsg_get_payload_len(nlh) < sizeof(struct if_stats_msg))
 		return -EPROTO;
 	const struct if_stats_msg *ifs = mnl_nlmsg_get_payload(nlh);
+	if (ifs->ifindex != ifindex)
+		return -EPROTO;
 	const struct nlattr *attr;
 	mnl_attr_for_each(attr, nlh, sizeof(*ifs)) {
 		struct rtnl_link_stats64 st;
 		if (mnl_attr_get_type(attr) != IFLA_STATS_LINK_64 || mnl_attr_get_payload_len(attr) < sizeof(st))
 			continue;
 		memcpy(&st, mnl_attr_get_payload(attr), sizeof(st)); /* may be unaligned */
-		*ifindex = ifs->ifindex;
-		*rx = st.rx_packets;
-		*tx = st.tx_packets;
+		out->rx_packets = st.rx_packets;
+		out->tx_packets = st.tx_packets;
 		return 0;
 	}
 	return -EPROTO;
-}
-
-int netif_parse_counters(const void *buf, uint32_t ifindex, struct netif_counters *out)
-{
-	uint32_t i;
-	uint64_t rx, tx;
-	int err = parse_stats(buf, &i, &rx, &tx);
-	if (err)
-		return err;
-	if (i == ifindex) {
-		out->rx_packets = rx;
-		out->tx_packets = tx;
-		out->found = true;
-	} else if (i != LOOPBACK_IFINDEX) {
-		out->others_rx += rx;
-	}
-	return 0;
 }
 
 struct netif_stats {
@@ -347,47 +330,35 @@ int netif_stats_open(struct netif_stats **out)
 	return 0;
 }
 
-struct stats_dump {
-	uint32_t ifindex;
-	struct netif_counters *out;
-};
-
-static int stats_cb(const struct nlmsghdr *nlh, void *data)
-{
-	struct stats_dump *d = data;
-	return netif_parse_counters(nlh, d->ifindex, d->out) == 0 ? MNL_CB_OK : MNL_CB_ERROR;
-}
-
 int netif_stats_read(struct netif_stats *s, uint32_t ifindex, struct netif_counters *out)
 {
-	char buf[8192];
-	/* RTM_GETSTATS for only the 64-bit link counters (far less for the
-	 * kernel to fill in than RTM_GETLINK), of every interface: the
-	 * others' received packets show what arrived outside the tunnel. */
+	char buf[1024];
+	/* RTM_GETSTATS for only the 64-bit link counters: far less for the
+	 * kernel to fill in than RTM_GETLINK. */
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_GETSTATS;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_flags = NLM_F_REQUEST;
 	nlh->nlmsg_seq = ++s->seq;
 	struct if_stats_msg *ifs = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifs));
 	ifs->family = AF_UNSPEC;
+	ifs->ifindex = ifindex;
 	ifs->filter_mask = IFLA_STATS_FILTER_BIT(IFLA_STATS_LINK_64);
 	if (mnl_socket_sendto(s->nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
-	*out = (struct netif_counters){ 0 };
-	struct stats_dump d = { ifindex, out };
-	unsigned portid = mnl_socket_get_portid(s->nl);
 	/* The kernel answers within sendto; a reply to an older request (one
 	 * that failed half-way) is skipped by its sequence number. */
-	for (int parts = 0; parts < 4096; parts++) {
+	for (int tries = 0; tries < 4; tries++) {
 		ssize_t n = mnl_socket_recvfrom(s->nl, buf, sizeof(buf));
 		if (n < 0)
 			return -errno;
-		errno = 0;
-		int r = mnl_cb_run(buf, (size_t)n, s->seq, portid, stats_cb, &d);
-		if (r == MNL_CB_STOP)
-			return out->found ? 0 : -ENODEV;
-		if (r < 0 && errno != EPROTO) /* EPROTO: an older reply, skipped */
-			return errno ? -errno : -EPROTO;
+		const struct nlmsghdr *r = (const void *)buf;
+		if (!mnl_nlmsg_ok(r, (int)n) || r->nlmsg_seq != s->seq)
+			continue;
+		if (r->nlmsg_type == NLMSG_ERROR) {
+			const struct nlmsgerr *e = mnl_nlmsg_get_payload(r);
+			return mnl_nlmsg_get_payload_len(r) >= sizeof(*e) && e->error ? e->error : -EPROTO;
+		}
+		return netif_parse_counters(r, ifindex, out);
 	}
 	return -EPROTO;
 }

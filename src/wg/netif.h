@@ -64,15 +64,9 @@ void netif_watch_close(struct netif_watch *w);
 /* One interface's packet counters, on a netlink socket kept open: a cheap
  * look (two system calls) at whether anything moved through the tunnel,
  * between reads of the WireGuard device. */
-/* The tunnel interface's packet counters, and the packets every other
- * interface but the loopback received (what arrived outside the tunnel:
- * WireGuard's own packets among them). */
 struct netif_counters {
 	uint64_t rx_packets, tx_packets;
-	uint64_t others_rx;
-	bool found; /* the tunnel interface was in the dump */
 };
-enum { LOOPBACK_IFINDEX = 1 };
 struct netif_stats;
 int netif_stats_open(struct netif_stats **out) __attribute__((warn_unused_result));
 /* 0, or -errno (-ENODEV: the interface is gone). */
@@ -83,9 +77,7 @@ void netif_stats_close(struct netif_stats *s);
 /* Parsing of rtnetlink dumps, apart from the socket so it can be tested. */
 int netif_parse_link(const void *nlh, struct netif_list *list);
 int netif_parse_addr(const void *nlh, struct netif_list *list);
-/* One RTM_NEWSTATS message of a dump, added to out: ifindex's
- * IFLA_STATS_LINK_64 packet counters, or another interface's received
- * packets (not the loopback's). */
+/* An RTM_NEWSTATS reply about ifindex: its IFLA_STATS_LINK_64 packet counters. */
 int netif_parse_counters(const void *nlh, uint32_t ifindex, struct netif_counters *out);
 
 #endif
