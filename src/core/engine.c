@@ -198,14 +198,6 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 			e->owned_gen++;
 		}
 	e->is_router = trust_device_is_router_for(dev, e->cfg.router, engine_devif(e));
-	/* Direct links we hold (see engine_next_look); a router has no
-	 * fallback to offer its leaves. */
-	e->direct_links = 0;
-	for (size_t i = 0; !e->is_router && i < dev->n_peers; i++) {
-		p = engine_entry(e, dev->peers[i].public_key, false);
-		e->direct_links += p && p->ps.answers && p->ps.healthy && dev->peers[i].n_allowedips > 1 &&
-				   !engine_peer_is_router(e, &dev->peers[i]);
-	}
 }
 
 const struct netif_list *engine_host(const struct engine *e) { return e->host; }

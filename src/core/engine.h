@@ -84,10 +84,8 @@ enum {
  * caller's next look; engine_next_due: everything time alone changes has
  * its own deadline, this is a safety net). A loss on this host that one
  * read suggests is read again every CONFIRM_MS, for SETTLE_WITHIN_MS at
- * most while the tunnel is quiet. While we hold direct links (not as a
- * router), the device is read at least every DIRECT_READ_MS. */
-enum { LINK_WATCH_MS = 1000, QUIET_ROUND_MS = 60000, CONFIRM_MS = 500, SETTLE_WITHIN_MS = 4000,
-       DIRECT_READ_MS = 2500 };
+ * most while the tunnel is quiet. */
+enum { LINK_WATCH_MS = 1000, QUIET_ROUND_MS = 60000, CONFIRM_MS = 500, SETTLE_WITHIN_MS = 4000 };
 
 struct engine_round {
 	struct wg_change change; /* empty when nothing is to change */

@@ -62,10 +62,6 @@ struct engine {
 	 * again settles it, so that packets still on their way, or a lone
 	 * packet of the host's own, are not taken for failures. */
 	int64_t send_pending, drop_pending;
-	/* Healthy links to peers that answer probes, holding more than the
-	 * auto-address, not through a router: where arrivals can be dropped
-	 * (a peer that fell back sends through the router). */
-	size_t direct_links;
 	bool held_ok;	      /* (false: out of memory; every prefix counts as taken) */
 	const struct netif_list *host;
 	int64_t wall_ms;

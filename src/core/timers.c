@@ -84,11 +84,6 @@ int64_t engine_next_look(const struct engine *e, int64_t now, int64_t wall_ms, i
 	/* Sends may have failed: the read that settles it. */
 	if ((e->send_pending || e->drop_pending) && now + CONFIRM_MS < next)
 		next = now + CONFIRM_MS;
-	/* A peer that falls back sends to us through the router, and
-	 * WireGuard drops it (its source is on the direct link) before the
-	 * interface counts anything: only the peers' counters show it. */
-	if (e->direct_links && now + DIRECT_READ_MS < next)
-		next = now + DIRECT_READ_MS;
 	const struct peer_entry *p, *tmp;
 	HASH_ITER(hh, e->peers, p, tmp) {
 		if (!p->wg)
