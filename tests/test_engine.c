@@ -1137,6 +1137,13 @@ static struct engine *with_answering_peer(struct wg_device **d, struct wg_peer *
 	return e;
 }
 
+/* A device read with the interface's counters before it. */
+static void counted_read(struct engine *e, struct wg_device *d, uint64_t tx, uint64_t rx, int64_t wall)
+{
+	engine_tunnel_counted(e, tx, rx);
+	engine_set_device(e, d, wall);
+}
+
 static void test_failed_sends_probed(void **state)
 {
 	(void)state;
@@ -1147,21 +1154,17 @@ static void test_failed_sends_probed(void **state)
 	struct engine_round r;
 	/* On its way: taken, then sent. */
 	int64_t t = t0 + 40000;
-	engine_tunnel_counted(e, 1, 0);
-	engine_set_device(e, d, wall0 + 40000);
+	counted_read(e, d, 1, 0, wall0 + 40000);
 	assert_int_equal(engine_next_look(e, t, wall0 + 40000, 30000), t + CONFIRM_MS);
 	w->tx_bytes += 128;
-	engine_tunnel_counted(e, 0, 0);
-	engine_set_device(e, d, wall0 + 40000 + CONFIRM_MS);
+	counted_read(e, d, 0, 0, wall0 + 40000 + CONFIRM_MS);
 	assert_int_equal(engine_run(e, t + CONFIRM_MS, &r), 0);
 	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), 0);
 	engine_round_free(&r);
 	/* Refused: taken, never sent. The link is probed, and dies unanswered. */
 	t = t0 + 60000;
-	engine_tunnel_counted(e, 1, 0);
-	engine_set_device(e, d, wall0 + 60000);
-	engine_tunnel_counted(e, 1, 0);
-	engine_set_device(e, d, wall0 + 60000 + CONFIRM_MS);
+	counted_read(e, d, 1, 0, wall0 + 60000);
+	counted_read(e, d, 1, 0, wall0 + 60000 + CONFIRM_MS);
 	assert_int_equal(engine_run(e, t + CONFIRM_MS, &r), 0);
 	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), PROBE_TTL);
 	engine_round_free(&r);
@@ -1186,28 +1189,21 @@ static void test_failed_sends_with_gaps(void **state)
 	struct engine_round r;
 	/* Lone packets (the host's own), SETTLE_WITHIN_MS apart: nothing. */
 	int64_t t = t0 + 40000, wall = wall0 + 40000;
-	engine_tunnel_counted(e, 1, 0);
-	engine_set_device(e, d, wall);
+	counted_read(e, d, 1, 0, wall);
 	for (int64_t k = CONFIRM_MS; k < SETTLE_WITHIN_MS; k += CONFIRM_MS) {
-		engine_tunnel_counted(e, 0, 0);
-		engine_set_device(e, d, wall + k);
+		counted_read(e, d, 0, 0, wall + k);
 	}
-	engine_tunnel_counted(e, 0, 0);
-	engine_set_device(e, d, wall + SETTLE_WITHIN_MS);
-	engine_tunnel_counted(e, 1, 0);
-	engine_set_device(e, d, wall + SETTLE_WITHIN_MS + CONFIRM_MS);
+	counted_read(e, d, 0, 0, wall + SETTLE_WITHIN_MS);
+	counted_read(e, d, 1, 0, wall + SETTLE_WITHIN_MS + CONFIRM_MS);
 	assert_int_equal(engine_run(e, t + SETTLE_WITHIN_MS + CONFIRM_MS, &r), 0);
 	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), 0);
 	engine_round_free(&r);
 	/* Refused, a quiet second, refused again: probed. */
 	t = t0 + 60000, wall = wall0 + 60000;
-	engine_tunnel_counted(e, 1, 0);
-	engine_set_device(e, d, wall);
-	engine_tunnel_counted(e, 0, 0);
-	engine_set_device(e, d, wall + CONFIRM_MS);
+	counted_read(e, d, 1, 0, wall);
+	counted_read(e, d, 0, 0, wall + CONFIRM_MS);
 	assert_int_equal(engine_next_look(e, t + CONFIRM_MS, wall + CONFIRM_MS, 30000), t + 2 * CONFIRM_MS);
-	engine_tunnel_counted(e, 1, 0);
-	engine_set_device(e, d, wall + 2 * CONFIRM_MS);
+	counted_read(e, d, 1, 0, wall + 2 * CONFIRM_MS);
 	assert_int_equal(engine_run(e, t + 2 * CONFIRM_MS, &r), 0);
 	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), PROBE_TTL);
 	engine_round_free(&r);
@@ -1231,11 +1227,9 @@ static void test_dropped_arrivals_probed(void **state)
 	struct engine_round r;
 	int64_t t = t0 + 60000;
 	hub->rx_bytes += 3 * 128;
-	engine_tunnel_counted(e, 0, 0);
-	engine_set_device(e, d, wall0 + 60000);
+	counted_read(e, d, 0, 0, wall0 + 60000);
 	hub->rx_bytes += 2 * 128; /* still coming, still dropped */
-	engine_tunnel_counted(e, 0, 0);
-	engine_set_device(e, d, wall0 + 60000 + CONFIRM_MS);
+	counted_read(e, d, 0, 0, wall0 + 60000 + CONFIRM_MS);
 	assert_int_equal(engine_run(e, t + CONFIRM_MS, &r), 0);
 	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), PROBE_TTL);
 	engine_round_free(&r);
