@@ -277,6 +277,9 @@ result() { # PAIR TS_MS OK
     if [ -n "${waitfrom[$p]:-}" ] && [ "${act[$p]:-0}" = 0 ]; then
       d=$((ts - waitfrom[$p])); [ $d -lt 0 ] && d=0
       echo "${waitkind[$p]} $p $(secs $d)" >>"$out/recovery.txt"; rec_n=$((rec_n + 1))
+      # Answered, but later than the bound (no failed ping fell after it).
+      [ $d -gt "$bound" ] && [ -z "${flagged[$p]:-}" ] &&
+        violation "$p reached only $(secs $d) s after the heal of ${waitkind[$p]}"
       unset "waitfrom[$p]" "flagged[$p]"
     fi
     if [ -n "${outfrom[$p]:-}" ]; then
