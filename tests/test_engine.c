@@ -1198,13 +1198,15 @@ static void test_failed_sends_with_gaps(void **state)
 	assert_int_equal(engine_run(e, t + SETTLE_WITHIN_MS + CONFIRM_MS, &r), 0);
 	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), 0);
 	engine_round_free(&r);
-	/* Refused, a quiet second, refused again: probed. */
+	/* Refused, a quiet read (no more reads soon: a look reads when
+	 * anything moves), refused again at the next look: probed. */
 	t = t0 + 60000, wall = wall0 + 60000;
 	counted_read(e, d, 1, 0, wall);
+	assert_int_equal(engine_next_look(e, t, wall, 30000), t + CONFIRM_MS);
 	counted_read(e, d, 0, 0, wall + CONFIRM_MS);
-	assert_int_equal(engine_next_look(e, t + CONFIRM_MS, wall + CONFIRM_MS, 30000), t + 2 * CONFIRM_MS);
-	counted_read(e, d, 1, 0, wall + 2 * CONFIRM_MS);
-	assert_int_equal(engine_run(e, t + 2 * CONFIRM_MS, &r), 0);
+	assert_int_equal(engine_next_look(e, t + CONFIRM_MS, wall + CONFIRM_MS, 30000), t + CONFIRM_MS + 30000);
+	counted_read(e, d, 1, 0, wall + 3000);
+	assert_int_equal(engine_run(e, t + 3000, &r), 0);
 	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), PROBE_TTL);
 	engine_round_free(&r);
 	engine_free(e);

@@ -83,8 +83,8 @@ enum {
  * round comes at least every QUIET_ROUND_MS, as a soft deadline (at the
  * caller's next look; engine_next_due: everything time alone changes has
  * its own deadline, this is a safety net). A loss on this host that one
- * read suggests is read again every CONFIRM_MS, for SETTLE_WITHIN_MS at
- * most while the tunnel is quiet. */
+ * read suggests is read again CONFIRM_MS later; while the tunnel is quiet
+ * it stays open for SETTLE_WITHIN_MS, for the next read a look makes. */
 enum { LINK_WATCH_MS = 1000, QUIET_ROUND_MS = 60000, CONFIRM_MS = 500, SETTLE_WITHIN_MS = 4000 };
 
 struct engine_round {

@@ -82,7 +82,7 @@ int64_t engine_next_look(const struct engine *e, int64_t now, int64_t wall_ms, i
 {
 	int64_t next = now + idle_ms;
 	/* Sends may have failed: the read that settles it. */
-	if ((e->send_pending || e->drop_pending) && now + CONFIRM_MS < next)
+	if (e->confirm_due && now + CONFIRM_MS < next)
 		next = now + CONFIRM_MS;
 	const struct peer_entry *p, *tmp;
 	HASH_ITER(hh, e->peers, p, tmp) {
