@@ -216,7 +216,7 @@ static bool refresh(struct daemon *d, int64_t now)
 }
 
 /* Whether anything but our own fact packets went through the tunnel since
- * the last look (true when the counters cannot be read). */
+ * the last look, or failed in it (true when the counters cannot be read). */
 static bool tunnel_moved(struct daemon *d)
 {
 	struct netif_counters c;
@@ -224,7 +224,8 @@ static bool tunnel_moved(struct daemon *d)
 		return true;
 	c.rx_packets -= d->counters.packets_in;
 	c.tx_packets -= d->counters.packets_out;
-	bool moved = c.rx_packets != d->seen.rx_packets || c.tx_packets != d->seen.tx_packets;
+	bool moved = c.rx_packets != d->seen.rx_packets || c.tx_packets != d->seen.tx_packets ||
+		     c.errors != d->seen.errors;
 	d->seen = c;
 	return moved;
 }

@@ -305,6 +305,7 @@ int netif_parse_counters(const void *buf, uint32_t ifindex, struct netif_counter
 		memcpy(&st, mnl_attr_get_payload(attr), sizeof(st)); /* may be unaligned */
 		out->rx_packets = st.rx_packets;
 		out->tx_packets = st.tx_packets;
+		out->errors = st.rx_errors + st.tx_errors + st.tx_dropped;
 		return 0;
 	}
 	return -EPROTO;

@@ -66,6 +66,9 @@ void netif_watch_close(struct netif_watch *w);
  * between reads of the WireGuard device. */
 struct netif_counters {
 	uint64_t rx_packets, tx_packets;
+	/* Kernel WireGuard counts here what it dropped on arrival (a source
+	 * the sending peer may not use) and sends the host refused. */
+	uint64_t errors;
 };
 struct netif_stats;
 int netif_stats_open(struct netif_stats **out) __attribute__((warn_unused_result));
