@@ -151,8 +151,11 @@ NFT
     wait_for 15 $IP netns exec l1 ping -c 1 -W 1 -q 198.51.100.12
   echo "# first answer after $(( $(date +%s) - t0 )) s"
   # What the interface counted meanwhile (kernel WireGuard counts a send
-  # the firewall refused as dropped, not as sent).
+  # the firewall refused as an error or dropped, not as sent)...
   echo "# wgl1 TX: $($IP -n l1 -s link show wgl1 | awk '/TX:/ { getline; print }')"
+  # ...and l2 its arrivals from l1 through the router (l1's source is on
+  # l2's direct entry for l1) as receive errors.
+  echo "# wgl2 RX: $($IP -n l2 -s link show wgl2 | awk '/RX:/ { getline; print }')"
   $IP netns exec l1 nft delete table inet wlblock
   t0=$(date +%s)
   check "firewall lifted: l1 and l2 direct again" wait_for 30 eval 'holds l1 l2 && holds l2 l1'
