@@ -146,9 +146,12 @@ table inet wlblock {
   chain output { type filter hook output priority 0; ip daddr 192.0.2.10 udp dport 51820 drop; }
 }
 NFT
+  # (20 s: the guest is one emulated CPU, 11-13 s here; the timing
+  # targets are the benchmarks'. Without reading on the interface's error
+  # counters it took 33 s.)
   t0=$(date +%s)
   check "idle link, l1's firewall: l1 -> l2 answered through the router" \
-    wait_for 15 $IP netns exec l1 ping -c 1 -W 1 -q 198.51.100.12
+    wait_for 20 $IP netns exec l1 ping -c 1 -W 1 -q 198.51.100.12
   echo "# first answer after $(( $(date +%s) - t0 )) s"
   # What the interface counted meanwhile (kernel WireGuard counts a send
   # the firewall refused as an error or dropped, not as sent)...
