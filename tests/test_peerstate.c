@@ -688,9 +688,9 @@ static void test_fast_fallback(void **state)
 	struct peerstate ps;
 	struct wg_peer p;
 	answering(&ps, &p, hs, t);
-	assert_int_equal(peerstate_suspect(&ps, t + 40000, true), PEER_EV_PROBE);
+	assert_int_equal(peerstate_suspect(&ps, t + 40000), PEER_EV_PROBE);
 	peerstate_probe_sent(&ps, t + 40000);
-	assert_int_equal(peerstate_suspect(&ps, t + 40500, true), 0);
+	assert_int_equal(peerstate_suspect(&ps, t + 40500), 0);
 	/* Its data still arrives, but our sends fail here: no reprieve; and
 	 * nothing went out since the probe (the host refused it): dead at
 	 * once, not after PROBE_WAIT_MS. */

@@ -176,10 +176,6 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 	bool quiet = e->counted && e->tunnel_tx == 0 && e->tunnel_rx == 0;
 	bool failed = settled(&e->send_pending, tx && !any_sent, quiet && !any_sent, wall_ms);
 	bool dropped = settled(&e->drop_pending, any_got && rx_none, quiet && !any_got, wall_ms);
-	/* One read soon settles a new suspicion; a quiet one leaves it to the
-	 * looks, which read as soon as anything moves again. */
-	int64_t opened = wall_ms ? wall_ms : 1;
-	e->confirm_due = e->send_pending == opened || e->drop_pending == opened;
 	e->counted = false;
 	for (size_t i = 0; (failed || dropped) && i < dev->n_peers; i++) {
 		p = engine_entry(e, dev->peers[i].public_key, false);
@@ -187,7 +183,7 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 			continue;
 		unsigned ev = 0;
 		if (failed && !p->ps.sent_any)
-			ev = peerstate_suspect(&p->ps, wall_ms, true);
+			ev = peerstate_suspect(&p->ps, wall_ms);
 		else if (dropped && !p->ps.got_any)
 			ev = peerstate_dropped(&p->ps, wall_ms);
 		if (ev & PEER_EV_PROBE)

@@ -62,7 +62,6 @@ struct engine {
 	 * again settles it, so that packets still on their way, or a lone
 	 * packet of the host's own, are not taken for failures. */
 	int64_t send_pending, drop_pending;
-	bool confirm_due; /* this read opened one: read again CONFIRM_MS later */
 	bool held_ok;	      /* (false: out of memory; every prefix counts as taken) */
 	const struct netif_list *host;
 	int64_t wall_ms;

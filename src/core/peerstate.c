@@ -85,6 +85,16 @@ static int64_t revive_wait(const struct peerstate *ps, int64_t wall_ms)
 	return wall_ms - ps->dead_at >= REVIVE_FAST_FOR_MS && w < REVIVE_SLOW_MS ? REVIVE_SLOW_MS : w;
 }
 
+/* The link is dead: unhealthy until a probe is answered or a handshake
+ * advances, probed now and then meanwhile. */
+static void link_dies(struct peerstate *ps, int64_t wall_ms)
+{
+	ps->dead = true;
+	ps->dead_at = wall_ms;
+	ps->probe_at = 0;
+	ps->answer_probe = false;
+}
+
 /* Probe bookkeeping on each look at the device (peers that answer). */
 static unsigned watch_link(struct peerstate *ps, bool heard, bool rx_moved, bool tx_moved,
 			   bool advanced, int64_t wall_ms)
@@ -126,10 +136,7 @@ static unsigned watch_link(struct peerstate *ps, bool heard, bool rx_moved, bool
 		 * so the host refused it (a local firewall, no route). */
 		bool refused = !ps->probe_tx_seen && wall_ms - ps->probe_at >= PROBE_SENT_MS;
 		if (refused || wall_ms - ps->probe_at >= PROBE_WAIT_MS) {
-			ps->dead = true;
-			ps->dead_at = wall_ms;
-			ps->probe_at = 0;
-			ps->answer_probe = false;
+			link_dies(ps, wall_ms);
 			return 0;
 		}
 		return ps->probes < PROBE_COUNT && wall_ms - ps->probe_last >= PROBE_REPEAT_MS ? PEER_EV_PROBE : 0;
@@ -219,10 +226,9 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
 	return ev | probe;
 }
 
-unsigned peerstate_suspect(struct peerstate *ps, int64_t wall_ms, bool sends)
+unsigned peerstate_suspect(struct peerstate *ps, int64_t wall_ms)
 {
-	if (sends)
-		ps->send_failed_at = wall_ms ? wall_ms : 1;
+	ps->send_failed_at = wall_ms ? wall_ms : 1;
 	if (!ps->answers || !ps->healthy || ps->dead || ps->probe_at ||
 	    (ps->suspect_at && wall_ms - ps->suspect_at < SUSPECT_MIN_MS))
 		return 0;
@@ -236,10 +242,7 @@ unsigned peerstate_dropped(struct peerstate *ps, int64_t wall_ms)
 		return 0;
 	/* It sends to us through the router: it fell back, so this link is
 	 * no use now. A probe at once brings it back if that was wrong. */
-	ps->dead = true;
-	ps->dead_at = wall_ms;
-	ps->probe_at = 0;
-	ps->answer_probe = false;
+	link_dies(ps, wall_ms);
 	ps->healthy = false;
 	return PEER_EV_UNHEALTHY | PEER_EV_PROBE;
 }

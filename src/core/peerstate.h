@@ -189,11 +189,10 @@ void peerstate_init(struct peerstate *ps, const uint8_t key[static WIRE_KEY_LEN]
  * others, we sent and received nothing for LINK_STALL_MS. */
 unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_t wall_ms);
 
-/* Packets were lost on this host and this peer's link carried none: sends
- * failed (`sends`: the interface took packets no peer sent), or arrivals
- * were dropped. Probe it, unless it is being probed or was lately.
- * Returns PEER_EV_PROBE or 0. */
-unsigned peerstate_suspect(struct peerstate *ps, int64_t wall_ms, bool sends);
+/* Sends failed on this host (the interface took packets no peer sent) and
+ * this peer's link carried none. Probe it, unless it is being probed or was
+ * lately. Returns PEER_EV_PROBE or 0. */
+unsigned peerstate_suspect(struct peerstate *ps, int64_t wall_ms);
 /* Arrivals were dropped (the router brought data from an address this
  * idle link holds): its peer fell back. The link is dead at once, and a
  * probe goes out to revive it if it was not this one. */

@@ -81,8 +81,11 @@ int64_t engine_next_deadline(const struct engine *e, int64_t now)
 int64_t engine_next_look(const struct engine *e, int64_t now, int64_t wall_ms, int64_t idle_ms)
 {
 	int64_t next = now + idle_ms;
-	/* Sends may have failed: the read that settles it. */
-	if (e->confirm_due && now + CONFIRM_MS < next)
+	/* The last read opened a suspicion of a loss: the read that settles
+	 * it (a quiet one leaves it to the looks, which read as soon as
+	 * anything moves again). */
+	int64_t opened = e->wall_ms ? e->wall_ms : 1;
+	if ((e->send_pending == opened || e->drop_pending == opened) && now + CONFIRM_MS < next)
 		next = now + CONFIRM_MS;
 	const struct peer_entry *p, *tmp;
 	HASH_ITER(hh, e->peers, p, tmp) {
