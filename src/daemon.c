@@ -151,6 +151,7 @@ static bool refresh(struct daemon *d, int64_t now)
 		return false;
 	}
 	d->counters.device_reads++;
+	d->userspace = wg_backend_for(d->cfg->iface) == &wg_backend_userspace;
 	/* Fact packets the device counted before this read are most likely in
 	 * our socket by now: take them first (while the engine still holds the
 	 * old device and host lists), or their bytes would look like user
@@ -230,6 +231,21 @@ static bool tunnel_moved(struct daemon *d)
 	return moved;
 }
 
+/* Whether a glance at the device (engine_glance) finds what a look must
+ * judge; only where it can (userspace WireGuard) and is worth its cost. */
+static bool glance(struct daemon *d)
+{
+	if (!d->userspace || engine_is_router(d->eng) || !engine_holds_direct(d->eng))
+		return false;
+	struct wg_device *dev = NULL;
+	if (wg_get_device(d->cfg->iface, &dev) != 0)
+		return true; /* the read says why */
+	d->counters.device_reads++;
+	bool news = engine_glance(d->eng, dev);
+	wg_device_free(dev);
+	return news;
+}
+
 /* Whether this round reads the device (see the comment at the top); the
  * look at the counters is taken here, so it is one every round. */
 static bool must_read(struct daemon *d, int64_t now)
@@ -242,7 +258,7 @@ static bool must_read(struct daemon *d, int64_t now)
 	d->quiet_look = !moved; /* and every look since the last read (it would have read) */
 	d->look_at = now + IDLE_MS;
 	return moved || d->host_dirty || !d->watch || now >= d->next_read ||
-	       now >= d->read_at + LOOK_IDLE_MS;
+	       now >= d->read_at + LOOK_IDLE_MS || glance(d);
 }
 
 /* The next wake-up: the engine's hard deadline, the next read, or the

@@ -37,8 +37,10 @@
  * beyond our own fact packets (traffic that may start a flow to watch),
  * rtnetlink tells of a link or address change (a vanished interface), the
  * engine asks (engine_next_look), and at the first look LOOK_IDLE_MS after
- * the last read. Without the counters or notifications, it is read every
- * round. */
+ * the last read. On userspace WireGuard, while we hold a peer directly, a
+ * look that saw nothing also glances at the device (engine_glance): arrivals
+ * it dropped show only there. Without the counters or notifications, it is
+ * read every round. */
 enum {
 	COALESCE_MS = 20,
 	IDLE_MS = 2500, /* a new flow is seen within this */
@@ -58,6 +60,7 @@ struct daemon {
 	char **argv, **env; /* to load the configuration again on SIGHUP */
 	struct peer_config *peers;
 	struct wg_device *dev;
+	bool userspace; /* dev is userspace WireGuard's (as of the last read) */
 	struct netif_list *host;
 	struct engine *eng;
 	struct crypto_identity *id;

@@ -668,6 +668,58 @@ static void test_hold_then_quick(void **state)
 	wg_device_free(d);
 }
 
+/* Our host's addresses change while we hold our first packet (a laptop's
+ * interfaces still coming up): the new pass's first try lasts until the
+ * hold is over and its candidate's quick try after it, so the candidate
+ * hears our initiation (deadlan: a try with nothing sent passed, and
+ * behind a NAT the other side's initiations never came through; 3.7 s). */
+static void test_host_change_while_held(void **state)
+{
+	(void)state;
+	struct wg_device *d = wg_device_new("wg0");
+	add_peer(d, 0x06, "192.0.2.6:1", "10.0.0.0/24", true); /* router */
+	add_peer(d, 0x02, NULL, "10.9.0.0/24", false);	       /* lower than us (0xee) */
+	struct engine *e = engine_for(NULL, 0, false, -1);
+	engine_adopt(e, d->peers[1].public_key, true, NULL);
+	engine_set_device(e, d, wall0);
+	say_alive(e, 0x02, t0);
+	struct wire_fact eps[2] = { fact_of(WIRE_ENDPOINT_V4, 0x02, "192.168.7.2:51820", 255),
+				    fact_of(WIRE_ENDPOINT_V4, 0x02, "203.0.113.2:51820", 255) };
+	assert_int_equal(receive_from(e, 0x06, eps, 2, t0), 2);
+	struct engine_round r;
+	bool removed;
+	assert_int_equal(engine_run(e, t0, &r), 0);
+	assert_non_null(endpoint_change(&r, 0x02, &removed));
+	assert_true(sent_to(&r, 0x02) < 0); /* held */
+	engine_round_free(&r);
+	assert_true(wg_endpoint_parse("203.0.113.2:51820", &d->peers[1].endpoint));
+	int64_t moved = t0 + FIRST_CONTACT_HOLD_MS / 2;
+	engine_host_changed(e);
+	engine_set_device(e, d, wall0 + moved - t0);
+	assert_int_equal(engine_run(e, moved, &r), 0);
+	assert_true(sent_to(&r, 0x02) < 0); /* still held */
+	/* The new pass begins with the candidate not yet tried. */
+	const struct wg_peer_change *pc = endpoint_change(&r, 0x02, &removed);
+	assert_non_null(pc);
+	assert_int_equal(pc->endpoint.addr4.sin_addr.s_addr, inet_addr("192.168.7.2"));
+	engine_round_free(&r);
+	assert_true(wg_endpoint_parse("192.168.7.2:51820", &d->peers[1].endpoint));
+	/* The try begun at `moved` is not over while we hold, nor at the end
+	 * of the hold: its candidate gets our hello and a quick try. */
+	int64_t end = t0 + FIRST_CONTACT_HOLD_MS;
+	engine_set_device(e, d, wall0 + end - t0);
+	assert_int_equal(engine_run(e, end, &r), 0);
+	assert_null(endpoint_change(&r, 0x02, &removed));
+	assert_true(sent_to(&r, 0x02) >= 0);
+	engine_round_free(&r);
+	engine_set_device(e, d, wall0 + end + ENDPOINT_QUICK_MS - 1 - t0);
+	assert_int_equal(engine_run(e, end + ENDPOINT_QUICK_MS - 1, &r), 0);
+	assert_null(endpoint_change(&r, 0x02, &removed));
+	engine_round_free(&r);
+	engine_free(e);
+	wg_device_free(d);
+}
+
 /* A leaf whose router has been healthy and alive since t0. */
 static struct engine_round leaf_round(struct engine *e, struct wg_device *d, int64_t now)
 {
@@ -1228,7 +1280,14 @@ static void test_dropped_arrivals_probed(void **state)
 	engine_set_device(e, d, wall0 + 50000);
 	struct engine_round r;
 	int64_t t = t0 + 60000;
+	/* A glance (userspace WireGuard: the interface shows nothing) finds
+	 * the data that arrived; one that finds only WireGuard's own bytes
+	 * (a keepalive) does not. */
+	assert_false(engine_glance(e, d));
+	hub->rx_bytes += 32;
+	assert_false(engine_glance(e, d));
 	hub->rx_bytes += 3 * 128;
+	assert_true(engine_glance(e, d));
 	counted_read(e, d, 0, 0, wall0 + 60000);
 	hub->rx_bytes += 2 * 128; /* still coming, still dropped */
 	counted_read(e, d, 0, 0, wall0 + 60000 + CONFIRM_MS);
@@ -1723,6 +1782,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_never_about_recipient),
 		cmocka_unit_test(test_first_contact_hold),
 		cmocka_unit_test(test_hold_then_quick),
+		cmocka_unit_test(test_host_change_while_held),
 		cmocka_unit_test(test_renew_untried_peer),
 		cmocka_unit_test(test_alive_when_link_comes_up),
 		cmocka_unit_test(test_quiet_deadline),

@@ -748,6 +748,40 @@ static void test_fast_fallback(void **state)
 	assert_true(st.healthy && !st.dead);
 }
 
+/* A glance between looks: data from the peer that neither WireGuard's own
+ * packets nor a fact packet from it explain is news; a glance moves only
+ * its own marks, so a look after it still sees everything. */
+static void test_glance(void **state)
+{
+	(void)state;
+	struct peerstate ps;
+	peerstate_init(&ps, key);
+	const int64_t hs = 1700000000, t = hs * 1000;
+	struct wg_peer p = peer_with(hs, true);
+	p.rx_bytes = 1000;
+	assert_false(peerstate_glance(&ps, &p)); /* never looked at: nothing to compare */
+	assert_int_equal(peerstate_observe(&ps, &p, t), PEER_EV_HEALTHY);
+	assert_false(peerstate_glance(&ps, &p));
+	p.rx_bytes += 2 * 32 + 148; /* keepalives and a handshake */
+	assert_false(peerstate_glance(&ps, &p));
+	p.rx_bytes += 208; /* a fact packet, taken already */
+	ps.fact_rx++;
+	assert_false(peerstate_glance(&ps, &p));
+	p.rx_bytes += 128; /* a ping dropped by WireGuard */
+	assert_true(peerstate_glance(&ps, &p));
+	assert_false(peerstate_glance(&ps, &p)); /* once */
+	p.rx_bytes += 128;
+	assert_true(peerstate_glance(&ps, &p));
+	/* The look that follows sees all of it: facts and data since itself. */
+	assert_int_equal(ps.rx_bytes, 1000);
+	peerstate_observe(&ps, &p, t + 2500);
+	assert_true(ps.got_any);
+	assert_false(ps.got_data); /* a fact packet among it: explained */
+	/* Counters that went back: a peer made anew. */
+	p.rx_bytes = 10;
+	assert_true(peerstate_glance(&ps, &p));
+}
+
 int main(int argc, char **argv)
 {
 	test_set_vector_dir(argc, argv);
@@ -763,6 +797,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_endpoint_quick),
 		cmocka_unit_test(test_endpoint_quick_bounded),
 		cmocka_unit_test(test_tunnel_quiet),
+		cmocka_unit_test(test_glance),
 		cmocka_unit_test(test_probes),
 		cmocka_unit_test(test_fast_fallback),
 		cmocka_unit_test(test_event_text),

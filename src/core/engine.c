@@ -119,6 +119,28 @@ void engine_tunnel_counted(struct engine *e, uint64_t tx, uint64_t rx)
 	e->counted = true;
 }
 
+bool engine_holds_direct(const struct engine *e)
+{
+	const struct peer_entry *p, *tmp;
+	HASH_ITER(hh, e->peers, p, tmp)
+		if (p->wg && p->moved && p->ps.healthy)
+			return true;
+	return false;
+}
+
+bool engine_glance(struct engine *e, const struct wg_device *dev)
+{
+	bool news = !e->dev || dev->n_peers != e->dev->n_peers;
+	for (size_t i = 0; i < dev->n_peers; i++) {
+		struct peer_entry *p = engine_entry(e, dev->peers[i].public_key, false);
+		if (!p || !p->wg)
+			news = true;
+		else
+			news |= peerstate_glance(&p->ps, &dev->peers[i]);
+	}
+	return news;
+}
+
 /* A loss that one read suggests (`starts`) and a later one settles (it
  * shows again): a packet on its way shows up by then. Reads that saw no
  * traffic at all (`quiet`: a user's ping is not sent every second) keep it

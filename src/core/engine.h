@@ -127,6 +127,17 @@ void engine_tunnel_quiet(struct engine *e);
  * through the router, its direct link is dead to it). Either way the
  * links that carried nothing are probed. */
 void engine_tunnel_counted(struct engine *e, uint64_t tx, uint64_t rx);
+/* Userspace WireGuard counts arrivals it dropped nowhere at the interface
+ * (the kernel counts them as receive errors), only at the peer they came
+ * from: a device read while the interface's counters stand still (a
+ * glance) finds them. Glances are worth their cost while we hold some
+ * peer's allowed IPs on its direct link (engine_holds_direct): that peer's
+ * traffic, once it falls back, comes through the router and is dropped.
+ * engine_glance says whether `dev` shows data arrived that neither
+ * WireGuard's own packets nor our fact packets explain (or a peer came or
+ * went): then a full look is due. Only the glance's own marks change. */
+bool engine_holds_direct(const struct engine *e);
+bool engine_glance(struct engine *e, const struct wg_device *dev);
 void engine_set_host(struct engine *e, const struct netif_list *host);
 const struct netif_list *engine_host(const struct engine *e);
 

@@ -159,6 +159,19 @@ static unsigned watch_link(struct peerstate *ps, bool heard, bool rx_moved, bool
 	return 0;
 }
 
+bool peerstate_glance(struct peerstate *ps, const struct wg_peer *p)
+{
+	if (!ps->observed)
+		return false;
+	/* Counters that went back: a peer made anew, worth a look. */
+	bool renewed = p->rx_bytes < ps->glance_rx;
+	uint64_t got = renewed ? 0 : p->rx_bytes - ps->glance_rx;
+	bool facts = ps->fact_rx != ps->glance_facts;
+	ps->glance_rx = p->rx_bytes;
+	ps->glance_facts = ps->fact_rx;
+	return renewed || (got && !facts && !wireguard_only(got));
+}
+
 static unsigned transition(bool *flag, bool now, unsigned on, unsigned off)
 {
 	if (*flag == now)
@@ -207,7 +220,8 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
 		ps->data_unanswered_since = wall_ms ? wall_ms : 1;
 	ps->fact_rx = ps->fact_tx = 0;
 	ps->tunnel_quiet = false;
-	ps->rx_bytes = p->rx_bytes;
+	ps->rx_bytes = ps->glance_rx = p->rx_bytes;
+	ps->glance_facts = 0;
 	ps->tx_bytes = p->tx_bytes;
 	ps->observed = true;
 	ps->handshake_sec = p->last_handshake_sec;

@@ -135,6 +135,9 @@ struct peerstate {
 	/* Fact packets received from it and sent to it since the last look:
 	 * rx and tx that they explain are no user traffic. */
 	unsigned fact_rx, fact_tx;
+	/* ...as of the last glance (peerstate_glance) at its counters. */
+	uint64_t glance_rx;
+	unsigned glance_facts;
 	/* Set before a look when no user packet crossed the tunnel since the
 	 * last (its packet counters say so): what moved is no flow. */
 	bool tunnel_quiet;
@@ -188,6 +191,11 @@ void peerstate_init(struct peerstate *ps, const uint8_t key[static WIRE_KEY_LEN]
  * peerstate_probe_sent records it), until an answer or a new handshake; for
  * others, we sent and received nothing for LINK_STALL_MS. */
 unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_t wall_ms);
+/* A glance at the peer's counters between looks: whether data arrived from
+ * it since the last look or glance that is neither WireGuard's own
+ * (keepalives, handshakes) nor explained by a fact packet from it. Changes
+ * nothing but the glance's own marks. */
+bool peerstate_glance(struct peerstate *ps, const struct wg_peer *p);
 
 /* Sends failed on this host (the interface took packets no peer sent) and
  * this peer's link carried none. Probe it, unless it is being probed or was

@@ -61,10 +61,11 @@ veth_pair() {
 }
 
 # wg_up NS IFACE: starts wireguard-go for IFACE inside NS (tracked by PID)
-# and waits for its control socket.
+# and waits for its control socket. E2E_WG_LOG=verbose logs its handshakes
+# (with E2E_KEEP_LOGS, to see what a slow start waited for).
 wg_up() {
   local n; n=$(ns "$1")
-  ip netns exec "$n" wireguard-go -f "$2" >"$E2E_TMP/wg-$2.log" 2>&1 &
+  LOG_LEVEL=${E2E_WG_LOG:-error} ip netns exec "$n" wireguard-go -f "$2" >"$E2E_TMP/wg-$2.log" 2>&1 &
   E2E_PIDS+=($!)
   E2E_IFACES+=("$2")
   for _ in $(seq 50); do [ -S "/var/run/wireguard/$2.sock" ] && return 0; sleep 0.1; done
