@@ -152,6 +152,10 @@ static bool refresh(struct daemon *d, int64_t now)
 	}
 	d->counters.device_reads++;
 	d->userspace = wg_backend_for(d->cfg->iface) == &wg_backend_userspace;
+	/* A new wireguard-go (the interface made anew): keep a connection to
+	 * it again (as root; with --user, only the first could be made). */
+	if (d->userspace && !wg_uapi_kept(d->cfg->iface) && !d->cfg->user[0])
+		(void)wg_uapi_keep(d->cfg->iface);
 	/* Fact packets the device counted before this read are most likely in
 	 * our socket by now: take them first (while the engine still holds the
 	 * old device and host lists), or their bytes would look like user
@@ -233,10 +237,11 @@ static bool tunnel_moved(struct daemon *d)
 
 /* Whether a glance at the device (engine_glance) finds what a look must
  * judge; only where it can (userspace WireGuard) and is worth its cost. */
-static bool glance(struct daemon *d)
+static bool glance(struct daemon *d, int64_t now)
 {
-	if (!d->userspace || engine_is_router(d->eng) || !engine_holds_direct(d->eng))
+	if (!d->userspace || now < d->glance_at || engine_is_router(d->eng) || !engine_holds_direct(d->eng))
 		return false;
+	d->glance_at = now + GLANCE_MS - IDLE_MS / 2; /* every other look */
 	struct wg_device *dev = NULL;
 	if (wg_get_device(d->cfg->iface, &dev) != 0)
 		return true; /* the read says why */
@@ -258,7 +263,7 @@ static bool must_read(struct daemon *d, int64_t now)
 	d->quiet_look = !moved; /* and every look since the last read (it would have read) */
 	d->look_at = now + IDLE_MS;
 	return moved || d->host_dirty || !d->watch || now >= d->next_read ||
-	       now >= d->read_at + LOOK_IDLE_MS || glance(d);
+	       now >= d->read_at + LOOK_IDLE_MS || glance(d, now);
 }
 
 /* The next wake-up: the engine's hard deadline, the next read, or the
@@ -761,9 +766,11 @@ int daemon_run(struct config *cfg, int argc, char **argv, char **env)
 	int status = 1;
 	if (setup(&d) != 0)
 		goto out;
-	/* wireguard-go's socket is root's: the connection made now is kept. */
-	if (cfg->user[0] && wg_backend_for(cfg->iface) == &wg_backend_userspace &&
-	    wg_uapi_keep(cfg->iface) != 0) {
+	/* wireguard-go's socket is root's: the connection made now is kept
+	 * (and as root too: a device read is then one request, not a new
+	 * connection each time). */
+	if (wg_backend_for(cfg->iface) == &wg_backend_userspace && wg_uapi_keep(cfg->iface) != 0 &&
+	    cfg->user[0]) {
 		log_errorx("%s: cannot reach the userspace WireGuard control socket", cfg->iface);
 		goto out;
 	}

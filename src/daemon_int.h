@@ -38,13 +38,14 @@
  * rtnetlink tells of a link or address change (a vanished interface), the
  * engine asks (engine_next_look), and at the first look LOOK_IDLE_MS after
  * the last read. On userspace WireGuard, while we hold a peer directly, a
- * look that saw nothing also glances at the device (engine_glance): arrivals
- * it dropped show only there. Without the counters or notifications, it is
+ * look that saw nothing also glances at the device every GLANCE_MS
+ * (engine_glance): arrivals it dropped show only there. Without the counters or notifications, it is
  * read every round. */
 enum {
 	COALESCE_MS = 20,
 	IDLE_MS = 2500, /* a new flow is seen within this */
 	LOOK_IDLE_MS = 30000,
+	GLANCE_MS = 5000, /* each a wake-up of wireguard-go and a wait for it */
 	REFRESH_MS = 1000,
 	ACTIVE_MS = 30000,
 	FAST_MS = 50,
@@ -61,6 +62,7 @@ struct daemon {
 	struct peer_config *peers;
 	struct wg_device *dev;
 	bool userspace; /* dev is userspace WireGuard's (as of the last read) */
+	int64_t glance_at; /* the next glance (engine_glance) may come then */
 	struct netif_list *host;
 	struct engine *eng;
 	struct crypto_identity *id;

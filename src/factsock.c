@@ -182,6 +182,8 @@ static void receive_on(struct daemon *d, int sock, uint16_t port, int64_t now)
 		const struct wg_peer *p = e ? &d->dev->peers[e->peer] : NULL;
 		struct wire_fact g;
 		enum wire_err err;
+		if (p)
+			engine_fact_packet(d->eng, p->public_key, (size_t)n);
 		if (!p) {
 			/* Perhaps a peer added since the last read: read again
 			 * soon (at most once per REFRESH_MS, floods included). */

@@ -764,19 +764,27 @@ static void test_glance(void **state)
 	assert_false(peerstate_glance(&ps, &p));
 	p.rx_bytes += 2 * 32 + 148; /* keepalives and a handshake */
 	assert_false(peerstate_glance(&ps, &p));
-	p.rx_bytes += 208; /* a fact packet, taken already */
-	ps.fact_rx++;
+	p.rx_bytes += 208; /* a fact packet of 128 bytes, taken already */
+	peerstate_fact_in(&ps, 128);
 	assert_false(peerstate_glance(&ps, &p));
 	p.rx_bytes += 128; /* a ping dropped by WireGuard */
 	assert_true(peerstate_glance(&ps, &p));
 	assert_false(peerstate_glance(&ps, &p)); /* once */
-	p.rx_bytes += 128;
+	p.rx_bytes += 208 + 128; /* a fact packet does not hide a ping */
+	peerstate_fact_in(&ps, 128);
 	assert_true(peerstate_glance(&ps, &p));
-	/* The look that follows sees all of it: facts and data since itself. */
+	/* The look that follows sees all of it since itself: the pings are
+	 * data, the fact packets are not. */
 	assert_int_equal(ps.rx_bytes, 1000);
 	peerstate_observe(&ps, &p, t + 2500);
 	assert_true(ps.got_any);
-	assert_false(ps.got_data); /* a fact packet among it: explained */
+	assert_true(ps.got_data);
+	p.rx_bytes += 2 * 208 + 32;
+	peerstate_fact_in(&ps, 120); /* 48 + 120 pads to 176, as 128 does */
+	peerstate_fact_in(&ps, 128);
+	peerstate_observe(&ps, &p, t + 5000);
+	assert_true(ps.got_any);
+	assert_false(ps.got_data);
 	/* Counters that went back: a peer made anew. */
 	p.rx_bytes = 10;
 	assert_true(peerstate_glance(&ps, &p));

@@ -128,6 +128,13 @@ bool engine_holds_direct(const struct engine *e)
 	return false;
 }
 
+void engine_fact_packet(struct engine *e, const uint8_t key[static WIRE_KEY_LEN], size_t len)
+{
+	struct peer_entry *p = engine_entry(e, key, false);
+	if (p)
+		peerstate_fact_in(&p->ps, len);
+}
+
 bool engine_glance(struct engine *e, const struct wg_device *dev)
 {
 	bool news = !e->dev || dev->n_peers != e->dev->n_peers;

@@ -137,6 +137,9 @@ void engine_tunnel_counted(struct engine *e, uint64_t tx, uint64_t rx);
  * WireGuard's own packets nor our fact packets explain (or a peer came or
  * went): then a full look is due. Only the glance's own marks change. */
 bool engine_holds_direct(const struct engine *e);
+/* A fact packet of `len` bytes came from the device peer `key` (before it
+ * is judged): its bytes in that peer's counters are no data. */
+void engine_fact_packet(struct engine *e, const uint8_t key[static WIRE_KEY_LEN], size_t len);
 bool engine_glance(struct engine *e, const struct wg_device *dev);
 void engine_set_host(struct engine *e, const struct netif_list *host);
 const struct netif_list *engine_host(const struct engine *e);

@@ -159,6 +159,23 @@ static unsigned watch_link(struct peerstate *ps, bool heard, bool rx_moved, bool
 	return 0;
 }
 
+/* Of `got` rx bytes, those beyond what our fact packets from the peer
+ * took (`facts`). */
+static uint64_t unexplained(uint64_t got, uint64_t facts)
+{
+	return got > facts ? got - facts : 0;
+}
+
+void peerstate_fact_in(struct peerstate *ps, size_t len)
+{
+	/* WireGuard's data message: a 16-byte header and tag around the
+	 * inner packet (IPv6 and UDP headers and the payload) padded to 16
+	 * bytes. Ours fit the minimum IPv6 MTU; a larger one (another
+	 * implementation's) may go in two fragments. */
+	uint64_t inner = 40 + 8 + (uint64_t)len;
+	ps->fact_rx_bytes += 32 + (inner + 15) / 16 * 16 + (len > WIRE_MAX_PACKET ? 96 : 0);
+}
+
 bool peerstate_glance(struct peerstate *ps, const struct wg_peer *p)
 {
 	if (!ps->observed)
@@ -166,10 +183,10 @@ bool peerstate_glance(struct peerstate *ps, const struct wg_peer *p)
 	/* Counters that went back: a peer made anew, worth a look. */
 	bool renewed = p->rx_bytes < ps->glance_rx;
 	uint64_t got = renewed ? 0 : p->rx_bytes - ps->glance_rx;
-	bool facts = ps->fact_rx != ps->glance_facts;
+	uint64_t data = unexplained(got, ps->fact_rx_bytes - ps->glance_fact_bytes);
 	ps->glance_rx = p->rx_bytes;
-	ps->glance_facts = ps->fact_rx;
-	return renewed || (got && !facts && !wireguard_only(got));
+	ps->glance_fact_bytes = ps->fact_rx_bytes;
+	return renewed || (data && !wireguard_only(data));
 }
 
 static unsigned transition(bool *flag, bool now, unsigned on, unsigned off)
@@ -212,7 +229,8 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
 	ps->sent_data = tx_moved;
 	ps->sent_any = sent > 0;
 	ps->probe_tx_seen |= sent > 0;
-	ps->got_data = ps->observed && !ps->fact_rx && !wireguard_only(got);
+	uint64_t data = unexplained(got, ps->fact_rx_bytes);
+	ps->got_data = ps->observed && data && !wireguard_only(data);
 	ps->got_any = got > 0;
 	if (got)
 		ps->data_unanswered_since = 0;
@@ -221,7 +239,7 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
 	ps->fact_rx = ps->fact_tx = 0;
 	ps->tunnel_quiet = false;
 	ps->rx_bytes = ps->glance_rx = p->rx_bytes;
-	ps->glance_facts = 0;
+	ps->fact_rx_bytes = ps->glance_fact_bytes = 0;
 	ps->tx_bytes = p->tx_bytes;
 	ps->observed = true;
 	ps->handshake_sec = p->last_handshake_sec;

@@ -135,9 +135,11 @@ struct peerstate {
 	/* Fact packets received from it and sent to it since the last look:
 	 * rx and tx that they explain are no user traffic. */
 	unsigned fact_rx, fact_tx;
+	/* ...and the bytes those received take on the wire (peerstate_fact_in):
+	 * what a peer's rx bytes show beyond them is its data. */
+	uint64_t fact_rx_bytes;
 	/* ...as of the last glance (peerstate_glance) at its counters. */
-	uint64_t glance_rx;
-	unsigned glance_facts;
+	uint64_t glance_rx, glance_fact_bytes;
 	/* Set before a look when no user packet crossed the tunnel since the
 	 * last (its packet counters say so): what moved is no flow. */
 	bool tunnel_quiet;
@@ -196,6 +198,9 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
  * (keepalives, handshakes) nor explained by a fact packet from it. Changes
  * nothing but the glance's own marks. */
 bool peerstate_glance(struct peerstate *ps, const struct wg_peer *p);
+/* A fact packet of `len` bytes (UDP payload) came from the peer through
+ * the tunnel: the bytes it took in the peer's rx counter. */
+void peerstate_fact_in(struct peerstate *ps, size_t len);
 
 /* Sends failed on this host (the interface took packets no peer sent) and
  * this peer's link carried none. Probe it, unless it is being probed or was

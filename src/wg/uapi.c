@@ -306,6 +306,7 @@ static int read_reply(int fd, char **out, size_t *len)
 static struct {
 	char ifname[IFNAMSIZ];
 	int fd;
+	unsigned ifindex; /* of the interface that wireguard-go drives */
 } kept = { .fd = -1 };
 
 int wg_uapi_keep(const char *ifname)
@@ -317,7 +318,13 @@ int wg_uapi_keep(const char *ifname)
 		close(kept.fd);
 	kept.fd = fd;
 	snprintf(kept.ifname, sizeof(kept.ifname), "%s", ifname);
+	kept.ifindex = if_nametoindex(ifname);
 	return 0;
+}
+
+bool wg_uapi_kept(const char *ifname)
+{
+	return kept.fd >= 0 && !strcmp(kept.ifname, ifname);
 }
 
 /* Sends a request and reads the reply: 0 or -errno, error message set.
@@ -366,7 +373,10 @@ static int uapi_get(const char *ifname, struct wg_device **out)
 	sodium_memzero(reply, len);
 	free(reply);
 	if (!err) {
-		dev->ifindex = if_nametoindex(ifname);
+		/* On the kept connection it is the same wireguard-go, and so the
+		 * same interface, as when it was made (a new one ends it). */
+		bool on_kept = kept.fd >= 0 && kept.ifindex && !strcmp(kept.ifname, ifname);
+		dev->ifindex = on_kept ? kept.ifindex : if_nametoindex(ifname);
 		*out = dev;
 		return 0;
 	}

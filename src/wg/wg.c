@@ -233,6 +233,10 @@ const struct wg_backend *wg_backend_for(const char *ifname)
 {
 	char path[128];
 	struct stat st;
+	/* A kept connection to its control socket (one that broke is closed
+	 * on its first failed request): no need to look. */
+	if (wg_uapi_kept(ifname))
+		return &wg_backend_userspace;
 	snprintf(path, sizeof(path), "/var/run/wireguard/%s.sock", ifname);
 	if (stat(path, &st) == 0 && S_ISSOCK(st.st_mode))
 		return &wg_backend_userspace;

@@ -93,6 +93,8 @@ const struct wg_backend *wg_backend_for(const char *ifname);
  * 0700), so a daemon that drops root keeps the connection it made before
  * instead of keeping CAP_DAC_OVERRIDE. 0 or -errno. */
 int wg_uapi_keep(const char *ifname);
+/* Whether a connection to ifname's userspace control socket is kept. */
+bool wg_uapi_kept(const char *ifname);
 int wg_get_device(const char *ifname, struct wg_device **out) __attribute__((warn_unused_result));
 int wg_set_device(const char *ifname, const struct wg_change *change)
 	__attribute__((warn_unused_result));
