@@ -211,10 +211,10 @@ NFT
   check "  ... and b -> a" in_ns b ping -c 3 -W 2 -q 198.51.100.11
   ;;
 idle-firewall)
-  # Not in the suite yet (issue 23 is open): the side whose arrivals
-  # WireGuard drops sees them only at its next device read, which an idle
-  # leaf makes as rarely as every 30 s (first answers 4.8-7.3 s in this
-  # session's ASan runs, over 10 s before them). Run it alone:
+  # Not in the suite: on wireguard-go the side whose arrivals WireGuard
+  # drops sees them at its next glance at the device (every 5 s while it
+  # holds a peer directly), so the first answer takes up to ~9 s, too
+  # close to the bound under ASan. Run it alone:
   # field.sh WIRELINK idle-firewall. A link idle for 40 s (a laptop at a hotel), then a's own firewall drops
   # what it sends to b (wireguard-go counts nothing sent, so nothing on the
   # device moves): the first send falls back within seconds. Then the
