@@ -1306,41 +1306,6 @@ static void test_dropped_arrivals_probed(void **state)
 	wg_device_free(d);
 }
 
-/* The same with two idle links that answer probes: WireGuard dropped what
- * came through the router, but from which of them? Both are probed, and
- * neither goes down before its probe goes unanswered. */
-static void test_dropped_arrivals_two_suspects(void **state)
-{
-	(void)state;
-	struct wg_device *d;
-	struct wg_peer *w;
-	struct wire_fact a;
-	struct engine *e = with_answering_peer(&d, &w, &a);
-	add_peer(d, 0x03, "192.0.2.3:1", "10.0.0.3/32", true);
-	struct wg_peer *hub = add_peer(d, 0x09, "192.0.2.9:1", "10.9.0.0/16", true);
-	engine_set_device(e, d, wall0 + 1000);
-	struct wire_fact b = a;
-	memset(b.subject, 0x03, 32);
-	assert_true(engine_receive(e, b.subject, &b, 1, t0 + 1000) >= 1);
-	struct engine_round r;
-	assert_int_equal(engine_run(e, t0 + 1000, &r), 0);
-	engine_round_free(&r);
-	assert_true(engine_peer(e, b.subject)->answers);
-	int64_t t = t0 + 60000;
-	hub->rx_bytes += 3 * 128;
-	counted_read(e, d, 0, 0, wall0 + 60000);
-	hub->rx_bytes += 2 * 128;
-	counted_read(e, d, 0, 0, wall0 + 60000 + CONFIRM_MS);
-	assert_int_equal(engine_run(e, t + CONFIRM_MS, &r), 0);
-	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), PROBE_TTL);
-	assert_int_equal(alive_ttl_to(&r, 0x03, PROBE_TTL), PROBE_TTL);
-	engine_round_free(&r);
-	assert_true(engine_peer(e, a.subject)->healthy);
-	assert_true(engine_peer(e, b.subject)->healthy);
-	engine_free(e);
-	wg_device_free(d);
-}
-
 static void test_probe_exchange(void **state)
 {
 	(void)state;
@@ -1846,7 +1811,6 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_failed_sends_probed),
 		cmocka_unit_test(test_failed_sends_with_gaps),
 		cmocka_unit_test(test_dropped_arrivals_probed),
-		cmocka_unit_test(test_dropped_arrivals_two_suspects),
 		cmocka_unit_test(test_review_versions_missed),
 		cmocka_unit_test(test_next_look),
 	};

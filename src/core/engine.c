@@ -206,16 +206,6 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 	bool failed = settled(&e->send_pending, tx && !any_sent, quiet && !any_sent, wall_ms);
 	bool dropped = settled(&e->drop_pending, any_got && rx_none, quiet && !any_got, wall_ms);
 	e->counted = false;
-	/* Dropped arrivals come from a peer that fell back while we hold it
-	 * directly. When only one healthy link carried nothing, it is the
-	 * one: down at once. With several, each is probed, and only the one
-	 * whose side fell back stays unanswered (the chaos run: one leaf's
-	 * fallback took down a symmetric-NAT leaf's five idle links). */
-	size_t suspects = 0;
-	for (size_t i = 0; dropped && i < dev->n_peers; i++) {
-		p = engine_entry(e, dev->peers[i].public_key, false);
-		suspects += p && p->ps.answers && p->ps.healthy && !p->ps.dead && !p->ps.got_any;
-	}
 	for (size_t i = 0; (failed || dropped) && i < dev->n_peers; i++) {
 		p = engine_entry(e, dev->peers[i].public_key, false);
 		if (!p)
@@ -224,7 +214,7 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 		if (failed && !p->ps.sent_any)
 			ev = peerstate_suspect(&p->ps, wall_ms);
 		else if (dropped && !p->ps.got_any)
-			ev = suspects == 1 ? peerstate_dropped(&p->ps, wall_ms) : peerstate_suspect(&p->ps, wall_ms);
+			ev = peerstate_dropped(&p->ps, wall_ms);
 		if (ev & PEER_EV_PROBE)
 			p->probe_now = true;
 		engine_emit(e, p->key, ev & ~(unsigned)PEER_EV_PROBE);
