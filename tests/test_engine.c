@@ -1171,13 +1171,14 @@ static void test_next_look(void **state)
  * local firewall refused them): a read CONFIRM_MS later settles it, and
  * each link that carried nothing is probed. A packet merely on its way is
  * no failure. */
-/* A router (us) and peer 0x02, whose daemon answers probes: its probe has
- * come and been answered at t0. */
-static struct engine *with_answering_peer(struct wg_device **d, struct wg_peer **w, struct wire_fact *a)
+/* A leaf (us, or a router when ROUTER) and peer 0x02, whose daemon
+ * answers probes: its probe has come and been answered at t0. */
+static struct engine *answering_peer_of(struct wg_device **d, struct wg_peer **w, struct wire_fact *a,
+					int router)
 {
 	*d = wg_device_new("wg0");
 	*w = add_peer(*d, 0x02, "192.0.2.2:1", "10.0.0.2/32", true);
-	struct engine *e = engine_for(NULL, 0, false, 0);
+	struct engine *e = engine_for(NULL, 0, false, router);
 	engine_set_device(e, *d, wall0);
 	*a = (struct wire_fact){ .attr = WIRE_ALIVE, .ttl = PROBE_TTL };
 	memset(a->subject, 0x02, 32);
@@ -1188,6 +1189,11 @@ static struct engine *with_answering_peer(struct wg_device **d, struct wg_peer *
 	engine_round_free(&r);
 	assert_true(engine_peer(e, a->subject)->answers);
 	return e;
+}
+
+static struct engine *with_answering_peer(struct wg_device **d, struct wg_peer **w, struct wire_fact *a)
+{
+	return answering_peer_of(d, w, a, 0);
 }
 
 /* A device read with the interface's counters before it. */
@@ -1301,6 +1307,35 @@ static void test_dropped_arrivals_probed(void **state)
 	struct wire_fact ans = a;
 	ans.ttl = PROBE_ANSWER_TTL;
 	engine_receive(e, a.subject, &ans, 1, t + CONFIRM_MS + 5);
+	assert_true(engine_peer(e, a.subject)->healthy);
+	engine_free(e);
+	wg_device_free(d);
+}
+
+/* A router has nowhere to fall back to: refused sends and dropped
+ * arrivals probe none of its links (a peer whose daemon stopped would be
+ * probed for minutes). */
+static void test_router_watches_no_loss(void **state)
+{
+	(void)state;
+	struct wg_device *d;
+	struct wg_peer *w;
+	struct wire_fact a;
+	struct engine *e = answering_peer_of(&d, &w, &a, 1);
+	struct wg_peer *other = add_peer(d, 0x09, "192.0.2.9:1", "10.0.0.9/32", true);
+	engine_set_device(e, d, wall0 + 50000);
+	struct engine_round r;
+	int64_t t = t0 + 60000, wall = wall0 + 60000;
+	counted_read(e, d, 1, 0, wall);
+	assert_int_equal(engine_next_look(e, t, wall, 30000), t + 30000);
+	counted_read(e, d, 1, 0, wall + CONFIRM_MS);
+	other->rx_bytes += 3 * 128;
+	counted_read(e, d, 0, 0, wall + 2 * CONFIRM_MS);
+	other->rx_bytes += 2 * 128;
+	counted_read(e, d, 0, 0, wall + 3 * CONFIRM_MS);
+	assert_int_equal(engine_run(e, t + 3 * CONFIRM_MS, &r), 0);
+	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), 0);
+	engine_round_free(&r);
 	assert_true(engine_peer(e, a.subject)->healthy);
 	engine_free(e);
 	wg_device_free(d);
@@ -1811,6 +1846,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_failed_sends_probed),
 		cmocka_unit_test(test_failed_sends_with_gaps),
 		cmocka_unit_test(test_dropped_arrivals_probed),
+		cmocka_unit_test(test_router_watches_no_loss),
 		cmocka_unit_test(test_review_versions_missed),
 		cmocka_unit_test(test_next_look),
 	};

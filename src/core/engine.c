@@ -195,14 +195,19 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 		engine_emit(e, p->key, ev & ~(unsigned)PEER_EV_PROBE);
 	}
 	e->tunnel_quiet = false;
+	e->is_router = trust_device_is_router_for(dev, e->cfg.router, engine_devif(e));
 	/* Sends failed, or arrivals were dropped: each healthy link that
-	 * carried nothing that way may be the one. */
-	bool tx = e->counted && e->tunnel_tx > 0, rx_none = e->counted && e->tunnel_rx == 0;
+	 * carried nothing that way may be the one. A leaf asks so that it
+	 * can fall back through the router; a router has nowhere to fall
+	 * back to, and its probes would only find the peers that run no
+	 * daemon (two-hubs: a leaf whose daemon stopped, probed for minutes). */
+	bool watch = e->counted && !e->is_router;
+	bool tx = watch && e->tunnel_tx > 0, rx_none = watch && e->tunnel_rx == 0;
 	/* Both reads must show it: a lone packet of the host's own (IPv6
 	 * neighbour discovery) or a fact packet taken between the counters
 	 * and the device is no loss; a firewall refuses, and WireGuard drops,
 	 * what keeps coming. */
-	bool quiet = e->counted && e->tunnel_tx == 0 && e->tunnel_rx == 0;
+	bool quiet = watch && e->tunnel_tx == 0 && e->tunnel_rx == 0;
 	bool failed = settled(&e->send_pending, tx && !any_sent, quiet && !any_sent, wall_ms);
 	bool dropped = settled(&e->drop_pending, any_got && rx_none, quiet && !any_got, wall_ms);
 	e->counted = false;
@@ -226,7 +231,6 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 			p->n_added = 0;
 			e->owned_gen++;
 		}
-	e->is_router = trust_device_is_router_for(dev, e->cfg.router, engine_devif(e));
 }
 
 const struct netif_list *engine_host(const struct engine *e) { return e->host; }

@@ -16,6 +16,13 @@ restricted() {
 has_peer() { in_ns "$1" wg show "$(star_iface "$1")" peers | grep -qxF "${pub[$2]}"; }
 lacks_peer() { ! has_peer "$@"; }
 daemon_gone() { ! kill -0 "${wlpid[$1]}" 2>/dev/null; }
+# stop_daemon N WHAT: SIGTERM to N's daemon, and WHAT once it has ended. A
+# clean stop writes files (the hosts block, the state file) and waits for
+# the disk: on a busy machine that has taken over 5 s.
+stop_daemon() {
+  kill "${wlpid[$1]}"
+  timed "$2" 30 daemon_gone "$1"
+}
 rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/${wlpid[$1]}/status"; }
 # CPU time (user + system, in clock ticks) N's daemon has used; the fields
 # after the command name, which could hold spaces.

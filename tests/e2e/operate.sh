@@ -101,9 +101,7 @@ check "its output is a valid configuration" \
   eval '"$wl" -i "$(star_iface a)" --config-path "$E2E_TMP/gen" --dump | grep -q "\"Trust\": \"Membership\""'
 
 # STOPPING=1 when the router's daemon stops.
-kill "${wlpid[r]}"
-for _ in $(seq 30); do kill -0 "${wlpid[r]}" 2>/dev/null || break; sleep 0.1; done
-sleep 0.3
+stop_daemon r "the router's daemon stopped on SIGTERM"
 check "STOPPING=1 at the end" grep -q '^STOPPING=1' "$E2E_TMP/notify.log"
 check "the control socket is gone" test ! -e "$ctl"
 e2e_finish

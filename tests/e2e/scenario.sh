@@ -199,9 +199,7 @@ leaf-restart)
 router-restart)
   lan_star a b c || { not_ok "set-up"; exit 1; }
   start_and_converge || exit 1
-  kill "${wlpid[r]}"
-  wait_until 5 daemon_gone r
-  ok "stopped the router's daemon"
+  stop_daemon r "stopped the router's daemon"
   sleep 2
   star_start_one r "$wl"
   ok "started it again"
@@ -397,9 +395,7 @@ NFT
   sleep 60
   quiet=$(sent r)
   check "quiet mesh: R1 sent $quiet fact-port packets in 60 s (Alives)" test "$quiet" -gt 0
-  kill "${wlpid[c]}"
-  wait_until 5 daemon_gone c
-  ok "stopped c's daemon (its WireGuard stays up): its second address ages out"
+  stop_daemon c "stopped c's daemon (its WireGuard stays up): its second address ages out"
   m0a=$(moves a) m0b=$(moves b) r0=$(sent r) stable=1 kept=1
   t0=$(date +%s)
   while [ $(($(date +%s) - t0)) -lt 270 ]; do
@@ -465,8 +461,8 @@ nothing-lost)
   for n in r a b; do admin "$n" >"$E2E_TMP/admin-$n"; done
   start_and_converge || exit 1
   kill "${wlpid[a]}"; kill -9 "${wlpid[b]}"; kill "${wlpid[r]}"
-  wait_until 5 eval 'daemon_gone a && daemon_gone b && daemon_gone r'
-  ok "stopped the daemons: a and the router with SIGTERM, b with SIGKILL"
+  timed "stopped the daemons: a and the router with SIGTERM, b with SIGKILL" 30 \
+    eval 'daemon_gone a && daemon_gone b && daemon_gone r'
   sleep 1
   for n in r a b; do
     missing=$(admin "$n" | comm -23 "$E2E_TMP/admin-$n" -)
