@@ -1312,6 +1312,63 @@ static void test_dropped_arrivals_probed(void **state)
 	wg_device_free(d);
 }
 
+/* The chaos run: arrivals dropped on the own link of a peer we send
+ * through the router (it came back direct first) name that peer. It is
+ * probed at once, and no other link goes down: not a healthy leaf's that
+ * carried nothing, nor a router's (it holds no leaf's source). */
+static void test_dropped_on_fallen_link(void **state)
+{
+	(void)state;
+	struct wg_device *d;
+	struct wg_peer *w;
+	struct wire_fact a;
+	struct engine *e = with_answering_peer(&d, &w, &a);
+	struct wg_peer *other = add_peer(d, 0x03, "192.0.2.3:1", "10.0.0.3/32", true);
+	add_peer(d, 0x09, "192.0.2.9:1", "10.9.0.0/16", true);
+	engine_set_device(e, d, wall0 + 1000);
+	struct wire_fact b = a;
+	memset(b.subject, 0x03, 32);
+	assert_true(engine_receive(e, b.subject, &b, 1, t0 + 1000) >= 1);
+	struct engine_round r;
+	assert_int_equal(engine_run(e, t0 + 1000, &r), 0);
+	engine_round_free(&r);
+	/* 0x02's link dies: our sends are refused, both are probed, and
+	 * only 0x03 answers. */
+	int64_t t = t0 + 40000, wall = wall0 + 40000;
+	counted_read(e, d, 1, 0, wall);
+	counted_read(e, d, 1, 0, wall + CONFIRM_MS);
+	assert_int_equal(engine_run(e, t + CONFIRM_MS, &r), 0);
+	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), PROBE_TTL);
+	assert_int_equal(alive_ttl_to(&r, 0x03, PROBE_TTL), PROBE_TTL);
+	engine_round_free(&r);
+	w->tx_bytes += 128;
+	other->tx_bytes += 128;
+	b.ttl = PROBE_ANSWER_TTL;
+	engine_receive(e, b.subject, &b, 1, t + CONFIRM_MS + 5);
+	other->rx_bytes += 128;
+	engine_set_device(e, d, wall + CONFIRM_MS + PROBE_WAIT_MS);
+	assert_int_equal(engine_run(e, t + CONFIRM_MS + PROBE_WAIT_MS, &r), 0);
+	engine_round_free(&r);
+	assert_false(engine_peer(e, a.subject)->healthy);
+	/* Its data comes on its own link, and the interface shows nothing. */
+	wall += CONFIRM_MS + PROBE_WAIT_MS + 500;
+	t += CONFIRM_MS + PROBE_WAIT_MS + 500;
+	w->rx_bytes += 3 * 128;
+	counted_read(e, d, 0, 0, wall);
+	w->rx_bytes += 2 * 128;
+	counted_read(e, d, 0, 0, wall + CONFIRM_MS);
+	assert_int_equal(engine_run(e, t + CONFIRM_MS, &r), 0);
+	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), PROBE_TTL);
+	assert_int_equal(alive_ttl_to(&r, 0x03, PROBE_TTL), 0);
+	engine_round_free(&r);
+	assert_true(engine_peer(e, b.subject)->healthy);
+	uint8_t hub[32];
+	memset(hub, 0x09, 32);
+	assert_true(engine_peer(e, hub)->healthy);
+	engine_free(e);
+	wg_device_free(d);
+}
+
 /* A router has nowhere to fall back to: refused sends and dropped
  * arrivals probe none of its links (a peer whose daemon stopped would be
  * probed for minutes). */
@@ -1847,6 +1904,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_failed_sends_with_gaps),
 		cmocka_unit_test(test_dropped_arrivals_probed),
 		cmocka_unit_test(test_router_watches_no_loss),
+		cmocka_unit_test(test_dropped_on_fallen_link),
 		cmocka_unit_test(test_review_versions_missed),
 		cmocka_unit_test(test_next_look),
 	};

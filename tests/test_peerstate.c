@@ -706,6 +706,18 @@ static void test_fast_fallback(void **state)
 	assert_int_equal(peerstate_observe(&ps, &p, last + REVIVE_MS), PEER_EV_PROBE);
 	peerstate_probe_sent(&ps, last + REVIVE_MS);
 	assert_int_equal(peerstate_next_look(&ps), last + 3 * REVIVE_MS);
+	/* Its data arrives on this link (it holds us directly; WireGuard
+	 * drops it here, its addresses being on the router): asked at once,
+	 * not after the revive's wait; its keepalives alone ask nothing. */
+	ps.revive_ms = REVIVE_SLOW_MS; /* an old outage: the next revive is a minute away */
+	int64_t now = last + 2 * REVIVE_MS;
+	p.rx_bytes += 32;
+	assert_int_equal(peerstate_observe(&ps, &p, now), 0);
+	p.rx_bytes += 3 * 128;
+	assert_int_equal(peerstate_observe(&ps, &p, now + 1), PEER_EV_PROBE);
+	peerstate_probe_sent(&ps, now + 1);
+	p.rx_bytes += 3 * 128; /* at most one probe per REVIVE_MS */
+	assert_int_equal(peerstate_observe(&ps, &p, now + 2), 0);
 	assert_int_equal(peerstate_heard(&ps, PROBE_ANSWER_TTL), PEER_EV_HEALTHY);
 
 	/* Data unanswered: probed after LINK_ANSWER_MIN_MS; an answered probe

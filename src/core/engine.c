@@ -175,7 +175,7 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 	struct peer_entry *p, *tmp;
 	HASH_ITER(hh, e->peers, p, tmp)
 		p->wg = NULL;
-	bool any_sent = false, any_got = false;
+	bool any_sent = false, any_got = false, got_unexplained = false;
 	for (size_t i = 0; i < dev->n_peers; i++) {
 		p = engine_entry(e, dev->peers[i].public_key, true);
 		if (!p)
@@ -185,6 +185,11 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 		unsigned ev = peerstate_observe(&p->ps, p->wg, wall_ms);
 		any_sent |= p->ps.sent_data;
 		any_got |= p->ps.got_data;
+		/* Data on the own link of a peer we send through the router
+		 * explains a drop by itself (watch_link probes that peer at
+		 * once); data through a router or a healthy link does not. */
+		bool routed = p->ps.healthy || engine_peer_is_router(e, p->wg);
+		got_unexplained |= p->ps.got_data && routed;
 		/* A link just came up: say hello through it at once (what we
 		 * sent while the handshake was failing may be lost). */
 		if (ev & PEER_EV_HEALTHY)
@@ -209,7 +214,7 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 	 * what keeps coming. */
 	bool quiet = watch && e->tunnel_tx == 0 && e->tunnel_rx == 0;
 	bool failed = settled(&e->send_pending, tx && !any_sent, quiet && !any_sent, wall_ms);
-	bool dropped = settled(&e->drop_pending, any_got && rx_none, quiet && !any_got, wall_ms);
+	bool dropped = settled(&e->drop_pending, got_unexplained && rx_none, quiet && !any_got, wall_ms);
 	e->counted = false;
 	for (size_t i = 0; (failed || dropped) && i < dev->n_peers; i++) {
 		p = engine_entry(e, dev->peers[i].public_key, false);
@@ -218,8 +223,8 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 		unsigned ev = 0;
 		if (failed && !p->ps.sent_any)
 			ev = peerstate_suspect(&p->ps, wall_ms);
-		else if (dropped && !p->ps.got_any)
-			ev = peerstate_dropped(&p->ps, wall_ms);
+		else if (dropped && !p->ps.got_any && !engine_peer_is_router(e, p->wg))
+			ev = peerstate_dropped(&p->ps, wall_ms); /* a router holds no leaf's source */
 		if (ev & PEER_EV_PROBE)
 			p->probe_now = true;
 		engine_emit(e, p->key, ev & ~(unsigned)PEER_EV_PROBE);

@@ -117,6 +117,14 @@ static unsigned watch_link(struct peerstate *ps, bool heard, bool rx_moved, bool
 	if (rx_moved)
 		ps->answer_wait = 0; /* data comes back: the next silence is news */
 	if (ps->dead) {
+		/* Its data reaches us on its own link while we send it through
+		 * the router (WireGuard drops it: we hold its addresses there):
+		 * it holds us directly, so the path works at least this way.
+		 * Ask at once (at most every REVIVE_MS), not at the next
+		 * revive, which may be a minute away (the chaos run: a leaf
+		 * back from a move, its peer behind a symmetric NAT). */
+		if (ps->got_data && ps->has_endpoint && wall_ms - ps->probe_last >= REVIVE_MS)
+			return PEER_EV_PROBE;
 		/* Ask now and then whether the path works again (a healed cut
 		 * goes direct within seconds; if the session is gone, the probe
 		 * makes WireGuard shake hands), less often while it does not. */
