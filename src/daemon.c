@@ -239,7 +239,7 @@ static bool tunnel_moved(struct daemon *d)
  * judge; only where it can (userspace WireGuard) and is worth its cost. */
 static bool glance(struct daemon *d, int64_t now)
 {
-	if (!d->userspace || now < d->glance_at || engine_is_router(d->eng) || !engine_holds_direct(d->eng))
+	if (!d->userspace || now < d->glance_at || engine_is_router(d->eng) || !engine_worth_glance(d->eng))
 		return false;
 	d->glance_at = now + GLANCE_MS - IDLE_MS / 2; /* every other look */
 	struct wg_device *dev = NULL;

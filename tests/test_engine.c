@@ -1350,6 +1350,9 @@ static void test_dropped_on_fallen_link(void **state)
 	assert_int_equal(engine_run(e, t + CONFIRM_MS + PROBE_WAIT_MS, &r), 0);
 	engine_round_free(&r);
 	assert_false(engine_peer(e, a.subject)->healthy);
+	/* A glance (userspace WireGuard) would find that data: it is worth
+	 * its cost while the link is down. */
+	assert_true(engine_worth_glance(e));
 	/* Its data comes on its own link, and the interface shows nothing. */
 	wall += CONFIRM_MS + PROBE_WAIT_MS + 500;
 	t += CONFIRM_MS + PROBE_WAIT_MS + 500;

@@ -119,11 +119,11 @@ void engine_tunnel_counted(struct engine *e, uint64_t tx, uint64_t rx)
 	e->counted = true;
 }
 
-bool engine_holds_direct(const struct engine *e)
+bool engine_worth_glance(const struct engine *e)
 {
 	const struct peer_entry *p, *tmp;
 	HASH_ITER(hh, e->peers, p, tmp)
-		if (p->wg && p->moved && p->ps.healthy)
+		if (p->wg && ((p->moved && p->ps.healthy) || (p->ps.dead && p->ps.answers)))
 			return true;
 	return false;
 }

@@ -131,12 +131,15 @@ void engine_tunnel_counted(struct engine *e, uint64_t tx, uint64_t rx);
  * (the kernel counts them as receive errors), only at the peer they came
  * from: a device read while the interface's counters stand still (a
  * glance) finds them. Glances are worth their cost while we hold some
- * peer's allowed IPs on its direct link (engine_holds_direct): that peer's
- * traffic, once it falls back, comes through the router and is dropped.
+ * peer's allowed IPs on its direct link (that peer's traffic, once it
+ * falls back, comes through the router and is dropped), or while a peer
+ * that answers is held through the router after its link died (its data,
+ * once it holds us directly again, comes on that link and is dropped):
+ * engine_worth_glance.
  * engine_glance says whether `dev` shows data arrived that neither
  * WireGuard's own packets nor our fact packets explain (or a peer came or
  * went): then a full look is due. Only the glance's own marks change. */
-bool engine_holds_direct(const struct engine *e);
+bool engine_worth_glance(const struct engine *e);
 /* A fact packet of `len` bytes came from the device peer `key` (before it
  * is judged): its bytes in that peer's counters are no data. */
 void engine_fact_packet(struct engine *e, const uint8_t key[static WIRE_KEY_LEN], size_t len);
