@@ -709,7 +709,7 @@ static void test_fast_fallback(void **state)
 	/* Its data arrives on this link (it holds us directly; WireGuard
 	 * drops it here, its addresses being on the router): asked at once,
 	 * not after the revive's wait; its keepalives alone ask nothing. */
-	ps.revive_ms = REVIVE_SLOW_MS; /* an old outage: the next revive is a minute away */
+	ps.dead_at -= REVIVE_FAST_FOR_MS; /* an old outage: the next revive is a minute away */
 	int64_t now = last + 2 * REVIVE_MS;
 	p.rx_bytes += 32;
 	assert_int_equal(peerstate_observe(&ps, &p, now), 0);

@@ -123,7 +123,7 @@ bool engine_worth_glance(const struct engine *e)
 {
 	const struct peer_entry *p, *tmp;
 	HASH_ITER(hh, e->peers, p, tmp)
-		if (p->wg && ((p->moved && p->ps.healthy) || (p->ps.dead && p->ps.answers)))
+		if (p->wg && ((p->moved && p->ps.healthy) || (p->ps.dead && p->ps.hs_ok)))
 			return true;
 	return false;
 }
@@ -185,11 +185,11 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 		unsigned ev = peerstate_observe(&p->ps, p->wg, wall_ms);
 		any_sent |= p->ps.sent_data;
 		any_got |= p->ps.got_data;
-		/* Data on the own link of a peer we send through the router
-		 * explains a drop by itself (watch_link probes that peer at
-		 * once); data through a router or a healthy link does not. */
-		bool routed = p->ps.healthy || engine_peer_is_router(e, p->wg);
-		got_unexplained |= p->ps.got_data && routed;
+		/* Data on the own link of a peer whose link died (we send it
+		 * through the router) explains a drop by itself: watch_link
+		 * probes that peer at once. Data on any other link does not. */
+		bool on_dead_link = p->ps.dead && p->ps.has_endpoint && !engine_peer_is_router(e, p->wg);
+		got_unexplained |= p->ps.got_data && !on_dead_link;
 		/* A link just came up: say hello through it at once (what we
 		 * sent while the handshake was failing may be lost). */
 		if (ev & PEER_EV_HEALTHY)

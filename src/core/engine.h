@@ -133,9 +133,9 @@ void engine_tunnel_counted(struct engine *e, uint64_t tx, uint64_t rx);
  * glance) finds them. Glances are worth their cost while we hold some
  * peer's allowed IPs on its direct link (that peer's traffic, once it
  * falls back, comes through the router and is dropped), or while a peer
- * that answers is held through the router after its link died (its data,
- * once it holds us directly again, comes on that link and is dropped):
- * engine_worth_glance.
+ * whose link died still has a live session (its data, once it holds us
+ * directly again, comes on that link and is dropped; with no handshake
+ * for HANDSHAKE_VALIDITY_MS none can come): engine_worth_glance.
  * engine_glance says whether `dev` shows data arrived that neither
  * WireGuard's own packets nor our fact packets explain (or a peer came or
  * went): then a full look is due. Only the glance's own marks change. */

@@ -4,7 +4,7 @@
 # loaded machine; the timing targets are in bench/convergence.sh.
 #   same-nat same-nat-hairpin dead-first roaming roaming-nat
 #   roaming-symmetric-nat path-cut local-firewall symmetric-nat idle-firewall
-#   daemon-stops dead-candidates dead-candidates-both
+#   daemon-stops dead-candidates dead-candidates-both move-back-symmetric-nat
 # usage: field.sh WIRELINK NAME   (as root)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/star.sh"
@@ -258,6 +258,34 @@ daemon-stops)
   for i in $(seq 20); do restricted a b && kept=false; sleep 1; done
   check "a kept b's allowed IPs on the direct link for 20 s" $kept
   check "a -> b still direct" goes_direct a b
+  ;;
+move-back-symmetric-nat)
+  # Found by the chaos run (seed 2026): b, a laptop on WireGuard's own
+  # port behind a symmetric NAT, holds a and c (on the LAN) directly. a
+  # moves to a new address and, some 10 s later, back, while a and b ping each
+  # other. Each time they answer each other within 10 s, and hold each
+  # other directly again; b's link to c, which carried nothing of it,
+  # stays up or comes back at once.
+  STAR_PORT=([b]=0)
+  star_setup a b c && nat_box b random && move_behind_nat b && star_reach_router ||
+    { not_ok "set-up"; exit 1; }
+  ok "b behind a symmetric NAT (10.3.0.2, seen as 192.0.2.50, a new port per destination); a and c on the LAN"
+  start_and_converge || exit 1
+  answer_both() { in_ns a ping -c 1 -W 1 -q 198.51.100.12 >/dev/null && in_ns b ping -c 1 -W 1 -q 198.51.100.11 >/dev/null; }
+  start_flow a b
+  start_flow b a
+  sleep 3
+  for addr in 111 11; do
+    in_ns a ip addr flush dev "l${E2E_ID}a"
+    in_ns a ip addr add "192.0.2.$addr/24" dev "l${E2E_ID}a"
+    ok "a moved to 192.0.2.$addr"
+    timed "  ... a and b answer each other" 10 answer_both
+    timed "  ... and hold each other directly" 20 eval 'star_holds a b && star_holds b a'
+    [ "$addr" = 111 ] && sleep 8
+  done
+  timed "b holds c directly" 5 star_holds b c
+  down=$(grep -c "${pub[c]:0:10}: direct link down" "$E2E_TMP/wl-b.log")
+  check "b took its link to c down $down times (at most 2: once a move, brought back by a probe)" test "$down" -le 2
   ;;
 symmetric-nat)
   nat_setup || { not_ok "set-up"; exit 1; }

@@ -5,6 +5,7 @@
 # config-from-wg. usage: operate.sh WIRELINK NOTIFYSINK   (as root)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/star.sh"
+. "$(dirname "$0")/checks.sh"
 wl=$1 sink=$2
 command -v socat >/dev/null || { echo "skipped: needs socat"; exit 77; }
 star_setup a b || exit 1
@@ -102,6 +103,6 @@ check "its output is a valid configuration" \
 
 # STOPPING=1 when the router's daemon stops.
 stop_daemon r "the router's daemon stopped on SIGTERM"
-check "STOPPING=1 at the end" grep -q '^STOPPING=1' "$E2E_TMP/notify.log"
+check "STOPPING=1 at the end" wait_until 3 grep -q '^STOPPING=1' "$E2E_TMP/notify.log"
 check "the control socket is gone" test ! -e "$ctl"
 e2e_finish
