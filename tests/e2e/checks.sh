@@ -16,12 +16,17 @@ restricted() {
 has_peer() { in_ns "$1" wg show "$(star_iface "$1")" peers | grep -qxF "${pub[$2]}"; }
 lacks_peer() { ! has_peer "$@"; }
 daemon_gone() { ! kill -0 "${wlpid[$1]}" 2>/dev/null; }
-# stop_daemon N WHAT: SIGTERM to N's daemon, and WHAT once it has ended. A
-# clean stop writes files (the hosts block, the state file) and waits for
-# the disk: on a busy machine that has taken over 5 s.
+# stop_daemon N WHAT: SIGTERM to N's daemon; WHAT holds once it has ended
+# (a clean stop writes files, the hosts block and the state file, and
+# waits for the disk) with exit status 0 (a sanitizer's report, or a crash
+# while cleaning up, would not be 0: its log is shown).
 stop_daemon() {
+  local t0 st; t0=$(date +%s.%N)
   kill "${wlpid[$1]}"
-  timed "$2" 30 daemon_gone "$1"
+  if ! wait_until 30 daemon_gone "$1"; then not_ok "$2 (not within 30 s)"; return; fi
+  wait "${wlpid[$1]}" 2>/dev/null; st=$?
+  if [ "$st" = 0 ]; then ok "$2 (took $(since "$t0") s)"; else
+    not_ok "$2 (exit status $st)"; tail -n 30 "$E2E_TMP/wl-$1.log" | sed 's/^/#   /'; fi
 }
 rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/${wlpid[$1]}/status"; }
 # CPU time (user + system, in clock ticks) N's daemon has used; the fields
