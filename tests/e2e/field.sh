@@ -5,6 +5,7 @@
 #   same-nat same-nat-hairpin dead-first roaming roaming-nat
 #   roaming-symmetric-nat path-cut local-firewall symmetric-nat idle-firewall
 #   daemon-stops dead-candidates dead-candidates-both move-back-symmetric-nat
+#   syncconf
 # usage: field.sh WIRELINK NAME   (as root)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/star.sh"
@@ -286,6 +287,22 @@ move-back-symmetric-nat)
   timed "b holds c directly" 5 star_holds b c
   down=$(grep -c "${pub[c]:0:10}: direct link down" "$E2E_TMP/wl-b.log")
   check "b took its link to c down $down times (at most 2: once a move, brought back by a probe)" test "$down" -le 2
+  ;;
+syncconf)
+  # The README: `systemctl reload wg-quick@wg0` runs `wg syncconf`, which
+  # sets the device back to wg0.conf; the peers and allowed IPs wirelink
+  # added go (b, and every auto-address), and wirelink adds them back.
+  lan_star a b || { not_ok "set-up"; exit 1; }
+  start_and_converge || exit 1
+  printf '[Interface]\nPrivateKey = %s\nListenPort = 51820\n\n[Peer]\nPublicKey = %s\nEndpoint = 192.0.2.1:51820\nAllowedIPs = 198.51.100.0/24\nPersistentKeepalive = 5\n' \
+    "$(cat "$E2E_TMP/a.key")" "${pub[r]}" >"$E2E_TMP/a.conf"
+  in_ns a wg syncconf "$(star_iface a)" "$E2E_TMP/a.conf"
+  check "wg syncconf on a: only the router is left, with only its /24" \
+    eval 'lacks_peer a b && [ "$(in_ns a wg show "$(star_iface a)" allowed-ips | wc -w)" = 2 ]'
+  timed "a holds b directly again" 30 star_holds a b
+  timed "  ... and the router's auto-address, so facts flow again" 30 \
+    eval 'in_ns a wg show "$(star_iface a)" allowed-ips | grep -F "${pub[r]}" | grep -q "fe80:"'
+  check "a and b answer each other" eval 'in_ns a ping -c 1 -W 2 -q 198.51.100.12 >/dev/null && in_ns b ping -c 1 -W 2 -q 198.51.100.11 >/dev/null'
   ;;
 symmetric-nat)
   nat_setup || { not_ok "set-up"; exit 1; }
