@@ -1203,6 +1203,16 @@ static void counted_read(struct engine *e, struct wg_device *d, uint64_t tx, uin
 	engine_set_device(e, d, wall);
 }
 
+/* Data from peer W arriving at two reads CONFIRM_MS apart, from WALL on,
+ * and none out of the interface: WireGuard dropped it. */
+static void dropped_reads(struct engine *e, struct wg_device *d, struct wg_peer *w, int64_t wall)
+{
+	w->rx_bytes += 3 * 128;
+	counted_read(e, d, 0, 0, wall);
+	w->rx_bytes += 2 * 128;
+	counted_read(e, d, 0, 0, wall + CONFIRM_MS);
+}
+
 static void test_failed_sends_probed(void **state)
 {
 	(void)state;
@@ -1370,10 +1380,7 @@ static void test_dropped_on_fallen_link(void **state)
 	/* Its data comes on its own link, the interface shows nothing: a
 	 * probe at once (REVIVE_MS after the last, not twice that). */
 	int64_t at = dead + 500 + REVIVE_MS;
-	w->rx_bytes += 3 * 128;
-	counted_read(e, d, 0, 0, wall + at);
-	w->rx_bytes += 2 * 128;
-	counted_read(e, d, 0, 0, wall + at + CONFIRM_MS);
+	dropped_reads(e, d, w, wall + at);
 	assert_int_equal(engine_run(e, t + at + CONFIRM_MS, &r), 0);
 	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), PROBE_TTL);
 	assert_int_equal(alive_ttl_to(&r, 0x03, PROBE_TTL), 0);
@@ -1383,10 +1390,7 @@ static void test_dropped_on_fallen_link(void **state)
 	/* Data dropped with no such culprit (it came on 0x03's healthy
 	 * link), and the hub's link carried nothing: it stays up. */
 	at += 5000;
-	other->rx_bytes += 3 * 128;
-	counted_read(e, d, 0, 0, wall + at);
-	other->rx_bytes += 2 * 128;
-	counted_read(e, d, 0, 0, wall + at + CONFIRM_MS);
+	dropped_reads(e, d, other, wall + at);
 	assert_true(engine_peer(e, h.subject)->healthy);
 	engine_free(e);
 	wg_device_free(d);
@@ -1409,10 +1413,7 @@ static void test_router_watches_no_loss(void **state)
 	counted_read(e, d, 1, 0, wall);
 	assert_int_equal(engine_next_look(e, t, wall, 30000), t + 30000);
 	counted_read(e, d, 1, 0, wall + CONFIRM_MS);
-	other->rx_bytes += 3 * 128;
-	counted_read(e, d, 0, 0, wall + 2 * CONFIRM_MS);
-	other->rx_bytes += 2 * 128;
-	counted_read(e, d, 0, 0, wall + 3 * CONFIRM_MS);
+	dropped_reads(e, d, other, wall + 2 * CONFIRM_MS);
 	assert_int_equal(engine_run(e, t + 3 * CONFIRM_MS, &r), 0);
 	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), 0);
 	engine_round_free(&r);
