@@ -96,8 +96,12 @@ static void log_events(struct daemon *d, const struct engine_round *r)
 			log_info("%s: no endpoint answered; staying via the router, retrying quietly", who);
 		if (ev & ENGINE_EV_ALLOWEDIPS_MOVED)
 			log_info("%s: allowed IPs moved onto the direct link", who);
+		const struct peerstate *ps = engine_peer(d->eng, r->events[i].peer);
+		if (ev & ENGINE_EV_PROBING)
+			log_debug("%s: probing the direct link: %s", who, ps && ps->probe_why ? ps->probe_why : "asked");
 		if (ev & ENGINE_EV_RESTRICTED)
-			log_info("%s: direct link down, traffic falls back through the router", who);
+			log_info("%s: direct link down (%s), traffic falls back through the router", who,
+				 peerstate_down_why(ps));
 		if (ev & ENGINE_EV_BUDGET)
 			log_warnx("%s: sent more facts than its budget allows; the rest are dropped", who);
 		if (ev & ENGINE_EV_HIJACK)
@@ -135,11 +139,12 @@ static bool refresh(struct daemon *d, int64_t now)
 {
 	struct wg_device *dev = NULL;
 	/* What the host routed into the tunnel, read just before the peers'
-	 * counters: sends that WireGuard could not make (a local firewall)
-	 * count here and at no peer, and packets a peer sent us that
-	 * WireGuard dropped (their source is another peer's) count at the
-	 * peer and not here (engine_tunnel_counted). Our own fact packets are
-	 * not counted. */
+	 * counters: on userspace WireGuard, sends that it could not make (a
+	 * local firewall) count here and at no peer, and packets a peer sent
+	 * us that it dropped (their source is another peer's) count at the
+	 * peer and not here (engine_tunnel_counted; our own fact packets are
+	 * not counted). Kernel WireGuard counts both as errors here
+	 * (engine_tunnel_losses). */
 	struct netif_counters c;
 	bool counted = d->stats && d->dev && netif_stats_read(d->stats, d->dev->ifindex, &c) == 0;
 	if (wg_get_device(d->cfg->iface, &dev) != 0) {
@@ -187,10 +192,17 @@ static bool refresh(struct daemon *d, int64_t now)
 		engine_tunnel_quiet(d->eng);
 	if (counted) {
 		uint64_t tx = c.tx_packets - d->counters.packets_out, rx = c.rx_packets - d->counters.packets_in;
-		if (d->read_anchored && tx >= d->tx_user_read && rx >= d->rx_user_read)
+		/* Counters that went back: the interface was made anew. */
+		bool kernel_ok = c.refused >= d->refused_read && c.dropped >= d->dropped_read;
+		bool user_ok = tx >= d->tx_user_read && rx >= d->rx_user_read;
+		if (d->read_anchored && !d->userspace && kernel_ok)
+			engine_tunnel_losses(d->eng, c.refused - d->refused_read, c.dropped - d->dropped_read);
+		else if (d->read_anchored && d->userspace && user_ok)
 			engine_tunnel_counted(d->eng, tx - d->tx_user_read, rx - d->rx_user_read);
 		d->tx_user_read = tx;
 		d->rx_user_read = rx;
+		d->refused_read = c.refused;
+		d->dropped_read = c.dropped;
 		d->read_anchored = true;
 	}
 	d->quiet_look = false; /* a read-back later in the round: no claim */

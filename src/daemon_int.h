@@ -88,7 +88,7 @@ struct daemon {
 	struct netif_stats *stats;  /* the interface's packet counters, or NULL */
 	struct netif_counters seen; /* ...as last looked at, less our fact packets */
 	/* Its tx and rx packets, less our fact packets, at the last device read. */
-	uint64_t tx_user_read, rx_user_read;
+	uint64_t tx_user_read, rx_user_read, refused_read, dropped_read;
 	bool read_anchored;
 	struct netif_watch *watch; /* address and link notifications, or NULL */
 	bool host_dirty;	   /* one came: read the host again now */

@@ -1322,6 +1322,82 @@ static void test_dropped_arrivals_probed(void **state)
 	wg_device_free(d);
 }
 
+/* Kernel WireGuard counts an arrival it dropped for its source at the
+ * interface (rx_frame_errors), not at the peer it came from, and a send
+ * the host refused as sent at the peer and dropped at the interface
+ * (tx_dropped). The kernel guest's idle firewall: the side whose arrivals
+ * come through the router waited 34 s for some other data to show, and
+ * WireGuard's own keepalives, counted as sent at the interface, looked
+ * like refused sends (probes of idle links every half minute). */
+static void test_kernel_losses(void **state)
+{
+	(void)state;
+	struct wg_device *d;
+	struct wg_peer *w;
+	struct wire_fact a;
+	struct engine *e = with_answering_peer(&d, &w, &a);
+	struct wg_peer *hub = add_peer(d, 0x09, "192.0.2.9:1", "10.9.0.0/16", true);
+	engine_set_device(e, d, wall0 + 50000);
+	struct engine_round r;
+	int64_t t = t0 + 60000, wall = wall0 + 60000;
+	/* A lone drop (a packet in flight when a link moved) and a
+	 * keepalive to the hub: nothing. */
+	engine_tunnel_losses(e, 0, 1);
+	engine_set_device(e, d, wall);
+	hub->tx_bytes += 32;
+	engine_tunnel_losses(e, 0, 0);
+	engine_set_device(e, d, wall + SETTLE_WITHIN_MS + 1);
+	assert_true(engine_peer(e, a.subject)->healthy);
+	/* Drops at two reads, a quiet one between them: the idle link is
+	 * down and probed. */
+	wall += 10000;
+	t += 10000;
+	engine_tunnel_losses(e, 0, 2);
+	engine_set_device(e, d, wall);
+	engine_tunnel_losses(e, 0, 0);
+	engine_set_device(e, d, wall + CONFIRM_MS);
+	engine_tunnel_losses(e, 0, 1);
+	engine_set_device(e, d, wall + 2000);
+	assert_int_equal(engine_run(e, t + 2000, &r), 0);
+	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), PROBE_TTL);
+	engine_round_free(&r);
+	assert_false(engine_peer(e, a.subject)->healthy);
+	engine_free(e);
+	wg_device_free(d);
+}
+
+/* The kernel's refused sends: the peer they were for counts them as
+ * sent; it is probed, the hub (which sent too) is not. */
+static void test_kernel_refused(void **state)
+{
+	(void)state;
+	struct wg_device *d;
+	struct wg_peer *w;
+	struct wire_fact a;
+	struct engine *e = answering_peer_of(&d, &w, &a, 0);
+	struct wg_peer *hub = add_peer(d, 0x09, "192.0.2.9:1", "10.9.0.0/16", true);
+	add_peer(d, 0x05, "192.0.2.5:1", "10.0.0.5/32", true);
+	engine_set_device(e, d, wall0 + 50000);
+	struct engine_round r;
+	assert_int_equal(engine_run(e, t0 + 50000, &r), 0); /* hellos to the new peers */
+	engine_round_free(&r);
+	assert_true(engine_peer_is_router(e, hub));
+	int64_t t = t0 + 60000, wall = wall0 + 60000;
+	for (int k = 0; k < 2; k++) {
+		w->tx_bytes += 128;
+		hub->tx_bytes += 32;
+		engine_tunnel_losses(e, 1, 0);
+		engine_set_device(e, d, wall + k * CONFIRM_MS);
+	}
+	assert_int_equal(engine_run(e, t + CONFIRM_MS, &r), 0);
+	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), PROBE_TTL);
+	assert_int_equal(alive_ttl_to(&r, 0x09, PROBE_TTL), 0);
+	assert_int_equal(alive_ttl_to(&r, 0x05, PROBE_TTL), 0);
+	engine_round_free(&r);
+	engine_free(e);
+	wg_device_free(d);
+}
+
 /* The chaos run: arrivals dropped on the own link of a peer we send
  * through the router (it came back direct first) name that peer. It is
  * probed at once, not at its next revive, and no other link goes down.
@@ -1927,6 +2003,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_failed_sends_probed),
 		cmocka_unit_test(test_failed_sends_with_gaps),
 		cmocka_unit_test(test_dropped_arrivals_probed),
+		cmocka_unit_test(test_kernel_losses),
+		cmocka_unit_test(test_kernel_refused),
 		cmocka_unit_test(test_router_watches_no_loss),
 		cmocka_unit_test(test_dropped_on_fallen_link),
 		cmocka_unit_test(test_review_versions_missed),

@@ -112,6 +112,13 @@ void engine_tunnel_quiet(struct engine *e)
 	e->tunnel_quiet = true;
 }
 
+void engine_tunnel_losses(struct engine *e, uint64_t refused, uint64_t dropped)
+{
+	e->tunnel_refused = refused;
+	e->tunnel_dropped = dropped;
+	e->losses = true;
+}
+
 void engine_tunnel_counted(struct engine *e, uint64_t tx, uint64_t rx)
 {
 	e->tunnel_tx = tx;
@@ -167,6 +174,16 @@ static bool settled(int64_t *pending_at, bool starts, bool quiet, int64_t wall_m
 	return false;
 }
 
+/* A peer's events from its link watch: a probe is sent this round. */
+static void probe_if(struct engine *e, struct peer_entry *p, unsigned ev)
+{
+	if (ev & PEER_EV_PROBE) {
+		p->probe_now = true;
+		ev = (ev & ~(unsigned)PEER_EV_PROBE) | ENGINE_EV_PROBING;
+	}
+	engine_emit(e, p->key, ev);
+}
+
 void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wall_ms)
 {
 	e->dev = dev;
@@ -195,9 +212,7 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 		if (ev & PEER_EV_HEALTHY)
 			p->alive_now = true;
 		/* Traffic stopped, or a probe is unanswered: (again) ask. */
-		if (ev & PEER_EV_PROBE)
-			p->probe_now = true;
-		engine_emit(e, p->key, ev & ~(unsigned)PEER_EV_PROBE);
+		probe_if(e, p, ev);
 	}
 	e->tunnel_quiet = false;
 	e->is_router = trust_device_is_router_for(dev, e->cfg.router, engine_devif(e));
@@ -206,28 +221,36 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 	 * can fall back through the router; a router has nowhere to fall
 	 * back to, and its probes would only find the peers that run no
 	 * daemon (two-hubs: a leaf whose daemon stopped, probed for minutes). */
-	bool watch = e->counted && !e->is_router;
-	bool tx = watch && e->tunnel_tx > 0, rx_none = watch && e->tunnel_rx == 0;
-	/* Both reads must show it: a lone packet of the host's own (IPv6
-	 * neighbour discovery) or a fact packet taken between the counters
-	 * and the device is no loss; a firewall refuses, and WireGuard drops,
-	 * what keeps coming. */
-	bool quiet = watch && e->tunnel_tx == 0 && e->tunnel_rx == 0;
-	bool failed = settled(&e->send_pending, tx && !any_sent, quiet && !any_sent, wall_ms);
-	bool dropped = settled(&e->drop_pending, got_unexplained && rx_none, quiet && !any_got, wall_ms);
-	e->counted = false;
+	bool watch = e->counted && !e->is_router, failed, dropped;
+	if (e->losses) {
+		/* Two reads must show it (a packet in flight when a link
+		 * moved is dropped once); reads with no loss keep it open. */
+		watch = !e->is_router;
+		failed = settled(&e->send_pending, watch && e->tunnel_refused, watch && !e->tunnel_refused, wall_ms);
+		dropped = settled(&e->drop_pending, watch && e->tunnel_dropped, watch && !e->tunnel_dropped, wall_ms);
+	} else {
+		bool tx = watch && e->tunnel_tx > 0, rx_none = watch && e->tunnel_rx == 0;
+		/* Both reads must show it: a lone packet of the host's own
+		 * (IPv6 neighbour discovery) or a fact packet taken between
+		 * the counters and the device is no loss; a firewall refuses,
+		 * and WireGuard drops, what keeps coming. */
+		bool quiet = watch && e->tunnel_tx == 0 && e->tunnel_rx == 0;
+		failed = settled(&e->send_pending, tx && !any_sent, quiet && !any_sent, wall_ms);
+		dropped = settled(&e->drop_pending, got_unexplained && rx_none, quiet && !any_got, wall_ms);
+	}
+	/* The kernel counts a refused send at its peer, userspace at none. */
+	bool refused_sent = e->losses;
+	e->counted = e->losses = false;
 	for (size_t i = 0; (failed || dropped) && i < dev->n_peers; i++) {
 		p = engine_entry(e, dev->peers[i].public_key, false);
 		if (!p)
 			continue;
 		unsigned ev = 0;
-		if (failed && !p->ps.sent_any)
+		if (failed && p->ps.sent_any == refused_sent && !(refused_sent && engine_peer_is_router(e, p->wg)))
 			ev = peerstate_suspect(&p->ps, wall_ms);
 		else if (dropped && !p->ps.got_any && !engine_peer_is_router(e, p->wg))
 			ev = peerstate_dropped(&p->ps, wall_ms); /* a router holds no leaf's source */
-		if (ev & PEER_EV_PROBE)
-			p->probe_now = true;
-		engine_emit(e, p->key, ev & ~(unsigned)PEER_EV_PROBE);
+		probe_if(e, p, ev);
 	}
 	/* Gone from the device: what we had there went with it. */
 	HASH_ITER(hh, e->peers, p, tmp)

@@ -77,6 +77,7 @@ enum {
 	ENGINE_EV_BUDGET = 1 << 14,  /* facts from it hit a cap (at most once a minute) */
 	ENGINE_EV_HIJACK = 1 << 15,  /* it claimed allowed IPs another peer holds (same) */
 	ENGINE_EV_YIELDED = 1 << 16, /* allowed IPs we gave it are claimed more strongly for another */
+	ENGINE_EV_PROBING = 1 << 17, /* its direct link is probed (peerstate's probe_why) */
 };
 
 /* A link with traffic flowing or a probe out is looked at this often; a
@@ -125,8 +126,16 @@ void engine_tunnel_quiet(struct engine *e);
  * received and none came out, WireGuard dropped it (its source is an
  * address we moved onto another peer's direct link: that peer sends to us
  * through the router, its direct link is dead to it). Either way the
- * links that carried nothing are probed. */
+ * links that carried nothing are probed. (Userspace WireGuard: its
+ * interface counts the packets the host routed in and got out.) */
 void engine_tunnel_counted(struct engine *e, uint64_t tx, uint64_t rx);
+/* Kernel WireGuard counts its interface's packets differently (what went
+ * out as UDP, its own keepalives too) but names the losses: since the
+ * last snapshot, `refused` sends the host refused (tx_dropped; counted at
+ * the peer as sent) and `dropped` arrivals whose source the sending peer
+ * may not use (rx_frame_errors; counted at no peer). A refusal probes the
+ * links that sent, a drop those that received nothing. */
+void engine_tunnel_losses(struct engine *e, uint64_t refused, uint64_t dropped);
 /* Userspace WireGuard counts arrivals it dropped nowhere at the interface
  * (the kernel counts them as receive errors), only at the peer they came
  * from: a device read while the interface's counters stand still (a

@@ -56,6 +56,8 @@ struct engine {
 	bool tunnel_quiet;    /* for the next engine_set_device */
 	/* ...and the host's packets into and out of the tunnel since the last */
 	uint64_t tunnel_tx, tunnel_rx;
+	uint64_t tunnel_refused, tunnel_dropped; /* kernel WireGuard (losses) */
+	bool losses;
 	bool counted;
 	/* A read found packets taken and none sent (or data received and
 	 * none given out), at this wall time (0: none): a read that shows it

@@ -87,12 +87,21 @@ static int64_t revive_wait(const struct peerstate *ps, int64_t wall_ms)
 
 /* The link is dead: unhealthy until a probe is answered or a handshake
  * advances, probed now and then meanwhile. */
-static void link_dies(struct peerstate *ps, int64_t wall_ms)
+static void link_dies(struct peerstate *ps, int64_t wall_ms, const char *why)
 {
+	ps->down_why = why;
 	ps->dead = true;
 	ps->dead_at = wall_ms;
 	ps->probe_at = 0;
 	ps->answer_probe = false;
+}
+
+/* A probe is due; why (NULL: the same reason as the last). */
+static unsigned probe_for(struct peerstate *ps, const char *why)
+{
+	if (why)
+		ps->probe_why = why;
+	return PEER_EV_PROBE;
 }
 
 /* Probe bookkeeping on each look at the device (peers that answer). */
@@ -124,11 +133,13 @@ static unsigned watch_link(struct peerstate *ps, bool heard, bool rx_moved, bool
 		 * revive, which may be a minute away (the chaos run: a leaf
 		 * back from a move, its peer behind a symmetric NAT). */
 		if (ps->got_data && ps->has_endpoint && wall_ms - ps->probe_last >= REVIVE_MS)
-			return PEER_EV_PROBE;
+			return probe_for(ps, "its data arrives on the direct link");
 		/* Ask now and then whether the path works again (a healed cut
 		 * goes direct within seconds; if the session is gone, the probe
 		 * makes WireGuard shake hands), less often while it does not. */
-		return ps->has_endpoint && wall_ms - ps->probe_last >= revive_wait(ps, wall_ms) ? PEER_EV_PROBE : 0;
+		return ps->has_endpoint && wall_ms - ps->probe_last >= revive_wait(ps, wall_ms)
+			       ? probe_for(ps, "is the path back?")
+			       : 0;
 	}
 	if (!ps->hs_ok)
 		return 0;
@@ -144,26 +155,26 @@ static unsigned watch_link(struct peerstate *ps, bool heard, bool rx_moved, bool
 		 * so the host refused it (a local firewall, no route). */
 		bool refused = !ps->probe_tx_seen && wall_ms - ps->probe_at >= PROBE_SENT_MS;
 		if (refused || wall_ms - ps->probe_at >= PROBE_WAIT_MS) {
-			link_dies(ps, wall_ms);
+			link_dies(ps, wall_ms, refused ? "this host refused the probe" : "the probe went unanswered");
 			return 0;
 		}
-		return ps->probes < PROBE_COUNT && wall_ms - ps->probe_last >= PROBE_REPEAT_MS ? PEER_EV_PROBE : 0;
+		return ps->probes < PROBE_COUNT && wall_ms - ps->probe_last >= PROBE_REPEAT_MS ? probe_for(ps, NULL) : 0;
 	}
 	/* We sent data and nothing came back: ask at once (this catches
 	 * links whose traffic was too short to be a flow). */
 	if (ps->data_unanswered_since && wall_ms - ps->data_unanswered_since >= answer_wait(ps)) {
 		ps->answer_probe = true;
-		return PEER_EV_PROBE;
+		return probe_for(ps, "our data got no answer");
 	}
 	/* We sent anything (our facts) and nothing came back: WireGuard
 	 * answers with a keepalive within 10 s. */
 	if (ps->unanswered_since && wall_ms - ps->unanswered_since >= LINK_ANSWER_MS)
-		return PEER_EV_PROBE;
+		return probe_for(ps, "nothing came back for 10 s");
 	/* Traffic was flowing (either way) and nothing came for a while. */
 	bool flowing = ps->rx_run >= LINK_FLOW_COUNT ||
 		       (ps->tx_run >= LINK_FLOW_COUNT && wall_ms - ps->tx_at < LINK_FLOW_MS);
 	if (flowing && wall_ms - ps->rx_at >= LINK_QUIET_MS)
-		return PEER_EV_PROBE;
+		return probe_for(ps, "its traffic stopped");
 	return 0;
 }
 
@@ -266,6 +277,17 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
 	return ev | probe;
 }
 
+const char *peerstate_down_why(const struct peerstate *ps)
+{
+	if (!ps)
+		return "gone";
+	if (ps->answers && ps->dead && ps->down_why)
+		return ps->down_why;
+	if (!ps->has_endpoint)
+		return "no endpoint";
+	return ps->hs_ok ? "nothing came back" : "no recent handshake";
+}
+
 unsigned peerstate_suspect(struct peerstate *ps, int64_t wall_ms)
 {
 	ps->send_failed_at = wall_ms ? wall_ms : 1;
@@ -273,7 +295,7 @@ unsigned peerstate_suspect(struct peerstate *ps, int64_t wall_ms)
 	    (ps->suspect_at && wall_ms - ps->suspect_at < SUSPECT_MIN_MS))
 		return 0;
 	ps->suspect_at = wall_ms ? wall_ms : 1;
-	return PEER_EV_PROBE;
+	return probe_for(ps, "this host refused sends into the tunnel");
 }
 
 unsigned peerstate_dropped(struct peerstate *ps, int64_t wall_ms)
@@ -282,9 +304,9 @@ unsigned peerstate_dropped(struct peerstate *ps, int64_t wall_ms)
 		return 0;
 	/* It sends to us through the router: it fell back, so this link is
 	 * no use now. A probe at once brings it back if that was wrong. */
-	link_dies(ps, wall_ms);
+	link_dies(ps, wall_ms, "arrivals were dropped: it sends through the router");
 	ps->healthy = false;
-	return PEER_EV_UNHEALTHY | PEER_EV_PROBE;
+	return PEER_EV_UNHEALTHY | probe_for(ps, "arrivals were dropped");
 }
 
 void peerstate_probe_sent(struct peerstate *ps, int64_t wall_ms)

@@ -151,6 +151,9 @@ struct peerstate {
 	unsigned probes;		 /* probes sent since probe_at */
 	bool probe_tx_seen;	 /* anything went out to it since probe_at */
 	int64_t answer_wait;	 /* unanswered data waits this for a probe (0: the least) */
+	/* Why the latest probe went out, and why the link last went down
+	 * (static text for the log; NULL: none yet). */
+	const char *probe_why, *down_why;
 	bool answer_probe;	 /* the probe out is for unanswered data */
 	int64_t suspect_at;	 /* we last probed it for failed sends */
 	int64_t revive_ms;	 /* a dead link's next probe waits this (0: REVIVE_MS) */
@@ -205,6 +208,8 @@ void peerstate_fact_in(struct peerstate *ps, size_t len);
 /* Sends failed on this host (the interface took packets no peer sent) and
  * this peer's link carried none. Probe it, unless it is being probed or was
  * lately. Returns PEER_EV_PROBE or 0. */
+/* Why the link is down, for the log. */
+const char *peerstate_down_why(const struct peerstate *ps);
 unsigned peerstate_suspect(struct peerstate *ps, int64_t wall_ms);
 /* Arrivals were dropped (the router brought data from an address this
  * idle link holds): its peer fell back. The link is dead at once, and a

@@ -306,6 +306,8 @@ int netif_parse_counters(const void *buf, uint32_t ifindex, struct netif_counter
 		out->rx_packets = st.rx_packets;
 		out->tx_packets = st.tx_packets;
 		out->errors = st.rx_errors + st.tx_errors + st.tx_dropped;
+		out->refused = st.tx_dropped;
+		out->dropped = st.rx_frame_errors;
 		return 0;
 	}
 	return -EPROTO;

@@ -69,6 +69,10 @@ struct netif_counters {
 	/* Kernel WireGuard counts here what it dropped on arrival (a source
 	 * the sending peer may not use) and sends the host refused. */
 	uint64_t errors;
+	/* Of those, kernel WireGuard's sends the host refused (tx_dropped)
+	 * and arrivals dropped for their source (rx_frame_errors);
+	 * wireguard-go counts neither. */
+	uint64_t refused, dropped;
 };
 struct netif_stats;
 int netif_stats_open(struct netif_stats **out) __attribute__((warn_unused_result));
