@@ -410,7 +410,7 @@ static bool round_now(struct daemon *d, int64_t now)
 		d->settle_until = now + SETTLE_MS;
 	daemon_save_owned(d);
 	hosts_update(d->hosts, d->eng, d->dev);
-	if (r.change.n_peers || r.n_events)
+	if (r.change.n_peers || engine_round_news(&r))
 		d->active_until = now + ACTIVE_MS;
 	engine_round_free(&r);
 	d->send_now = now;

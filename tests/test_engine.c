@@ -1367,7 +1367,9 @@ static void test_kernel_losses(void **state)
 }
 
 /* The kernel's refused sends: the peer they were for counts them as
- * sent; it is probed, the hub (which sent too) is not. */
+ * sent. It is probed; the hub (it sent too: a keepalive) and an idle
+ * leaf, both answering probes, are not. One read of refusals alone is no
+ * loss. */
 static void test_kernel_refused(void **state)
 {
 	(void)state;
@@ -1378,22 +1380,89 @@ static void test_kernel_refused(void **state)
 	struct wg_peer *hub = add_peer(d, 0x09, "192.0.2.9:1", "10.9.0.0/16", true);
 	add_peer(d, 0x05, "192.0.2.5:1", "10.0.0.5/32", true);
 	engine_set_device(e, d, wall0 + 50000);
+	struct wire_fact h = a, o = a;
+	memset(h.subject, 0x09, 32);
+	memset(o.subject, 0x05, 32);
+	assert_true(engine_receive(e, h.subject, &h, 1, t0 + 50000) >= 1);
+	assert_true(engine_receive(e, o.subject, &o, 1, t0 + 50000) >= 1);
 	struct engine_round r;
-	assert_int_equal(engine_run(e, t0 + 50000, &r), 0); /* hellos to the new peers */
+	assert_int_equal(engine_run(e, t0 + 50000, &r), 0); /* hellos and answers */
 	engine_round_free(&r);
 	assert_true(engine_peer_is_router(e, hub));
+	assert_true(engine_peer(e, h.subject)->answers && engine_peer(e, o.subject)->answers);
 	int64_t t = t0 + 60000, wall = wall0 + 60000;
+	w->tx_bytes += 128;
+	hub->tx_bytes += 32;
+	engine_tunnel_losses(e, 1, 0);
+	engine_set_device(e, d, wall);
+	assert_int_equal(engine_run(e, t, &r), 0);
+	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), 0);
+	engine_round_free(&r);
+	w->tx_bytes += 128;
+	hub->tx_bytes += 32;
+	engine_tunnel_losses(e, 1, 0);
+	engine_set_device(e, d, wall + CONFIRM_MS);
+	assert_int_equal(engine_run(e, t + CONFIRM_MS, &r), 0);
+	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), PROBE_TTL);
+	assert_int_equal(alive_ttl_to(&r, 0x09, PROBE_TTL), 0);
+	assert_int_equal(alive_ttl_to(&r, 0x05, PROBE_TTL), 0);
+	assert_false(engine_round_news(&r)); /* a probe alone: no reason to read more often */
+	engine_round_free(&r);
+	/* Unanswered: down, and the log says the host refused. */
+	w->tx_bytes += 128;
+	engine_tunnel_losses(e, 0, 0);
+	engine_set_device(e, d, wall + CONFIRM_MS + PROBE_WAIT_MS);
+	assert_false(engine_peer(e, a.subject)->healthy);
+	assert_non_null(strstr(peerstate_down_why(engine_peer(e, a.subject)), "refused"));
+	engine_free(e);
+	wg_device_free(d);
+}
+
+/* The kernel, a drop while we send a dead link's peer through the router:
+ * its data, most likely, coming on its own link. It is asked at once and
+ * no other link ends. */
+static void test_kernel_dropped_dead_link(void **state)
+{
+	(void)state;
+	struct wg_device *d;
+	struct wg_peer *w;
+	struct wire_fact a;
+	struct engine *e = with_answering_peer(&d, &w, &a);
+	add_peer(d, 0x03, "192.0.2.3:1", "10.0.0.3/32", true);
+	engine_set_device(e, d, wall0 + 1000);
+	struct wire_fact b = a;
+	memset(b.subject, 0x03, 32);
+	assert_true(engine_receive(e, b.subject, &b, 1, t0 + 1000) >= 1);
+	struct engine_round r;
+	assert_int_equal(engine_run(e, t0 + 1000, &r), 0);
+	engine_round_free(&r);
+	/* 0x02's link dies: sends to it refused, its probe unanswered. */
+	int64_t t = t0 + 40000, wall = wall0 + 40000;
 	for (int k = 0; k < 2; k++) {
 		w->tx_bytes += 128;
-		hub->tx_bytes += 32;
 		engine_tunnel_losses(e, 1, 0);
 		engine_set_device(e, d, wall + k * CONFIRM_MS);
 	}
 	assert_int_equal(engine_run(e, t + CONFIRM_MS, &r), 0);
 	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), PROBE_TTL);
-	assert_int_equal(alive_ttl_to(&r, 0x09, PROBE_TTL), 0);
-	assert_int_equal(alive_ttl_to(&r, 0x05, PROBE_TTL), 0);
 	engine_round_free(&r);
+	wall += CONFIRM_MS;
+	t += CONFIRM_MS;
+	w->tx_bytes += 128;
+	engine_tunnel_losses(e, 0, 0);
+	engine_set_device(e, d, wall + PROBE_WAIT_MS);
+	assert_false(engine_peer(e, a.subject)->healthy);
+	/* Drops at two reads, REVIVE_MS on: 0x02 asked, 0x03 stays. */
+	int64_t at = PROBE_WAIT_MS + REVIVE_MS;
+	engine_tunnel_losses(e, 0, 2);
+	engine_set_device(e, d, wall + at);
+	engine_tunnel_losses(e, 0, 2);
+	engine_set_device(e, d, wall + at + CONFIRM_MS);
+	assert_int_equal(engine_run(e, t + at + CONFIRM_MS, &r), 0);
+	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), PROBE_TTL);
+	assert_int_equal(alive_ttl_to(&r, 0x03, PROBE_TTL), 0);
+	engine_round_free(&r);
+	assert_true(engine_peer(e, b.subject)->healthy);
 	engine_free(e);
 	wg_device_free(d);
 }
@@ -2005,6 +2074,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_dropped_arrivals_probed),
 		cmocka_unit_test(test_kernel_losses),
 		cmocka_unit_test(test_kernel_refused),
+		cmocka_unit_test(test_kernel_dropped_dead_link),
 		cmocka_unit_test(test_router_watches_no_loss),
 		cmocka_unit_test(test_dropped_on_fallen_link),
 		cmocka_unit_test(test_review_versions_missed),

@@ -85,7 +85,8 @@ static struct nlmsghdr *stats_msg(uint32_t index, uint16_t type, size_t len)
 	struct if_stats_msg *ifs = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifs));
 	ifs->ifindex = index;
 	struct rtnl_link_stats64 st = { .rx_packets = 12, .tx_packets = 34, .rx_bytes = 5, .rx_errors = 2,
-					.rx_frame_errors = 2, .tx_errors = 1, .tx_dropped = 4 };
+					.rx_frame_errors = 2, .tx_errors = 1, .tx_aborted_errors = 1,
+					.tx_dropped = 4 };
 	mnl_attr_put(nlh, type, len, &st);
 	return nlh;
 }
@@ -100,7 +101,7 @@ static void test_counters(void **state)
 	assert_int_equal(c.rx_packets, 12);
 	assert_int_equal(c.tx_packets, 34);
 	assert_int_equal(c.errors, 7);
-	assert_int_equal(c.refused, 4);
+	assert_int_equal(c.refused, 5);
 	assert_int_equal(c.dropped, 2);
 	assert_int_equal(netif_parse_counters(stats_msg(6, IFLA_STATS_LINK_64, sizeof(struct rtnl_link_stats64)), 5, &c), -EPROTO);
 	assert_int_equal(netif_parse_counters(stats_msg(5, IFLA_STATS_LINK_64, 16), 5, &c), -EPROTO);

@@ -112,6 +112,14 @@ void engine_tunnel_quiet(struct engine *e)
 	e->tunnel_quiet = true;
 }
 
+bool engine_round_news(const struct engine_round *r)
+{
+	for (size_t i = 0; i < r->n_events; i++)
+		if (r->events[i].events & ~(unsigned)ENGINE_EV_PROBING)
+			return true;
+	return false;
+}
+
 void engine_tunnel_losses(struct engine *e, uint64_t refused, uint64_t dropped)
 {
 	e->tunnel_refused = refused;
@@ -157,8 +165,9 @@ bool engine_glance(struct engine *e, const struct wg_device *dev)
 
 /* A loss that one read suggests (`starts`) and a later one settles (it
  * shows again): a packet on its way shows up by then. Reads that saw no
- * traffic at all (`quiet`: a user's ping is not sent every second) keep it
- * open for SETTLE_WITHIN_MS; anything else closes it. */
+ * traffic at all (`quiet`: a user's ping is not sent every second; on the
+ * kernel, reads with no loss) keep it open for SETTLE_WITHIN_MS; anything
+ * else closes it. */
 static bool settled(int64_t *pending_at, bool starts, bool quiet, int64_t wall_ms)
 {
 	int64_t at = *pending_at;
@@ -184,6 +193,71 @@ static void probe_if(struct engine *e, struct peer_entry *p, unsigned ev)
 	engine_emit(e, p->key, ev);
 }
 
+/* What one device read saw, for the loss watch. */
+struct read_seen {
+	bool sent, got;	     /* data sent to, or got from, some peer */
+	bool got_unexplained; /* got on a link that explains no drop */
+	bool dead_direct;     /* some link is dead (we send through the router) */
+};
+
+/* A leaf's link that died: we send its peer's traffic through the router,
+ * but the peer may still send to us on it. */
+static bool dead_direct(const struct engine *e, const struct peer_entry *p)
+{
+	return p->ps.dead && p->ps.has_endpoint && !engine_peer_is_router(e, p->wg);
+}
+
+/* Sends failed, or arrivals were dropped: each healthy link that carried
+ * nothing that way (userspace WireGuard), or sent (a refusal on the
+ * kernel), may be the one. A leaf asks so that it can fall back through
+ * the router; a router has nowhere to fall back to, and its probes would
+ * only find the peers that run no daemon (two-hubs: a leaf whose daemon
+ * stopped, probed for minutes). */
+static void watch_losses(struct engine *e, const struct wg_device *dev, const struct read_seen *seen,
+			 int64_t wall_ms)
+{
+	bool kernel = e->losses, watch = !e->is_router && (e->counted || kernel), failed, dropped;
+	if (kernel) {
+		/* Two reads must show it (a packet in flight when a link
+		 * moved is dropped once); reads with no loss keep it open. A
+		 * drop while a dead link's peer may still send to us on it is
+		 * most likely that peer's: it is asked at once (as its data
+		 * on userspace WireGuard), no other link ends. */
+		bool drop = watch && e->tunnel_dropped;
+		failed = settled(&e->send_pending, watch && e->tunnel_refused, watch && !e->tunnel_refused, wall_ms);
+		dropped = settled(&e->drop_pending, drop && !seen->dead_direct, watch && !drop, wall_ms);
+		for (size_t i = 0; drop && seen->dead_direct && i < dev->n_peers; i++) {
+			struct peer_entry *p = engine_entry(e, dev->peers[i].public_key, false);
+			if (p && dead_direct(e, p))
+				probe_if(e, p, peerstate_data_on_dead(&p->ps, wall_ms));
+		}
+	} else {
+		bool tx = watch && e->tunnel_tx > 0, rx_none = watch && e->tunnel_rx == 0;
+		/* Both reads must show it: a lone packet of the host's own
+		 * (IPv6 neighbour discovery) or a fact packet taken between
+		 * the counters and the device is no loss; a firewall refuses,
+		 * and WireGuard drops, what keeps coming. */
+		bool quiet = watch && e->tunnel_tx == 0 && e->tunnel_rx == 0;
+		failed = settled(&e->send_pending, tx && !seen->sent, quiet && !seen->sent, wall_ms);
+		dropped = settled(&e->drop_pending, seen->got_unexplained && rx_none, quiet && !seen->got, wall_ms);
+	}
+	e->counted = e->losses = false;
+	for (size_t i = 0; (failed || dropped) && i < dev->n_peers; i++) {
+		struct peer_entry *p = engine_entry(e, dev->peers[i].public_key, false);
+		if (!p)
+			continue;
+		/* The kernel counts a refused send at its peer, userspace at
+		 * none; a router holds no leaf's source. */
+		bool router = engine_peer_is_router(e, p->wg);
+		unsigned ev = 0;
+		if (failed && p->ps.sent_any == kernel && !(kernel && router))
+			ev = peerstate_suspect(&p->ps, wall_ms);
+		else if (dropped && !p->ps.got_any && !router)
+			ev = peerstate_dropped(&p->ps, wall_ms);
+		probe_if(e, p, ev);
+	}
+}
+
 void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wall_ms)
 {
 	e->dev = dev;
@@ -192,7 +266,7 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 	struct peer_entry *p, *tmp;
 	HASH_ITER(hh, e->peers, p, tmp)
 		p->wg = NULL;
-	bool any_sent = false, any_got = false, got_unexplained = false;
+	struct read_seen seen = { 0 };
 	for (size_t i = 0; i < dev->n_peers; i++) {
 		p = engine_entry(e, dev->peers[i].public_key, true);
 		if (!p)
@@ -200,13 +274,14 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 		p->wg = &dev->peers[i];
 		p->ps.tunnel_quiet = e->tunnel_quiet;
 		unsigned ev = peerstate_observe(&p->ps, p->wg, wall_ms);
-		any_sent |= p->ps.sent_data;
-		any_got |= p->ps.got_data;
+		seen.sent |= p->ps.sent_data;
+		seen.got |= p->ps.got_data;
 		/* Data on the own link of a peer whose link died (we send it
 		 * through the router) explains a drop by itself: watch_link
 		 * probes that peer at once. Data on any other link does not. */
-		bool on_dead_link = p->ps.dead && p->ps.has_endpoint && !engine_peer_is_router(e, p->wg);
-		got_unexplained |= p->ps.got_data && !on_dead_link;
+		bool on_dead_link = dead_direct(e, p);
+		seen.got_unexplained |= p->ps.got_data && !on_dead_link;
+		seen.dead_direct |= on_dead_link;
 		/* A link just came up: say hello through it at once (what we
 		 * sent while the handshake was failing may be lost). */
 		if (ev & PEER_EV_HEALTHY)
@@ -216,42 +291,7 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 	}
 	e->tunnel_quiet = false;
 	e->is_router = trust_device_is_router_for(dev, e->cfg.router, engine_devif(e));
-	/* Sends failed, or arrivals were dropped: each healthy link that
-	 * carried nothing that way may be the one. A leaf asks so that it
-	 * can fall back through the router; a router has nowhere to fall
-	 * back to, and its probes would only find the peers that run no
-	 * daemon (two-hubs: a leaf whose daemon stopped, probed for minutes). */
-	bool watch = e->counted && !e->is_router, failed, dropped;
-	if (e->losses) {
-		/* Two reads must show it (a packet in flight when a link
-		 * moved is dropped once); reads with no loss keep it open. */
-		watch = !e->is_router;
-		failed = settled(&e->send_pending, watch && e->tunnel_refused, watch && !e->tunnel_refused, wall_ms);
-		dropped = settled(&e->drop_pending, watch && e->tunnel_dropped, watch && !e->tunnel_dropped, wall_ms);
-	} else {
-		bool tx = watch && e->tunnel_tx > 0, rx_none = watch && e->tunnel_rx == 0;
-		/* Both reads must show it: a lone packet of the host's own
-		 * (IPv6 neighbour discovery) or a fact packet taken between
-		 * the counters and the device is no loss; a firewall refuses,
-		 * and WireGuard drops, what keeps coming. */
-		bool quiet = watch && e->tunnel_tx == 0 && e->tunnel_rx == 0;
-		failed = settled(&e->send_pending, tx && !any_sent, quiet && !any_sent, wall_ms);
-		dropped = settled(&e->drop_pending, got_unexplained && rx_none, quiet && !any_got, wall_ms);
-	}
-	/* The kernel counts a refused send at its peer, userspace at none. */
-	bool refused_sent = e->losses;
-	e->counted = e->losses = false;
-	for (size_t i = 0; (failed || dropped) && i < dev->n_peers; i++) {
-		p = engine_entry(e, dev->peers[i].public_key, false);
-		if (!p)
-			continue;
-		unsigned ev = 0;
-		if (failed && p->ps.sent_any == refused_sent && !(refused_sent && engine_peer_is_router(e, p->wg)))
-			ev = peerstate_suspect(&p->ps, wall_ms);
-		else if (dropped && !p->ps.got_any && !engine_peer_is_router(e, p->wg))
-			ev = peerstate_dropped(&p->ps, wall_ms); /* a router holds no leaf's source */
-		probe_if(e, p, ev);
-	}
+	watch_losses(e, dev, &seen, wall_ms);
 	/* Gone from the device: what we had there went with it. */
 	HASH_ITER(hh, e->peers, p, tmp)
 		if (!p->wg && (p->ours || p->n_added)) {

@@ -100,6 +100,9 @@ struct engine_round {
 	struct wg_allowedip *ips;
 	struct wire_fact *facts;
 };
+/* Whether a round's events are news (a probe alone is routine: a dead
+ * link's revive probes must not keep the caller reading every second). */
+bool engine_round_news(const struct engine_round *r);
 
 struct engine;
 
@@ -134,7 +137,9 @@ void engine_tunnel_counted(struct engine *e, uint64_t tx, uint64_t rx);
  * last snapshot, `refused` sends the host refused (tx_dropped; counted at
  * the peer as sent) and `dropped` arrivals whose source the sending peer
  * may not use (rx_frame_errors; counted at no peer). A refusal probes the
- * links that sent, a drop those that received nothing. */
+ * links that sent; a drop ends the idle links (as on userspace
+ * WireGuard), unless a dead link's peer may still send to us on it: that
+ * peer is asked at once instead. */
 void engine_tunnel_losses(struct engine *e, uint64_t refused, uint64_t dropped);
 /* Userspace WireGuard counts arrivals it dropped nowhere at the interface
  * (the kernel counts them as receive errors), only at the peer they came

@@ -60,7 +60,8 @@ struct engine {
 	bool losses;
 	bool counted;
 	/* A read found packets taken and none sent (or data received and
-	 * none given out), at this wall time (0: none): a read that shows it
+	 * none given out; on the kernel, sends refused or arrivals dropped),
+	 * at this wall time (0: none): a read that shows it
 	 * again settles it, so that packets still on their way, or a lone
 	 * packet of the host's own, are not taken for failures. */
 	int64_t send_pending, drop_pending;

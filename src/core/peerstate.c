@@ -96,12 +96,18 @@ static void link_dies(struct peerstate *ps, int64_t wall_ms, const char *why)
 	ps->answer_probe = false;
 }
 
-/* A probe is due; why (NULL: the same reason as the last). */
+/* A probe is due, and why (until it is sent: peerstate_probe_sent). */
 static unsigned probe_for(struct peerstate *ps, const char *why)
 {
-	if (why)
-		ps->probe_why = why;
+	ps->probe_why = why;
 	return PEER_EV_PROBE;
+}
+
+unsigned peerstate_data_on_dead(struct peerstate *ps, int64_t wall_ms)
+{
+	if (!ps->answers || !ps->dead || !ps->has_endpoint || wall_ms - ps->probe_last < REVIVE_MS)
+		return 0;
+	return probe_for(ps, "its data arrives on the direct link");
 }
 
 /* Probe bookkeeping on each look at the device (peers that answer). */
@@ -132,8 +138,9 @@ static unsigned watch_link(struct peerstate *ps, bool heard, bool rx_moved, bool
 		 * Ask at once (at most every REVIVE_MS), not at the next
 		 * revive, which may be a minute away (the chaos run: a leaf
 		 * back from a move, its peer behind a symmetric NAT). */
-		if (ps->got_data && ps->has_endpoint && wall_ms - ps->probe_last >= REVIVE_MS)
-			return probe_for(ps, "its data arrives on the direct link");
+		unsigned ev = ps->got_data ? peerstate_data_on_dead(ps, wall_ms) : 0;
+		if (ev)
+			return ev;
 		/* Ask now and then whether the path works again (a healed cut
 		 * goes direct within seconds; if the session is gone, the probe
 		 * makes WireGuard shake hands), less often while it does not. */
@@ -155,10 +162,17 @@ static unsigned watch_link(struct peerstate *ps, bool heard, bool rx_moved, bool
 		 * so the host refused it (a local firewall, no route). */
 		bool refused = !ps->probe_tx_seen && wall_ms - ps->probe_at >= PROBE_SENT_MS;
 		if (refused || wall_ms - ps->probe_at >= PROBE_WAIT_MS) {
-			link_dies(ps, wall_ms, refused ? "this host refused the probe" : "the probe went unanswered");
+			/* (The kernel counts a refused probe as sent, and the
+			 * refusal on its interface: peerstate_suspect.) */
+			link_dies(ps, wall_ms,
+				  refused ? "this host refused the probe"
+				  : ps->send_failed_at >= ps->probe_at ? "sends were refused here, and the probe went unanswered"
+									: "the probe went unanswered");
 			return 0;
 		}
-		return ps->probes < PROBE_COUNT && wall_ms - ps->probe_last >= PROBE_REPEAT_MS ? probe_for(ps, NULL) : 0;
+		return ps->probes < PROBE_COUNT && wall_ms - ps->probe_last >= PROBE_REPEAT_MS
+			       ? probe_for(ps, "no answer yet, again")
+			       : 0;
 	}
 	/* We sent data and nothing came back: ask at once (this catches
 	 * links whose traffic was too short to be a flow). */
@@ -304,7 +318,7 @@ unsigned peerstate_dropped(struct peerstate *ps, int64_t wall_ms)
 		return 0;
 	/* It sends to us through the router: it fell back, so this link is
 	 * no use now. A probe at once brings it back if that was wrong. */
-	link_dies(ps, wall_ms, "arrivals were dropped: it sends through the router");
+	link_dies(ps, wall_ms, "arrivals were dropped: it may have fallen back");
 	ps->healthy = false;
 	return PEER_EV_UNHEALTHY | probe_for(ps, "arrivals were dropped");
 }
@@ -322,6 +336,7 @@ void peerstate_probe_sent(struct peerstate *ps, int64_t wall_ms)
 	}
 	ps->probe_last = wall_ms;
 	ps->probes++;
+	ps->probe_why = NULL; /* said; a probe asked elsewhere has its own log */
 	ps->rx_run = ps->tx_run = 0; /* the probe and its answer are no flow */
 }
 

@@ -57,9 +57,10 @@ enum {
 	 * keepalive within 10 s): we probe. */
 	LINK_ANSWER_MIN_MS = 1500,
 	LINK_ANSWER_MS = 15000,
-	/* Our sends failed on this host (the interface took packets that no
-	 * peer's counters show: a local firewall): idle links are probed, each
-	 * at most once per SUSPECT_MIN_MS. */
+	/* Our sends failed on this host (a local firewall: on userspace
+	 * WireGuard the interface took packets that no peer's counters show,
+	 * the kernel counts the refusals): the links that may be the one are
+	 * probed, each at most once per SUSPECT_MIN_MS. */
 	SUSPECT_MIN_MS = 10000,
 	LINK_FLOW_COUNT = 2,
 	LINK_QUIET_MS = 1500,
@@ -159,7 +160,7 @@ struct peerstate {
 	int64_t revive_ms;	 /* a dead link's next probe waits this (0: REVIVE_MS) */
 	int64_t dead_at;	 /* when the link was found dead (wall ms) */
 	bool has_endpoint;	 /* as of the last look */
-	int64_t send_failed_at;	 /* sends on this host failed while it took none (wall ms) */
+	int64_t send_failed_at;	 /* sends on this host failed, maybe its (wall ms) */
 	int64_t alive_since, alive_until;
 	uint8_t boot_id[WIRE_BOOT_ID_LEN];
 	char name[64]; /* from its MemberMetadata; "" when unknown */
@@ -205,11 +206,17 @@ bool peerstate_glance(struct peerstate *ps, const struct wg_peer *p);
  * the tunnel: the bytes it took in the peer's rx counter. */
 void peerstate_fact_in(struct peerstate *ps, size_t len);
 
-/* Sends failed on this host (the interface took packets no peer sent) and
- * this peer's link carried none. Probe it, unless it is being probed or was
- * lately. Returns PEER_EV_PROBE or 0. */
 /* Why the link is down, for the log. */
 const char *peerstate_down_why(const struct peerstate *ps);
+/* Its link is dead (we send through the router) and its data may come on
+ * it (it holds us directly): ask at once, at most every REVIVE_MS.
+ * Returns PEER_EV_PROBE or 0. */
+unsigned peerstate_data_on_dead(struct peerstate *ps, int64_t wall_ms);
+/* Sends failed on this host and may have been this peer's (userspace
+ * WireGuard: the interface took packets no peer sent, and this link
+ * carried none; the kernel: it counted refusals, and this link sent).
+ * Probe it, unless it is being probed or was
+ * lately. Returns PEER_EV_PROBE or 0. */
 unsigned peerstate_suspect(struct peerstate *ps, int64_t wall_ms);
 /* Arrivals were dropped (the router brought data from an address this
  * idle link holds): its peer fell back. The link is dead at once, and a

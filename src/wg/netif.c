@@ -306,7 +306,7 @@ int netif_parse_counters(const void *buf, uint32_t ifindex, struct netif_counter
 		out->rx_packets = st.rx_packets;
 		out->tx_packets = st.tx_packets;
 		out->errors = st.rx_errors + st.tx_errors + st.tx_dropped;
-		out->refused = st.tx_dropped;
+		out->refused = st.tx_dropped + st.tx_aborted_errors;
 		out->dropped = st.rx_frame_errors;
 		return 0;
 	}

@@ -69,9 +69,10 @@ struct netif_counters {
 	/* Kernel WireGuard counts here what it dropped on arrival (a source
 	 * the sending peer may not use) and sends the host refused. */
 	uint64_t errors;
-	/* Of those, kernel WireGuard's sends the host refused (tx_dropped)
-	 * and arrivals dropped for their source (rx_frame_errors);
-	 * wireguard-go counts neither. */
+	/* Of those, kernel WireGuard's sends the host refused (IPv4:
+	 * tx_dropped, IPv6: tx_aborted_errors; tx_dropped also counts packets
+	 * that waited too long for a handshake) and arrivals dropped for
+	 * their source (rx_frame_errors). Read on the kernel only. */
 	uint64_t refused, dropped;
 };
 struct netif_stats;
