@@ -147,58 +147,45 @@ if [ -x /wirelink ]; then
   t0=$(date +%s)
   check "restored: l1 and l2 direct again" wait_for 120 eval 'holds l1 l2 && holds l2 l1'
   echo "# direct again in $(( $(date +%s) - t0 )) s"
-  # The link idle for 40 s, then l1's own firewall drops what it sends to
-  # l2 (a hotel's or an office's network, a new nft rule), then l1 sends:
-  # it falls back, and is direct again when the rule goes.
-  sleep 40
-  fw=$(date +%T); mark
-  $IP netns exec l1 nft -f - <<NFT
+  # idle_firewall SENDER ADDR: the link idle for 40 s, then l1's own
+  # firewall drops what it sends to l2 (a hotel's or an office's network,
+  # a new nft rule), then SENDER pings ADDR: both fall back, and are
+  # direct again when the rule goes. (20 tries, a ping of up to 1 s and a
+  # second apart: up to 40 s. The guest is one emulated CPU, 6-12 s here;
+  # the timing targets are the benchmarks'. Kernel WireGuard names the
+  # loss on its interface: sends the host refused as dropped, arrivals
+  # from a source the peer may not use as frame errors. Before the daemon
+  # read them: 17-41 s.)
+  idle_firewall() {
+    sleep 40
+    fw=$(date +%T); mark
+    $IP netns exec l1 nft -f - <<NFT
 table inet wlblock {
   chain output { type filter hook output priority 0; ip daddr 192.0.2.10 udp dport 51820 drop; }
 }
 NFT
-  # (20 tries, a ping of up to 1 s and a second apart: up to 40 s. The
-  # guest is one emulated CPU, 6-10 s here; the timing targets are the
-  # benchmarks'. Kernel WireGuard names the loss on its interface: sends
-  # the host refused as dropped, arrivals from a source the peer may not
-  # use as frame errors. Before the daemon read them: 17-41 s.)
-  t0=$(date +%s)
-  check "idle link, l1's firewall: l1 -> l2 answered through the router" \
-    wait_for 20 $IP netns exec l1 ping -c 1 -W 1 -q 198.51.100.12
-  echo "# first answer after $(( $(date +%s) - t0 )) s (firewall at $fw); the leaves:"
-  falls
-  # What the interface counted meanwhile (kernel WireGuard counts a send
-  # the firewall refused as an error or dropped, not as sent)...
-  echo "# wgl1 TX: $($IP -n l1 -s link show wgl1 | awk '/TX:/ { getline; print }')"
-  # ...and l2 its arrivals from l1 through the router (l1's source is on
-  # l2's direct entry for l1) as receive errors.
-  echo "# wgl2 RX: $($IP -n l2 -s link show wgl2 | awk '/RX:/ { getline; print }')"
-  $IP netns exec l1 nft delete table inet wlblock
-  t0=$(date +%s)
-  check "firewall lifted: l1 and l2 direct again" wait_for 30 eval 'holds l1 l2 && holds l2 l1'
-  echo "# direct again in $(( $(date +%s) - t0 )) s"
-  # Idle again for 40 s, the same firewall, but now l2 sends: its pings
-  # reach l1 directly and l1's answers are dropped. l2's pings get no
-  # answer, nor its probe: it falls back, and its pings come to l1
-  # through the router, where WireGuard drops them (l1 holds l2's address
-  # on the direct link; frame errors): l1 falls back too.
-  sleep 40
-  fw=$(date +%T); mark
-  $IP netns exec l1 nft -f - <<NFT
-table inet wlblock {
-  chain output { type filter hook output priority 0; ip daddr 192.0.2.10 udp dport 51820 drop; }
-}
-NFT
-  t0=$(date +%s)
-  check "idle link, l1's firewall: l2 -> l1 answered through the router" \
-    wait_for 20 $IP netns exec l2 ping -c 1 -W 1 -q 198.51.100.11
-  echo "# first answer after $(( $(date +%s) - t0 )) s (firewall at $fw); the leaves:"
-  falls
-  echo "# wgl2 RX: $($IP -n l2 -s link show wgl2 | awk '/RX:/ { getline; print }')"
-  $IP netns exec l1 nft delete table inet wlblock
-  t0=$(date +%s)
-  check "firewall lifted: l1 and l2 direct again" wait_for 30 eval 'holds l1 l2 && holds l2 l1'
-  echo "# direct again in $(( $(date +%s) - t0 )) s"
+    t0=$(date +%s)
+    check "idle link, l1's firewall: $1 -> $2 answered through the router" \
+      wait_for 20 $IP netns exec "$1" ping -c 1 -W 1 -q "$2"
+    echo "# first answer after $(( $(date +%s) - t0 )) s (firewall at $fw); the leaves:"
+    falls
+    # What the interfaces counted: l1's refused sends (TX dropped), l2's
+    # arrivals from l1 through the router (receive errors).
+    echo "# wgl1 TX: $($IP -n l1 -s link show wgl1 | awk '/TX:/ { getline; print }')"
+    echo "# wgl2 RX: $($IP -n l2 -s link show wgl2 | awk '/RX:/ { getline; print }')"
+    $IP netns exec l1 nft delete table inet wlblock
+    t0=$(date +%s)
+    check "firewall lifted: l1 and l2 direct again" wait_for 30 eval 'holds l1 l2 && holds l2 l1'
+    echo "# direct again in $(( $(date +%s) - t0 )) s"
+  }
+  # l1 sends: its sends are refused, its probe too; l1's pings then come
+  # to l2 through the router, where WireGuard drops them (l2 holds l1's
+  # address on the direct link): l2 falls back too.
+  idle_firewall l1 198.51.100.12
+  # l2 sends: its pings reach l1 directly, l1's answers are refused. l2
+  # gets no answer, nor to its probe; l1 sees its sends refused, and then
+  # l2's pings through the router dropped.
+  idle_firewall l2 198.51.100.11
   if [ "$fails" != 0 ]; then # the leaves' own account, facts sent and received left out
     for n in l1 l2; do
       echo "# wl-$n.log:"; grep -v "facts from\|facts in" /tmp/wl-$n.log | tail -40 | sed 's/^/#   /'
