@@ -11,7 +11,7 @@ build_pkgs=(meson ninja-build gcc pkg-config libsodium-dev libmnl-dev
             libjansson-dev libyaml-dev uthash-dev libcap-ng-dev
             scdoc dpkg-dev debhelper fakeroot build-essential)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev xxd qemu-system-x86 cpio kmod xz-utils
-           socat debootstrap e2fsprogs jq)
+           socat debootstrap e2fsprogs jq conntrack)
 bench_pkgs=(libcmocka-dev gnuplot-nox binutils conntrack)
 cross_archs=(armhf s390x)
 # The toolchains' own C libraries (-cross, architecture all) rather than
