@@ -96,7 +96,8 @@ static void log_events(struct daemon *d, const struct engine_round *r)
 			log_info("%s: no endpoint answered; staying via the router, retrying quietly", who);
 		if (ev & ENGINE_EV_ALLOWEDIPS_MOVED)
 			log_info("%s: allowed IPs moved onto the direct link", who);
-		const struct peerstate *ps = engine_peer(d->eng, r->events[i].peer);
+		const struct peerstate *ps =
+			ev & (ENGINE_EV_PROBING | ENGINE_EV_RESTRICTED) ? engine_peer(d->eng, r->events[i].peer) : NULL;
 		if (ev & ENGINE_EV_PROBING)
 			log_debug("%s: probing the direct link: %s", who, ps && ps->probe_why ? ps->probe_why : "asked");
 		if (ev & ENGINE_EV_RESTRICTED)

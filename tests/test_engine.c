@@ -1191,6 +1191,15 @@ static struct engine *answering_peer_of(struct wg_device **d, struct wg_peer **w
 	return e;
 }
 
+/* Peer BYTE probes us at T (it answers probes from then on); its probe. */
+static struct wire_fact probe_from(struct engine *e, uint8_t byte, int64_t t)
+{
+	struct wire_fact f = { .attr = WIRE_ALIVE, .ttl = PROBE_TTL };
+	memset(f.subject, byte, 32);
+	assert_true(engine_receive(e, f.subject, &f, 1, t) >= 1);
+	return f;
+}
+
 static struct engine *with_answering_peer(struct wg_device **d, struct wg_peer **w, struct wire_fact *a)
 {
 	return answering_peer_of(d, w, a, 0);
@@ -1380,11 +1389,7 @@ static void test_kernel_refused(void **state)
 	struct wg_peer *hub = add_peer(d, 0x09, "192.0.2.9:1", "10.9.0.0/16", true);
 	add_peer(d, 0x05, "192.0.2.5:1", "10.0.0.5/32", true);
 	engine_set_device(e, d, wall0 + 50000);
-	struct wire_fact h = a, o = a;
-	memset(h.subject, 0x09, 32);
-	memset(o.subject, 0x05, 32);
-	assert_true(engine_receive(e, h.subject, &h, 1, t0 + 50000) >= 1);
-	assert_true(engine_receive(e, o.subject, &o, 1, t0 + 50000) >= 1);
+	struct wire_fact h = probe_from(e, 0x09, t0 + 50000), o = probe_from(e, 0x05, t0 + 50000);
 	struct engine_round r;
 	assert_int_equal(engine_run(e, t0 + 50000, &r), 0); /* hellos and answers */
 	engine_round_free(&r);
@@ -1430,9 +1435,7 @@ static void test_kernel_dropped_dead_link(void **state)
 	struct engine *e = with_answering_peer(&d, &w, &a);
 	add_peer(d, 0x03, "192.0.2.3:1", "10.0.0.3/32", true);
 	engine_set_device(e, d, wall0 + 1000);
-	struct wire_fact b = a;
-	memset(b.subject, 0x03, 32);
-	assert_true(engine_receive(e, b.subject, &b, 1, t0 + 1000) >= 1);
+	struct wire_fact b = probe_from(e, 0x03, t0 + 1000);
 	struct engine_round r;
 	assert_int_equal(engine_run(e, t0 + 1000, &r), 0);
 	engine_round_free(&r);
@@ -1485,11 +1488,7 @@ static void test_dropped_on_fallen_link(void **state)
 	engine_set_device(e, d, wall0 + 1000);
 	assert_true(engine_peer_is_router(e, hubw));
 	/* 0x03 and the hub answer probes too. */
-	struct wire_fact b = a, h = a;
-	memset(b.subject, 0x03, 32);
-	memset(h.subject, 0x09, 32);
-	assert_true(engine_receive(e, b.subject, &b, 1, t0 + 1000) >= 1);
-	assert_true(engine_receive(e, h.subject, &h, 1, t0 + 1000) >= 1);
+	struct wire_fact b = probe_from(e, 0x03, t0 + 1000), h = probe_from(e, 0x09, t0 + 1000);
 	struct engine_round r;
 	assert_int_equal(engine_run(e, t0 + 1000, &r), 0);
 	engine_round_free(&r);
