@@ -345,7 +345,8 @@ static void path_json(const struct control_view *v, const struct wg_peer *p, con
 	else if (ps && ps->basic)
 		snprintf(why, sizeof(why), "a basic peer: only its configured endpoint is used");
 	else if (ps && ps->dead)
-		snprintf(why, sizeof(why), "the direct link stopped answering; trying its endpoints again");
+		snprintf(why, sizeof(why), "the direct link went down (%s); trying its endpoints again",
+			 peerstate_down_why(ps));
 	else if (router && router != p && !carried && !engine_peer_is_router(v->eng, p)) {
 		char r[80], ip[64];
 		peer_label(v, router->public_key, r, sizeof(r));
@@ -366,6 +367,11 @@ static void path_json(const struct control_view *v, const struct wg_peer *p, con
 		snprintf(why, sizeof(why), "no answer from %zu endpoint%s tried%s", n_tried,
 			 n_tried == 1 ? "" : "s",
 			 engine_is_router(v->eng) ? "" : " (NAT on both sides, or it does not know us yet?)");
+	/* A flapping link (engine.c, damp_flaps): the log is quiet about it. */
+	size_t used = strlen(why);
+	if (ps && ps->flapping && used < sizeof(why))
+		snprintf(why + used, sizeof(why) - used, "%sunstable: down %u times lately", used ? "; " : "",
+			 ps->flap_downs);
 	json_object_set_new(o, "path", json_string(path));
 	json_object_set_new(o, "why_not_direct", *why ? json_string(why) : json_null());
 }

@@ -71,6 +71,38 @@ static void log_new_names(struct daemon *d)
 	}
 }
 
+/* A line at info, or at debug when `quiet` (a flapping link's changes). */
+#define log_link(quiet, ...)                      \
+	do {                                      \
+		if (quiet)                        \
+			log_debug(__VA_ARGS__);   \
+		else                              \
+			log_info(__VA_ARGS__);    \
+	} while (0)
+
+/* "office: direct link unstable: ..." and "... steady again", for a
+ * flapping link (ENGINE_EV_FLAPPING, ENGINE_EV_STEADY: engine.c damp_flaps).
+ * A router's link carries the rest: nothing falls back from it. */
+static void log_flaps(const struct daemon *d, const char *who, const uint8_t *key, unsigned ev,
+		      const struct peerstate *ps)
+{
+	if (!ps || !(ev & (ENGINE_EV_FLAPPING | ENGINE_EV_STEADY)))
+		return;
+	const struct wg_peer *p = d->dev ? wg_device_find_peer(d->dev, key) : NULL;
+	bool router = p && engine_peer_is_router(d->eng, p);
+	if (ev & ENGINE_EV_FLAPPING)
+		log_info("%s: %slink unstable: down again %llds after it came back (%s)%s; its ups and "
+			 "downs go to the debug log until it holds for %ds",
+			 who, router ? "" : "direct ", (long long)((ps->flap_last - ps->up_at) / 1000),
+			 peerstate_down_why(ps), router ? "" : ", traffic falls back through the router",
+			 FLAP_MS / 1000);
+	if (ev & ENGINE_EV_STEADY)
+		log_info("%s: %slink steady again, %s for %ds; it went down %u times in %llds", who,
+			 router ? "" : "direct ",
+			 ps->healthy ? (router ? "up" : "direct") : (router ? "down" : "through the router"),
+			 FLAP_MS / 1000, ps->flap_downs, (long long)((ps->flap_last - ps->flap_since) / 1000));
+}
+
 static void log_events(struct daemon *d, const struct engine_round *r)
 {
 	log_new_names(d);
@@ -79,8 +111,17 @@ static void log_events(struct daemon *d, const struct engine_round *r)
 		unsigned ev = r->events[i].events;
 		const char *who = daemon_peer_label(d, r->events[i].peer, kb);
 		note_unnamed(d, r->events[i].peer);
-		if (ev & 0xff)
-			log_info("%s is now %s", who, peerstate_event_text(ev & 0xff, text, sizeof(text)));
+		/* A flapping link's changes go to the debug log (damp_flaps);
+		 * a change of health that its link line says goes there too. */
+		bool quiet = ev & ENGINE_EV_QUIET;
+		unsigned health = ev & (PEER_EV_HEALTHY | PEER_EV_UNHEALTHY);
+		bool told = quiet || ((ev & PEER_EV_UNHEALTHY) && (ev & ENGINE_EV_RESTRICTED)) ||
+			    ((ev & PEER_EV_HEALTHY) && (ev & ENGINE_EV_ALLOWEDIPS_MOVED));
+		unsigned said = ev & 0xff & ~(told ? health : 0u);
+		if (said)
+			log_info("%s is now %s", who, peerstate_event_text(said, text, sizeof(text)));
+		if (told && health)
+			log_debug("%s is now %s", who, peerstate_event_text(health, text, sizeof(text)));
 		if (ev & ENGINE_EV_PEER_ADDED)
 			log_info("adding peer %s", who);
 		if (ev & ENGINE_EV_PEER_REMOVED)
@@ -93,16 +134,18 @@ static void log_events(struct daemon *d, const struct engine_round *r)
 			log_debug("%s: trying endpoint %s", who, *ep ? ep : "(none)");
 		}
 		if (ev & ENGINE_EV_NO_DIRECT)
-			log_info("%s: no endpoint answered; staying via the router, retrying quietly", who);
+			log_link(quiet, "%s: no endpoint answered; staying via the router, retrying quietly", who);
 		if (ev & ENGINE_EV_ALLOWEDIPS_MOVED)
-			log_info("%s: allowed IPs moved onto the direct link", who);
-		const struct peerstate *ps =
-			ev & (ENGINE_EV_PROBING | ENGINE_EV_RESTRICTED) ? engine_peer(d->eng, r->events[i].peer) : NULL;
+			log_link(quiet, "%s: allowed IPs moved onto the direct link", who);
+		const unsigned uses_state =
+			ENGINE_EV_PROBING | ENGINE_EV_RESTRICTED | ENGINE_EV_FLAPPING | ENGINE_EV_STEADY;
+		const struct peerstate *ps = ev & uses_state ? engine_peer(d->eng, r->events[i].peer) : NULL;
 		if (ev & ENGINE_EV_PROBING)
 			log_debug("%s: probing the direct link: %s", who, ps && ps->probe_why ? ps->probe_why : "asked");
 		if (ev & ENGINE_EV_RESTRICTED)
-			log_info("%s: direct link down (%s), traffic falls back through the router", who,
+			log_link(quiet, "%s: direct link down (%s), traffic falls back through the router", who,
 				 peerstate_down_why(ps));
+		log_flaps(d, who, r->events[i].peer, ev, ps);
 		if (ev & ENGINE_EV_BUDGET)
 			log_warnx("%s: sent more facts than its budget allows; the rest are dropped", who);
 		if (ev & ENGINE_EV_HIJACK)

@@ -1426,6 +1426,101 @@ static void test_kernel_refused(void **state)
 /* The kernel, a drop while we send a dead link's peer through the router:
  * its data, most likely, coming on its own link. It is asked at once and
  * no other link ends. */
+/* Issue 26: the link to W goes down from T on (the host refuses our
+ * sends, the probe goes unanswered); the events of those rounds. */
+static unsigned link_falls(struct engine *e, struct wg_device *d, struct wg_peer *w, int64_t t)
+{
+	int64_t wall = wall0 + (t - t0);
+	unsigned ev = 0;
+	struct engine_round r;
+	for (int i = 0; i <= 2; i++) {
+		int64_t at = i < 2 ? i * CONFIRM_MS : CONFIRM_MS + PROBE_WAIT_MS;
+		w->tx_bytes += 128;
+		engine_tunnel_losses(e, i < 2, 0);
+		engine_set_device(e, d, wall + at);
+		assert_int_equal(engine_run(e, t + at, &r), 0);
+		ev |= events_for(&r, 0x02);
+		engine_round_free(&r);
+	}
+	assert_false(engine_peer(e, w->public_key)->healthy);
+	return ev;
+}
+
+/* ...and comes back at T (its answer to the probe arrives). */
+static unsigned link_rises(struct engine *e, struct wg_device *d, struct wg_peer *w, int64_t t)
+{
+	struct wire_fact ans = { .attr = WIRE_ALIVE, .ttl = PROBE_ANSWER_TTL };
+	memcpy(ans.subject, w->public_key, 32);
+	assert_true(engine_receive(e, ans.subject, &ans, 1, t) >= 1);
+	w->rx_bytes += 128;
+	engine_set_device(e, d, wall0 + (t - t0));
+	struct engine_round r;
+	assert_int_equal(engine_run(e, t, &r), 0);
+	unsigned ev = events_for(&r, 0x02);
+	engine_round_free(&r);
+	assert_true(engine_peer(e, w->public_key)->healthy);
+	return ev;
+}
+
+/* Issue 26: a link that goes down and comes back again and again (a lossy
+ * path) is told once, its later changes are quiet (debug), and once it has
+ * held for FLAP_MS, that is told with the count. A link that falls long
+ * after it came back is no flap. */
+static void test_flapping_link_quiet(void **state)
+{
+	(void)state;
+	struct wg_device *d;
+	struct wg_peer *w;
+	struct wire_fact a;
+	struct engine *e = answering_peer_of(&d, &w, &a, 0);
+	const int64_t s = 1000;
+	/* Up at t0; down after 20 s, back, down again 10 s later: a flap. */
+	unsigned ev = link_falls(e, d, w, t0 + 20 * s);
+	assert_true(ev & PEER_EV_UNHEALTHY);
+	assert_false(ev & (ENGINE_EV_FLAPPING | ENGINE_EV_QUIET));
+	ev = link_rises(e, d, w, t0 + 25 * s);
+	assert_true(ev & PEER_EV_HEALTHY);
+	assert_false(ev & ENGINE_EV_QUIET);
+	ev = link_falls(e, d, w, t0 + 35 * s);
+	/* This fall is told in one line (FLAPPING), not the usual ones. */
+	assert_true((ev & PEER_EV_UNHEALTHY) && (ev & ENGINE_EV_FLAPPING) && (ev & ENGINE_EV_QUIET));
+	const struct peerstate *ps = engine_peer(e, a.subject);
+	assert_true(ps->flapping);
+	/* Its next ups and downs are quiet, and counted. */
+	ev = link_rises(e, d, w, t0 + 40 * s);
+	assert_true((ev & PEER_EV_HEALTHY) && (ev & ENGINE_EV_QUIET));
+	ev = link_falls(e, d, w, t0 + 50 * s);
+	assert_true((ev & PEER_EV_UNHEALTHY) && (ev & ENGINE_EV_QUIET));
+	assert_false(ev & ENGINE_EV_FLAPPING);
+	int64_t last = t0 + 55 * s;
+	ev = link_rises(e, d, w, last);
+	assert_true(ev & ENGINE_EV_QUIET);
+	assert_int_equal(ps->flap_downs, 3);
+	assert_int_equal(ps->flap_since, t0 + 20 * s + CONFIRM_MS + PROBE_WAIT_MS); /* the first fall */
+	/* Held for FLAP_MS: told once, direct. */
+	struct engine_round r;
+	assert_true(engine_next_deadline(e, last + 1) <= last + FLAP_MS);
+	w->rx_bytes += 128;
+	w->last_handshake_sec = (wall0 + (last - t0)) / 1000;
+	engine_set_device(e, d, wall0 + (last - t0) + FLAP_MS - 1);
+	assert_int_equal(engine_run(e, last + FLAP_MS - 1, &r), 0);
+	assert_false(events_for(&r, 0x02) & ENGINE_EV_STEADY);
+	engine_round_free(&r);
+	engine_set_device(e, d, wall0 + (last - t0) + FLAP_MS);
+	assert_int_equal(engine_run(e, last + FLAP_MS, &r), 0);
+	assert_true(events_for(&r, 0x02) & ENGINE_EV_STEADY);
+	engine_round_free(&r);
+	assert_false(ps->flapping);
+	assert_true(ps->healthy);
+	/* Long after: a fall is no flap, and it is told. */
+	int64_t later = last + FLAP_MS + 20 * s;
+	ev = link_falls(e, d, w, later);
+	assert_true(ev & PEER_EV_UNHEALTHY);
+	assert_false(ev & (ENGINE_EV_FLAPPING | ENGINE_EV_QUIET));
+	engine_free(e);
+	wg_device_free(d);
+}
+
 static void test_kernel_dropped_dead_link(void **state)
 {
 	(void)state;
@@ -2074,6 +2169,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_kernel_losses),
 		cmocka_unit_test(test_kernel_refused),
 		cmocka_unit_test(test_kernel_dropped_dead_link),
+		cmocka_unit_test(test_flapping_link_quiet),
 		cmocka_unit_test(test_router_watches_no_loss),
 		cmocka_unit_test(test_dropped_on_fallen_link),
 		cmocka_unit_test(test_review_versions_missed),

@@ -398,6 +398,49 @@ int engine_run(struct engine *e, int64_t now, struct engine_round *out)
 }
 
 
+/* A link that goes down again within FLAP_MS of coming back (a lossy
+ * path): that fall is told by ENGINE_EV_FLAPPING alone; it and the link's
+ * later ups and downs are ENGINE_EV_QUIET until it holds one state for FLAP_MS, when
+ * ENGINE_EV_STEADY says so. So a peer on a bad path costs the log a few
+ * lines per episode, not five per fall. */
+static void damp_flaps(struct engine *e, int64_t now)
+{
+	for (size_t i = 0; i < e->n_events; i++) {
+		unsigned *ev = &e->events[i].events;
+		struct peer_entry *p = engine_entry(e, e->events[i].peer, false);
+		if (!p || !(*ev & ENGINE_EV_LINK))
+			continue;
+		struct peerstate *ps = &p->ps;
+		if (ps->flapping) {
+			*ev |= ENGINE_EV_QUIET;
+			ps->flap_downs += (*ev & PEER_EV_UNHEALTHY) != 0;
+			ps->flap_last = now;
+		} else if ((*ev & PEER_EV_UNHEALTHY) && ps->up_seen && now - ps->up_at < FLAP_MS) {
+			/* One line (FLAPPING) says this fall and what follows. */
+			*ev |= ENGINE_EV_FLAPPING | ENGINE_EV_QUIET;
+			ps->flapping = true;
+			ps->flap_since = ps->fell_at;
+			ps->flap_last = now;
+			ps->flap_downs = 2;
+		}
+		/* Back after a fall (its first start is no coming back). */
+		if ((*ev & PEER_EV_HEALTHY) && ps->fell) {
+			ps->up_seen = true;
+			ps->up_at = now;
+		}
+		if (*ev & PEER_EV_UNHEALTHY) {
+			ps->fell = true;
+			ps->fell_at = now;
+		}
+	}
+	struct peer_entry *p, *tmp;
+	HASH_ITER(hh, e->peers, p, tmp)
+		if (p->ps.flapping && now - p->ps.flap_last >= FLAP_MS) {
+			p->ps.flapping = false;
+			engine_emit(e, p->key, ENGINE_EV_STEADY);
+		}
+}
+
 int engine_decide(struct engine *e, int64_t now, struct engine_round *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -424,6 +467,7 @@ int engine_decide(struct engine *e, int64_t now, struct engine_round *out)
 	if (localfacts_build(&in, &e->local) != 0 || engine_claims_refresh(e) != 0)
 		return -ENOMEM;
 	engine_reconcile(e, now, out);
+	damp_flaps(e, now);
 	out->events = e->events;
 	out->n_events = e->n_events;
 	e->events = NULL;

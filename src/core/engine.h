@@ -78,7 +78,20 @@ enum {
 	ENGINE_EV_HIJACK = 1 << 15,  /* it claimed allowed IPs another peer holds (same) */
 	ENGINE_EV_YIELDED = 1 << 16, /* allowed IPs we gave it are claimed more strongly for another */
 	ENGINE_EV_PROBING = 1 << 17, /* its direct link is probed (peerstate's probe_why) */
+	/* Its link went down again within FLAP_MS of coming back: said once,
+	 * in one line (peerstate's flap_*); that fall and its ups and downs
+	 * while it flaps come with ENGINE_EV_QUIET (for the debug log), until
+	 * it holds one state for FLAP_MS: ENGINE_EV_STEADY. */
+	ENGINE_EV_FLAPPING = 1 << 18,
+	ENGINE_EV_QUIET = 1 << 19,
+	ENGINE_EV_STEADY = 1 << 20,
 };
+
+/* The link changes that a flapping link makes quiet. */
+#define ENGINE_EV_LINK                                                                            \
+	(PEER_EV_HEALTHY | PEER_EV_UNHEALTHY | ENGINE_EV_ALLOWEDIPS_MOVED | ENGINE_EV_RESTRICTED | \
+	 ENGINE_EV_NO_DIRECT)
+enum { FLAP_MS = 60000 };
 
 /* A link with traffic flowing or a probe out is looked at this often; a
  * round comes at least every QUIET_ROUND_MS, as a soft deadline (at the

@@ -176,6 +176,13 @@ struct peerstate {
 	int64_t retry_at;      /* every candidate failed: the next try; INT64_MIN: not failed */
 	int64_t retry_ms;      /* the back-off */
 	bool said_no_direct;   /* PEER_EV_NO_DIRECT given for this outage */
+	/* For the log (engine.c, damp_flaps; monotonic ms): the link fell
+	 * (last at fell_at), and last came back up at up_at; it flaps (went
+	 * down again within FLAP_MS of coming back) since the fall at
+	 * flap_since, its latest change at flap_last, down flap_downs times. */
+	bool fell, up_seen, flapping;
+	int64_t fell_at, up_at, flap_since, flap_last;
+	unsigned flap_downs;
 	bool has_good;
 	struct peer_endpoint good; /* the endpoint of its last healthy link */
 	struct {

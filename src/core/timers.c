@@ -25,7 +25,8 @@ int64_t engine_next_due(const struct engine *e, int64_t now, int64_t *soft)
 	/* May wait for the caller's next wake-up: an Alive re-sent, a fact
 	 * expiring or getting a new version, what only time changes (a peer's
 	 * Alive running out, the settling of membership, our own start
-	 * ageing), and a look at least every QUIET_ROUND_MS. */
+	 * ageing, a flapping link's calm: damp_flaps), and a look at least
+	 * every QUIET_ROUND_MS. */
 	int64_t late = now + QUIET_ROUND_MS;
 	int64_t exp = facts_next_expiry(e->received), bump = knowledge_next_bump(e->knows);
 	if (exp < late)
@@ -41,6 +42,8 @@ int64_t engine_next_due(const struct engine *e, int64_t now, int64_t *soft)
 			sooner(&late, p->ps.alive_until, now);
 			sooner(&late, p->ps.alive_since + FACT_TTL_MS + CHUNK_PERIOD_MS, now);
 		}
+		if (p->ps.flapping)
+			sooner(&late, p->ps.flap_last + FLAP_MS, now);
 		if (!p->wg)
 			continue;
 		if (p->wg->endpoint.addr.sa_family != AF_UNSPEC) {
