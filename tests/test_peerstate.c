@@ -743,6 +743,22 @@ static void test_fast_fallback(void **state)
 	assert_int_equal(peerstate_observe(&one, &q, t + 6000), 0);
 	assert_int_equal(one.answer_wait, 0);
 
+	/* A one-way cut (ours do not arrive, its do): its fact packets and
+	 * probes keep coming, but they answer nothing of ours, and our data
+	 * is asked about after LINK_ANSWER_MIN_MS all the same. */
+	struct peerstate ow;
+	struct wg_peer o;
+	answering(&ow, &o, hs, t);
+	for (int i = 1; i <= 2; i++) {
+		o.tx_bytes += 1000;
+		o.rx_bytes += 32 + 112; /* a 60-byte fact packet on the wire */
+		peerstate_fact_in(&ow, 60);
+		ow.fact_rx++;
+		unsigned ev = peerstate_observe(&ow, &o, t + i * LINK_ANSWER_MIN_MS);
+		assert_int_equal(ev, i == 2 ? PEER_EV_PROBE : 0);
+	}
+	assert_string_equal(ow.probe_why, "our data got no answer");
+
 	/* Its daemon stopped, its WireGuard works: a probe goes unanswered
 	 * but data keeps coming both ways, and the link stays. */
 	struct peerstate st;

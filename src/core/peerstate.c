@@ -265,7 +265,10 @@ unsigned peerstate_observe(struct peerstate *ps, const struct wg_peer *p, int64_
 	uint64_t data = unexplained(got, ps->fact_rx_bytes);
 	ps->got_data = ps->observed && data && !wireguard_only(data);
 	ps->got_any = got > 0;
-	if (got)
+	/* Our data is answered by anything but its fact packets (its data,
+	 * WireGuard's keepalive or handshake): its facts and probes come on
+	 * their own, and prove only their own direction (a one-way cut). */
+	if (data)
 		ps->data_unanswered_since = 0;
 	else if (tx_moved && !ps->data_unanswered_since)
 		ps->data_unanswered_since = wall_ms ? wall_ms : 1;

@@ -64,9 +64,12 @@ enum {
 	SUSPECT_MIN_MS = 10000,
 	LINK_FLOW_COUNT = 2,
 	LINK_QUIET_MS = 1500,
-	PROBE_REPEAT_MS = 700,
+	/* The first probe has 1.5 s for its answer (a handshake and a round
+	 * trip on a slow path), the last 0.5 s; a LAN answers in a
+	 * millisecond. Loss is met by the count, not the wait. */
+	PROBE_REPEAT_MS = 500,
 	PROBE_COUNT = 3,
-	PROBE_WAIT_MS = 2500,
+	PROBE_WAIT_MS = 1500,
 	/* While a probe is out, the device is looked at this often; nothing
 	 * sent to the peer PROBE_SENT_MS after our probe, the host refused it
 	 * and the link is dead at once. */
