@@ -317,7 +317,8 @@ static bool must_read(struct daemon *d, int64_t now)
 		factsock_receive(d, now);
 	bool moved = tunnel_moved(d);
 	d->quiet_look = !moved; /* and every look since the last read (it would have read) */
-	d->look_at = now + IDLE_MS;
+	/* A loss to settle: the read that does comes with the next packet. */
+	d->look_at = now + (engine_loss_pending(d->eng, clock_ms(CLOCK_REALTIME)) ? CONFIRM_MS : IDLE_MS);
 	return moved || d->host_dirty || !d->watch || now >= d->next_read ||
 	       now >= d->read_at + LOOK_IDLE_MS || glance(d, now);
 }

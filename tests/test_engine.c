@@ -1232,10 +1232,15 @@ static void test_failed_sends_probed(void **state)
 	struct engine_round r;
 	/* On its way: taken, then sent. */
 	int64_t t = t0 + 40000;
+	assert_false(engine_loss_pending(e, wall0 + 40000));
 	counted_read(e, d, 1, 0, wall0 + 40000);
 	assert_int_equal(engine_next_look(e, t, wall0 + 40000, 30000), t + CONFIRM_MS);
+	/* Open (the caller looks often) until settled, or SETTLE_WITHIN_MS. */
+	assert_true(engine_loss_pending(e, wall0 + 40000 + SETTLE_WITHIN_MS));
+	assert_false(engine_loss_pending(e, wall0 + 40001 + SETTLE_WITHIN_MS));
 	w->tx_bytes += 128;
 	counted_read(e, d, 0, 0, wall0 + 40000 + CONFIRM_MS);
+	assert_false(engine_loss_pending(e, wall0 + 40000 + CONFIRM_MS));
 	assert_int_equal(engine_run(e, t + CONFIRM_MS, &r), 0);
 	assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), 0);
 	engine_round_free(&r);

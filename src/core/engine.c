@@ -143,6 +143,16 @@ bool engine_worth_glance(const struct engine *e)
 	return false;
 }
 
+static bool pending(int64_t at, int64_t wall_ms)
+{
+	return at && wall_ms >= at && wall_ms - at <= SETTLE_WITHIN_MS;
+}
+
+bool engine_loss_pending(const struct engine *e, int64_t wall_ms)
+{
+	return pending(e->send_pending, wall_ms) || pending(e->drop_pending, wall_ms);
+}
+
 void engine_fact_packet(struct engine *e, const uint8_t key[static WIRE_KEY_LEN], size_t len)
 {
 	struct peer_entry *p = engine_entry(e, key, false);

@@ -167,6 +167,11 @@ void engine_tunnel_losses(struct engine *e, uint64_t refused, uint64_t dropped);
  * WireGuard's own packets nor our fact packets explain (or a peer came or
  * went): then a full look is due. Only the glance's own marks change. */
 bool engine_worth_glance(const struct engine *e);
+/* Whether a read suggested a loss (sends failed, arrivals dropped) that a
+ * later read has yet to settle, as of `wall_ms`: the caller looks at the
+ * counters every CONFIRM_MS meanwhile, so that the read that settles it
+ * comes as soon as traffic moves again, not at the next idle look. */
+bool engine_loss_pending(const struct engine *e, int64_t wall_ms);
 /* A fact packet of `len` bytes came from the device peer `key` (before it
  * is judged): its bytes in that peer's counters are no data. */
 void engine_fact_packet(struct engine *e, const uint8_t key[static WIRE_KEY_LEN], size_t len);
