@@ -93,13 +93,15 @@ enum {
 	 ENGINE_EV_NO_DIRECT)
 enum { FLAP_MS = 60000 };
 
-/* A link with traffic flowing or a probe out is looked at this often; a
+/* A link with traffic flowing or a probe out is looked at this often (a
+ * stop is seen LINK_QUIET_MS after the last look that saw traffic: the
+ * sooner that look, the sooner the probe); a
  * round comes at least every QUIET_ROUND_MS, as a soft deadline (at the
  * caller's next look; engine_next_due: everything time alone changes has
  * its own deadline, this is a safety net). A loss on this host that one
  * read suggests is read again CONFIRM_MS later; while the tunnel is quiet
  * it stays open for SETTLE_WITHIN_MS, for the next read a look makes. */
-enum { LINK_WATCH_MS = 1000, QUIET_ROUND_MS = 60000, CONFIRM_MS = 500, SETTLE_WITHIN_MS = 4000 };
+enum { LINK_WATCH_MS = 500, QUIET_ROUND_MS = 60000, CONFIRM_MS = 500, SETTLE_WITHIN_MS = 4000 };
 
 struct engine_round {
 	struct wg_change change; /* empty when nothing is to change */
