@@ -52,10 +52,10 @@ settle=$((${CHAOS_SETTLE:-30} * 1000))
 sample=${CHAOS_SAMPLE:-6}
 # A fault may make a daemon log three lines per peer: a link lost (falls
 # back, no endpoint answered) and back (direct again), or a start on a
-# re-created interface (adding the peer, alive, direct); one more if the
-# link flaps (it went down again soon after it came back: said once, the
-# rest at debug level, and one line when it holds again); and a few of its
-# own.
+# re-created interface (adding the peer, alive, direct); a link that
+# flaps (it went down again soon after it came back) costs one line when
+# it starts and one when it holds again, the rest at debug level; and a
+# few of its own.
 log_bound=${CHAOS_LOG_BOUND:-$((4 * (nleaves + 1) + 5))}
 junk=${CHAOS_JUNK:-2000}
 out=${CHAOS_OUT:-$E2E_TMP/out}

@@ -367,13 +367,11 @@ static void path_json(const struct control_view *v, const struct wg_peer *p, con
 		snprintf(why, sizeof(why), "no answer from %zu endpoint%s tried%s", n_tried,
 			 n_tried == 1 ? "" : "s",
 			 engine_is_router(v->eng) ? "" : " (NAT on both sides, or it does not know us yet?)");
-	/* A flapping link (engine.c, damp_flaps): the log is quiet about it. */
-	size_t used = strlen(why);
-	if (ps && ps->flapping && used < sizeof(why))
-		snprintf(why + used, sizeof(why) - used, "%sunstable: down %u times lately", used ? "; " : "",
-			 ps->flap_downs);
 	json_object_set_new(o, "path", json_string(path));
 	json_object_set_new(o, "why_not_direct", *why ? json_string(why) : json_null());
+	/* A flapping link (peerstate_flap), which the log is quiet about. */
+	json_object_set_new(o, "unstable_downs",
+			    ps && ps->flapping ? json_integer(ps->flap_downs) : json_null());
 }
 
 static void find_member(void *arg, const struct fact *f)

@@ -71,57 +71,49 @@ static void log_new_names(struct daemon *d)
 	}
 }
 
-/* A line at info, or at debug when `quiet` (a flapping link's changes). */
-#define log_link(quiet, ...)                      \
-	do {                                      \
-		if (quiet)                        \
-			log_debug(__VA_ARGS__);   \
-		else                              \
-			log_info(__VA_ARGS__);    \
-	} while (0)
-
-/* "office: direct link unstable: ..." and "... steady again", for a
- * flapping link (ENGINE_EV_FLAPPING, ENGINE_EV_STEADY: engine.c damp_flaps).
- * A router's link carries the rest: nothing falls back from it. */
-static void log_flaps(const struct daemon *d, const char *who, const uint8_t *key, unsigned ev,
-		      const struct peerstate *ps)
+/* "office: direct link unstable: ...", "... steady again", "... still
+ * unstable", for a flapping link (peerstate_flap). A router's link, or
+ * one whose allowed IPs stay (we are the router), does not fall back. */
+static void log_flaps(const char *who, unsigned ev, const struct peerstate *ps)
 {
-	if (!ps || !(ev & (ENGINE_EV_FLAPPING | ENGINE_EV_STEADY)))
+	if (!ps)
 		return;
-	const struct wg_peer *p = d->dev ? wg_device_find_peer(d->dev, key) : NULL;
-	bool router = p && engine_peer_is_router(d->eng, p);
 	if (ev & ENGINE_EV_FLAPPING)
-		log_info("%s: %slink unstable: down again %llds after it came back (%s)%s; its ups and "
+		log_info("%s: link unstable: down again %llds after it came back (%s)%s; its ups and "
 			 "downs go to the debug log until it holds for %ds",
-			 who, router ? "" : "direct ", (long long)((ps->flap_last - ps->up_at) / 1000),
-			 peerstate_down_why(ps), router ? "" : ", traffic falls back through the router",
+			 who, (long long)(ps->flap_gap / 1000), peerstate_down_why(ps),
+			 ev & ENGINE_EV_RESTRICTED ? ", traffic falls back through the router" : "",
 			 FLAP_MS / 1000);
+	if (ev & ENGINE_EV_STILL)
+		log_info("%s: link still unstable: down %u times in the last %d minutes", who, ps->flap_recent,
+			 FLAP_REPEAT_MS / 60000);
 	if (ev & ENGINE_EV_STEADY)
-		log_info("%s: %slink steady again, %s for %ds; it went down %u times in %llds", who,
-			 router ? "" : "direct ",
-			 ps->healthy ? (router ? "up" : "direct") : (router ? "down" : "through the router"),
-			 FLAP_MS / 1000, ps->flap_downs, (long long)((ps->flap_last - ps->flap_since) / 1000));
+		log_info("%s: link steady again, %s for %ds; it went down %u times in %llds", who,
+			 ps->healthy ? "up" : "down", FLAP_MS / 1000, ps->flap_downs,
+			 (long long)((ps->flap_last - ps->flap_since) / 1000));
 }
+
+/* One line at info, or at debug when `quiet` (engine_debug_only). */
+#define log_link(quiet, ...)                    \
+	do {                                    \
+		if (quiet)                      \
+			log_debug(__VA_ARGS__); \
+		else                            \
+			log_info(__VA_ARGS__);  \
+	} while (0)
 
 static void log_events(struct daemon *d, const struct engine_round *r)
 {
 	log_new_names(d);
 	for (size_t i = 0; i < r->n_events; i++) {
 		char kb[KEY_B64_LEN + 1], text[128], ep[80];
-		unsigned ev = r->events[i].events;
+		unsigned ev = r->events[i].events, quiet = engine_debug_only(ev);
 		const char *who = daemon_peer_label(d, r->events[i].peer, kb);
 		note_unnamed(d, r->events[i].peer);
-		/* A flapping link's changes go to the debug log (damp_flaps);
-		 * a change of health that its link line says goes there too. */
-		bool quiet = ev & ENGINE_EV_QUIET;
-		unsigned health = ev & (PEER_EV_HEALTHY | PEER_EV_UNHEALTHY);
-		bool told = quiet || ((ev & PEER_EV_UNHEALTHY) && (ev & ENGINE_EV_RESTRICTED)) ||
-			    ((ev & PEER_EV_HEALTHY) && (ev & ENGINE_EV_ALLOWEDIPS_MOVED));
-		unsigned said = ev & 0xff & ~(told ? health : 0u);
-		if (said)
-			log_info("%s is now %s", who, peerstate_event_text(said, text, sizeof(text)));
-		if (told && health)
-			log_debug("%s is now %s", who, peerstate_event_text(health, text, sizeof(text)));
+		if (ev & 0xff & ~quiet)
+			log_info("%s is now %s", who, peerstate_event_text(ev & 0xff & ~quiet, text, sizeof(text)));
+		if (ev & 0xff & quiet)
+			log_debug("%s is now %s", who, peerstate_event_text(ev & 0xff & quiet, text, sizeof(text)));
 		if (ev & ENGINE_EV_PEER_ADDED)
 			log_info("adding peer %s", who);
 		if (ev & ENGINE_EV_PEER_REMOVED)
@@ -134,18 +126,20 @@ static void log_events(struct daemon *d, const struct engine_round *r)
 			log_debug("%s: trying endpoint %s", who, *ep ? ep : "(none)");
 		}
 		if (ev & ENGINE_EV_NO_DIRECT)
-			log_link(quiet, "%s: no endpoint answered; staying via the router, retrying quietly", who);
+			log_link(quiet & ENGINE_EV_NO_DIRECT,
+				 "%s: no endpoint answered; staying via the router, retrying quietly", who);
 		if (ev & ENGINE_EV_ALLOWEDIPS_MOVED)
-			log_link(quiet, "%s: allowed IPs moved onto the direct link", who);
-		const unsigned uses_state =
-			ENGINE_EV_PROBING | ENGINE_EV_RESTRICTED | ENGINE_EV_FLAPPING | ENGINE_EV_STEADY;
+			log_link(quiet & ENGINE_EV_ALLOWEDIPS_MOVED, "%s: allowed IPs moved onto the direct link", who);
+		const unsigned uses_state = ENGINE_EV_PROBING | ENGINE_EV_RESTRICTED | ENGINE_EV_FLAPPING |
+					    ENGINE_EV_STEADY | ENGINE_EV_STILL;
 		const struct peerstate *ps = ev & uses_state ? engine_peer(d->eng, r->events[i].peer) : NULL;
 		if (ev & ENGINE_EV_PROBING)
 			log_debug("%s: probing the direct link: %s", who, ps && ps->probe_why ? ps->probe_why : "asked");
 		if (ev & ENGINE_EV_RESTRICTED)
-			log_link(quiet, "%s: direct link down (%s), traffic falls back through the router", who,
+			log_link(quiet & ENGINE_EV_RESTRICTED,
+				 "%s: direct link down (%s), traffic falls back through the router", who,
 				 peerstate_down_why(ps));
-		log_flaps(d, who, r->events[i].peer, ev, ps);
+		log_flaps(who, ev, ps);
 		if (ev & ENGINE_EV_BUDGET)
 			log_warnx("%s: sent more facts than its budget allows; the rest are dropped", who);
 		if (ev & ENGINE_EV_HIJACK)
@@ -307,6 +301,13 @@ static bool glance(struct daemon *d, int64_t now)
 	return news;
 }
 
+/* Until the next look at the counters: sooner while a loss awaits the
+ * read that settles it (it comes with the next packet). */
+static int64_t look_wait(const struct daemon *d)
+{
+	return engine_loss_pending(d->eng, clock_ms(CLOCK_REALTIME)) ? CONFIRM_MS : IDLE_MS;
+}
+
 /* Whether this round reads the device (see the comment at the top); the
  * look at the counters is taken here, so it is one every round. */
 static bool must_read(struct daemon *d, int64_t now)
@@ -317,8 +318,7 @@ static bool must_read(struct daemon *d, int64_t now)
 		factsock_receive(d, now);
 	bool moved = tunnel_moved(d);
 	d->quiet_look = !moved; /* and every look since the last read (it would have read) */
-	/* A loss to settle: the read that does comes with the next packet. */
-	d->look_at = now + (engine_loss_pending(d->eng, clock_ms(CLOCK_REALTIME)) ? CONFIRM_MS : IDLE_MS);
+	d->look_at = now + look_wait(d);
 	return moved || d->host_dirty || !d->watch || now >= d->next_read ||
 	       now >= d->read_at + LOOK_IDLE_MS || glance(d, now);
 }
@@ -335,8 +335,10 @@ static void wake_next(struct daemon *d)
 static void plan_next(struct daemon *d, int64_t now, bool read)
 {
 	/* The engine's hard reasons; the idle read rides with a look. */
-	if (read)
+	if (read) {
 		d->next_read = engine_next_look(d->eng, now, clock_ms(CLOCK_REALTIME), INT64_MAX / 4);
+		d->look_at = now + look_wait(d); /* as this read left the loss watch */
+	}
 	/* Handshakes change without telling us: fast while settling. */
 	int64_t poll = now < d->settle_until ? FAST_MS : now < d->active_until ? REFRESH_MS : INT64_MAX;
 	if (poll != INT64_MAX && d->next_read > now + poll)

@@ -294,6 +294,10 @@ static void print_peer(const json_t *p)
 	const char *why = str(p, "why_not_direct", NULL);
 	if (why)
 		printf("%*swhy not direct: %s\n", indent, "", why);
+	const json_t *downs = json_object_get(p, "unstable_downs");
+	if (json_is_integer(downs))
+		printf("%*sunstable: down %lld times since it began to flap (the log says more at debug level)\n",
+		       indent, "", (long long)json_integer_value(downs));
 	const json_t *ips = json_object_get(p, "allowed_ips"), *cands = json_object_get(p, "candidates");
 	const char **items = calloc(json_array_size(ips) + json_array_size(cands) + 1, sizeof(*items));
 	char (*texts)[96] = calloc(json_array_size(cands) + 1, sizeof(*texts));

@@ -408,47 +408,36 @@ int engine_run(struct engine *e, int64_t now, struct engine_round *out)
 }
 
 
-/* A link that goes down again within FLAP_MS of coming back (a lossy
- * path): that fall is told by ENGINE_EV_FLAPPING alone; it and the link's
- * later ups and downs are ENGINE_EV_QUIET until it holds one state for FLAP_MS, when
- * ENGINE_EV_STEADY says so. So a peer on a bad path costs the log a few
- * lines per episode, not five per fall. */
+/* Marks the round's events of flapping links (peerstate_flap), and says
+ * when one holds again or still flaps. So a peer on a bad path costs the
+ * log a few lines per episode, not three per fall. */
 static void damp_flaps(struct engine *e, int64_t now)
 {
 	for (size_t i = 0; i < e->n_events; i++) {
 		unsigned *ev = &e->events[i].events;
 		struct peer_entry *p = engine_entry(e, e->events[i].peer, false);
-		if (!p || !(*ev & ENGINE_EV_LINK))
-			continue;
-		struct peerstate *ps = &p->ps;
-		if (ps->flapping) {
-			*ev |= ENGINE_EV_QUIET;
-			ps->flap_downs += (*ev & PEER_EV_UNHEALTHY) != 0;
-			ps->flap_last = now;
-		} else if ((*ev & PEER_EV_UNHEALTHY) && ps->up_seen && now - ps->up_at < FLAP_MS) {
-			/* One line (FLAPPING) says this fall and what follows. */
+		enum flap_mark m = p ? peerstate_flap(&p->ps, *ev, (*ev & ENGINE_EV_LINK) != 0, now) : FLAP_NONE;
+		if (m == FLAP_START)
 			*ev |= ENGINE_EV_FLAPPING | ENGINE_EV_QUIET;
-			ps->flapping = true;
-			ps->flap_since = ps->fell_at;
-			ps->flap_last = now;
-			ps->flap_downs = 2;
-		}
-		/* Back after a fall (its first start is no coming back). */
-		if ((*ev & PEER_EV_HEALTHY) && ps->fell) {
-			ps->up_seen = true;
-			ps->up_at = now;
-		}
-		if (*ev & PEER_EV_UNHEALTHY) {
-			ps->fell = true;
-			ps->fell_at = now;
-		}
+		else if (m == FLAP_QUIET)
+			*ev |= ENGINE_EV_QUIET;
 	}
 	struct peer_entry *p, *tmp;
-	HASH_ITER(hh, e->peers, p, tmp)
-		if (p->ps.flapping && now - p->ps.flap_last >= FLAP_MS) {
-			p->ps.flapping = false;
-			engine_emit(e, p->key, ENGINE_EV_STEADY);
-		}
+	HASH_ITER(hh, e->peers, p, tmp) {
+		enum flap_mark m = peerstate_flap_tick(&p->ps, p->wg != NULL, now);
+		if (m == FLAP_STEADY || m == FLAP_STILL)
+			engine_emit(e, p->key, m == FLAP_STEADY ? ENGINE_EV_STEADY : ENGINE_EV_STILL);
+	}
+}
+
+unsigned engine_debug_only(unsigned ev)
+{
+	unsigned health = ev & (PEER_EV_HEALTHY | PEER_EV_UNHEALTHY);
+	if (ev & ENGINE_EV_QUIET)
+		return ev & ENGINE_EV_LINK;
+	bool told = ((ev & PEER_EV_UNHEALTHY) && (ev & ENGINE_EV_RESTRICTED)) ||
+		    ((ev & PEER_EV_HEALTHY) && (ev & ENGINE_EV_ALLOWEDIPS_MOVED));
+	return told ? health : 0;
 }
 
 int engine_decide(struct engine *e, int64_t now, struct engine_round *out)

@@ -78,20 +78,21 @@ enum {
 	ENGINE_EV_HIJACK = 1 << 15,  /* it claimed allowed IPs another peer holds (same) */
 	ENGINE_EV_YIELDED = 1 << 16, /* allowed IPs we gave it are claimed more strongly for another */
 	ENGINE_EV_PROBING = 1 << 17, /* its direct link is probed (peerstate's probe_why) */
-	/* Its link went down again within FLAP_MS of coming back: said once,
-	 * in one line (peerstate's flap_*); that fall and its ups and downs
-	 * while it flaps come with ENGINE_EV_QUIET (for the debug log), until
-	 * it holds one state for FLAP_MS: ENGINE_EV_STEADY. */
+	/* Its link flaps (peerstate_flap): the fall that shows it is told
+	 * by ENGINE_EV_FLAPPING alone; that fall and its later changes come
+	 * with ENGINE_EV_QUIET (for the debug log: engine_debug_only) until
+	 * it holds for FLAP_MS (ENGINE_EV_STEADY); ENGINE_EV_STILL every
+	 * FLAP_REPEAT_MS while it goes on. */
 	ENGINE_EV_FLAPPING = 1 << 18,
 	ENGINE_EV_QUIET = 1 << 19,
 	ENGINE_EV_STEADY = 1 << 20,
+	ENGINE_EV_STILL = 1 << 21,
 };
 
-/* The link changes that a flapping link makes quiet. */
-#define ENGINE_EV_LINK                                                                            \
-	(PEER_EV_HEALTHY | PEER_EV_UNHEALTHY | ENGINE_EV_ALLOWEDIPS_MOVED | ENGINE_EV_RESTRICTED | \
-	 ENGINE_EV_NO_DIRECT)
-enum { FLAP_MS = 60000 };
+/* Of a peer's events, those whose log lines go to the debug level: a
+ * flapping link's changes, and a change of health that the same round's
+ * link line says (down, falling back; up, allowed IPs moved). */
+unsigned engine_debug_only(unsigned ev);
 
 /* A link with traffic flowing or a probe out is looked at this often (a
  * stop is seen LINK_QUIET_MS after the last look that saw traffic: the

@@ -18,6 +18,12 @@
 
 #include <uthash.h>
 
+/* The events that change a peer's link (peerstate_flap). */
+enum {
+	ENGINE_EV_LINK = PEER_EV_HEALTHY | PEER_EV_UNHEALTHY | ENGINE_EV_ALLOWEDIPS_MOVED |
+			 ENGINE_EV_RESTRICTED | ENGINE_EV_NO_DIRECT,
+};
+
 struct peer_entry {
 	uint8_t key[WIRE_KEY_LEN];
 	struct wg_allowedip auto_ip; /* its auto-address: a SHA-1, so made once */

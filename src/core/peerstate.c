@@ -161,7 +161,9 @@ static unsigned watch_link(struct peerstate *ps, bool heard, bool rx_moved, bool
 		 * the session is old): nothing went out at all since our probe,
 		 * so the host refused it (a local firewall, no route). */
 		bool refused = !ps->probe_tx_seen && wall_ms - ps->probe_at >= PROBE_SENT_MS;
-		if (refused || wall_ms - ps->probe_at >= PROBE_WAIT_MS) {
+		bool unanswered = wall_ms - ps->probe_at >= PROBE_WAIT_MS &&
+				  wall_ms - ps->probe_last >= PROBE_LAST_WAIT_MS;
+		if (refused || unanswered) {
 			/* (The kernel counts a refused probe as sent, and the
 			 * refusal on its interface: peerstate_suspect.) */
 			link_dies(ps, wall_ms,
@@ -756,4 +758,57 @@ const char *peerstate_event_text(unsigned ev, char *buf, size_t cap)
 		used += (size_t)n;
 	}
 	return buf;
+}
+
+enum flap_mark peerstate_flap(struct peerstate *ps, unsigned ev, bool link, int64_t now)
+{
+	enum flap_mark m = FLAP_NONE;
+	if (!link)
+		return m;
+	if (ps->flapping) {
+		m = FLAP_QUIET;
+		ps->flap_downs += (ev & PEER_EV_UNHEALTHY) != 0;
+		ps->flap_last = now;
+	} else if ((ev & PEER_EV_UNHEALTHY) && ps->up_seen && now - ps->up_at < FLAP_MS) {
+		m = FLAP_START;
+		ps->flapping = true;
+		ps->flap_since = ps->fell_at;
+		ps->flap_gap = now - ps->up_at;
+		ps->flap_last = ps->flap_told = now;
+		ps->flap_downs = ps->flap_told_downs = 2;
+	}
+	/* Back after a fall (its first start is no coming back). */
+	if ((ev & PEER_EV_HEALTHY) && ps->fell) {
+		ps->up_seen = true;
+		ps->up_at = now;
+	}
+	if (ev & PEER_EV_UNHEALTHY) {
+		ps->fell = true;
+		ps->fell_at = now;
+	}
+	return m;
+}
+
+enum flap_mark peerstate_flap_tick(struct peerstate *ps, bool present, int64_t now)
+{
+	if (!ps->flapping)
+		return FLAP_NONE;
+	if (!present || now - ps->flap_last >= FLAP_MS) {
+		ps->flapping = false;
+		return present ? FLAP_STEADY : FLAP_NONE;
+	}
+	if (now - ps->flap_told < FLAP_REPEAT_MS)
+		return FLAP_NONE;
+	ps->flap_told = now;
+	ps->flap_recent = ps->flap_downs - ps->flap_told_downs;
+	ps->flap_told_downs = ps->flap_downs;
+	return FLAP_STILL;
+}
+
+int64_t peerstate_flap_due(const struct peerstate *ps)
+{
+	if (!ps->flapping)
+		return INT64_MAX;
+	int64_t steady = ps->flap_last + FLAP_MS, still = ps->flap_told + FLAP_REPEAT_MS;
+	return steady < still ? steady : still;
 }
