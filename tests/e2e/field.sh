@@ -272,7 +272,9 @@ NFT
   unstable=$(grep -c "link unstable" "$E2E_TMP/wl-a.log")
   lines=$(($(info_lines) - lines0))
   check "a's links fell $falls times (info and debug), $unstable of them flapping" test "$unstable" -ge 1
-  check "a logged $lines lines at info in the 60 s of loss (bound 4 per peer, 20)" test "$lines" -le 20
+  # Per peer: down, no endpoint answered, back, unstable; one spare.
+  check "a logged $lines lines at info in the 60 s of loss (bound 5 per peer, 25; 55 before issue 26)" \
+    test "$lines" -le 25
   timed "a holds c, d and e directly again" 30 eval 'star_holds a c && star_holds a d && star_holds a e'
   timed "a holds b through the router" 30 restricted a b
   held() { [ "$(grep -c "link steady again" "$E2E_TMP/wl-a.log")" -ge "$unstable" ]; }
