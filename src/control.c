@@ -369,9 +369,9 @@ static void path_json(const struct control_view *v, const struct wg_peer *p, con
 			 engine_is_router(v->eng) ? "" : " (NAT on both sides, or it does not know us yet?)");
 	json_object_set_new(o, "path", json_string(path));
 	json_object_set_new(o, "why_not_direct", *why ? json_string(why) : json_null());
-	/* A flapping link (peerstate_flap), which the log is quiet about. */
+	/* A flapping link (core/flap.h), which the log is quiet about. */
 	json_object_set_new(o, "unstable_downs",
-			    ps && ps->flapping ? json_integer(ps->flap_downs) : json_null());
+			    ps && ps->flap.on ? json_integer(ps->flap.downs) : json_null());
 }
 
 static void find_member(void *arg, const struct fact *f)

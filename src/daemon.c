@@ -72,7 +72,7 @@ static void log_new_names(struct daemon *d)
 }
 
 /* "office: direct link unstable: ...", "... steady again", "... still
- * unstable", for a flapping link (peerstate_flap). A router's link, or
+ * unstable", for a flapping link (core/flap.h). A router's link, or
  * one whose allowed IPs stay (we are the router), does not fall back. */
 static void log_flaps(const char *who, unsigned ev, const struct peerstate *ps)
 {
@@ -81,16 +81,16 @@ static void log_flaps(const char *who, unsigned ev, const struct peerstate *ps)
 	if (ev & ENGINE_EV_FLAPPING)
 		log_info("%s: link unstable: down again %llds after it came back (%s)%s; its ups and "
 			 "downs go to the debug log until it holds for %ds",
-			 who, (long long)(ps->flap_gap / 1000), peerstate_down_why(ps),
+			 who, (long long)(ps->flap.gap / 1000), peerstate_down_why(ps),
 			 ev & ENGINE_EV_RESTRICTED ? ", traffic falls back through the router" : "",
 			 FLAP_MS / 1000);
 	if (ev & ENGINE_EV_STILL)
-		log_info("%s: link still unstable: down %u times in the last %d minutes", who, ps->flap_recent,
+		log_info("%s: link still unstable: down %u times in the last %d minutes", who, ps->flap.recent,
 			 FLAP_REPEAT_MS / 60000);
 	if (ev & ENGINE_EV_STEADY)
 		log_info("%s: link steady again, %s for %ds; it went down %u times in %llds", who,
-			 ps->healthy ? "up" : "down", FLAP_MS / 1000, ps->flap_downs,
-			 (long long)((ps->flap_last - ps->flap_since) / 1000));
+			 ps->healthy ? "up" : "down", FLAP_MS / 1000, ps->flap.downs,
+			 (long long)((ps->flap.last - ps->flap.since) / 1000));
 }
 
 /* One line at info, or at debug when `quiet` (engine_debug_only). */

@@ -1495,7 +1495,7 @@ static void test_flapping_link_quiet(void **state)
 	/* This fall is told in one line (FLAPPING), not the usual ones. */
 	assert_true((ev & PEER_EV_UNHEALTHY) && (ev & ENGINE_EV_FLAPPING) && (ev & ENGINE_EV_QUIET));
 	const struct peerstate *ps = engine_peer(e, a.subject);
-	assert_true(ps->flapping);
+	assert_true(ps->flap.on);
 	/* Its next ups and downs are quiet, and counted. */
 	ev = link_rises(e, d, w, t0 + 40 * s);
 	assert_true((ev & PEER_EV_HEALTHY) && (ev & ENGINE_EV_QUIET));
@@ -1505,8 +1505,8 @@ static void test_flapping_link_quiet(void **state)
 	int64_t last = t0 + 55 * s;
 	ev = link_rises(e, d, w, last);
 	assert_true(ev & ENGINE_EV_QUIET);
-	assert_int_equal(ps->flap_downs, 3);
-	assert_int_equal(ps->flap_since, t0 + 20 * s + CONFIRM_MS + PROBE_WAIT_MS); /* the first fall */
+	assert_int_equal(ps->flap.downs, 3);
+	assert_int_equal(ps->flap.since, t0 + 20 * s + CONFIRM_MS + PROBE_WAIT_MS); /* the first fall */
 	/* Held for FLAP_MS: told once, direct. */
 	struct engine_round r;
 	w->rx_bytes += 128;
@@ -1519,7 +1519,7 @@ static void test_flapping_link_quiet(void **state)
 	assert_int_equal(engine_run(e, last + FLAP_MS, &r), 0);
 	assert_true(events_for(&r, 0x02) & ENGINE_EV_STEADY);
 	engine_round_free(&r);
-	assert_false(ps->flapping);
+	assert_false(ps->flap.on);
 	assert_true(ps->healthy);
 	/* Long after: a fall is no flap, and it is told. */
 	int64_t later = last + FLAP_MS + 20 * s;

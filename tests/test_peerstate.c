@@ -823,48 +823,6 @@ static void test_glance(void **state)
 	assert_true(peerstate_glance(&ps, &p));
 }
 
-/* Issue 26: a flapping link, for the log. Its first start is no coming
- * back; a fall within FLAP_MS of coming back starts it (once); its later
- * changes are quiet; it is told again every FLAP_REPEAT_MS while it goes
- * on, and ends after FLAP_MS of calm (quietly for a peer that left). */
-static void test_flap(void **state)
-{
-	(void)state;
-	struct peerstate ps;
-	peerstate_init(&ps, key);
-	const int64_t s = 1000, t = 5000000;
-	assert_int_equal(peerstate_flap(&ps, PEER_EV_HEALTHY, true, t), FLAP_NONE);
-	assert_int_equal(peerstate_flap(&ps, PEER_EV_UNHEALTHY, true, t + 10 * s), FLAP_NONE);
-	assert_int_equal(peerstate_flap(&ps, PEER_EV_HEALTHY, true, t + 12 * s), FLAP_NONE);
-	assert_int_equal(peerstate_flap(&ps, 0, false, t + 13 * s), FLAP_NONE); /* no link change */
-	assert_int_equal(peerstate_flap(&ps, PEER_EV_UNHEALTHY, true, t + 19 * s), FLAP_START);
-	assert_int_equal(ps.flap_gap, 7 * s);
-	assert_int_equal(ps.flap_since, t + 10 * s);
-	assert_int_equal(peerstate_flap_due(&ps), t + 19 * s + FLAP_MS);
-	/* Quiet, counted; each change puts the calm off. */
-	int64_t at = t + 19 * s;
-	for (int i = 0; i < 40; i++) {
-		at += 20 * s;
-		assert_int_equal(peerstate_flap_tick(&ps, true, at), i == 29 ? FLAP_STILL : FLAP_NONE);
-		assert_int_equal(peerstate_flap(&ps, i % 2 ? PEER_EV_UNHEALTHY : PEER_EV_HEALTHY, true, at),
-				 FLAP_QUIET);
-		if (i == 29)
-			assert_int_equal(ps.flap_recent, 14); /* the falls at odd i < 29 */
-	}
-	assert_int_equal(ps.flap_downs, 22);
-	/* Held for FLAP_MS after its last change: steady, once. */
-	assert_int_equal(peerstate_flap_tick(&ps, true, at + FLAP_MS - 1), FLAP_NONE);
-	assert_int_equal(peerstate_flap_tick(&ps, true, at + FLAP_MS), FLAP_STEADY);
-	assert_int_equal(peerstate_flap_tick(&ps, true, at + 2 * FLAP_MS), FLAP_NONE);
-	assert_int_equal(peerstate_flap_due(&ps), INT64_MAX);
-	/* A peer that left the device while flapping: no closing line. */
-	at += 10 * FLAP_MS;
-	assert_int_equal(peerstate_flap(&ps, PEER_EV_HEALTHY, true, at), FLAP_NONE);
-	assert_int_equal(peerstate_flap(&ps, PEER_EV_UNHEALTHY, true, at + s), FLAP_START);
-	assert_int_equal(peerstate_flap_tick(&ps, false, at + 2 * s), FLAP_NONE);
-	assert_false(ps.flapping);
-}
-
 int main(int argc, char **argv)
 {
 	test_set_vector_dir(argc, argv);
@@ -883,7 +841,6 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_glance),
 		cmocka_unit_test(test_probes),
 		cmocka_unit_test(test_fast_fallback),
-		cmocka_unit_test(test_flap),
 		cmocka_unit_test(test_event_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -408,7 +408,7 @@ int engine_run(struct engine *e, int64_t now, struct engine_round *out)
 }
 
 
-/* Marks the round's events of flapping links (peerstate_flap), and says
+/* Marks the round's events of flapping links (flap.h), and says
  * when one holds again or still flaps. So a peer on a bad path costs the
  * log a few lines per episode, not three per fall. */
 static void damp_flaps(struct engine *e, int64_t now)
@@ -416,7 +416,9 @@ static void damp_flaps(struct engine *e, int64_t now)
 	for (size_t i = 0; i < e->n_events; i++) {
 		unsigned *ev = &e->events[i].events;
 		struct peer_entry *p = engine_entry(e, e->events[i].peer, false);
-		enum flap_mark m = p ? peerstate_flap(&p->ps, *ev, (*ev & ENGINE_EV_LINK) != 0, now) : FLAP_NONE;
+		enum flap_mark m = p ? flap_change(&p->ps.flap, *ev & PEER_EV_HEALTHY, *ev & PEER_EV_UNHEALTHY,
+						   *ev & ENGINE_EV_LINK, now)
+				     : FLAP_NONE;
 		if (m == FLAP_START)
 			*ev |= ENGINE_EV_FLAPPING | ENGINE_EV_QUIET;
 		else if (m == FLAP_QUIET)
@@ -424,7 +426,7 @@ static void damp_flaps(struct engine *e, int64_t now)
 	}
 	struct peer_entry *p, *tmp;
 	HASH_ITER(hh, e->peers, p, tmp) {
-		enum flap_mark m = peerstate_flap_tick(&p->ps, p->wg != NULL, now);
+		enum flap_mark m = flap_tick(&p->ps.flap, p->wg != NULL, now);
 		if (m == FLAP_STEADY || m == FLAP_STILL)
 			engine_emit(e, p->key, m == FLAP_STEADY ? ENGINE_EV_STEADY : ENGINE_EV_STILL);
 	}

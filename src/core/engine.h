@@ -78,7 +78,7 @@ enum {
 	ENGINE_EV_HIJACK = 1 << 15,  /* it claimed allowed IPs another peer holds (same) */
 	ENGINE_EV_YIELDED = 1 << 16, /* allowed IPs we gave it are claimed more strongly for another */
 	ENGINE_EV_PROBING = 1 << 17, /* its direct link is probed (peerstate's probe_why) */
-	/* Its link flaps (peerstate_flap): the fall that shows it is told
+	/* Its link flaps (core/flap.h): the fall that shows it is told
 	 * by ENGINE_EV_FLAPPING alone; that fall and its later changes come
 	 * with ENGINE_EV_QUIET (for the debug log: engine_debug_only) until
 	 * it holds for FLAP_MS (ENGINE_EV_STEADY); ENGINE_EV_STILL every

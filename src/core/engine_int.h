@@ -18,7 +18,7 @@
 
 #include <uthash.h>
 
-/* The events that change a peer's link (peerstate_flap). */
+/* The events that change a peer's link (flap.h). */
 enum {
 	ENGINE_EV_LINK = PEER_EV_HEALTHY | PEER_EV_UNHEALTHY | ENGINE_EV_ALLOWEDIPS_MOVED |
 			 ENGINE_EV_RESTRICTED | ENGINE_EV_NO_DIRECT,

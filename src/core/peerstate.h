@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/flap.h"
 #include "proto/wire.h"
 #include "wg/netif.h"
 #include "wg/wg.h"
@@ -181,15 +182,7 @@ struct peerstate {
 	int64_t retry_at;      /* every candidate failed: the next try; INT64_MIN: not failed */
 	int64_t retry_ms;      /* the back-off */
 	bool said_no_direct;   /* PEER_EV_NO_DIRECT given for this outage */
-	/* A flapping link, for the log (peerstate_flap; monotonic ms): it
-	 * fell (last at fell_at) and last came back at up_at; it flaps since
-	 * the fall at flap_since, having gone down again flap_gap after it
-	 * came back, its latest change at flap_last, down flap_downs times in
-	 * all; the log last told of it at flap_told (flap_told_downs downs),
-	 * and flap_recent is the count for a "still unstable" line. */
-	bool fell, up_seen, flapping;
-	int64_t fell_at, up_at, flap_since, flap_gap, flap_last, flap_told;
-	unsigned flap_downs, flap_told_downs, flap_recent;
+	struct flap flap; /* for the log: flap.h */
 	bool has_good;
 	struct peer_endpoint good; /* the endpoint of its last healthy link */
 	struct {
@@ -203,21 +196,6 @@ struct peerstate {
 
 void peerstate_init(struct peerstate *ps, const uint8_t key[static WIRE_KEY_LEN]);
 
-/* A link that goes down again within FLAP_MS of coming back (a lossy
- * path) flaps: the log says so once (FLAP_START), its changes go to the
- * debug log (FLAP_QUIET) until it has held one state for FLAP_MS
- * (FLAP_STEADY), and while it goes on, every FLAP_REPEAT_MS one line says
- * how often it went down (FLAP_STILL). */
-enum { FLAP_MS = 60000, FLAP_REPEAT_MS = 600000 };
-enum flap_mark { FLAP_NONE, FLAP_START, FLAP_QUIET, FLAP_STEADY, FLAP_STILL };
-/* The health events `ev` of one round at monotonic `now`, `link`: the
- * round changed its link (health, allowed IPs, endpoint attempts). */
-enum flap_mark peerstate_flap(struct peerstate *ps, unsigned ev, bool link, int64_t now);
-/* Each round, for every peer: FLAP_STEADY or FLAP_STILL when due (a peer
- * no longer on the device, `present` false, ends it quietly), else
- * FLAP_NONE; peerstate_flap_due says when. */
-enum flap_mark peerstate_flap_tick(struct peerstate *ps, bool present, int64_t now);
-int64_t peerstate_flap_due(const struct peerstate *ps); /* INT64_MAX: none */
 
 /* Healthy: it has an endpoint and its handshake is younger than
  * HANDSHAKE_VALIDITY_MS, or the handshake time advanced since we last looked;

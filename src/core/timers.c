@@ -42,7 +42,7 @@ int64_t engine_next_due(const struct engine *e, int64_t now, int64_t *soft)
 			sooner(&late, p->ps.alive_until, now);
 			sooner(&late, p->ps.alive_since + FACT_TTL_MS + CHUNK_PERIOD_MS, now);
 		}
-		sooner(&late, peerstate_flap_due(&p->ps), now);
+		sooner(&late, flap_due(&p->ps.flap), now);
 		if (!p->wg)
 			continue;
 		if (p->wg->endpoint.addr.sa_family != AF_UNSPEC) {
