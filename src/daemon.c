@@ -71,7 +71,7 @@ static void log_new_names(struct daemon *d)
 	}
 }
 
-/* "office: direct link unstable: ...", "... steady again", "... still
+/* "office: link unstable: ...", "... steady again", "... still
  * unstable", for a flapping link (core/flap.h). A router's link, or
  * one whose allowed IPs stay (we are the router), does not fall back. */
 static void log_flaps(const char *who, unsigned ev, const struct peerstate *ps)

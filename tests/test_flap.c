@@ -44,6 +44,9 @@ static void test_flap(void **state)
 	assert_int_equal(flap_change(&f, false, true, true, at + s), FLAP_START);
 	assert_int_equal(flap_tick(&f, false, at + 2 * s), FLAP_NONE);
 	assert_false(f.on);
+	/* ...and back on the device: its first fall is no flap. */
+	assert_int_equal(flap_change(&f, true, false, true, at + 3 * s), FLAP_NONE);
+	assert_int_equal(flap_change(&f, false, true, true, at + 4 * s), FLAP_NONE);
 }
 
 int main(int argc, char **argv)

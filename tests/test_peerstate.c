@@ -823,6 +823,41 @@ static void test_glance(void **state)
 	assert_true(peerstate_glance(&ps, &p));
 }
 
+/* Issue 23: on the daemon's own schedule (a look every PROBE_LOOK_MS
+ * while a probe is out), the probes go out at 0, 0.35 and 0.7 s and an
+ * unanswered link is dead at 1.75 s: a review found the repeat between
+ * two looks, which put the probes at 0, 0.7 and 1.4 s and the end at
+ * 2.45 s. */
+static void test_probe_schedule(void **state)
+{
+	(void)state;
+	const int64_t hs = 1700000000, t = hs * 1000;
+	struct peerstate ps;
+	struct wg_peer p;
+	answering(&ps, &p, hs, t);
+	assert_int_equal(peerstate_suspect(&ps, t + 40000), PEER_EV_PROBE);
+	int64_t first = t + 40000, sent[PROBE_COUNT], dead = 0;
+	size_t n = 0;
+	peerstate_probe_sent(&ps, first);
+	sent[n++] = 0;
+	for (int64_t at = first + PROBE_LOOK_MS; !dead && at < first + 5000; at += PROBE_LOOK_MS) {
+		p.tx_bytes += 96; /* each probe went out */
+		unsigned ev = peerstate_observe(&ps, &p, at);
+		if (ev & PEER_EV_PROBE) {
+			assert_true(n < PROBE_COUNT);
+			peerstate_probe_sent(&ps, at);
+			sent[n++] = at - first;
+		}
+		if (ev & PEER_EV_UNHEALTHY)
+			dead = at - first;
+	}
+	assert_int_equal(n, PROBE_COUNT);
+	assert_int_equal(sent[1], PROBE_LOOK_MS);
+	assert_int_equal(sent[2], 2 * PROBE_LOOK_MS);
+	assert_int_equal(dead, 5 * PROBE_LOOK_MS); /* 1.75 s */
+	assert_true(dead - sent[2] >= PROBE_LAST_WAIT_MS && dead >= PROBE_WAIT_MS);
+}
+
 int main(int argc, char **argv)
 {
 	test_set_vector_dir(argc, argv);
@@ -841,6 +876,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_glance),
 		cmocka_unit_test(test_probes),
 		cmocka_unit_test(test_fast_fallback),
+		cmocka_unit_test(test_probe_schedule),
 		cmocka_unit_test(test_event_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

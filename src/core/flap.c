@@ -32,11 +32,17 @@ enum flap_mark flap_change(struct flap *f, bool up, bool down, bool link, int64_
 
 enum flap_mark flap_tick(struct flap *f, bool present, int64_t now)
 {
+	/* Gone from the device: if it comes back, it starts afresh (its
+	 * first start again is no coming back). */
+	if (!present) {
+		*f = (struct flap){ 0 };
+		return FLAP_NONE;
+	}
 	if (!f->on)
 		return FLAP_NONE;
-	if (!present || now - f->last >= FLAP_MS) {
+	if (now - f->last >= FLAP_MS) {
 		f->on = false;
-		return present ? FLAP_STEADY : FLAP_NONE;
+		return FLAP_STEADY;
 	}
 	if (now - f->told < FLAP_REPEAT_MS)
 		return FLAP_NONE;

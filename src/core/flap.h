@@ -29,8 +29,9 @@ struct flap {
 /* One round's change of the link at `now` (`link`: its health, allowed
  * IPs or endpoint attempts changed; `up`, `down`: its health did). */
 enum flap_mark flap_change(struct flap *f, bool up, bool down, bool link, int64_t now);
-/* Each round: FLAP_STEADY or FLAP_STILL when due (a peer no longer on the
- * device, `present` false, ends it quietly), else FLAP_NONE. */
+/* Each round: FLAP_STEADY or FLAP_STILL when due, else FLAP_NONE. A peer
+ * no longer on the device (`present` false) ends it quietly and forgets
+ * its history. */
 enum flap_mark flap_tick(struct flap *f, bool present, int64_t now);
 /* When flap_tick may next say something; INT64_MAX: nothing pending. */
 int64_t flap_due(const struct flap *f);

@@ -48,7 +48,8 @@ enum {
 	 * last, not counting looks where only fact packets or keepalives moved
 	 * it: an idle link is no flow) and nothing came for LINK_QUIET_MS: we
 	 * probe (PROBE_REPEAT_MS apart, PROBE_COUNT times); no answer within
-	 * PROBE_WAIT_MS of the first probe, the link is dead. */
+	 * PROBE_WAIT_MS of the first probe and PROBE_LAST_WAIT_MS of the last,
+	 * the link is dead. */
 	LINK_FLOW_MS = 5000,
 	/* ...or we sent user data and nothing came back for LINK_ANSWER_MIN_MS:
 	 * we probe too. A probe that is answered while our data still gets
@@ -65,11 +66,12 @@ enum {
 	SUSPECT_MIN_MS = 10000,
 	LINK_FLOW_COUNT = 2,
 	LINK_QUIET_MS = 1500,
-	/* ...and at least PROBE_LAST_WAIT_MS after the last: the link is
-	 * dead 1.8 s after the first probe (0, 0.4, 0.8 s), which has that
+	/* Probes go out at looks (PROBE_LOOK_MS apart while one is out), so
+	 * they repeat at that pace: 0, 0.35, 0.7 s; the link is dead at the
+	 * first look 1 s after the last, 1.75 s after the first, which has that
 	 * long for its answer (a handshake and a round trip on a slow path),
-	 * the last 1 s (a busy mobile link); a LAN answers in a millisecond. */
-	PROBE_REPEAT_MS = 400,
+	 * the last 1.05 s (a busy mobile link); a LAN answers in a millisecond. */
+	PROBE_REPEAT_MS = 350,
 	PROBE_COUNT = 3,
 	PROBE_WAIT_MS = 1500,
 	PROBE_LAST_WAIT_MS = 1000,
@@ -199,8 +201,8 @@ void peerstate_init(struct peerstate *ps, const uint8_t key[static WIRE_KEY_LEN]
 
 /* Healthy: it has an endpoint and its handshake is younger than
  * HANDSHAKE_VALIDITY_MS, or the handshake time advanced since we last looked;
- * and the link is not dead. For a peer that answers probes, dead means a
- * probe went unanswered for PROBE_WAIT_MS (probes start when traffic that
+ * and the link is not dead. For a peer that answers probes, dead means
+ * probes went unanswered (PROBE_WAIT_MS, PROBE_LAST_WAIT_MS; probes start when traffic that
  * was flowing stops: PEER_EV_PROBE asks the caller to send one, and
  * peerstate_probe_sent records it), until an answer or a new handshake; for
  * others, we sent and received nothing for LINK_STALL_MS. */
