@@ -385,7 +385,8 @@ table inet wlcount {
 NFT
   done
   sent() { in_ns "$1" nft list table inet wlcount | grep -oE 'packets [0-9]+' | awk '{ n += $2 } END { print n + 0 }'; }
-  moves() { grep -cE 'moved onto the direct link|falls back through the router' "$E2E_TMP/wl-$1.log"; }
+  # (A flapping link says its first fall as "link unstable", the rest at debug level.)
+  moves() { grep -cE 'moved onto the direct link|falls back through the router|link unstable' "$E2E_TMP/wl-$1.log"; }
   r2_kept() { in_ns "$1" wg show "$(star_iface "$1")" allowed-ips | grep -F "${pub[r2]}" | grep -q 198.51.100.2/32; }
   # L holds M's /32 on M's own entry, and the session is alive (a quiet
   # session re-keys only every two minutes).
