@@ -342,9 +342,12 @@ syncconf)
   start_and_converge || exit 1
   printf '[Interface]\nPrivateKey = %s\nListenPort = 51820\n\n[Peer]\nPublicKey = %s\nEndpoint = 192.0.2.1:51820\nAllowedIPs = 198.51.100.0/24\nPersistentKeepalive = 5\n' \
     "$(cat "$E2E_TMP/a.key")" "${pub[r]}" >"$E2E_TMP/a.conf"
+  # a's daemon held still meanwhile: it may put things back within 0.1 s.
+  kill -STOP "${wlpid[a]}"
   in_ns a wg syncconf "$(star_iface a)" "$E2E_TMP/a.conf"
   check "wg syncconf on a: only the router is left, with only its /24" \
     eval 'lacks_peer a b && [ "$(in_ns a wg show "$(star_iface a)" allowed-ips | wc -w)" = 2 ]'
+  kill -CONT "${wlpid[a]}"
   timed "a holds b directly again" 30 star_holds a b
   timed "  ... and the router's auto-address, so facts flow again" 30 \
     eval 'in_ns a wg show "$(star_iface a)" allowed-ips | grep -F "${pub[r]}" | grep -q "fe80:"'
