@@ -29,6 +29,16 @@ static void answering(struct peerstate *ps, struct wg_peer *p, int64_t hs, int64
 	peerstate_heard(ps, PROBE_ANSWER_TTL);
 }
 
+/* A peer that answers probes, suspected (a failed send) at T + 40 s and
+ * probed then; the probe's time. */
+static int64_t suspect_probed(struct peerstate *ps, struct wg_peer *p, int64_t hs, int64_t t)
+{
+	answering(ps, p, hs, t);
+	assert_int_equal(peerstate_suspect(ps, t + 40000), PEER_EV_PROBE);
+	peerstate_probe_sent(ps, t + 40000);
+	return t + 40000;
+}
+
 /* A link that stops answering is unhealthy after LINK_STALL_MS, long before
  * its handshake runs out; anything received clears it. Idle links (nothing
  * sent) are judged by the handshake alone. */
@@ -692,9 +702,7 @@ static void test_fast_fallback(void **state)
 	/* Suspected: probed once, not again within SUSPECT_MIN_MS. */
 	struct peerstate ps;
 	struct wg_peer p;
-	answering(&ps, &p, hs, t);
-	assert_int_equal(peerstate_suspect(&ps, t + 40000), PEER_EV_PROBE);
-	peerstate_probe_sent(&ps, t + 40000);
+	suspect_probed(&ps, &p, hs, t);
 	assert_int_equal(peerstate_suspect(&ps, t + 40500), 0);
 	/* Its data still arrives, but our sends fail here: no reprieve; and
 	 * nothing went out since the probe (the host refused it): dead at
@@ -834,11 +842,8 @@ static void test_probe_schedule(void **state)
 	const int64_t hs = 1700000000, t = hs * 1000;
 	struct peerstate ps;
 	struct wg_peer p;
-	answering(&ps, &p, hs, t);
-	assert_int_equal(peerstate_suspect(&ps, t + 40000), PEER_EV_PROBE);
-	int64_t first = t + 40000, sent[PROBE_COUNT], dead = 0;
+	int64_t first = suspect_probed(&ps, &p, hs, t), sent[PROBE_COUNT], dead = 0;
 	size_t n = 0;
-	peerstate_probe_sent(&ps, first);
 	sent[n++] = 0;
 	for (int64_t at = first + PROBE_LOOK_MS; !dead && at < first + 5000; at += PROBE_LOOK_MS) {
 		p.tx_bytes += 96; /* each probe went out */

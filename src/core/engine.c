@@ -143,6 +143,7 @@ bool engine_worth_glance(const struct engine *e)
 	return false;
 }
 
+/* A suspected loss opened at `at` (0: none) is still open at `wall_ms`. */
 static bool pending(int64_t at, int64_t wall_ms)
 {
 	return at && wall_ms >= at && wall_ms - at <= SETTLE_WITHIN_MS;
@@ -181,7 +182,7 @@ bool engine_glance(struct engine *e, const struct wg_device *dev)
 static bool settled(int64_t *pending_at, bool starts, bool quiet, int64_t wall_ms)
 {
 	int64_t at = *pending_at;
-	if (at && (wall_ms < at || wall_ms - at > SETTLE_WITHIN_MS))
+	if (at && !pending(at, wall_ms))
 		at = 0; /* long ago: this read starts afresh */
 	if (at && starts) {
 		*pending_at = 0;
