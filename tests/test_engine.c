@@ -503,35 +503,47 @@ static void test_add_members_from_trusted_only(void **state)
 }
 
 /* Two leaves that never had a handshake learn of each other at once; the
- * higher key holds its first packet for FIRST_CONTACT_HOLD_MS so that the
- * handshakes do not cross (WireGuard then waits 5 s to retry). */
+ * higher key holds its first packet so that the handshakes do not cross
+ * (WireGuard then waits 5 s to retry): FIRST_CONTACT_HOLD_LAN_MS when the
+ * endpoint is on our LAN, FIRST_CONTACT_HOLD_MS when it is further away. */
 static void test_first_contact_hold(void **state)
 {
 	(void)state;
-	for (int lower = 0; lower < 2; lower++) {
+	for (int run = 0; run < 4; run++) {
+		bool lower = run & 1, lan = run < 2;
 		uint8_t id = lower ? 0x02 : 0xf0; /* we are 0xee */
+		int64_t hold = !lower ? 0 : lan ? FIRST_CONTACT_HOLD_LAN_MS : FIRST_CONTACT_HOLD_MS;
 		struct wg_device *d = wg_device_new("wg0");
 		add_peer(d, 0x06, "192.0.2.6:1", "10.0.0.0/24", true); /* router */
 		add_peer(d, id, NULL, NULL, false);
-		struct engine *e = engine_for(NULL, 0, false, -1);
+		struct engine *e = engine_for(NULL, 0, false, -1); /* host: 192.0.2.5/24 */
 		engine_set_device(e, d, wall0);
 		say_alive(e, id, t0); /* as if relayed: makes it worth a hello */
 		struct wire_fact ep = { .attr = WIRE_ENDPOINT_V4, .ttl = 255 };
 		memset(ep.subject, id, 32);
-		ep.v.endpoint = (struct wire_endpoint){ .addr = { 192, 0, 2, id }, .port = 51820 };
+		ep.v.endpoint = (struct wire_endpoint){ .addr = { lan ? 192 : 198, lan ? 0 : 51, lan ? 2 : 100, id },
+							.port = 51820 };
 		assert_int_equal(engine_receive(e, d->peers[0].public_key, &ep, 1, t0), 1);
 		struct engine_round r;
 		assert_int_equal(engine_run(e, t0, &r), 0); /* sets the endpoint */
 		engine_round_free(&r);
-		assert_true(wg_endpoint_parse(lower ? "192.0.2.2:51820" : "192.0.2.240:51820",
-					      &d->peers[1].endpoint));
+		char where[32];
+		snprintf(where, sizeof where, "%s.%u:51820", lan ? "192.0.2" : "198.51.100", id);
+		assert_true(wg_endpoint_parse(where, &d->peers[1].endpoint));
 		engine_set_device(e, d, wall0 + 50);
 		assert_int_equal(engine_run(e, t0 + 50, &r), 0);
 		assert_int_equal(sent_to(&r, id) >= 0, !lower); /* held only for a lower key */
 		engine_round_free(&r);
-		assert_int_equal(engine_run(e, t0 + FIRST_CONTACT_HOLD_MS, &r), 0);
-		assert_true(sent_to(&r, id) >= 0);
-		engine_round_free(&r);
+		if (hold) {
+			engine_set_device(e, d, wall0 + hold - 1);
+			assert_int_equal(engine_run(e, t0 + hold - 1, &r), 0);
+			assert_true(sent_to(&r, id) < 0);
+			engine_round_free(&r);
+			engine_set_device(e, d, wall0 + hold);
+			assert_int_equal(engine_run(e, t0 + hold, &r), 0);
+			assert_true(sent_to(&r, id) >= 0);
+			engine_round_free(&r);
+		}
 		engine_free(e);
 		wg_device_free(d);
 	}

@@ -285,8 +285,9 @@ static bool reconcile_unhealthy(struct engine *e, struct peer_entry *p, bool dec
 	 * comes 5 s later. The higher key lets the lower one initiate, and
 	 * speaks once the session is up. */
 	if (w->last_handshake_sec == 0 && memcmp(e->self, p->key, WIRE_KEY_LEN) > 0 && !p->hold_until) {
-		p->hold_until = now + FIRST_CONTACT_HOLD_MS; /* first contact only: not each quick try */
-		peerstate_try_held(&p->ps, FIRST_CONTACT_HOLD_MS);
+		int64_t hold = rank[pick] == EP_RANK_LAN ? FIRST_CONTACT_HOLD_LAN_MS : FIRST_CONTACT_HOLD_MS;
+		p->hold_until = now + hold; /* first contact only: not each quick try */
+		peerstate_try_held(&p->ps, hold);
 	}
 	engine_emit(e, p->key, ENGINE_EV_ENDPOINT_TRIED);
 	return restrict_ips;
