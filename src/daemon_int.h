@@ -38,9 +38,10 @@
  * rtnetlink tells of a link or address change (a vanished interface), the
  * engine asks (engine_next_look), and at the first look LOOK_IDLE_MS after
  * the last read. On userspace WireGuard, while we hold a peer directly, a
- * look that saw nothing also glances at the device every GLANCE_MS
- * (engine_glance): arrivals it dropped show only there. Without the counters or notifications, it is
- * read every round. */
+ * look that saw nothing also glances at the device every GLANCE_MS, and
+ * at each look while a suspected loss is open (engine_glance): arrivals
+ * it dropped show only there. Without the counters or notifications, it
+ * is read every round. */
 enum {
 	COALESCE_MS = 20,
 	IDLE_MS = 2500, /* a new flow is seen within this */
