@@ -289,15 +289,18 @@ static bool tunnel_moved(struct daemon *d)
  * judge; only where it can (userspace WireGuard) and is worth its cost. */
 static bool glance(struct daemon *d, int64_t now)
 {
-	/* While a loss is open, at each look (CONFIRM_MS apart): the read
-	 * that settles it needs a second sight of the drop, and dropped
-	 * arrivals move no interface counter, so on an idle link it waited
-	 * for the glance after, up to GLANCE_MS more (issue 23). */
-	bool open = engine_loss_pending(d->eng, clock_ms(CLOCK_REALTIME));
-	if (!d->userspace || (now < d->glance_at && !open) || engine_is_router(d->eng) ||
+	/* While a drop is open, every CONFIRM_MS (at the looks, whatever
+	 * else wakes us): the read that settles it needs a second sight of
+	 * the drop, and dropped arrivals move no interface counter, so on an
+	 * idle link it waited for the glance after, up to GLANCE_MS more
+	 * (issue 23). */
+	bool drop = d->userspace && engine_drop_pending(d->eng, clock_ms(CLOCK_REALTIME)) &&
+		    now >= d->drop_glance_at;
+	if (!d->userspace || (now < d->glance_at && !drop) || engine_is_router(d->eng) ||
 	    !engine_worth_glance(d->eng))
 		return false;
 	d->glance_at = now + GLANCE_MS - IDLE_MS / 2; /* every other look */
+	d->drop_glance_at = now + CONFIRM_MS - COALESCE_MS;
 	struct wg_device *dev = NULL;
 	if (wg_get_device(d->cfg->iface, &dev) != 0)
 		return true; /* the read says why */

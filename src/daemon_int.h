@@ -39,8 +39,8 @@
  * engine asks (engine_next_look), and at the first look LOOK_IDLE_MS after
  * the last read. On userspace WireGuard, while we hold a peer directly, a
  * look that saw nothing also glances at the device every GLANCE_MS, and
- * at each look while a suspected loss is open (engine_glance): arrivals
- * it dropped show only there. Without the counters or notifications, it
+ * every CONFIRM_MS while a suspected drop is open (engine_glance):
+ * arrivals it dropped show only there. Without the counters or notifications, it
  * is read every round. */
 enum {
 	COALESCE_MS = 20,
@@ -64,6 +64,7 @@ struct daemon {
 	struct wg_device *dev;
 	bool userspace; /* dev is userspace WireGuard's (as of the last read) */
 	int64_t glance_at; /* the next glance (engine_glance) may come then */
+	int64_t drop_glance_at; /* ...or, while a drop is open, then */
 	struct netif_list *host;
 	struct engine *eng;
 	struct crypto_identity *id;

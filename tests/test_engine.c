@@ -1250,6 +1250,7 @@ static void test_failed_sends_probed(void **state)
 	/* Open (the caller looks often) until settled, or SETTLE_WITHIN_MS. */
 	assert_true(engine_loss_pending(e, wall0 + 40000 + SETTLE_WITHIN_MS));
 	assert_false(engine_loss_pending(e, wall0 + 40001 + SETTLE_WITHIN_MS));
+	assert_false(engine_drop_pending(e, wall0 + 40000)); /* a send: no glance helps */
 	w->tx_bytes += 128;
 	counted_read(e, d, 0, 0, wall0 + 40000 + CONFIRM_MS);
 	assert_false(engine_loss_pending(e, wall0 + 40000 + CONFIRM_MS));
@@ -1332,6 +1333,8 @@ static void test_dropped_arrivals_probed(void **state)
 	hub->rx_bytes += 3 * 128;
 	assert_true(engine_glance(e, d));
 	counted_read(e, d, 0, 0, wall0 + 60000);
+	/* Open: the caller glances at each look until the next sight. */
+	assert_true(engine_drop_pending(e, wall0 + 60000));
 	hub->rx_bytes += 2 * 128; /* still coming, still dropped */
 	counted_read(e, d, 0, 0, wall0 + 60000 + CONFIRM_MS);
 	assert_int_equal(engine_run(e, t + CONFIRM_MS, &r), 0);

@@ -154,6 +154,11 @@ bool engine_loss_pending(const struct engine *e, int64_t wall_ms)
 	return pending(e->send_pending, wall_ms) || pending(e->drop_pending, wall_ms);
 }
 
+bool engine_drop_pending(const struct engine *e, int64_t wall_ms)
+{
+	return pending(e->drop_pending, wall_ms);
+}
+
 void engine_fact_packet(struct engine *e, const uint8_t key[static WIRE_KEY_LEN], size_t len)
 {
 	struct peer_entry *p = engine_entry(e, key, false);

@@ -175,6 +175,9 @@ bool engine_worth_glance(const struct engine *e);
  * counters every CONFIRM_MS meanwhile, so that the read that settles it
  * comes as soon as traffic moves again, not at the next idle look. */
 bool engine_loss_pending(const struct engine *e, int64_t wall_ms);
+/* Of those, a drop: only a glance at the device (userspace WireGuard) can
+ * see the arrivals that settle it; a failed send shows on the interface. */
+bool engine_drop_pending(const struct engine *e, int64_t wall_ms);
 /* A fact packet of `len` bytes came from the device peer `key` (before it
  * is judged): its bytes in that peer's counters are no data. */
 void engine_fact_packet(struct engine *e, const uint8_t key[static WIRE_KEY_LEN], size_t len);
