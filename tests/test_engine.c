@@ -1662,6 +1662,36 @@ static void test_dropped_on_fallen_link(void **state)
 	wg_device_free(d);
 }
 
+/* A leaf with a valid key sends us data on its own link from a source it
+ * may not use (WireGuard drops it): no other link goes down for it, nor
+ * is probed; the same from a router is a peer that fell back
+ * (test_dropped_arrivals_probed). */
+static void test_leaf_drops_leave_links(void **state)
+{
+	(void)state;
+	struct wg_device *d;
+	struct wg_peer *w;
+	struct wire_fact a;
+	struct engine *e = with_answering_peer(&d, &w, &a);
+	struct wg_peer *liar = add_peer(d, 0x03, "192.0.2.3:1", "10.0.0.3/32", true);
+	engine_set_device(e, d, wall0 + 50000);
+	assert_false(engine_peer_is_router(e, liar));
+	struct engine_round r;
+	for (int k = 0; k < 3; k++) { /* again and again */
+		int64_t at = 60000 + k * 5000;
+		liar->rx_bytes += 128;
+		assert_true(engine_glance(e, d)); /* worth a read... */
+		dropped_reads(e, d, liar, wall0 + at);
+		assert_false(engine_drop_pending(e, wall0 + at + CONFIRM_MS)); /* ...which finds no loss */
+		assert_int_equal(engine_run(e, t0 + at + CONFIRM_MS, &r), 0);
+		assert_int_equal(alive_ttl_to(&r, 0x02, PROBE_TTL), 0);
+		engine_round_free(&r);
+		assert_true(engine_peer(e, a.subject)->healthy);
+	}
+	engine_free(e);
+	wg_device_free(d);
+}
+
 /* A router has nowhere to fall back to: refused sends and dropped
  * arrivals probe none of its links (a peer whose daemon stopped would be
  * probed for minutes). */
@@ -2197,6 +2227,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_kernel_refused),
 		cmocka_unit_test(test_kernel_dropped_dead_link),
 		cmocka_unit_test(test_flapping_link_quiet),
+		cmocka_unit_test(test_leaf_drops_leave_links),
 		cmocka_unit_test(test_router_watches_no_loss),
 		cmocka_unit_test(test_dropped_on_fallen_link),
 		cmocka_unit_test(test_review_versions_missed),

@@ -294,9 +294,13 @@ void engine_set_device(struct engine *e, const struct wg_device *dev, int64_t wa
 		seen.got |= p->ps.got_data;
 		/* Data on the own link of a peer whose link died (we send it
 		 * through the router) explains a drop by itself: watch_link
-		 * probes that peer at once. Data on any other link does not. */
+		 * probes that peer at once. Data from a router does not: a
+		 * peer that fell back sends through it. Data a leaf sent us on
+		 * its own link from a source it may not use says nothing of
+		 * the other links (a peer that lies took them all down, one
+		 * glance after another). */
 		bool on_dead_link = dead_direct(e, p);
-		seen.got_unexplained |= p->ps.got_data && !on_dead_link;
+		seen.got_unexplained |= p->ps.got_data && !on_dead_link && engine_peer_is_router(e, p->wg);
 		seen.dead_direct |= on_dead_link;
 		/* A link just came up: say hello through it at once (what we
 		 * sent while the handshake was failing may be lost). */
