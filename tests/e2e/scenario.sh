@@ -342,6 +342,17 @@ hostile-peer)
   facts=$(grep -oE '[0-9]+ facts known' "$E2E_TMP/wl-b.log" | tail -n 1 | cut -d' ' -f1)
   check "b holds a bounded number of facts (${facts:-?})" test "${facts:-99999}" -lt 60
   check "a -> b goes direct" goes_direct a b
+  # a sends b data from a source it may not use, for 12 s: b's WireGuard
+  # drops it. That is no sign that b's other links failed (a peer that
+  # fell back sends through the router): b's link to c stays up, and no
+  # link flaps. (It took b's idle link to c down and back each glance.)
+  lines0=$(wc -l <"$E2E_TMP/wl-b.log")
+  in_ns a ip addr add 10.99.0.1/32 dev "$(star_iface a)"
+  out=$(in_ns a ping -I 10.99.0.1 -c 60 -i 0.2 -W 1 -q "198.51.100.${ip[b]}" 2>&1)
+  check "a's 60 pings from 10.99.0.1 got no answer (b's WireGuard drops them)" grep -q " 0 received" <<<"$out"
+  check "  ... and b's links did not go down for it" \
+    eval '! tail -n +$((lines0 + 1)) "$E2E_TMP/wl-b.log" | grep -qE "direct link down|link unstable"'
+  check "b -> c goes direct" goes_direct b c
   ;;
 two-hubs)
   # Two hubs on one LAN: R1 (r) carries the tunnel /24 at each leaf, R2
