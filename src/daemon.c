@@ -285,21 +285,51 @@ static bool tunnel_moved(struct daemon *d)
 	return moved;
 }
 
+/* Whether anything but our fact packets came in on the host's own
+ * interfaces (not the tunnel, not loopback) since the last call: an
+ * arrival userspace WireGuard dropped came that way, so without one there
+ * is nothing for a glance to find. True when the counters cannot be read. */
+static bool underlay_moved(struct daemon *d)
+{
+	if (!d->stats || !d->host)
+		return true;
+	uint64_t rx = 0;
+	for (size_t i = 0; i < d->host->n; i++) {
+		const struct netif *n = &d->host->ifs[i];
+		struct netif_counters c;
+		if (!n->up || !n->n_addrs || n->index == d->dev->ifindex || !strcmp(n->name, "lo"))
+			continue;
+		if (netif_stats_read(d->stats, n->index, &c) != 0)
+			return true;
+		rx += c.rx_packets;
+	}
+	/* Each fact packet that reached us came in as one of those. */
+	bool moved = rx - d->underlay_rx != d->counters.packets_in - d->underlay_facts;
+	d->underlay_rx = rx;
+	d->underlay_facts = d->counters.packets_in;
+	return moved;
+}
+
 /* Whether a glance at the device (engine_glance) finds what a look must
  * judge; only where it can (userspace WireGuard) and is worth its cost. */
 static bool glance(struct daemon *d, int64_t now)
 {
 	/* While a drop is open, every CONFIRM_MS (at the looks, whatever
 	 * else wakes us): the read that settles it needs a second sight of
-	 * the drop, and dropped arrivals move no interface counter, so on an
-	 * idle link it waited for the glance after, up to GLANCE_MS more
-	 * (issue 23). */
+	 * the drop, and dropped arrivals move no tunnel counter, so on an
+	 * idle link it waited for the glance after, up to 5 s more (issue
+	 * 23). */
 	bool drop = d->userspace && engine_drop_pending(d->eng, clock_ms(CLOCK_REALTIME)) &&
 		    now >= d->drop_glance_at;
 	if (!d->userspace || (now < d->glance_at && !drop) || engine_is_router(d->eng) ||
 	    !engine_worth_glance(d->eng))
 		return false;
-	d->glance_at = now + GLANCE_MS - IDLE_MS / 2; /* every other look */
+	/* At each look, not every other: the host's interfaces say whether
+	 * anything came that a glance could find (a quiet host: almost
+	 * never; an idle link's other side: at the first look after). */
+	if (!drop && !underlay_moved(d))
+		return false;
+	d->glance_at = now + IDLE_MS / 2; /* the next look */
 	d->drop_glance_at = now + CONFIRM_MS - COALESCE_MS;
 	struct wg_device *dev = NULL;
 	if (wg_get_device(d->cfg->iface, &dev) != 0)

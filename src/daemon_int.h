@@ -38,15 +38,15 @@
  * rtnetlink tells of a link or address change (a vanished interface), the
  * engine asks (engine_next_look), and at the first look LOOK_IDLE_MS after
  * the last read. On userspace WireGuard, while we hold a peer directly, a
- * look that saw nothing also glances at the device every GLANCE_MS, and
- * every CONFIRM_MS while a suspected drop is open (engine_glance):
- * arrivals it dropped show only there. Without the counters or notifications, it
- * is read every round. */
+ * look that saw nothing also glances at the device (engine_glance; each
+ * a wake-up of wireguard-go and a wait for it) when the host's own
+ * interfaces received more than our fact packets, and every CONFIRM_MS
+ * while a suspected drop is open: arrivals it dropped show only there.
+ * Without the counters or notifications, it is read every round. */
 enum {
 	COALESCE_MS = 20,
 	IDLE_MS = 2500, /* a new flow is seen within this */
 	LOOK_IDLE_MS = 30000,
-	GLANCE_MS = 5000, /* each a wake-up of wireguard-go and a wait for it */
 	REFRESH_MS = 1000,
 	ACTIVE_MS = 30000,
 	FAST_MS = 50,
@@ -65,6 +65,9 @@ struct daemon {
 	bool userspace; /* dev is userspace WireGuard's (as of the last read) */
 	int64_t glance_at; /* the next glance (engine_glance) may come then */
 	int64_t drop_glance_at; /* ...or, while a drop is open, then */
+	/* The host's interfaces' received packets, and our fact packets in,
+	 * as of the last look that asked (underlay_moved). */
+	uint64_t underlay_rx, underlay_facts;
 	struct netif_list *host;
 	struct engine *eng;
 	struct crypto_identity *id;
