@@ -285,22 +285,27 @@ static bool tunnel_moved(struct daemon *d)
 	return moved;
 }
 
-/* Whether anything but our fact packets came in on the host's own
- * interfaces (not the tunnel, not loopback) since the last call: an
- * arrival userspace WireGuard dropped came that way, so without one there
- * is nothing for a glance to find. True when the counters cannot be read. */
-static bool underlay_moved(struct daemon *d)
+/* Whether the host's own interfaces (up, with an address, not the
+ * tunnel, not loopback) received other than our fact packets since the
+ * last call: 1 yes, 0 no, -1 cannot say (no counters, or more than
+ * UNDERLAY_MAX such interfaces: two system calls each). An arrival
+ * userspace WireGuard dropped came in that way, so with none there is
+ * nothing for a glance to find. A heuristic: a count that does not add
+ * up (a fact packet counted at the interface in one look and read by us
+ * in the next, datagrams batched into one) says yes. */
+static int underlay_moved(struct daemon *d)
 {
 	if (!d->stats || !d->host)
-		return true;
+		return -1;
 	uint64_t rx = 0;
+	size_t seen = 0;
 	for (size_t i = 0; i < d->host->n; i++) {
 		const struct netif *n = &d->host->ifs[i];
 		struct netif_counters c;
 		if (!n->up || !n->n_addrs || n->index == d->dev->ifindex || !strcmp(n->name, "lo"))
 			continue;
-		if (netif_stats_read(d->stats, n->index, &c) != 0)
-			return true;
+		if (++seen > UNDERLAY_MAX || netif_stats_read(d->stats, n->index, &c) != 0)
+			return -1;
 		rx += c.rx_packets;
 	}
 	/* Each fact packet that reached us came in as one of those. */
@@ -324,12 +329,16 @@ static bool glance(struct daemon *d, int64_t now)
 	if (!d->userspace || (now < d->glance_at && !drop) || engine_is_router(d->eng) ||
 	    !engine_worth_glance(d->eng))
 		return false;
-	/* At each look, not every other: the host's interfaces say whether
-	 * anything came that a glance could find (a quiet host: almost
-	 * never; an idle link's other side: at the first look after). */
-	if (!drop && !underlay_moved(d))
+	/* At a quiet look (every IDLE_MS) when the host's interfaces say
+	 * something came that a glance could find: an idle link's other side
+	 * sees a drop at the first look after it. When they cannot say,
+	 * every other look. */
+	int underlay = drop ? 1 : underlay_moved(d);
+	if (underlay == 0 || (underlay < 0 && now < d->blind_glance_at))
 		return false;
-	d->glance_at = now + IDLE_MS / 2; /* the next look */
+	if (underlay < 0)
+		d->blind_glance_at = now + 2 * IDLE_MS - IDLE_MS / 2;
+	d->glance_at = now + IDLE_MS / 2; /* no two within half a look */
 	d->drop_glance_at = now + CONFIRM_MS - COALESCE_MS;
 	struct wg_device *dev = NULL;
 	if (wg_get_device(d->cfg->iface, &dev) != 0)

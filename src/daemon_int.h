@@ -40,13 +40,16 @@
  * the last read. On userspace WireGuard, while we hold a peer directly, a
  * look that saw nothing also glances at the device (engine_glance; each
  * a wake-up of wireguard-go and a wait for it) when the host's own
- * interfaces received more than our fact packets, and every CONFIRM_MS
- * while a suspected drop is open: arrivals it dropped show only there.
+ * interfaces received other than our fact packets (two system calls per
+ * interface, up to UNDERLAY_MAX; beyond, every other look), and every
+ * CONFIRM_MS while a suspected drop is open: arrivals it dropped show
+ * only there.
  * Without the counters or notifications, it is read every round. */
 enum {
 	COALESCE_MS = 20,
 	IDLE_MS = 2500, /* a new flow is seen within this */
 	LOOK_IDLE_MS = 30000,
+	UNDERLAY_MAX = 8,
 	REFRESH_MS = 1000,
 	ACTIVE_MS = 30000,
 	FAST_MS = 50,
@@ -68,6 +71,7 @@ struct daemon {
 	/* The host's interfaces' received packets, and our fact packets in,
 	 * as of the last look that asked (underlay_moved). */
 	uint64_t underlay_rx, underlay_facts;
+	int64_t blind_glance_at; /* the next glance when they cannot say */
 	struct netif_list *host;
 	struct engine *eng;
 	struct crypto_identity *id;
