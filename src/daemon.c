@@ -324,9 +324,10 @@ static bool glance(struct daemon *d, int64_t now)
 	 * the drop, and dropped arrivals move no tunnel counter, so on an
 	 * idle link it waited for the glance after, up to 5 s more (issue
 	 * 23). */
-	bool drop = d->userspace && engine_drop_pending(d->eng, clock_ms(CLOCK_REALTIME)) &&
-		    now >= d->drop_glance_at;
-	if (!d->userspace || (now < d->glance_at && !drop) || engine_is_router(d->eng) ||
+	int64_t since = now - d->glanced_at;
+	bool drop = d->userspace && since >= CONFIRM_MS - COALESCE_MS &&
+		    engine_drop_pending(d->eng, clock_ms(CLOCK_REALTIME));
+	if (!d->userspace || (since < IDLE_MS / 2 && !drop) || engine_is_router(d->eng) ||
 	    !engine_worth_glance(d->eng))
 		return false;
 	/* At a quiet look (every IDLE_MS) when the host's interfaces say
@@ -334,12 +335,9 @@ static bool glance(struct daemon *d, int64_t now)
 	 * sees a drop at the first look after it. When they cannot say,
 	 * every other look. */
 	int underlay = drop ? 1 : underlay_moved(d);
-	if (underlay == 0 || (underlay < 0 && now < d->blind_glance_at))
+	if (underlay == 0 || (underlay < 0 && since < 2 * IDLE_MS - IDLE_MS / 2))
 		return false;
-	if (underlay < 0)
-		d->blind_glance_at = now + 2 * IDLE_MS - IDLE_MS / 2;
-	d->glance_at = now + IDLE_MS / 2; /* no two within half a look */
-	d->drop_glance_at = now + CONFIRM_MS - COALESCE_MS;
+	d->glanced_at = now;
 	struct wg_device *dev = NULL;
 	if (wg_get_device(d->cfg->iface, &dev) != 0)
 		return true; /* the read says why */

@@ -66,12 +66,10 @@ struct daemon {
 	struct peer_config *peers;
 	struct wg_device *dev;
 	bool userspace; /* dev is userspace WireGuard's (as of the last read) */
-	int64_t glance_at; /* the next glance (engine_glance) may come then */
-	int64_t drop_glance_at; /* ...or, while a drop is open, then */
+	int64_t glanced_at; /* the last glance (engine_glance) */
 	/* The host's interfaces' received packets, and our fact packets in,
 	 * as of the last look that asked (underlay_moved). */
 	uint64_t underlay_rx, underlay_facts;
-	int64_t blind_glance_at; /* the next glance when they cannot say */
 	struct netif_list *host;
 	struct engine *eng;
 	struct crypto_identity *id;
